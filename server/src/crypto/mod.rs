@@ -1,0 +1,1 @@
+//! Pure cryptography: blinding, request signatures, onion layers, bencode. No IO.

@@ -1,0 +1,1 @@
+//! Pure business rules, free of HTTP and SQL.

@@ -1,0 +1,15 @@
+//! A Session community server (SOGS-compatible).
+//!
+//! The library holds everything; `main.rs` and the admin CLI only wire it together.
+//! Dependencies point one way: `crypto` and `domain` are pure; `store` owns every SQL
+//! statement; `api` is the one route table over them; `startup` builds the running app.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod key;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
