@@ -1,1 +1,718 @@
-//! placeholder
+//! Typed, layered configuration: built-in defaults, then a TOML file, then `SOGS_*`
+//! environment variables.
+//!
+//! Every option lives in one section of [`Config`]; the environment variable for
+//! `[section] key` is `SOGS_SECTION_KEY` (for example `SOGS_DATABASE_URL`). Unknown keys in
+//! the file and unknown `SOGS_*` variables are errors that name the key, because a typo that
+//! is silently ignored leaves an operator running with a setting they did not choose.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+/// Environment variables with the `SOGS_` prefix that are not configuration options.
+const NON_OPTION_VARS: &[&str] = &["SOGS_CONFIG"];
+/// Prefixes of `SOGS_` variables owned by other tools (the test suite).
+const NON_OPTION_PREFIXES: &[&str] = &["SOGS_TEST_"];
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("unknown configuration key `{0}`")]
+    UnknownKey(String),
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub redis: RedisConfig,
+    pub files: FilesConfig,
+    pub rooms: RoomsConfig,
+    pub users: UsersConfig,
+    pub log: LogConfig,
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub base_url: String,
+    pub data_dir: PathBuf,
+    pub key_file: String,
+    pub max_request_bytes: u64,
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            base_url: "http://localhost:8080".into(),
+            data_dir: PathBuf::from("data"),
+            key_file: String::new(),
+            max_request_bytes: 10 * 1024 * 1024,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            max_connections: 16,
+            migrate_on_start: true,
+        }
+    }
+}
+
+/// Database URLs may carry a password, so `Debug` shows only the scheme.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("migrate_on_start", &self.migrate_on_start)
+            .finish()
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    pub url: String,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &redact_url(&self.url))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    pub max_size: u64,
+    pub expiry_days: f64,
+    pub unattached_expiry_secs: u64,
+    pub uploads_dir: String,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self {
+            max_size: 10_000_000,
+            expiry_days: 15.0,
+            unattached_expiry_secs: 3600,
+            uploads_dir: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoomsConfig {
+    pub active_threshold_days: f64,
+    pub active_prune_threshold_days: f64,
+    pub dm_expiry_days: f64,
+    pub history_prune_days: f64,
+}
+
+impl Default for RoomsConfig {
+    fn default() -> Self {
+        Self {
+            active_threshold_days: 7.0,
+            active_prune_threshold_days: 60.0,
+            dm_expiry_days: 15.0,
+            history_prune_days: 30.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UsersConfig {
+    pub require_blind_keys: bool,
+}
+
+impl Default for UsersConfig {
+    fn default() -> Self {
+        Self {
+            require_blind_keys: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Auto,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines on a terminal, JSON otherwise (containers, log shippers).
+    Auto,
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub listen: String,
+}
+
+/// One documented option, for `--print-default-config`.
+struct OptionDoc {
+    section: &'static str,
+    key: &'static str,
+    comment: &'static str,
+}
+
+const OPTION_DOCS: &[OptionDoc] = &[
+    OptionDoc {
+        section: "server",
+        key: "listen",
+        comment: "Address and port the HTTP API listens on.",
+    },
+    OptionDoc {
+        section: "server",
+        key: "base_url",
+        comment: "Public URL of this server, used in room join URLs: {base_url}/{room}?public_key={hex}.",
+    },
+    OptionDoc {
+        section: "server",
+        key: "data_dir",
+        comment: "Directory for the default SQLite database, key file and uploads; created if missing.",
+    },
+    OptionDoc {
+        section: "server",
+        key: "key_file",
+        comment: "Server key: 32 raw bytes, an X25519 private key (PySOGS format). Empty: {data_dir}/key_x25519, created on first start.",
+    },
+    OptionDoc {
+        section: "server",
+        key: "max_request_bytes",
+        comment: "Largest request body accepted, in bytes (onion requests and uploads included).",
+    },
+    OptionDoc {
+        section: "server",
+        key: "shutdown_timeout_secs",
+        comment: "On SIGTERM/SIGINT, how long in-flight requests may take to finish.",
+    },
+    OptionDoc {
+        section: "database",
+        key: "url",
+        comment: "sqlite://PATH or postgres://USER@HOST/DB. Empty: sqlite://{data_dir}/sogs.db.",
+    },
+    OptionDoc {
+        section: "database",
+        key: "max_connections",
+        comment: "Connection pool size per instance.",
+    },
+    OptionDoc {
+        section: "database",
+        key: "migrate_on_start",
+        comment: "Apply pending migrations when the server starts (else run `sogs-admin migrate`).",
+    },
+    OptionDoc {
+        section: "redis",
+        key: "url",
+        comment: "redis://HOST:PORT to join several instances into one. Empty: single instance, state in process.",
+    },
+    OptionDoc {
+        section: "files",
+        key: "max_size",
+        comment: "Largest file upload, in bytes.",
+    },
+    OptionDoc {
+        section: "files",
+        key: "expiry_days",
+        comment: "Lifetime of files attached to messages, in days; 0 means they never expire.",
+    },
+    OptionDoc {
+        section: "files",
+        key: "unattached_expiry_secs",
+        comment: "Lifetime of uploads never attached to a message, in seconds.",
+    },
+    OptionDoc {
+        section: "files",
+        key: "uploads_dir",
+        comment: "Directory for uploaded files. Empty: {data_dir}/uploads.",
+    },
+    OptionDoc {
+        section: "rooms",
+        key: "active_threshold_days",
+        comment: "A user counts as active in a room if seen within this many days.",
+    },
+    OptionDoc {
+        section: "rooms",
+        key: "active_prune_threshold_days",
+        comment: "Room activity older than this many days is forgotten.",
+    },
+    OptionDoc {
+        section: "rooms",
+        key: "dm_expiry_days",
+        comment: "Lifetime of direct messages, in days.",
+    },
+    OptionDoc {
+        section: "rooms",
+        key: "history_prune_days",
+        comment: "Edit history of messages is kept this many days.",
+    },
+    OptionDoc {
+        section: "users",
+        key: "require_blind_keys",
+        comment: "Accept only blinded (15/25) ids; unblinded 00 keys are refused.",
+    },
+    OptionDoc {
+        section: "log",
+        key: "level",
+        comment: "Log filter: error, warn, info, debug, trace, or a tracing directive like `sogs=debug,info`.",
+    },
+    OptionDoc {
+        section: "log",
+        key: "format",
+        comment: "auto (readable on a terminal, JSON otherwise), pretty or json.",
+    },
+    OptionDoc {
+        section: "metrics",
+        key: "listen",
+        comment: "Address for Prometheus /metrics on its own port. Empty: metrics not served.",
+    },
+];
+
+impl Config {
+    /// Loads the configuration: defaults, then `file` if given, then `SOGS_*` variables
+    /// from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                text.parse::<Table>().map_err(|e| ConfigError::File {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Table::new(),
+        };
+        reject_unknown_keys(&table)?;
+        for (var, value) in env {
+            apply_env_var(&mut table, &var, &value)?;
+        }
+        let config: Config = Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Loads from the process: the file named by `--config`/`SOGS_CONFIG`, and the
+    /// process environment.
+    pub fn from_process(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let from_env = std::env::var_os("SOGS_CONFIG").map(PathBuf::from);
+        let file = file.map(Path::to_path_buf).or(from_env);
+        Config::load(file.as_deref(), std::env::vars())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        if !(self.server.base_url.starts_with("http://")
+            || self.server.base_url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "server.base_url must start with http:// or https://, got `{}`",
+                self.server.base_url
+            )));
+        }
+        let url = &self.database.url;
+        if !url.is_empty()
+            && !["sqlite:", "postgres://", "postgresql://"]
+                .iter()
+                .any(|p| url.starts_with(p))
+        {
+            return Err(ConfigError::Invalid(
+                "database.url must start with sqlite:, postgres:// or postgresql://".into(),
+            ));
+        }
+        if !self.redis.url.is_empty()
+            && !(self.redis.url.starts_with("redis://") || self.redis.url.starts_with("unix://"))
+        {
+            return Err(ConfigError::Invalid(
+                "redis.url must start with redis:// or unix://".into(),
+            ));
+        }
+        if !self.metrics.listen.is_empty() && self.metrics.listen.parse::<SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "metrics.listen is not an address:port: `{}`",
+                self.metrics.listen
+            )));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "database.max_connections must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The parsed HTTP listen address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.listen.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "server.listen is not an address:port: `{}`",
+                self.server.listen
+            ))
+        })
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!(
+                "sqlite://{}",
+                self.server.data_dir.join("sogs.db").display()
+            )
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// The key file path, defaulting to `key_x25519` in the data directory.
+    pub fn key_file(&self) -> PathBuf {
+        if self.server.key_file.is_empty() {
+            self.server.data_dir.join("key_x25519")
+        } else {
+            PathBuf::from(&self.server.key_file)
+        }
+    }
+
+    /// The uploads directory, defaulting to `uploads` in the data directory.
+    pub fn uploads_dir(&self) -> PathBuf {
+        if self.files.uploads_dir.is_empty() {
+            self.server.data_dir.join("uploads")
+        } else {
+            PathBuf::from(&self.files.uploads_dir)
+        }
+    }
+
+    /// The Redis URL when instances share state through Redis.
+    pub fn redis_url(&self) -> Option<&str> {
+        Some(self.redis.url.as_str()).filter(|u| !u.is_empty())
+    }
+
+    /// The default configuration as a commented TOML file, every option with its default.
+    pub fn default_toml() -> String {
+        let defaults = default_table();
+        let mut out = String::from(
+            "# sogs-server configuration. Every option is shown with its default.\n\
+             # Each can also be set by environment variable SOGS_<SECTION>_<KEY>,\n\
+             # for example SOGS_DATABASE_URL or SOGS_SERVER_LISTEN.\n",
+        );
+        let mut section = "";
+        for doc in OPTION_DOCS {
+            if doc.section != section {
+                section = doc.section;
+                out.push_str(&format!("\n[{section}]\n"));
+            }
+            let value = defaults
+                .get(doc.section)
+                .and_then(|s| s.get(doc.key))
+                .map(Value::to_string)
+                .unwrap_or_default();
+            out.push_str(&format!("# {}\n{} = {}\n", doc.comment, doc.key, value));
+        }
+        out
+    }
+}
+
+fn default_table() -> Table {
+    Table::try_from(Config::default()).unwrap_or_default()
+}
+
+fn reject_unknown_keys(table: &Table) -> Result<(), ConfigError> {
+    let defaults = default_table();
+    for (section, values) in table {
+        let Some(known) = defaults.get(section).and_then(Value::as_table) else {
+            return Err(ConfigError::UnknownKey(section.clone()));
+        };
+        let Some(values) = values.as_table() else {
+            return Err(ConfigError::Invalid(format!(
+                "`{section}` must be a section"
+            )));
+        };
+        for key in values.keys() {
+            if !known.contains_key(key) {
+                return Err(ConfigError::UnknownKey(format!("{section}.{key}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets `[section] key` from `SOGS_SECTION_KEY`, typed like the option's default.
+fn apply_env_var(table: &mut Table, var: &str, raw: &str) -> Result<(), ConfigError> {
+    let Some(rest) = var.strip_prefix("SOGS_") else {
+        return Ok(());
+    };
+    if NON_OPTION_VARS.contains(&var) || NON_OPTION_PREFIXES.iter().any(|p| var.starts_with(p)) {
+        return Ok(());
+    }
+    let defaults = default_table();
+    let rest = rest.to_ascii_lowercase();
+    let found = defaults.iter().find_map(|(section, keys)| {
+        let key = rest.strip_prefix(&format!("{section}_"))?;
+        let default = keys.as_table()?.get(key)?;
+        Some((section.clone(), key.to_string(), default.clone()))
+    });
+    let Some((section, key, default)) = found else {
+        return Err(ConfigError::UnknownKey(var.to_string()));
+    };
+    let bad = |what: &str| ConfigError::Env {
+        var: var.to_string(),
+        message: format!("expected {what}, got `{raw}`"),
+    };
+    let value = match default {
+        Value::Boolean(_) => Value::Boolean(parse_bool(raw).ok_or_else(|| bad("a boolean"))?),
+        Value::Integer(_) => Value::Integer(raw.trim().parse().map_err(|_| bad("an integer"))?),
+        Value::Float(_) => Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?),
+        _ => Value::String(raw.to_string()),
+    };
+    let entry = table
+        .entry(section)
+        .or_insert_with(|| Value::Table(Table::new()));
+    if let Value::Table(t) = entry {
+        t.insert(key, value);
+    }
+    Ok(())
+}
+
+/// Booleans as PySOGS's ini accepted them, so operators' habits carry over.
+fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "y" | "yes" | "true" | "on" => Some(true),
+        "0" | "n" | "no" | "false" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Shows only the scheme and host of a URL, hiding any credentials.
+fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            let host = host.split('/').next().unwrap_or_default();
+            format!("{scheme}://{host}/…")
+        }
+        None if url.is_empty() => String::new(),
+        None => "…".into(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn no_file_and_no_env_gives_the_defaults() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config, Config::default());
+        assert!(config.database_url().starts_with("sqlite://"));
+        assert!(config.database_url().ends_with("sogs.db"));
+        assert_eq!(config.key_file(), PathBuf::from("data/key_x25519"));
+        assert_eq!(config.redis_url(), None);
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_env_overrides_file() {
+        let f = file(
+            "[server]\nbase_url = \"https://file.example\"\nlisten = \"0.0.0.0:1\"\n[files]\nmax_size = 5\n",
+        );
+        let config = Config::load(
+            Some(f.path()),
+            env(&[
+                ("SOGS_SERVER_LISTEN", "127.0.0.1:9"),
+                ("SOGS_DATABASE_URL", "postgres://u@h/db"),
+                ("SOGS_USERS_REQUIRE_BLIND_KEYS", "no"),
+                ("SOGS_ROOMS_ACTIVE_THRESHOLD_DAYS", "1.5"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.server.base_url, "https://file.example");
+        assert_eq!(config.server.listen, "127.0.0.1:9");
+        assert_eq!(config.files.max_size, 5);
+        assert_eq!(config.database_url(), "postgres://u@h/db");
+        assert!(!config.users.require_blind_keys);
+        assert_eq!(config.rooms.active_threshold_days, 1.5);
+    }
+
+    #[test]
+    fn unknown_file_key_is_an_error_naming_the_key() {
+        let f = file("[server]\nlistne = \"x\"\n");
+        let err = Config::load(Some(f.path()), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("server.listne"), "{err}");
+        let f = file("[srever]\nlisten = \"x\"\n");
+        let err = Config::load(Some(f.path()), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("srever"), "{err}");
+    }
+
+    #[test]
+    fn unknown_env_var_is_an_error_naming_it() {
+        let err = Config::load(None, env(&[("SOGS_DATABSE_URL", "x")])).unwrap_err();
+        assert!(err.to_string().contains("SOGS_DATABSE_URL"), "{err}");
+    }
+
+    #[test]
+    fn test_and_config_path_variables_are_not_options() {
+        Config::load(
+            None,
+            env(&[
+                ("SOGS_CONFIG", "/nonexistent"),
+                ("SOGS_TEST_POSTGRES_URL", "x"),
+            ]),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn wrongly_typed_env_value_is_an_error_naming_the_variable() {
+        let err = Config::load(None, env(&[("SOGS_FILES_MAX_SIZE", "big")])).unwrap_err();
+        assert!(err.to_string().contains("SOGS_FILES_MAX_SIZE"), "{err}");
+        let err =
+            Config::load(None, env(&[("SOGS_USERS_REQUIRE_BLIND_KEYS", "maybe")])).unwrap_err();
+        assert!(err.to_string().contains("boolean"), "{err}");
+    }
+
+    #[test]
+    fn malformed_toml_and_wrong_types_in_file_are_errors() {
+        let f = file("[server\nlisten=");
+        assert!(matches!(
+            Config::load(Some(f.path()), env(&[])),
+            Err(ConfigError::File { .. })
+        ));
+        let f = file("[files]\nmax_size = \"ten\"\n");
+        assert!(Config::load(Some(f.path()), env(&[])).is_err());
+        let f = file("server = 3\n");
+        assert!(Config::load(Some(f.path()), env(&[])).is_err());
+    }
+
+    #[test]
+    fn invalid_values_are_rejected() {
+        for (var, value) in [
+            ("SOGS_SERVER_LISTEN", "nowhere"),
+            ("SOGS_SERVER_BASE_URL", "ftp://x"),
+            ("SOGS_DATABASE_URL", "mysql://x"),
+            ("SOGS_REDIS_URL", "http://x"),
+            ("SOGS_METRICS_LISTEN", "x"),
+            ("SOGS_LOG_FORMAT", "xml"),
+            ("SOGS_DATABASE_MAX_CONNECTIONS", "0"),
+        ] {
+            assert!(
+                Config::load(None, env(&[(var, value)])).is_err(),
+                "{var}={value} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_config_file_is_an_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/sogs.toml")), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/sogs.toml"));
+    }
+
+    #[test]
+    fn printed_default_config_documents_every_option_and_parses_back_to_defaults() {
+        let text = Config::default_toml();
+        let f = file(&text);
+        assert_eq!(
+            Config::load(Some(f.path()), env(&[])).unwrap(),
+            Config::default()
+        );
+        for (section, keys) in default_table() {
+            for key in keys.as_table().unwrap().keys() {
+                assert!(
+                    OPTION_DOCS
+                        .iter()
+                        .any(|d| d.section == section && d.key == key),
+                    "{section}.{key} has no comment"
+                );
+            }
+        }
+        for doc in OPTION_DOCS {
+            assert!(text.contains(doc.comment), "{} missing", doc.key);
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_database_credentials() {
+        let mut config = Config::default();
+        config.database.url = "postgres://user:secret@db.example/sogs".into();
+        config.redis.url = "redis://:hunter2@cache:6379".into();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("secret"));
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("db.example"));
+    }
+}

@@ -1,1 +1,188 @@
-//! placeholder
+//! Builds the running application: storage, key, shared state, HTTP server.
+//!
+//! Binding happens here so that tests can ask for port 0 and read back the real port.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState};
+use crate::clock::Clock;
+use crate::cluster::{Cluster, ClusterError};
+use crate::config::{Config, ConfigError};
+use crate::key::{KeyError, ServerKeyPair};
+use crate::store::{Store, StoreError};
+
+/// Why the server could not start. Each names what the operator must fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("redis: {0}")]
+    Cluster(#[from] ClusterError),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// A built application, bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Opens storage (migrating it unless told not to), loads or creates the server key,
+    /// and binds the listener.
+    pub async fn build(config: Config, clock: Clock) -> Result<Self, StartupError> {
+        let state = prepare_state(config, clock).await?;
+        let addr = state.config.server.listen.clone();
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
+        let shutdown = CancellationToken::new();
+        let server = http_server(state.clone(), listener, shutdown.clone())?;
+        tracing::info!(
+            public_key = %state.key.public_hex(),
+            base_url = %state.config.server.base_url,
+            port,
+            "sogs-server listening; rooms join as {}/<room>?public_key={}",
+            state.config.server.base_url,
+            state.key.public_hex()
+        );
+        Ok(Self {
+            port,
+            server,
+            state,
+            shutdown,
+        })
+    }
+
+    /// The port actually bound (useful when the config asked for port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The state handlers see; tests use it to reach the store and clock.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// A token that, when cancelled, shuts the server down gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until SIGINT/SIGTERM or the shutdown token, then lets in-flight requests
+    /// finish (up to `server.shutdown_timeout_secs`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        tracing::info!("sogs-server stopped");
+        result
+    }
+}
+
+/// Everything the handlers need, ready before the first request.
+pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, StartupError> {
+    let data_dir = &config.server.data_dir;
+    std::fs::create_dir_all(data_dir).map_err(|source| StartupError::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
+    let (key, created) = ServerKeyPair::load_or_create(&config.key_file())?;
+    if created {
+        tracing::warn!(path = %config.key_file().display(), "created a new server key");
+    }
+    let store = Store::connect(&config.database_url()).await?;
+    if config.database.migrate_on_start {
+        store.migrate().await?;
+    }
+    store
+        .ensure_system_user(&format!("ff{}", key.public_hex()))
+        .await?;
+    let cluster = match config.redis_url() {
+        Some(url) => Cluster::with_redis(url)?,
+        None => Cluster::local(),
+    };
+    Ok(AppState {
+        config: Arc::new(config),
+        store,
+        cluster,
+        key: Arc::new(key),
+        clock,
+    })
+}
+
+fn http_server(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<Server, StartupError> {
+    let shutdown_timeout = state.config.server.shutdown_timeout_secs;
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(actix_web::middleware::Logger::default().log_target("sogs::http"))
+            .configure(api::routes)
+    })
+    .shutdown_signal(stop_signal(shutdown))
+    .shutdown_timeout(shutdown_timeout)
+    .listen(listener)
+    .map_err(|source| StartupError::Bind {
+        addr: "listener".into(),
+        source,
+    })?
+    .run();
+    Ok(server)
+}
+
+/// Resolves on SIGINT, SIGTERM or cancellation of `token`, whichever comes first.
+fn stop_signal(token: CancellationToken) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let term = async {
+            use tokio::signal::unix::{SignalKind, signal};
+            match signal(SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => tracing::info!("SIGINT received, finishing in-flight requests"),
+            _ = term => tracing::info!("SIGTERM received, finishing in-flight requests"),
+            _ = token.cancelled() => tracing::info!("shutdown requested"),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! What every handler can reach: configuration, storage, shared state, key and clock.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::cluster::Cluster;
+use crate::config::Config;
+use crate::key::ServerKeyPair;
+use crate::store::Store;
+
+/// Application state shared by all workers; cloning is cheap.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub cluster: Cluster,
+    pub key: Arc<ServerKeyPair>,
+    pub clock: Clock,
+}
