@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod key;
+pub mod metrics;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

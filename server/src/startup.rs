@@ -15,6 +15,7 @@ use crate::clock::Clock;
 use crate::cluster::{Cluster, ClusterError};
 use crate::config::{Config, ConfigError};
 use crate::key::{KeyError, ServerKeyPair};
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 /// Why the server could not start. Each names what the operator must fix.
@@ -33,6 +34,8 @@ pub enum StartupError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -43,7 +46,9 @@ pub enum StartupError {
 /// A built application, bound to its port, not yet running.
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: Server,
+    metrics_server: Option<Server>,
     state: AppState,
     shutdown: CancellationToken,
 }
@@ -64,6 +69,14 @@ impl Application {
             .port();
         let shutdown = CancellationToken::new();
         let server = http_server(state.clone(), listener, shutdown.clone())?;
+        let (metrics_server, metrics_port) = match state.config.metrics.listen.as_str() {
+            "" => (None, None),
+            addr => {
+                let (server, port) = metrics_server(state.metrics.clone(), addr, &shutdown)?;
+                tracing::info!(port, "metrics served at /metrics");
+                (Some(server), Some(port))
+            }
+        };
         tracing::info!(
             public_key = %state.key.public_hex(),
             base_url = %state.config.server.base_url,
@@ -74,7 +87,9 @@ impl Application {
         );
         Ok(Self {
             port,
+            metrics_port,
             server,
+            metrics_server,
             state,
             shutdown,
         })
@@ -83,6 +98,11 @@ impl Application {
     /// The port actually bound (useful when the config asked for port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics listener, when metrics are served.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// The state handlers see; tests use it to reach the store and clock.
@@ -98,7 +118,13 @@ impl Application {
     /// Serves until SIGINT/SIGTERM or the shutdown token, then lets in-flight requests
     /// finish (up to `server.shutdown_timeout_secs`).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.await;
+        let result = match self.metrics_server {
+            Some(metrics) => {
+                let (api, metrics) = tokio::join!(self.server, metrics);
+                api.and(metrics)
+            }
+            None => self.server.await,
+        };
         tracing::info!("sogs-server stopped");
         result
     }
@@ -127,6 +153,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         None => Cluster::local(),
     };
     Ok(AppState {
+        metrics: Metrics::new()?,
         config: Arc::new(config),
         store,
         cluster,
@@ -145,7 +172,7 @@ fn http_server(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .wrap(actix_web::middleware::Logger::default().log_target("sogs::http"))
+            .wrap(actix_web::middleware::from_fn(observe_request))
             .configure(api::routes)
     })
     .shutdown_signal(stop_signal(shutdown))
@@ -157,6 +184,61 @@ fn http_server(
     })?
     .run();
     Ok(server)
+}
+
+/// Serves `GET /metrics` on its own listener.
+fn metrics_server(
+    metrics: Metrics,
+    addr: &str,
+    shutdown: &CancellationToken,
+) -> Result<(Server, u16), StartupError> {
+    let bind_err = |source| StartupError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).map_err(bind_err)?;
+    let port = listener.local_addr().map_err(bind_err)?.port();
+    let data = web::Data::new(metrics);
+    let server = HttpServer::new(move || {
+        App::new().app_data(data.clone()).route(
+            "/metrics",
+            web::get().to(|m: web::Data<Metrics>| async move {
+                actix_web::HttpResponse::Ok()
+                    .content_type("text/plain; version=0.0.4")
+                    .body(m.render())
+            }),
+        )
+    })
+    .workers(1)
+    .shutdown_signal(shutdown.clone().cancelled_owned())
+    .listen(listener)
+    .map_err(bind_err)?
+    .run();
+    Ok((server, port))
+}
+
+/// Counts and times every request under its route template, and logs it at debug level.
+async fn observe_request(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let res = next.call(req).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    let status = res.status().as_u16();
+    let elapsed = started.elapsed();
+    if let Some(metrics) = metrics {
+        metrics.observe_http(&method, &route, status, elapsed);
+    }
+    tracing::debug!(%method, %route, status, micros = elapsed.as_micros() as u64, "request");
+    Ok(res)
 }
 
 /// Resolves on SIGINT, SIGTERM or cancellation of `token`, whichever comes first.

@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::key::ServerKeyPair;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Application state shared by all workers; cloning is cheap.
@@ -16,4 +17,5 @@ pub struct AppState {
     pub cluster: Cluster,
     pub key: Arc<ServerKeyPair>,
     pub clock: Clock,
+    pub metrics: Metrics,
 }

@@ -1,0 +1,101 @@
+//! Prometheus metrics, served on their own port so they never share the public listener.
+//!
+//! Labels are route templates (`/room/{token}`), never raw paths or user ids, so the number
+//! of series stays bounded whatever clients send.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+/// The metrics of one server instance.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    pub build_info: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let http_requests = IntCounterVec::new(
+            Opts::new("sogs_http_requests_total", "HTTP requests served"),
+            &["method", "route", "status"],
+        )?;
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "sogs_http_request_duration_seconds",
+                "Time to serve an HTTP request",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
+            &["method", "route"],
+        )?;
+        let build_info = IntGauge::with_opts(
+            Opts::new("sogs_build_info", "Always 1; labelled with the version")
+                .const_label("version", env!("CARGO_PKG_VERSION")),
+        )?;
+        build_info.set(1);
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_duration.clone()))?;
+        registry.register(Box::new(build_info.clone()))?;
+        Ok(Self {
+            registry,
+            http_requests,
+            http_duration,
+            build_info,
+        })
+    }
+
+    /// Records one served request under its route template.
+    pub fn observe_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let status = status.to_string();
+        self.http_requests
+            .with_label_values(&[method, route, status.as_str()])
+            .inc();
+        self.http_duration
+            .with_label_values(&[method, route])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The registry, for other modules to register their own metrics.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .is_err()
+        {
+            return String::new();
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observed_requests_appear_under_their_route_template() {
+        let m = Metrics::new().unwrap();
+        m.observe_http("GET", "/room/{token}", 200, Duration::from_millis(3));
+        m.observe_http("GET", "/room/{token}", 200, Duration::from_millis(3));
+        let text = m.render();
+        assert!(
+            text.contains(
+                r#"sogs_http_requests_total{method="GET",route="/room/{token}",status="200"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains("sogs_build_info"));
+    }
+}
