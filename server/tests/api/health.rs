@@ -1,0 +1,50 @@
+//! Liveness and readiness endpoints.
+
+use crate::support::{Backend, spawn_app, spawn_app_with};
+
+async fn healthz_answers_200(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let res = app.get("/healthz").await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+}
+both_backends!(healthz_answers_200);
+
+async fn readyz_reports_the_database_reachable(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["redis"], "not configured");
+}
+both_backends!(readyz_reports_the_database_reachable);
+
+async fn readyz_checks_a_configured_redis(backend: Backend) {
+    let redis_url = crate::support::redis_url();
+    let app = spawn_app_with(backend, |c| c.redis.url = redis_url).await;
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["redis"], "ok");
+}
+both_backends!(readyz_checks_a_configured_redis);
+
+async fn readyz_is_503_while_redis_is_unreachable(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.redis.url = "redis://127.0.0.1:1".into()).await;
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["redis"], "unreachable");
+    assert_eq!(body["database"], "ok");
+    // Liveness is unaffected: the process itself is fine.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+both_backends!(readyz_is_503_while_redis_is_unreachable);
+
+async fn unknown_paths_are_404(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(app.get("/no/such/route").await.status(), 404);
+}
+both_backends!(unknown_paths_are_404);

@@ -1,0 +1,184 @@
+//! The `sogs-server` binary as an operator runs it: environment configuration, first start,
+//! restart, a broken key file, PostgreSQL by URL, graceful stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{Backend, TestDb};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sogs-server");
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server process and the log lines it printed up to "listening".
+struct Running {
+    child: Child,
+    port: u16,
+    startup_log: String,
+}
+
+fn command(data_dir: &Path, port: u16) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SOGS_SERVER_DATA_DIR", data_dir)
+        .env("SOGS_SERVER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SOGS_SERVER_BASE_URL", "http://sogs.test")
+        .env("SOGS_LOG_FORMAT", "pretty")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Starts the binary and waits until it logs that it listens.
+fn start(mut cmd: Command, port: u16) -> Running {
+    let mut child = cmd.spawn().expect("sogs-server starts");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut log = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("listening") {
+                let _ = tx.send(log.clone());
+            }
+        }
+    });
+    let startup_log = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server logged that it listens");
+    Running {
+        child,
+        port,
+        startup_log,
+    }
+}
+
+fn healthz_status(port: u16) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    })
+}
+
+/// Sends SIGTERM and waits for a clean exit.
+fn terminate(mut running: Running) {
+    let pid = running.child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = running.child.try_wait().unwrap() {
+            assert!(status.success(), "exit status after SIGTERM: {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn public_key_in(log: &str) -> String {
+    let at = log.find("public_key=").expect("public key logged") + "public_key=".len();
+    log[at..at + 64].to_string()
+}
+
+#[test]
+fn first_start_prints_key_and_base_url_serves_healthz_and_restart_keeps_the_key() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let first = start(command(data.path(), port), port);
+    assert!(first.startup_log.contains("http://sogs.test"), "{}", first.startup_log);
+    let key = public_key_in(&first.startup_log);
+    assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(healthz_status(first.port), 200);
+    let key_file = data.path().join("key_x25519");
+    assert_eq!(std::fs::read(&key_file).unwrap().len(), 32);
+    assert!(data.path().join("sogs.db").exists());
+    terminate(first);
+
+    let port = free_port();
+    let second = start(command(data.path(), port), port);
+    assert_eq!(public_key_in(&second.startup_log), key);
+    assert_eq!(healthz_status(second.port), 200);
+    terminate(second);
+}
+
+#[test]
+fn a_31_byte_key_file_stops_the_server_with_a_message_naming_the_file() {
+    let data = tempfile::tempdir().unwrap();
+    let key_file = data.path().join("key_x25519");
+    std::fs::write(&key_file, [1u8; 31]).unwrap();
+    let out = command(data.path(), free_port()).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&key_file.display().to_string()), "{stderr}");
+    assert!(stderr.contains("31 bytes"), "{stderr}");
+    assert_eq!(std::fs::read(&key_file).unwrap(), vec![1u8; 31]);
+}
+
+#[test]
+fn an_unknown_environment_option_stops_the_server_naming_it() {
+    let data = tempfile::tempdir().unwrap();
+    let out = command(data.path(), free_port())
+        .env("SOGS_SERVER_LISTNE", "x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SOGS_SERVER_LISTNE"), "{stderr}");
+}
+
+#[test]
+fn print_default_config_lists_every_option() {
+    let out = Command::new(BIN)
+        .arg("--print-default-config")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for key in ["listen", "base_url", "url", "key_file", "max_size", "level", "format"] {
+        assert!(text.contains(&format!("\n{key} = ")), "{key} missing:\n{text}");
+    }
+}
+
+#[test]
+fn unknown_command_line_flags_are_refused() {
+    let out = Command::new(BIN).arg("--no-such-flag").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(BIN).args(["--config"]).output().unwrap();
+    assert!(!out.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn database_url_in_the_environment_switches_to_postgres_with_migrations_applied() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut cmd = command(data.path(), port);
+    cmd.env("SOGS_DATABASE_URL", db.url());
+    let running = tokio::task::spawn_blocking(move || start(cmd, port))
+        .await
+        .unwrap();
+    assert!(!data.path().join("sogs.db").exists());
+    let applied = db.applied_migrations().await;
+    assert!(applied > 0, "no migrations recorded in PostgreSQL");
+    tokio::task::spawn_blocking(move || terminate(running))
+        .await
+        .unwrap();
+}

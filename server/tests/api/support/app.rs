@@ -1,0 +1,91 @@
+//! `spawn_app`: a real server on 127.0.0.1:0 over a fresh database, for black-box tests.
+
+use std::path::PathBuf;
+
+use sogs::api::AppState;
+use sogs::clock::Clock;
+use sogs::config::Config;
+use sogs::startup::Application;
+use tokio_util::sync::CancellationToken;
+
+use super::db::{Backend, TestDb};
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    pub config: Config,
+    pub db: TestDb,
+    pub data_dir: tempfile::TempDir,
+    shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// A test configuration: port 0, a fresh data directory, the test database.
+pub fn test_config(db: &TestDb, data_dir: &std::path::Path) -> Config {
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".into();
+    config.server.data_dir = PathBuf::from(data_dir);
+    config.server.shutdown_timeout_secs = 1;
+    config.database.url = db.url().to_string();
+    config.database.max_connections = 4;
+    config
+}
+
+/// Starts a server on `backend` with the default test configuration.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts a server on `backend`, letting the test adjust the configuration first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(&db, data_dir.path());
+    adjust(&mut config);
+    start(config, db, data_dir).await
+}
+
+/// Builds and runs an application for `config` in the background.
+pub async fn start(config: Config, db: TestDb, data_dir: tempfile::TempDir) -> TestApp {
+    let app = Application::build(config.clone(), Clock::system())
+        .await
+        .expect("application starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let shutdown = app.shutdown_token();
+    let handle = tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        state,
+        http: reqwest::Client::new(),
+        config,
+        db,
+        data_dir,
+        shutdown,
+        handle,
+    }
+}
+
+impl TestApp {
+    /// `GET {address}{path}`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{}", self.address, path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Stops the server gracefully and hands back its database and data directory, so a
+    /// test can start it again over the same state.
+    pub async fn stop(self) -> (Config, TestDb, tempfile::TempDir) {
+        self.shutdown.cancel();
+        self.handle
+            .await
+            .expect("server task joins")
+            .expect("server stops cleanly");
+        (self.config, self.db, self.data_dir)
+    }
+}
