@@ -1,30 +1,227 @@
-//! TEMPORARY interface stub, replaced by the real store.
-#![allow(missing_docs)]
+//! The storage layer: every SQL statement of the server lives under this module.
+//!
+//! One [`Store`] serves SQLite (the single-instance default) and PostgreSQL (many instances)
+//! behind methods named after business operations. Both backends run the *same* SQL text:
+//! SQLite accepts PostgreSQL's `$1` placeholders, and the schema avoids dialect-specific
+//! types, so each method is written once and the [`with_pool!`]/[`write_tx!`] macros expand
+//! it for each pool type. Queries are checked at runtime (`query_as` + `FromRow`), so
+//! building needs no database.
+//!
+//! Conventions:
+//! * Every method that changes a room's `message_sequence` or `info_updates` runs in one
+//!   transaction that first updates the room row. That row lock (PostgreSQL) or the
+//!   database write lock (`BEGIN IMMEDIATE` on SQLite) serialises writers per room, so
+//!   sequence numbers are unique, gap-free and in commit order even with many instances.
+//! * The current time is a parameter (`now`), never the database's clock.
+//! * Lookups return `Ok(None)` for a missing row; mutations of a missing entity return
+//!   [`StoreError::NotFound`].
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("not found")]
-    NotFound,
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("database error: {0}")]
-    Other(String),
+mod audit;
+mod error;
+mod messages;
+mod models;
+mod pins;
+mod reactions;
+mod rooms;
+mod sequence;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use error::StoreError;
+pub use models::{
+    AuditEntry, AuditFilter, Message, MessageEdit, MessageRevision, NewAuditEntry, NewMessage,
+    PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor, Room, RoomUpdate,
+    Unpinned, User, Viewer,
+};
+pub use users::SYSTEM_USER_ID;
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Migrations embedded at build time, one tree per backend with identical file names.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// How long a SQLite writer waits for the write lock before giving up with `BUSY`.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long any caller waits for a pooled connection before the store reports `Unavailable`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-#[derive(Clone)]
-pub struct Store;
+/// Pool sizing; the defaults suit a single small instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 10 }
+    }
+}
+
+/// The database, cheap to clone (pools are reference counted).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Expands `$body` once per backend with `$pool` bound to that backend's pool, for reads
+/// and single-statement writes. The body is an expression of type `StoreResult<T>`.
+macro_rules! with_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// Expands `$body` once per backend inside one write transaction bound to `$tx`; commits
+/// when the body yields `Ok`, rolls back on `Err` (including early returns through `?`).
+///
+/// SQLite transactions start with `BEGIN IMMEDIATE`, taking the write lock up front: a
+/// deferred transaction that reads and then writes can fail with `SQLITE_BUSY` without
+/// waiting, whereas an immediate one simply queues on the busy timeout.
+macro_rules! write_tx {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out: $crate::store::StoreResult<_> = async { $body }.await;
+                $crate::store::finish($tx, out).await
+            }
+            $crate::store::Pool::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out: $crate::store::StoreResult<_> = async { $body }.await;
+                $crate::store::finish($tx, out).await
+            }
+        }
+    };
+}
+pub(crate) use write_tx;
+
+/// Commits on success, rolls back on failure, and reports the body's error first.
+async fn finish<DB: sqlx::Database, T>(
+    tx: sqlx::Transaction<'static, DB>,
+    out: StoreResult<T>,
+) -> StoreResult<T> {
+    match out {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The body's error is the one worth reporting; a failed rollback only means the
+            // connection is gone, and the pool discards it.
+            let _ = tx.rollback().await;
+            Err(err)
+        }
+    }
+}
 
 impl Store {
-    pub async fn connect(_url: &str) -> Result<Store, StoreError> {
-        Ok(Store)
+    /// Connects with default pool options; see [`Store::connect_with`].
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, &StoreOptions::default()).await
     }
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+
+    /// Connects to `sqlite://path` (the file is created if missing; WAL journal, foreign
+    /// keys on, a busy timeout so writers queue) or `postgres://` / `postgresql://`.
+    ///
+    /// Opens one connection straight away, so an unreachable database fails here with
+    /// [`StoreError::Unavailable`] rather than on the first request.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> StoreResult<Self> {
+        let pool = if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Invalid(format!("bad SQLite URL: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            // Each connection to `:memory:` would be its own empty database.
+            let max = if url.contains(":memory:") { 1 } else { options.max_connections };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max.max(1))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(connect)
+                .await
+                .map_err(StoreError::Unavailable)?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let connect = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Invalid(format!("bad PostgreSQL URL: {e}")))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(connect)
+                .await
+                .map_err(StoreError::Unavailable)?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::Invalid(
+                "database URL must start with sqlite:, postgres:// or postgresql://".into(),
+            ));
+        };
+        Ok(Self { pool })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies any embedded migration not yet applied; running it again is a no-op.
+    /// On PostgreSQL concurrent callers serialise on an advisory lock.
+    #[tracing::instrument(skip_all)]
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match &self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
         Ok(())
     }
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        Ok(())
+
+    /// A round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> StoreResult<()> {
+        with_pool!(self, |pool| {
+            sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map_err(StoreError::Unavailable)?;
+            Ok(())
+        })
     }
-    pub async fn ensure_system_user(&self, _session_id: &str) -> Result<(), StoreError> {
-        Ok(())
+
+    /// Closes every pooled connection; later calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
     }
 }

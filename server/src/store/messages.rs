@@ -1,0 +1,360 @@
+//! Messages: posting, editing, soft deletion, and the polling queries.
+//!
+//! Sequence effects (spec §6.4): a post, an edit and a deletion each take one number from
+//! the room's `message_sequence`; a deletion also removes the message's reactions, each of
+//! which takes one more, so deleting a message with N reactions advances it by 1 + N.
+
+use super::sequence::{bump_info_updates, bump_sequence, lock_sequence};
+use super::{
+    Message, MessageEdit, MessageRevision, NewMessage, Store, StoreError, StoreResult, Viewer,
+    with_pool, write_tx,
+};
+
+/// Selects [`Message`] columns from `messages m` with the author (`u`) and whisper target
+/// (`w`) joined in for their session ids.
+macro_rules! message_select {
+    () => {
+        "SELECT m.id, m.room, m.user_id, u.session_id, m.posted, m.edited, m.seqno, \
+         m.seqno_data, m.seqno_reactions, m.seqno_creation, m.data, m.data_size, m.signature, \
+         m.filtered, m.whisper, w.session_id AS whisper_to, m.whisper_mods \
+         FROM messages m JOIN users u ON u.id = m.user_id \
+         LEFT JOIN users w ON w.id = m.whisper "
+    };
+}
+
+/// The whisper visibility rule of §6.4 as SQL, given the placeholders holding the viewer's
+/// user id (NULL when anonymous) and whether the viewer moderates the room: everyone sees
+/// non-whispers; a user sees whispers to them; a moderator also sees moderator whispers and
+/// whispers they sent.
+macro_rules! visible_to {
+    ($viewer:literal, $moderator:literal) => {
+        concat!(
+            "((m.whisper IS NULL AND NOT m.whisper_mods) OR m.whisper = ",
+            $viewer,
+            " OR (",
+            $moderator,
+            " AND (m.whisper_mods OR m.user_id = ",
+            $viewer,
+            ")))"
+        )
+    };
+}
+
+/// `soft_delete!(tx, room, message, now)` inside a write transaction that has already
+/// locked the room: deletes one live message as §6.4 describes (data gone, reactions
+/// removed one sequence number each, unpinned, attachments expired). Returns
+/// `NotFound("message")` from the body if it is missing or already deleted.
+macro_rules! soft_delete {
+    ($tx:ident, $room:expr, $message:expr, $now:expr) => {{
+        const LIVE: &str = "SELECT seqno_reactions FROM messages \
+             WHERE id = $1 AND room = $2 AND data IS NOT NULL";
+        const COUNT_REACTIONS: &str = "SELECT COUNT(*) FROM user_reactions ur \
+             JOIN reactions r ON r.id = ur.reaction WHERE r.message = $1";
+        const CLEAR: &str = "UPDATE messages SET data = NULL, data_size = NULL, \
+             signature = NULL, edited = $2, seqno_data = $3, seqno_reactions = $4, seqno = $5 \
+             WHERE id = $1";
+        let (room, message, now): (i64, i64, f64) = ($room, $message, $now);
+        let old_seqno_reactions = sqlx::query_scalar::<_, i64>(LIVE)
+            .bind(message)
+            .bind(room)
+            .fetch_optional(&mut *$tx)
+            .await?
+            .ok_or(StoreError::NotFound("message"))?;
+        let reactions = sqlx::query_scalar::<_, i64>(COUNT_REACTIONS)
+            .bind(message)
+            .fetch_one(&mut *$tx)
+            .await?;
+        // The data goes first (seqno_data), then each reaction (seqno_reactions).
+        let last = bump_sequence!($tx, room, 1 + reactions);
+        let seqno_data = last - reactions;
+        let seqno_reactions = if reactions > 0 { last } else { old_seqno_reactions };
+        sqlx::query(CLEAR)
+            .bind(message)
+            .bind(now)
+            .bind(seqno_data)
+            .bind(seqno_reactions)
+            .bind(last)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("DELETE FROM reactions WHERE message = $1")
+            .bind(message)
+            .execute(&mut *$tx)
+            .await?;
+        let unpinned = sqlx::query("DELETE FROM pinned_messages WHERE message = $1")
+            .bind(message)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+        if unpinned > 0 {
+            bump_info_updates!($tx, room, i64::try_from(unpinned).unwrap_or(1));
+        }
+        sqlx::query("UPDATE files SET expiry = 0 WHERE message = $1")
+            .bind(message)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
+const MESSAGE_BY_ID: &str = concat!(message_select!(), "WHERE m.id = $1");
+
+impl Store {
+    /// Stores a new message and returns it with its sequence numbers. The caller has
+    /// checked permissions, whisper rights, rate limits and filters.
+    #[tracing::instrument(skip_all, fields(room = new.room))]
+    pub async fn post_message(&self, new: &NewMessage<'_>, now: f64) -> StoreResult<Message> {
+        const INSERT: &str = "INSERT INTO messages (room, user_id, posted, seqno, seqno_data, \
+             seqno_creation, data, data_size, signature, filtered, whisper, whisper_mods) \
+             VALUES ($1, $2, $3, $4, $4, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+        write_tx!(self, |tx| {
+            let seqno = bump_sequence!(tx, new.room, 1_i64);
+            let id = sqlx::query_scalar::<_, i64>(INSERT)
+                .bind(new.room)
+                .bind(new.author)
+                .bind(now)
+                .bind(seqno)
+                .bind(new.data)
+                .bind(new.data_size)
+                .bind(new.signature)
+                .bind(new.filtered)
+                .bind(new.whisper_to)
+                .bind(new.whisper_mods)
+                .fetch_one(&mut *tx)
+                .await?;
+            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?)
+        })
+    }
+
+    /// Replaces a live message's content: the old data and signature go to the history,
+    /// `edited = now`, and the message takes the next sequence number. `posted` and the
+    /// whisper fields stay. [`StoreError::NotFound`] if missing, in another room, or
+    /// deleted; authorship is the caller's check.
+    #[tracing::instrument(skip_all, fields(room = edit.room, message = edit.message))]
+    pub async fn edit_message(&self, edit: &MessageEdit<'_>, now: f64) -> StoreResult<Message> {
+        const COPY_TO_HISTORY: &str = "INSERT INTO message_history \
+             (message, replaced, data, signature) \
+             SELECT id, $3, data, signature FROM messages \
+             WHERE id = $1 AND room = $2 AND data IS NOT NULL";
+        const UPDATE: &str = "UPDATE messages SET data = $2, data_size = $3, signature = $4, \
+             edited = $5, seqno_data = $6, seqno = $6 WHERE id = $1";
+        write_tx!(self, |tx| {
+            let seqno = bump_sequence!(tx, edit.room, 1_i64);
+            let copied = sqlx::query(COPY_TO_HISTORY)
+                .bind(edit.message)
+                .bind(edit.room)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if copied == 0 {
+                return Err(StoreError::NotFound("message"));
+            }
+            sqlx::query(UPDATE)
+                .bind(edit.message)
+                .bind(edit.data)
+                .bind(edit.data_size)
+                .bind(edit.signature)
+                .bind(now)
+                .bind(seqno)
+                .execute(&mut *tx)
+                .await?;
+            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
+                .bind(edit.message)
+                .fetch_one(&mut *tx)
+                .await?)
+        })
+    }
+
+    /// Soft-deletes a message (spec §6.4) and returns its deleted state: data, size and
+    /// signature cleared, `edited = now`, one sequence number for the deletion and one per
+    /// removed user reaction, unpinned (bumping `info_updates`), attachments expired now.
+    /// [`StoreError::NotFound`] if missing, in another room, or already deleted.
+    #[tracing::instrument(skip_all, fields(room = room, message = message))]
+    pub async fn delete_message(&self, room: i64, message: i64, now: f64) -> StoreResult<Message> {
+        write_tx!(self, |tx| {
+            lock_sequence!(tx, room);
+            soft_delete!(tx, room, message, now);
+            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
+                .bind(message)
+                .fetch_one(&mut *tx)
+                .await?)
+        })
+    }
+
+    /// Soft-deletes every live message `user` posted in `room`, oldest first, each exactly
+    /// as [`Store::delete_message`] would, in one transaction. Returns the deleted ids.
+    #[tracing::instrument(skip_all, fields(room = room, user = user))]
+    pub async fn delete_user_messages(
+        &self,
+        room: i64,
+        user: i64,
+        now: f64,
+    ) -> StoreResult<Vec<i64>> {
+        const LIVE_BY_USER: &str = "SELECT id FROM messages \
+             WHERE room = $1 AND user_id = $2 AND data IS NOT NULL ORDER BY id";
+        write_tx!(self, |tx| {
+            lock_sequence!(tx, room);
+            let ids = sqlx::query_scalar::<_, i64>(LIVE_BY_USER)
+                .bind(room)
+                .bind(user)
+                .fetch_all(&mut *tx)
+                .await?;
+            for &id in &ids {
+                soft_delete!(tx, room, id, now);
+            }
+            Ok(ids)
+        })
+    }
+
+    /// The message with this id in this room, whatever its state (deleted, filtered,
+    /// whisper): for authorship and existence checks before changing it.
+    pub async fn message_by_id(&self, room: i64, id: i64) -> StoreResult<Option<Message>> {
+        const SQL: &str = concat!(message_select!(), "WHERE m.id = $1 AND m.room = $2");
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as::<_, Message>(SQL)
+                .bind(id)
+                .bind(room)
+                .fetch_optional(pool)
+                .await?)
+        })
+    }
+
+    /// The message as `viewer` may see it: `None` if missing, deleted, filtered or a whisper
+    /// not meant for them. With [`Viewer::anonymous`] this is the "regular message" test
+    /// that reactions and pins require.
+    pub async fn visible_message(
+        &self,
+        room: i64,
+        id: i64,
+        viewer: Viewer,
+    ) -> StoreResult<Option<Message>> {
+        const SQL: &str = concat!(
+            message_select!(),
+            "WHERE m.id = $1 AND m.room = $2 AND m.data IS NOT NULL AND NOT m.filtered AND ",
+            visible_to!("$3", "$4")
+        );
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as::<_, Message>(SQL)
+                .bind(id)
+                .bind(room)
+                .bind(viewer.user)
+                .bind(viewer.moderator)
+                .fetch_optional(pool)
+                .await?)
+        })
+    }
+
+    /// What changed after sequence number `since`, ascending by seqno, at most `limit`
+    /// rows (spec §5.3): new or edited messages (`seqno_data > since`); deletions of
+    /// messages the client could have seen (`seqno_creation <= since`); and, only with
+    /// `with_reactions`, messages whose reactions alone changed. Filtered messages and
+    /// whispers hidden from `viewer` are left out. Rows are full messages; the caller tells
+    /// the kinds apart (`data` NULL: deleted; `seqno_data <= since`: reactions only).
+    pub async fn messages_since(
+        &self,
+        room: i64,
+        since: i64,
+        limit: i64,
+        with_reactions: bool,
+        viewer: Viewer,
+    ) -> StoreResult<Vec<Message>> {
+        const SQL: &str = concat!(
+            message_select!(),
+            "WHERE m.room = $1 AND m.seqno > $2 AND NOT m.filtered \
+             AND ($3 OR m.seqno_data > $2) \
+             AND (m.data IS NOT NULL OR m.seqno_creation <= $2) AND ",
+            visible_to!("$4", "$5"),
+            " ORDER BY m.seqno LIMIT $6"
+        );
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as::<_, Message>(SQL)
+                .bind(room)
+                .bind(since)
+                .bind(with_reactions)
+                .bind(viewer.user)
+                .bind(viewer.moderator)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+
+    /// The newest live, unfiltered messages `viewer` may see, newest first.
+    pub async fn recent_messages(
+        &self,
+        room: i64,
+        limit: i64,
+        viewer: Viewer,
+    ) -> StoreResult<Vec<Message>> {
+        const SQL: &str = concat!(
+            message_select!(),
+            "WHERE m.room = $1 AND m.data IS NOT NULL AND NOT m.filtered AND ",
+            visible_to!("$2", "$3"),
+            " ORDER BY m.id DESC LIMIT $4"
+        );
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as::<_, Message>(SQL)
+                .bind(room)
+                .bind(viewer.user)
+                .bind(viewer.moderator)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+
+    /// Like [`Store::recent_messages`], for messages with an id below `before`.
+    pub async fn messages_before(
+        &self,
+        room: i64,
+        before: i64,
+        limit: i64,
+        viewer: Viewer,
+    ) -> StoreResult<Vec<Message>> {
+        const SQL: &str = concat!(
+            message_select!(),
+            "WHERE m.room = $1 AND m.id < $2 AND m.data IS NOT NULL AND NOT m.filtered AND ",
+            visible_to!("$3", "$4"),
+            " ORDER BY m.id DESC LIMIT $5"
+        );
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as::<_, Message>(SQL)
+                .bind(room)
+                .bind(before)
+                .bind(viewer.user)
+                .bind(viewer.moderator)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+
+    /// How many messages `user` posted in `room` at or after `since`, deleted ones
+    /// included: the count the post rate limit (§6.4) is judged on.
+    pub async fn count_recent_posts(&self, room: i64, user: i64, since: f64) -> StoreResult<i64> {
+        const SQL: &str =
+            "SELECT COUNT(*) FROM messages WHERE room = $1 AND user_id = $2 AND posted >= $3";
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar::<_, i64>(SQL)
+                .bind(room)
+                .bind(user)
+                .bind(since)
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+
+    /// Earlier versions of a message, oldest first.
+    pub async fn message_history(&self, message: i64) -> StoreResult<Vec<MessageRevision>> {
+        const SQL: &str = "SELECT message, replaced, data, signature FROM message_history \
+             WHERE message = $1 ORDER BY replaced, id";
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as::<_, MessageRevision>(SQL)
+                .bind(message)
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+}

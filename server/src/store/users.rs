@@ -1,0 +1,83 @@
+//! Users: the system user, auto-creation on first sight, lookups.
+
+use super::{Store, StoreResult, User, with_pool};
+
+macro_rules! user_columns {
+    () => {
+        "id, session_id, created, last_active, banned, moderator, admin, visible_mod"
+    };
+}
+
+/// The system user's fixed id; it posts filter replies and owns server-side actions.
+pub const SYSTEM_USER_ID: i64 = 0;
+
+impl Store {
+    /// Makes sure user 0 exists with `session_id` (derived from the server key, so it can
+    /// only be created at startup, not by a migration) as a hidden global admin. If the key
+    /// changed, the row follows it.
+    #[tracing::instrument(skip_all)]
+    pub async fn ensure_system_user(&self, session_id: &str, now: f64) -> StoreResult<User> {
+        const SQL: &str = concat!(
+            "INSERT INTO users (id, session_id, created, last_active, moderator, admin, \
+             visible_mod) VALUES ($1, $2, $3, $3, TRUE, TRUE, FALSE) \
+             ON CONFLICT (id) DO UPDATE SET session_id = excluded.session_id, \
+             moderator = TRUE, admin = TRUE, banned = FALSE, visible_mod = FALSE \
+             RETURNING ",
+            user_columns!()
+        );
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as::<_, User>(SQL)
+                .bind(SYSTEM_USER_ID)
+                .bind(session_id)
+                .bind(now)
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+
+    /// The user with this session id, created (with `created = last_active = now`) on
+    /// first sight. Safe under concurrency: two instances creating the same user at once
+    /// both get the one row.
+    #[tracing::instrument(skip_all)]
+    pub async fn get_or_create_user(&self, session_id: &str, now: f64) -> StoreResult<User> {
+        const INSERT: &str = concat!(
+            "INSERT INTO users (session_id, created, last_active) VALUES ($1, $2, $2) \
+             ON CONFLICT (session_id) DO NOTHING RETURNING ",
+            user_columns!()
+        );
+        if let Some(user) = self.user_by_session_id(session_id).await? {
+            return Ok(user);
+        }
+        let inserted = with_pool!(self, |pool| {
+            sqlx::query_as::<_, User>(INSERT)
+                .bind(session_id)
+                .bind(now)
+                .fetch_optional(pool)
+                .await
+        })?;
+        match inserted {
+            Some(user) => Ok(user),
+            // Someone else inserted it between our read and our write.
+            None => self
+                .user_by_session_id(session_id)
+                .await?
+                .ok_or(super::StoreError::NotFound("user")),
+        }
+    }
+
+    /// The user with exactly this session id (case-sensitive, as stored).
+    pub async fn user_by_session_id(&self, session_id: &str) -> StoreResult<Option<User>> {
+        const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE session_id = $1");
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as::<_, User>(SQL).bind(session_id).fetch_optional(pool).await?)
+        })
+    }
+
+    /// The user with this id.
+    pub async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as::<_, User>(SQL).bind(id).fetch_optional(pool).await?)
+        })
+    }
+}
