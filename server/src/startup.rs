@@ -16,7 +16,7 @@ use crate::cluster::{Cluster, ClusterError};
 use crate::config::{Config, ConfigError};
 use crate::key::{KeyError, ServerKeyPair};
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoreOptions};
 
 /// Why the server could not start. Each names what the operator must fix.
 #[derive(Debug, thiserror::Error)]
@@ -141,12 +141,18 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     if created {
         tracing::warn!(path = %config.key_file().display(), "created a new server key");
     }
-    let store = Store::connect(&config.database_url()).await?;
+    let store = Store::connect_with(
+        &config.database_url(),
+        &StoreOptions {
+            max_connections: config.database.max_connections,
+        },
+    )
+    .await?;
     if config.database.migrate_on_start {
         store.migrate().await?;
     }
     store
-        .ensure_system_user(&format!("ff{}", key.public_hex()))
+        .ensure_system_user(&format!("ff{}", key.public_hex()), clock.now())
         .await?;
     let cluster = match config.redis_url() {
         Some(url) => Cluster::with_redis(url)?,

@@ -21,9 +21,6 @@ pub enum AdminError {
     /// Bad input from the operator (exit 1).
     #[error("{0}")]
     Usage(String),
-    /// The operator declined a confirmation (exit 2).
-    #[error("aborted")]
-    Aborted,
     /// Anything that went wrong doing the work (exit 1).
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
@@ -31,9 +28,9 @@ pub enum AdminError {
 
 impl AdminError {
     pub fn exit_code(&self) -> u8 {
+        // Destructive commands (later) will exit 2 when the operator declines to confirm.
         match self {
             AdminError::Usage(_) | AdminError::Failed(_) => 1,
-            AdminError::Aborted => 2,
         }
     }
 }
@@ -77,8 +74,8 @@ impl Context {
 
 /// Runs one parsed command line.
 pub async fn run(cli: Cli, out: &mut impl Write) -> Result<(), AdminError> {
-    let config =
-        Config::from_process(cli.config.as_deref()).map_err(|e| AdminError::Usage(e.to_string()))?;
+    let config = Config::from_process(cli.config.as_deref())
+        .map_err(|e| AdminError::Usage(e.to_string()))?;
     run_with_config(cli.command, config, out).await
 }
 

@@ -29,7 +29,11 @@ pub async fn add(
             StoreError::Conflict(msg) => AdminError::Usage(msg),
             other => AdminError::Failed(other.into()),
         })?;
-    print_room(&room, &join_url(&ctx.config.server.base_url, &room.token, &key.public_hex()), out);
+    print_room(
+        &room,
+        &join_url(&ctx.config.server.base_url, &room.token, &key.public_hex()),
+        out,
+    );
     Ok(())
 }
 
@@ -66,7 +70,10 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let key = ctx.server_key().unwrap();
         assert!(
-            text.contains(&format!("http://sogs.test/lobby?public_key={}", key.public_hex())),
+            text.contains(&format!(
+                "http://sogs.test/lobby?public_key={}",
+                key.public_hex()
+            )),
             "{text}"
         );
         let room = ctx.store.room_by_token("LOBBY").await.unwrap().unwrap();
@@ -76,13 +83,21 @@ mod tests {
 
     async fn a_duplicate_or_invalid_token_is_a_usage_error(env: TestEnv) {
         let ctx = Context::open(env.config.clone()).await.unwrap();
-        add(&ctx, "lobby", None, None, &mut Vec::new()).await.unwrap();
-        let dup = add(&ctx, "Lobby", None, None, &mut Vec::new()).await.unwrap_err();
+        add(&ctx, "lobby", None, None, &mut Vec::new())
+            .await
+            .unwrap();
+        let dup = add(&ctx, "Lobby", None, None, &mut Vec::new())
+            .await
+            .unwrap_err();
         assert_eq!(dup.exit_code(), 1);
         assert!(dup.to_string().contains("already exists"), "{dup}");
-        let bad = add(&ctx, "no spaces", None, None, &mut Vec::new()).await.unwrap_err();
+        let bad = add(&ctx, "no spaces", None, None, &mut Vec::new())
+            .await
+            .unwrap_err();
         assert!(matches!(bad, AdminError::Usage(_)));
-        let empty = add(&ctx, "x", Some(" "), None, &mut Vec::new()).await.unwrap_err();
+        let empty = add(&ctx, "x", Some(" "), None, &mut Vec::new())
+            .await
+            .unwrap_err();
         assert!(matches!(empty, AdminError::Usage(_)));
     }
 

@@ -33,11 +33,13 @@ impl TestEnv {
         let mut conn = sqlx::PgConnection::connect(&admin_url)
             .await
             .expect("PostgreSQL reachable at SOGS_TEST_POSTGRES_URL");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
             .expect("create test database");
-        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b);
         Self::with_url(Some(format!("{base}/{name}")))
     }
 }

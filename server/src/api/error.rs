@@ -58,7 +58,7 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => ApiError::NotFound,
+            StoreError::NotFound(_) => ApiError::NotFound,
             StoreError::Unavailable(_) => ApiError::Unavailable,
             other => ApiError::Internal(other.into()),
         }

@@ -69,7 +69,9 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 10 }
+        Self {
+            max_connections: 10,
+        }
     }
 }
 
@@ -161,7 +163,11 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
             // Each connection to `:memory:` would be its own empty database.
-            let max = if url.contains(":memory:") { 1 } else { options.max_connections };
+            let max = if url.contains(":memory:") {
+                1
+            } else {
+                options.max_connections
+            };
             let pool = SqlitePoolOptions::new()
                 .max_connections(max.max(1))
                 .acquire_timeout(ACQUIRE_TIMEOUT)

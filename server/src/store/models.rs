@@ -153,12 +153,18 @@ impl Viewer {
 
     /// Sees non-whispers and whispers addressed to them.
     pub fn user(id: i64) -> Self {
-        Self { user: Some(id), moderator: false }
+        Self {
+            user: Some(id),
+            moderator: false,
+        }
     }
 
     /// Also sees moderator whispers and whispers they sent.
     pub fn moderator(id: i64) -> Self {
-        Self { user: Some(id), moderator: true }
+        Self {
+            user: Some(id),
+            moderator: true,
+        }
     }
 }
 
