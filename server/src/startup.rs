@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpServer, web};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
@@ -174,10 +174,12 @@ fn http_server(
     shutdown: CancellationToken,
 ) -> Result<Server, StartupError> {
     let shutdown_timeout = state.config.server.shutdown_timeout_secs;
+    let body_limit = usize::try_from(state.config.server.max_request_bytes).unwrap_or(usize::MAX);
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(body_limit))
             .wrap(actix_web::middleware::from_fn(observe_request))
             .configure(api::routes)
     })
@@ -236,7 +238,10 @@ async fn observe_request(
     let res = next.call(req).await?;
     let route = res
         .request()
-        .match_pattern()
+        .extensions()
+        .get::<crate::api::http::RouteLabel>()
+        .map(|r| r.0.to_string())
+        .or_else(|| res.request().match_pattern())
         .unwrap_or_else(|| "unmatched".to_string());
     let status = res.status().as_u16();
     let elapsed = started.elapsed();

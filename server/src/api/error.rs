@@ -1,25 +1,31 @@
 //! `ApiError`: the single place where an error becomes an HTTP status.
 //!
 //! Clients look at status codes only, but operators read bodies, so client errors carry a
-//! short plain-text reason while internal failures are logged and never leaked.
+//! short plain-text reason (PySOGS's exact text where clients or tests know it), while
+//! internal failures are logged and never leaked.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-
+use crate::crypto::request_signature::AuthError;
 use crate::store::StoreError;
+
+use super::request::ApiResponse;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// Authentication failed at one of the spec's steps; carries its own status.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("Not found")]
     NotFound,
+    #[error("Method not allowed")]
+    MethodNotAllowed,
     #[error("{0}")]
-    TooEarly(String),
+    NotAcceptable(String),
     #[error("{0}")]
     RateLimited(String),
     #[error("{0}")]
@@ -30,28 +36,37 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
+impl ApiError {
+    /// 403 with PySOGS's body for permission failures.
+    pub fn permission_denied() -> Self {
+        ApiError::Forbidden("Permission denied".into())
+    }
+
+    /// The status code for this error.
+    pub fn status(&self) -> u16 {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::TooEarly(_) => StatusCode::from_u16(425).unwrap_or(StatusCode::BAD_REQUEST),
-            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::BadRequest(_) => 400,
+            ApiError::Auth(e) => e.status_code(),
+            ApiError::Unauthorized(_) => 401,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::NotAcceptable(_) => 406,
+            ApiError::PayloadTooLarge(_) => 413,
+            ApiError::RateLimited(_) => 429,
+            ApiError::Internal(_) => 500,
+            ApiError::Unavailable => 503,
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(e) = self {
-            tracing::error!(error = ?e, "internal error");
+    /// The response sent for this error.
+    pub fn into_response(self) -> ApiResponse {
+        match &self {
+            ApiError::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            ApiError::Unavailable => tracing::warn!("request failed: database unavailable"),
+            _ => {}
         }
-        HttpResponse::build(self.status_code())
-            .content_type("text/plain; charset=utf-8")
-            .body(self.to_string())
+        ApiResponse::text(self.status(), self.to_string())
     }
 }
 
@@ -62,5 +77,38 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) => ApiError::Unavailable,
             other => ApiError::Internal(other.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_maps_to_its_status() {
+        assert_eq!(ApiError::BadRequest("x".into()).status(), 400);
+        assert_eq!(ApiError::Auth(AuthError::SignatureInvalid).status(), 401);
+        assert_eq!(ApiError::Auth(AuthError::NonceReused).status(), 425);
+        assert_eq!(ApiError::Auth(AuthError::Banned).status(), 403);
+        assert_eq!(ApiError::permission_denied().status(), 403);
+        assert_eq!(ApiError::NotFound.status(), 404);
+        assert_eq!(ApiError::RateLimited("Rate limited".into()).status(), 429);
+        assert_eq!(ApiError::Unavailable.status(), 503);
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let response = ApiError::Internal(anyhow::anyhow!("secret detail")).into_response();
+        assert_eq!(response.status, 500);
+        assert!(!String::from_utf8_lossy(&response.body_bytes()).contains("secret"));
+    }
+
+    #[test]
+    fn auth_errors_carry_pysogs_text() {
+        let response = ApiError::Auth(AuthError::NonceReused).into_response();
+        assert_eq!(
+            response.body_bytes(),
+            b"Invalid authentication: X-SOGS-Nonce cannot be reused"
+        );
     }
 }

@@ -1,7 +1,18 @@
 //! The HTTP API: one route table, thin handlers, and the one place errors become statuses.
+//!
+//! The SOGS routes live in [`dispatch::ROUTES`], served alike to plain HTTP, `/batch`,
+//! `/sequence` and onion requests. actix-web itself only knows the operational endpoints
+//! (`/healthz`, `/readyz`) and hands every other path to that table.
 
+pub mod auth;
+pub mod context;
+pub mod dispatch;
 mod error;
+pub mod handlers;
 mod health;
+pub mod http;
+pub mod request;
+pub mod router;
 mod state;
 
 pub use error::ApiError;
@@ -9,9 +20,9 @@ pub use state::AppState;
 
 use actix_web::web;
 
-/// The one route table. Plain HTTP, `/batch`, `/sequence` and onion sub-requests are all
-/// served from it, so every entry point gets the same auth and behaviour.
+/// Registers the operational endpoints and the catch-all into the SOGS route table.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz));
+        .route("/readyz", web::get().to(health::readyz))
+        .default_service(web::to(http::serve_http));
 }

@@ -17,6 +17,7 @@
 //!   [`StoreError::NotFound`].
 
 mod audit;
+mod nonces;
 mod error;
 mod messages;
 mod models;

@@ -1,7 +1,14 @@
 //! What instances share beyond the database. With no Redis configured, everything stays in
 //! this process (the single-instance default); with Redis, instances join into one.
 
+mod nonces;
+
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::OnceCell;
+
+use nonces::LocalNonces;
 
 /// How long a health probe of Redis may take before Redis counts as unreachable.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -18,12 +25,16 @@ pub enum ClusterError {
 #[derive(Clone, Default)]
 pub struct Cluster {
     redis: Option<redis::Client>,
+    /// One auto-reconnecting connection shared by all requests, made on first use so that
+    /// an instance can start while Redis is down.
+    connection: Arc<OnceCell<redis::aio::ConnectionManager>>,
+    local_nonces: Arc<LocalNonces>,
 }
 
 impl Cluster {
     /// Single instance: no Redis.
     pub fn local() -> Self {
-        Self { redis: None }
+        Self::default()
     }
 
     /// Joins the cluster through Redis at `url`. Only the URL is checked here: an instance
@@ -33,12 +44,34 @@ impl Cluster {
             redis::Client::open(url).map_err(|e| ClusterError::InvalidUrl(e.to_string()))?;
         Ok(Self {
             redis: Some(client),
+            ..Self::default()
         })
     }
 
     /// Whether Redis is configured.
     pub fn uses_redis(&self) -> bool {
         self.redis.is_some()
+    }
+
+    /// The shared Redis connection, if Redis is configured and reachable.
+    async fn connection(&self) -> Option<redis::aio::ConnectionManager> {
+        let client = self.redis.as_ref()?;
+        let made = self
+            .connection
+            .get_or_try_init(|| async {
+                tokio::time::timeout(PING_TIMEOUT, redis::aio::ConnectionManager::new(client.clone()))
+                    .await
+                    .map_err(|_| ClusterError::Unreachable("timed out".into()))?
+                    .map_err(|e| ClusterError::Unreachable(e.to_string()))
+            })
+            .await;
+        match made {
+            Ok(conn) => Some(conn.clone()),
+            Err(e) => {
+                tracing::warn!(error = %e, "redis unreachable");
+                None
+            }
+        }
     }
 
     /// Checks that Redis answers; always fine without Redis.

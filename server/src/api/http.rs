@@ -1,0 +1,60 @@
+//! The plain-HTTP entry point: turns an actix request into an [`ApiRequest`], serves it
+//! from the route table, and turns the [`ApiResponse`] back.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+
+use super::dispatch;
+use super::error::ApiError;
+use super::request::{ApiRequest, ApiResponse, Headers, Method};
+use super::state::AppState;
+
+/// The route template a request matched, for metrics labels.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteLabel(pub &'static str);
+
+/// Serves any SOGS path over plain HTTP.
+pub async fn serve_http(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let api_req = match to_api_request(&req, body) {
+        Ok(r) => r,
+        Err(e) => return to_http_response(e.into_response()),
+    };
+    let served = dispatch::serve(&state, api_req).await;
+    req.extensions_mut().insert(RouteLabel(served.route));
+    to_http_response(served.response)
+}
+
+fn to_api_request(req: &HttpRequest, body: web::Bytes) -> Result<ApiRequest, ApiError> {
+    let method = Method::parse(req.method().as_str()).ok_or(ApiError::MethodNotAllowed)?;
+    let mut headers = Headers::new();
+    for (name, value) in req.headers() {
+        // Header values that are not visible ASCII cannot be SOGS headers; skip them
+        // rather than fail the request.
+        if let Ok(value) = value.to_str() {
+            headers.set(name.as_str(), value);
+        }
+    }
+    let target = match req.query_string() {
+        "" => req.path().to_string(),
+        q => format!("{}?{}", req.path(), q),
+    };
+    ApiRequest::from_target(method, &target, headers, body.to_vec())
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// Converts a route-table response into an actix response.
+pub fn to_http_response(response: ApiResponse) -> HttpResponse {
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = HttpResponse::build(status);
+    for (name, value) in &response.headers {
+        builder.insert_header((name.as_str(), value.as_str()));
+    }
+    if let Some(ct) = response.content_type() {
+        builder.content_type(ct);
+    }
+    builder.body(response.body_bytes())
+}

@@ -1,0 +1,305 @@
+//! The request and response every entry point shares.
+//!
+//! Plain HTTP, `/batch` and `/sequence` sub-requests and onion inner requests are all turned
+//! into an [`ApiRequest`] and answered with an [`ApiResponse`], so they reach the same route
+//! table and handlers and behave identically.
+
+use serde::Serialize;
+
+/// The methods SOGS routes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Method {
+    /// Parses an exact upper-case method name, as SOGS sub-requests carry it.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "GET" => Some(Method::Get),
+            "POST" => Some(Method::Post),
+            "PUT" => Some(Method::Put),
+            "DELETE" => Some(Method::Delete),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    /// Whether requests with this method carry a body.
+    pub fn has_body(self) -> bool {
+        matches!(self, Method::Post | Method::Put)
+    }
+}
+
+/// Request headers with case-insensitive names (stored lower-case).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    pub fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Adds or replaces a header.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        let name = name.to_ascii_lowercase();
+        let value = value.into();
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    /// The value of a header, by case-insensitive name.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+}
+
+/// A request as the route table sees it.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    /// The percent-decoded path, e.g. `/room/x/reaction/1/🍍`.
+    pub path: String,
+    /// The raw query string, without `?`, exactly as received.
+    pub query: String,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+}
+
+/// Why a target (path with optional query) could not be turned into a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("path must start with '/'")]
+    NotAbsolute,
+    #[error("path is not valid percent-encoded UTF-8")]
+    BadEncoding,
+}
+
+impl ApiRequest {
+    /// Builds a request from a target like `/room/x/messages/since/5?t=r`: splits off the
+    /// query (kept raw) and percent-decodes the path, as SOGS does for sub-requests.
+    pub fn from_target(
+        method: Method,
+        target: &str,
+        headers: Headers,
+        body: Vec<u8>,
+    ) -> Result<Self, TargetError> {
+        let (raw_path, query) = target.split_once('?').unwrap_or((target, ""));
+        let path = percent_decode(raw_path)?;
+        if !path.starts_with('/') {
+            return Err(TargetError::NotAbsolute);
+        }
+        Ok(Self {
+            method,
+            path,
+            query: query.to_string(),
+            headers,
+            body,
+        })
+    }
+
+    /// The value of query parameter `name` (percent-decoded, `+` as space), if present.
+    /// With repeated parameters the first wins.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .find_map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                let k = percent_decode(&k.replace('+', " ")).ok()?;
+                (k == name).then(|| percent_decode(&v.replace('+', " ")).ok())?
+            })
+    }
+
+    /// The Content-Type, lower-cased, without parameters.
+    pub fn content_type(&self) -> Option<String> {
+        self.headers.get("content-type").map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+}
+
+/// Decodes `%XX` escapes; the result must be UTF-8. A `%` not followed by two hex digits
+/// is an error rather than passed through, so that two spellings never sign differently.
+pub fn percent_decode(s: &str) -> Result<String, TargetError> {
+    if !s.contains('%') {
+        return Ok(s.to_string());
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).ok_or(TargetError::BadEncoding)?;
+            let hex = std::str::from_utf8(hex).map_err(|_| TargetError::BadEncoding)?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| TargetError::BadEncoding)?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| TargetError::BadEncoding)
+}
+
+/// A response body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Empty,
+    /// Serialised as JSON with Content-Type `application/json`.
+    Json(serde_json::Value),
+    /// Plain text (error messages).
+    Text(String),
+    /// Raw bytes with their content type.
+    Bytes {
+        content_type: String,
+        data: Vec<u8>,
+    },
+}
+
+/// A response as the route table produces it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiResponse {
+    pub status: u16,
+    /// Extra headers (lower-case names); Content-Type comes from the body.
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+}
+
+impl ApiResponse {
+    /// 200 with a JSON body.
+    pub fn json(value: impl Serialize) -> Self {
+        Self::json_status(200, value)
+    }
+
+    /// A JSON body with the given status.
+    pub fn json_status(status: u16, value: impl Serialize) -> Self {
+        let body = match serde_json::to_value(value) {
+            Ok(v) => Body::Json(v),
+            Err(_) => Body::Json(serde_json::Value::Null),
+        };
+        Self {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// A plain-text body with the given status.
+    pub fn text(status: u16, text: impl Into<String>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Body::Text(text.into()),
+        }
+    }
+
+    /// An empty body with the given status (e.g. 304).
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// The Content-Type the body is sent with, if any.
+    pub fn content_type(&self) -> Option<&str> {
+        match &self.body {
+            Body::Empty => None,
+            Body::Json(_) => Some("application/json"),
+            Body::Text(_) => Some("text/plain; charset=utf-8"),
+            Body::Bytes { content_type, .. } => Some(content_type),
+        }
+    }
+
+    /// The body as bytes on the wire.
+    pub fn body_bytes(&self) -> Vec<u8> {
+        match &self.body {
+            Body::Empty => Vec::new(),
+            Body::Json(v) => serde_json::to_vec(v).unwrap_or_default(),
+            Body::Text(t) => t.as_bytes().to_vec(),
+            Body::Bytes { data, .. } => data.clone(),
+        }
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_splits_raw_query_and_decodes_path() {
+        let req = ApiRequest::from_target(
+            Method::Get,
+            "/room/x/reaction/1/%F0%9F%8D%8D?a=%20b&t=r",
+            Headers::new(),
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(req.path, "/room/x/reaction/1/🍍");
+        assert_eq!(req.query, "a=%20b&t=r");
+        assert_eq!(req.query_param("a").as_deref(), Some(" b"));
+        assert_eq!(req.query_param("t").as_deref(), Some("r"));
+        assert_eq!(req.query_param("missing"), None);
+    }
+
+    #[test]
+    fn malformed_targets_are_errors() {
+        for target in ["room/x", "/a%zz", "/a%", "/a%f", "/%ff%fe", ""] {
+            assert!(
+                ApiRequest::from_target(Method::Get, target, Headers::new(), vec![]).is_err(),
+                "{target:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn headers_are_case_insensitive_and_replaced() {
+        let mut h = Headers::new();
+        h.set("X-SOGS-Pubkey", "a");
+        h.set("x-sogs-pubkey", "b");
+        assert_eq!(h.get("X-Sogs-PUBKEY"), Some("b"));
+        assert_eq!(h.iter().count(), 1);
+    }
+
+    #[test]
+    fn methods_parse_exactly() {
+        assert_eq!(Method::parse("GET"), Some(Method::Get));
+        assert_eq!(Method::parse("get"), None);
+        assert_eq!(Method::parse("PATCH"), None);
+    }
+}

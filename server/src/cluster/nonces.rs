@@ -1,0 +1,110 @@
+//! Replay protection: each request nonce is accepted once, by every instance together.
+//!
+//! PySOGS accepts timestamps within ±24 h but forgets nonces after 24 h, so a request
+//! stamped in the future can be replayed once its nonce is pruned. Here a nonce is kept for
+//! [`NONCE_TTL_SECS`] (48 h) from first sight, which covers the whole acceptance window.
+//!
+//! Where the nonce is kept: in Redis (`SET NX EX`) when configured; in the database when
+//! Redis is absent or unreachable and the database is PostgreSQL (several instances may
+//! share it); in this process for the single-instance SQLite default.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::store::{Backend, Store};
+
+use super::{Cluster, ClusterError};
+
+/// How long a nonce is remembered: twice the ±24 h timestamp window.
+pub const NONCE_TTL_SECS: u64 = 2 * 86_400;
+
+const REDIS_PREFIX: &str = "sogs:nonce:";
+
+impl Cluster {
+    /// Records a request nonce; `Ok(false)` means it was seen before (a replay).
+    pub async fn remember_nonce(
+        &self,
+        store: &Store,
+        nonce: &[u8; 16],
+        user: i64,
+        now: f64,
+    ) -> Result<bool, ClusterError> {
+        if let Some(mut conn) = self.connection().await {
+            let key = format!("{REDIS_PREFIX}{}", hex::encode(nonce));
+            let set: Result<Option<String>, _> = redis::cmd("SET")
+                .arg(&key)
+                .arg(1)
+                .arg("NX")
+                .arg("EX")
+                .arg(NONCE_TTL_SECS)
+                .query_async(&mut conn)
+                .await;
+            match set {
+                Ok(reply) => return Ok(reply.is_some()),
+                Err(e) => tracing::warn!(error = %e, "redis nonce check failed; using the database"),
+            }
+        }
+        let expiry = now + NONCE_TTL_SECS as f64;
+        if self.uses_redis() || store.backend() == Backend::Postgres {
+            return store
+                .remember_nonce(nonce, user, expiry)
+                .await
+                .map_err(|e| ClusterError::Unreachable(format!("database: {e}")));
+        }
+        Ok(self.local_nonces.remember(*nonce, now, expiry))
+    }
+}
+
+/// Nonces kept in this process, pruned as the set grows.
+#[derive(Default)]
+pub(super) struct LocalNonces {
+    inner: Mutex<LocalInner>,
+}
+
+#[derive(Default)]
+struct LocalInner {
+    seen: HashMap<[u8; 16], f64>,
+    prune_at: usize,
+}
+
+impl LocalNonces {
+    fn remember(&self, nonce: [u8; 16], now: f64, expiry: f64) -> bool {
+        let Ok(mut inner) = self.inner.lock() else {
+            return false;
+        };
+        if inner.seen.get(&nonce).is_some_and(|&exp| exp >= now) {
+            return false;
+        }
+        inner.seen.insert(nonce, expiry);
+        if inner.seen.len() >= inner.prune_at {
+            inner.seen.retain(|_, exp| *exp >= now);
+            inner.prune_at = (inner.seen.len() * 2).max(1024);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_nonce_is_accepted_once_until_it_expires() {
+        let nonces = LocalNonces::default();
+        assert!(nonces.remember([1; 16], 0.0, 100.0));
+        assert!(!nonces.remember([1; 16], 50.0, 150.0));
+        assert!(nonces.remember([2; 16], 50.0, 150.0));
+        assert!(nonces.remember([1; 16], 101.0, 201.0));
+    }
+
+    #[test]
+    fn local_nonces_are_pruned_as_the_set_grows() {
+        let nonces = LocalNonces::default();
+        for i in 0..5000u32 {
+            let mut n = [0u8; 16];
+            n[..4].copy_from_slice(&i.to_le_bytes());
+            assert!(nonces.remember(n, f64::from(i), f64::from(i) + 10.0));
+        }
+        assert!(nonces.inner.lock().unwrap().seen.len() < 2100);
+    }
+}
