@@ -6,3 +6,4 @@
 //! of them panics or allocates in proportion to a length field it has not checked.
 
 pub mod hashing;
+pub mod keys;
