@@ -7,3 +7,4 @@
 
 pub mod hashing;
 pub mod keys;
+pub mod blinding;
