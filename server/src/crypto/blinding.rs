@@ -737,14 +737,18 @@ mod tests {
     #[test]
     fn only_05_ids_can_be_blinded() {
         let spk = server(SPK0);
-        let blinded: SessionId = "15b74ed205f1f931e1bb1291183778a9456b835937d923b0f2e248aa3a44c07844"
-            .parse()
-            .unwrap();
+        let blinded: SessionId =
+            "15b74ed205f1f931e1bb1291183778a9456b835937d923b0f2e248aa3a44c07844"
+                .parse()
+                .unwrap();
         assert_eq!(
             blind15_candidates(&blinded, &spk),
             Err(BlindingError::NotASessionId)
         );
-        assert_eq!(blind25_id(&blinded, &spk), Err(BlindingError::NotASessionId));
+        assert_eq!(
+            blind25_id(&blinded, &spk),
+            Err(BlindingError::NotASessionId)
+        );
     }
 
     #[test]

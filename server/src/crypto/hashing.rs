@@ -310,7 +310,10 @@ mod tests {
         let key = b"SessCommBlind25_sig";
         let mut g = GenericHash::new(64, key, None, None).unwrap();
         g.update(b"abc");
-        assert_eq!(g.finalize(), keyed_hash::<64, 19>(key, &[b"a", b"bc"]).to_vec());
+        assert_eq!(
+            g.finalize(),
+            keyed_hash::<64, 19>(key, &[b"a", b"bc"]).to_vec()
+        );
     }
 
     #[test]
