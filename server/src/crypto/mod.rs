@@ -5,6 +5,7 @@
 //! takes the random bytes, for tests). Parsers take hostile bytes and return typed errors; none
 //! of them panics or allocates in proportion to a length field it has not checked.
 
+pub mod bencode;
 pub mod blinding;
 pub mod hashing;
 pub mod keys;
