@@ -1,1 +1,12 @@
 //! Pure cryptography: blinding, request signatures, onion layers, bencode. No IO.
+//!
+//! Everything here is synchronous and deterministic given its inputs (randomness is only drawn
+//! where a fresh nonce or ephemeral key is the point, and each such function has a variant that
+//! takes the random bytes, for tests). Parsers take hostile bytes and return typed errors; none
+//! of them panics or allocates in proportion to a length field it has not checked.
+
+pub mod bencode;
+pub mod blinding;
+pub mod hashing;
+pub mod keys;
+pub mod request_signature;
