@@ -381,9 +381,8 @@ impl Config {
                 "database.url must start with sqlite:, postgres:// or postgresql://".into(),
             ));
         }
-        if !self.redis.url.is_empty()
-            && !(self.redis.url.starts_with("redis://") || self.redis.url.starts_with("unix://"))
-        {
+        let redis = &self.redis.url;
+        if !(redis.is_empty() || redis.starts_with("redis://") || redis.starts_with("unix://")) {
             return Err(ConfigError::Invalid(
                 "redis.url must start with redis:// or unix://".into(),
             ));

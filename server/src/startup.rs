@@ -2,7 +2,6 @@
 //!
 //! Binding happens here so that tests can ask for port 0 and read back the real port.
 
-use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -253,8 +252,8 @@ async fn observe_request(
 }
 
 /// Resolves on SIGINT, SIGTERM or cancellation of `token`, whichever comes first.
-fn stop_signal(token: CancellationToken) -> impl Future<Output = ()> + Send + 'static {
-    async move {
+async fn stop_signal(token: CancellationToken) {
+    {
         let ctrl_c = async {
             if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;

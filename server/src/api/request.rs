@@ -6,6 +6,8 @@
 
 use serde::Serialize;
 
+use crate::crypto::request_signature::{percent_decode, split_target};
+
 /// The methods SOGS routes use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {
@@ -91,21 +93,20 @@ pub struct ApiRequest {
 pub enum TargetError {
     #[error("path must start with '/'")]
     NotAbsolute,
-    #[error("path is not valid percent-encoded UTF-8")]
-    BadEncoding,
 }
 
 impl ApiRequest {
     /// Builds a request from a target like `/room/x/messages/since/5?t=r`: splits off the
-    /// query (kept raw) and percent-decodes the path, as SOGS does for sub-requests.
+    /// query (kept raw) and percent-decodes the path as Python's `unquote` does (malformed
+    /// escapes kept, invalid UTF-8 replaced), so the path we verify is the one the client
+    /// signed.
     pub fn from_target(
         method: Method,
         target: &str,
         headers: Headers,
         body: Vec<u8>,
     ) -> Result<Self, TargetError> {
-        let (raw_path, query) = target.split_once('?').unwrap_or((target, ""));
-        let path = percent_decode(raw_path)?;
+        let (path, query) = split_target(target);
         if !path.starts_with('/') {
             return Err(TargetError::NotAbsolute);
         }
@@ -126,8 +127,8 @@ impl ApiRequest {
             .filter(|p| !p.is_empty())
             .find_map(|pair| {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                let k = percent_decode(&k.replace('+', " ")).ok()?;
-                (k == name).then(|| percent_decode(&v.replace('+', " ")).ok())?
+                let k = percent_decode(&k.replace('+', " "));
+                (k == name).then(|| percent_decode(&v.replace('+', " ")))
             })
     }
 
@@ -141,29 +142,6 @@ impl ApiRequest {
                 .to_ascii_lowercase()
         })
     }
-}
-
-/// Decodes `%XX` escapes; the result must be UTF-8. A `%` not followed by two hex digits
-/// is an error rather than passed through, so that two spellings never sign differently.
-pub fn percent_decode(s: &str) -> Result<String, TargetError> {
-    if !s.contains('%') {
-        return Ok(s.to_string());
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or(TargetError::BadEncoding)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| TargetError::BadEncoding)?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| TargetError::BadEncoding)?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| TargetError::BadEncoding)
 }
 
 /// A response body.
@@ -279,12 +257,19 @@ mod tests {
 
     #[test]
     fn malformed_targets_are_errors() {
-        for target in ["room/x", "/a%zz", "/a%", "/a%f", "/%ff%fe", ""] {
+        for target in ["room/x", "", "?a=b", "x/y?z"] {
             assert!(
                 ApiRequest::from_target(Method::Get, target, Headers::new(), vec![]).is_err(),
                 "{target:?} accepted"
             );
         }
+    }
+
+    #[test]
+    fn malformed_escapes_stay_and_invalid_utf8_is_replaced_like_python_unquote() {
+        let req =
+            ApiRequest::from_target(Method::Get, "/a%zz/%ff", Headers::new(), vec![]).unwrap();
+        assert_eq!(req.path, "/a%zz/\u{fffd}");
     }
 
     #[test]

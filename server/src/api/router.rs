@@ -72,47 +72,43 @@ fn match_pattern(pattern: &'static str, path: &str) -> Option<Params> {
     let mut rest = path.strip_prefix('/')?;
     let mut segments = pattern.trim_start_matches('/').split('/').peekable();
     while let Some(seg) = segments.next() {
-        let (name, kind) = match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(capture) => capture.split_once(':').unwrap_or((capture, "token")),
-            None => {
-                let (head, tail) = split_segment(rest);
-                if head != seg {
-                    return None;
-                }
-                rest = tail?;
-                if segments.peek().is_none() {
-                    return None;
-                }
-                continue;
-            }
+        let capture = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
+        let (name, kind) = match capture {
+            Some(c) => c.split_once(':').unwrap_or((c, "token")),
+            None => ("", "literal"),
         };
-        let value = if kind == "tail" {
-            let all = std::mem::take(&mut rest);
-            if all.is_empty() {
+        if kind == "tail" {
+            if rest.is_empty() || segments.peek().is_some() {
                 return None;
             }
-            params.push((name, all.to_string()));
-            return segments.next().is_none().then_some(Params(params));
-        } else {
-            let (head, tail) = split_segment(rest);
-            let ok = match kind {
-                "int" => !head.is_empty() && head.bytes().all(|b| b.is_ascii_digit()) && head.parse::<i64>().is_ok(),
-                "sid" => is_session_id(head),
-                _ => is_room_token(head),
-            };
-            if !ok {
-                return None;
+            params.push((name, rest.to_string()));
+            return Some(Params(params));
+        }
+        let (head, tail) = split_segment(rest);
+        let ok = match kind {
+            "literal" => head == seg,
+            "int" => {
+                !head.is_empty()
+                    && head.bytes().all(|b| b.is_ascii_digit())
+                    && head.parse::<i64>().is_ok()
             }
-            match (tail, segments.peek().is_some()) {
-                (Some(t), true) => rest = t,
-                (None, false) => rest = "",
-                _ => return None,
-            }
-            head
+            "sid" => is_session_id(head),
+            _ => is_room_token(head),
         };
-        params.push((name, value.to_string()));
+        if !ok {
+            return None;
+        }
+        if kind != "literal" {
+            params.push((name, head.to_string()));
+        }
+        // Both the path and the pattern must end together.
+        match (tail, segments.peek().is_some()) {
+            (Some(t), true) => rest = t,
+            (None, false) => return Some(Params(params)),
+            _ => return None,
+        }
     }
-    rest.is_empty().then_some(Params(params))
+    None
 }
 
 /// Splits `a/b/c` into `a` and `Some("b/c")`; `a` into `a` and `None`.
@@ -126,7 +122,9 @@ fn split_segment(s: &str) -> (&str, Option<&str>) {
 /// PySOGS's room converter: `[\w-]{1,64}` with Python's Unicode-aware `\w`.
 fn is_room_token(s: &str) -> bool {
     let n = s.chars().count();
-    (1..=64).contains(&n) && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    (1..=64).contains(&n)
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 /// `[01]5` followed by 64 hex digits.
@@ -145,7 +143,11 @@ mod tests {
         (Method::Get, "/room/{token}", 2),
         (Method::Put, "/room/{token}", 3),
         (Method::Get, "/room/{token}/message/{id:int}", 4),
-        (Method::Put, "/room/{token}/reaction/{id:int}/{reaction:tail}", 5),
+        (
+            Method::Put,
+            "/room/{token}/reaction/{id:int}/{reaction:tail}",
+            5,
+        ),
         (Method::Post, "/room/{token}/unpin/all", 6),
         (Method::Post, "/room/{token}/unpin/{id:int}", 7),
         (Method::Post, "/user/{sid:sid}/ban", 8),
@@ -212,7 +214,10 @@ mod tests {
     #[test]
     fn session_id_segments_need_05_or_15_and_64_hex() {
         let sid = format!("15{}", "ab".repeat(32));
-        assert_eq!(found(Method::Post, &format!("/user/{sid}/ban")).unwrap().0, 8);
+        assert_eq!(
+            found(Method::Post, &format!("/user/{sid}/ban")).unwrap().0,
+            8
+        );
         for bad in [
             format!("25{}", "ab".repeat(32)),
             format!("15{}", "ab".repeat(31)),

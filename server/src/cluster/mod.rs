@@ -59,10 +59,13 @@ impl Cluster {
         let made = self
             .connection
             .get_or_try_init(|| async {
-                tokio::time::timeout(PING_TIMEOUT, redis::aio::ConnectionManager::new(client.clone()))
-                    .await
-                    .map_err(|_| ClusterError::Unreachable("timed out".into()))?
-                    .map_err(|e| ClusterError::Unreachable(e.to_string()))
+                tokio::time::timeout(
+                    PING_TIMEOUT,
+                    redis::aio::ConnectionManager::new(client.clone()),
+                )
+                .await
+                .map_err(|_| ClusterError::Unreachable("timed out".into()))?
+                .map_err(|e| ClusterError::Unreachable(e.to_string()))
             })
             .await;
         match made {

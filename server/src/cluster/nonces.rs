@@ -41,7 +41,9 @@ impl Cluster {
                 .await;
             match set {
                 Ok(reply) => return Ok(reply.is_some()),
-                Err(e) => tracing::warn!(error = %e, "redis nonce check failed; using the database"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "redis nonce check failed; using the database")
+                }
             }
         }
         let expiry = now + NONCE_TTL_SECS as f64;

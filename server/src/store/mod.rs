@@ -17,10 +17,10 @@
 //!   [`StoreError::NotFound`].
 
 mod audit;
-mod nonces;
 mod error;
 mod messages;
 mod models;
+mod nonces;
 mod pins;
 mod reactions;
 mod rooms;

@@ -52,8 +52,7 @@ fn is_batch_path(path: &str) -> bool {
 /// element fails the whole batch with 400.
 pub fn parse_sub_requests(body: &[u8]) -> Result<Vec<ApiRequest>, ApiError> {
     let bad = |why: &str| ApiError::BadRequest(format!("Invalid batch request: {why}"));
-    let list: Value =
-        serde_json::from_slice(body).map_err(|_| bad("body is not valid JSON"))?;
+    let list: Value = serde_json::from_slice(body).map_err(|_| bad("body is not valid JSON"))?;
     let Value::Array(items) = list else {
         return Err(bad("body must be a JSON list"));
     };

@@ -20,10 +20,7 @@ pub fn capabilities(require_blind_keys: bool) -> Vec<&'static str> {
 pub async fn get_capabilities(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let caps = capabilities(ctx.state.config.users.require_blind_keys);
     if let Some(required) = ctx.req.query_param("required") {
-        let missing: Vec<&str> = required
-            .split(',')
-            .filter(|c| !caps.contains(c))
-            .collect();
+        let missing: Vec<&str> = required.split(',').filter(|c| !caps.contains(c)).collect();
         if !missing.is_empty() {
             return Ok(ApiResponse::json_status(
                 412,
