@@ -67,7 +67,11 @@ macro_rules! soft_delete {
         // The data goes first (seqno_data), then each reaction (seqno_reactions).
         let last = bump_sequence!($tx, room, 1 + reactions);
         let seqno_data = last - reactions;
-        let seqno_reactions = if reactions > 0 { last } else { old_seqno_reactions };
+        let seqno_reactions = if reactions > 0 {
+            last
+        } else {
+            old_seqno_reactions
+        };
         sqlx::query(CLEAR)
             .bind(message)
             .bind(now)

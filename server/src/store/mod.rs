@@ -18,6 +18,7 @@
 
 mod audit;
 mod error;
+mod files;
 mod messages;
 mod models;
 mod pins;
@@ -36,9 +37,9 @@ use sqlx::sqlite::{
 
 pub use error::StoreError;
 pub use models::{
-    AuditEntry, AuditFilter, Message, MessageEdit, MessageRevision, NewAuditEntry, NewMessage,
-    PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor, Room, RoomUpdate,
-    Unpinned, User, Viewer,
+    AuditEntry, AuditFilter, File, Message, MessageEdit, MessageRevision, NewAuditEntry, NewFile,
+    NewMessage, PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor, Room,
+    RoomUpdate, Unpinned, User, Viewer,
 };
 pub use users::SYSTEM_USER_ID;
 
@@ -69,7 +70,9 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 10 }
+        Self {
+            max_connections: 10,
+        }
     }
 }
 
@@ -161,7 +164,11 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
             // Each connection to `:memory:` would be its own empty database.
-            let max = if url.contains(":memory:") { 1 } else { options.max_connections };
+            let max = if url.contains(":memory:") {
+                1
+            } else {
+                options.max_connections
+            };
             let pool = SqlitePoolOptions::new()
                 .max_connections(max.max(1))
                 .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -79,7 +79,10 @@ impl Store {
                     .await?;
             }
             let info_updates = bump_info_updates!(tx, room, unpinned);
-            Ok(Unpinned { unpinned, info_updates })
+            Ok(Unpinned {
+                unpinned,
+                info_updates,
+            })
         })
     }
 
@@ -102,7 +105,10 @@ impl Store {
             }
             let unpinned = i64::try_from(messages.len()).unwrap_or(i64::MAX);
             let info_updates = bump_info_updates!(tx, room, unpinned);
-            Ok(Unpinned { unpinned, info_updates })
+            Ok(Unpinned {
+                unpinned,
+                info_updates,
+            })
         })
     }
 
@@ -112,7 +118,10 @@ impl Store {
              FROM pinned_messages p JOIN users u ON u.id = p.pinned_by \
              WHERE p.room = $1 ORDER BY p.pinned_at, p.message";
         with_pool!(self, |pool| {
-            Ok(sqlx::query_as::<_, PinnedMessage>(SQL).bind(room).fetch_all(pool).await?)
+            Ok(sqlx::query_as::<_, PinnedMessage>(SQL)
+                .bind(room)
+                .fetch_all(pool)
+                .await?)
         })
     }
 }

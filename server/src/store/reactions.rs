@@ -123,7 +123,10 @@ impl Store {
                 .await?
                 .rows_affected();
             if added == 0 {
-                return Ok(ReactionChange { changed: false, seqno });
+                return Ok(ReactionChange {
+                    changed: false,
+                    seqno,
+                });
             }
             let seqno = bump_sequence!(tx, room, 1_i64);
             sqlx::query(SET_SEQNO_REACTIONS)
@@ -131,7 +134,10 @@ impl Store {
                 .bind(seqno)
                 .execute(&mut *tx)
                 .await?;
-            Ok(ReactionChange { changed: true, seqno })
+            Ok(ReactionChange {
+                changed: true,
+                seqno,
+            })
         })
     }
 
@@ -157,16 +163,25 @@ impl Store {
                 .await?
                 .rows_affected();
             if removed == 0 {
-                return Ok(ReactionChange { changed: false, seqno });
+                return Ok(ReactionChange {
+                    changed: false,
+                    seqno,
+                });
             }
-            sqlx::query(DROP_EMPTY_REACTIONS).bind(message).execute(&mut *tx).await?;
+            sqlx::query(DROP_EMPTY_REACTIONS)
+                .bind(message)
+                .execute(&mut *tx)
+                .await?;
             let seqno = bump_sequence!(tx, room, 1_i64);
             sqlx::query(SET_SEQNO_REACTIONS)
                 .bind(message)
                 .bind(seqno)
                 .execute(&mut *tx)
                 .await?;
-            Ok(ReactionChange { changed: true, seqno })
+            Ok(ReactionChange {
+                changed: true,
+                seqno,
+            })
         })
     }
 
@@ -195,7 +210,10 @@ impl Store {
             if removed == 0 {
                 return Ok(ReactionsRemoved { removed, seqno });
             }
-            sqlx::query(DROP_EMPTY_REACTIONS).bind(message).execute(&mut *tx).await?;
+            sqlx::query(DROP_EMPTY_REACTIONS)
+                .bind(message)
+                .execute(&mut *tx)
+                .await?;
             let seqno = bump_sequence!(tx, room, removed);
             sqlx::query(SET_SEQNO_REACTIONS)
                 .bind(message)
@@ -286,7 +304,10 @@ impl Store {
 
         let mut reactors_by_reaction: HashMap<i64, Vec<String>> = HashMap::new();
         for row in firsts {
-            reactors_by_reaction.entry(row.reaction_id).or_default().push(row.session_id);
+            reactors_by_reaction
+                .entry(row.reaction_id)
+                .or_default()
+                .push(row.session_id);
         }
         let mut out: HashMap<i64, Vec<ReactionSummary>> = HashMap::new();
         for row in counts {

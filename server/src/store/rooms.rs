@@ -60,7 +60,10 @@ impl Store {
             " FROM rooms WHERE lower(token) = lower($1)"
         );
         with_pool!(self, |pool| {
-            Ok(sqlx::query_as::<_, Room>(SQL).bind(token).fetch_optional(pool).await?)
+            Ok(sqlx::query_as::<_, Room>(SQL)
+                .bind(token)
+                .fetch_optional(pool)
+                .await?)
         })
     }
 
@@ -68,7 +71,10 @@ impl Store {
     pub async fn room_by_id(&self, id: i64) -> StoreResult<Option<Room>> {
         const SQL: &str = concat!("SELECT ", room_columns!(), " FROM rooms WHERE id = $1");
         with_pool!(self, |pool| {
-            Ok(sqlx::query_as::<_, Room>(SQL).bind(id).fetch_optional(pool).await?)
+            Ok(sqlx::query_as::<_, Room>(SQL)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?)
         })
     }
 
@@ -112,7 +118,10 @@ impl Store {
                 .ok_or(StoreError::NotFound("room"))?;
 
             let name = update.name.clone().unwrap_or_else(|| old.name.clone());
-            let description = update.description.clone().unwrap_or_else(|| old.description.clone());
+            let description = update
+                .description
+                .clone()
+                .unwrap_or_else(|| old.description.clone());
             let image = update.image.unwrap_or(old.image);
             let bumps = i64::from(name != old.name)
                 + i64::from(description != old.description)

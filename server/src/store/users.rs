@@ -67,9 +67,16 @@ impl Store {
 
     /// The user with exactly this session id (case-sensitive, as stored).
     pub async fn user_by_session_id(&self, session_id: &str) -> StoreResult<Option<User>> {
-        const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE session_id = $1");
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE session_id = $1"
+        );
         with_pool!(self, |pool| {
-            Ok(sqlx::query_as::<_, User>(SQL).bind(session_id).fetch_optional(pool).await?)
+            Ok(sqlx::query_as::<_, User>(SQL)
+                .bind(session_id)
+                .fetch_optional(pool)
+                .await?)
         })
     }
 
@@ -77,7 +84,10 @@ impl Store {
     pub async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
         const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
         with_pool!(self, |pool| {
-            Ok(sqlx::query_as::<_, User>(SQL).bind(id).fetch_optional(pool).await?)
+            Ok(sqlx::query_as::<_, User>(SQL)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?)
         })
     }
 }
