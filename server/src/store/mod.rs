@@ -18,6 +18,7 @@
 
 mod audit;
 mod error;
+mod files;
 mod messages;
 mod models;
 mod nonces;
@@ -37,9 +38,9 @@ use sqlx::sqlite::{
 
 pub use error::StoreError;
 pub use models::{
-    AuditEntry, AuditFilter, Message, MessageEdit, MessageRevision, NewAuditEntry, NewMessage,
-    PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor, Room, RoomUpdate,
-    Unpinned, User, Viewer,
+    AuditEntry, AuditFilter, File, Message, MessageEdit, MessageRevision, NewAuditEntry, NewFile,
+    NewMessage, PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor, Room,
+    RoomUpdate, Unpinned, User, Viewer,
 };
 pub use users::SYSTEM_USER_ID;
 

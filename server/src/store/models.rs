@@ -222,6 +222,36 @@ pub struct Unpinned {
     pub info_updates: i64,
 }
 
+/// An uploaded file (spec §6.8). `expiry` NULL: kept forever (room image, pinned
+/// attachment); 0: due for removal.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct File {
+    pub id: i64,
+    /// `None` once the room is deleted (the file then waits for the cleanup).
+    pub room: Option<i64>,
+    pub uploader: Option<i64>,
+    /// The message it is attached to.
+    pub message: Option<i64>,
+    pub size: i64,
+    pub uploaded: f64,
+    pub expiry: Option<f64>,
+    /// The user-visible name.
+    pub filename: Option<String>,
+    /// Where the bytes are stored.
+    pub path: String,
+}
+
+/// A file being uploaded.
+#[derive(Debug, Clone, Copy)]
+pub struct NewFile<'a> {
+    pub room: i64,
+    pub uploader: i64,
+    pub size: i64,
+    pub filename: Option<&'a str>,
+    /// Absolute expiry time (`None`: never).
+    pub expiry: Option<f64>,
+}
+
 /// A moderation action to record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAuditEntry {

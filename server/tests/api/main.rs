@@ -1,1 +1,13 @@
-fn main() {}
+//! The one integration-test binary (one binary links and starts once, which keeps the suite
+//! fast). Add modules here, not new files under `tests/`.
+
+// Tests state their expectations with unwrap/expect/panic; the workspace denies them only
+// in production code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[macro_use]
+mod support;
+
+mod health;
+mod server_binary;
+mod store;

@@ -171,7 +171,7 @@ async fn database_url_in_the_environment_switches_to_postgres_with_migrations_ap
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut cmd = command(data.path(), port);
-    cmd.env("SOGS_DATABASE_URL", db.url());
+    cmd.env("SOGS_DATABASE_URL", &db.url);
     let running = tokio::task::spawn_blocking(move || start(cmd, port))
         .await
         .unwrap();

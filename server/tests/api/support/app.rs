@@ -28,7 +28,7 @@ pub fn test_config(db: &TestDb, data_dir: &std::path::Path) -> Config {
     config.server.listen = "127.0.0.1:0".into();
     config.server.data_dir = PathBuf::from(data_dir);
     config.server.shutdown_timeout_secs = 1;
-    config.database.url = db.url().to_string();
+    config.database.url = db.url.clone();
     config.database.max_connections = 4;
     config
 }

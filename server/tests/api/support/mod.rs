@@ -1,0 +1,34 @@
+//! Shared test helpers: fresh databases, a running server, and a client.
+
+pub mod app;
+pub mod db;
+
+pub use app::{spawn_app, spawn_app_with};
+pub use db::TestDb;
+pub use sogs::store::Backend;
+
+/// The Redis the tests use (`SOGS_TEST_REDIS_URL`, default the local one).
+pub fn redis_url() -> String {
+    std::env::var("SOGS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Declares end-to-end stories (async fns taking a [`Backend`]) to run against a server on
+/// SQLite and one on PostgreSQL: `both_backends!(story)` makes `story::on_sqlite` and
+/// `story::on_postgres`.
+macro_rules! both_backends {
+    ($($story:ident),* $(,)?) => {
+        $(
+            mod $story {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_sqlite() {
+                    super::$story($crate::support::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_postgres() {
+                    super::$story($crate::support::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}
