@@ -9,5 +9,6 @@
 mod support;
 
 mod health;
+mod restart;
 mod server_binary;
 mod store;

@@ -103,7 +103,11 @@ fn first_start_prints_key_and_base_url_serves_healthz_and_restart_keeps_the_key(
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     let first = start(command(data.path(), port), port);
-    assert!(first.startup_log.contains("http://sogs.test"), "{}", first.startup_log);
+    assert!(
+        first.startup_log.contains("http://sogs.test"),
+        "{}",
+        first.startup_log
+    );
     let key = public_key_in(&first.startup_log);
     assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
     assert_eq!(healthz_status(first.port), 200);
@@ -152,8 +156,13 @@ fn print_default_config_lists_every_option() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for key in ["listen", "base_url", "url", "key_file", "max_size", "level", "format"] {
-        assert!(text.contains(&format!("\n{key} = ")), "{key} missing:\n{text}");
+    for key in [
+        "listen", "base_url", "url", "key_file", "max_size", "level", "format",
+    ] {
+        assert!(
+            text.contains(&format!("\n{key} = ")),
+            "{key} missing:\n{text}"
+        );
     }
 }
 

@@ -8,7 +8,8 @@ use sogs::config::Config;
 use sogs::startup::Application;
 use tokio_util::sync::CancellationToken;
 
-use super::db::{Backend, TestDb};
+use super::Backend;
+use super::db::TestDb;
 
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {

@@ -167,16 +167,32 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 impl TestDb {
+    /// A fresh database on `backend`.
+    pub async fn new(backend: sogs::store::Backend) -> Self {
+        match backend {
+            sogs::store::Backend::Sqlite => Self::sqlite().await,
+            sogs::store::Backend::Postgres => Self::postgres().await,
+        }
+    }
+
     /// How many migrations the database records as applied (PostgreSQL or SQLite).
     pub async fn applied_migrations(&self) -> i64 {
         use sqlx::Row;
         const SQL: &str = "SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success";
         if self.url.starts_with("sqlite:") {
             let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-            sqlx::query(SQL).fetch_one(&mut conn).await.unwrap().get("n")
+            sqlx::query(SQL)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+                .get("n")
         } else {
             let mut conn = PgConnection::connect(&self.url).await.unwrap();
-            sqlx::query(SQL).fetch_one(&mut conn).await.unwrap().get("n")
+            sqlx::query(SQL)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+                .get("n")
         }
     }
 }
