@@ -9,4 +9,5 @@ pub mod bencode;
 pub mod blinding;
 pub mod hashing;
 pub mod keys;
+pub mod onion;
 pub mod request_signature;
