@@ -10,4 +10,5 @@ pub mod blinding;
 pub mod hashing;
 pub mod keys;
 pub mod onion;
+pub mod onion_v4;
 pub mod request_signature;
