@@ -549,6 +549,19 @@ mod tests {
     }
 
     #[test]
+    fn the_pysogs_header_format_examples_decode_to_the_right_sizes() {
+        // test-vectors.md §2c (formats only; no valid signature).
+        let pubkey: [u8; 33] = decode_hex_or_b64(
+            b"150123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        )
+        .unwrap();
+        assert_eq!(pubkey[0], 0x15);
+        assert!(decode_hex_or_b64::<16>(b"IYUVSYbLlTgmnigr/H3Tdg==").is_ok());
+        assert!(decode_hex_or_b64::<16>(b"5f9369b79449a7dfa07d123b697c84f6").is_ok());
+        assert_eq!(parse_python_int(b"1642079887"), Some(1_642_079_887));
+    }
+
+    #[test]
     fn hex_of_exactly_twice_the_size_decodes() {
         assert_eq!(
             decode_hex_or_b64::<16>(b"30313233343536373839616263646566").unwrap(),
