@@ -761,6 +761,29 @@ mod tests {
     }
 
     #[test]
+    fn a_non_canonical_s_is_refused_although_it_satisfies_the_equation() {
+        // S + L verifies under a lax verifier; libsodium (and verify_strict) refuse it.
+        const L: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let mut headers = blinded_headers();
+        let mut sig = B64.decode(&headers.signature).unwrap();
+        let mut carry = 0u16;
+        for (s, l) in sig[32..].iter_mut().zip(L) {
+            let sum = u16::from(*s) + u16::from(l) + carry;
+            *s = sum as u8;
+            carry = sum >> 8;
+        }
+        assert_eq!(carry, 0);
+        headers.signature = B64.encode(sig);
+        assert_eq!(
+            authenticate(&headers.as_raw(), &AuthPolicy::default(), &CAPABILITIES),
+            Err(AuthError::SignatureInvalid)
+        );
+    }
+
+    #[test]
     fn a_signature_for_another_path_fails_verification() {
         let signer = RequestSigner::Blinded(BlindedKeyPair::blind15(&user(), &server()));
         let signed = SignedRequest {
