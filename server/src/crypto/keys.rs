@@ -6,7 +6,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use curve25519_dalek::edwards::CompressedEdwardsY;
 use curve25519_dalek::montgomery::MontgomeryPoint;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use x25519_dalek::{PublicKey as X25519PublicKey, StaticSecret};
@@ -260,15 +259,14 @@ impl Ed25519PublicKey {
         if !is_canonical_y(bytes) {
             return Err(InvalidPublicKey);
         }
-        let point = CompressedEdwardsY(*bytes)
-            .decompress()
-            .ok_or(InvalidPublicKey)?;
+        let key = VerifyingKey::from_bytes(bytes).map_err(|_| InvalidPublicKey)?;
+        let point = key.to_edwards();
+        // The subgroup check costs a scalar multiplication, about as much as a verification;
+        // libsodium pays it too, and it is what stops small-subgroup games with blinded keys.
         if point.is_small_order() || !point.is_torsion_free() {
             return Err(InvalidPublicKey);
         }
-        VerifyingKey::from_bytes(bytes)
-            .map(Self)
-            .map_err(|_| InvalidPublicKey)
+        Ok(Self(key))
     }
 
     /// The 32 encoded bytes.
@@ -472,6 +470,7 @@ impl fmt::Debug for ServerKey {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
 
     fn bytes32(s: &str) -> [u8; 32] {
         hex::decode(s).unwrap().try_into().unwrap()

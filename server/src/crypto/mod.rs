@@ -9,4 +9,14 @@ pub mod bencode;
 pub mod blinding;
 pub mod hashing;
 pub mod keys;
+pub mod onion;
+pub mod onion_v4;
 pub mod request_signature;
+
+pub use blinding::{BlindedKeyPair, blind15_candidates, blind25_id};
+pub use keys::{BlindedId, Ed25519PublicKey, IdPrefix, ServerKey, ServerPublicKey, SessionId};
+pub use onion::{EncType, OnionKey, open_request, seal_request};
+pub use onion_v4::{V4Request, V4Response};
+pub use request_signature::{
+    AuthError, AuthPolicy, RawAuthHeaders, RequestSigner, SignedHeaders, SignedRequest,
+};

@@ -549,6 +549,19 @@ mod tests {
     }
 
     #[test]
+    fn the_pysogs_header_format_examples_decode_to_the_right_sizes() {
+        // test-vectors.md §2c (formats only; no valid signature).
+        let pubkey: [u8; 33] = decode_hex_or_b64(
+            b"150123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        )
+        .unwrap();
+        assert_eq!(pubkey[0], 0x15);
+        assert!(decode_hex_or_b64::<16>(b"IYUVSYbLlTgmnigr/H3Tdg==").is_ok());
+        assert!(decode_hex_or_b64::<16>(b"5f9369b79449a7dfa07d123b697c84f6").is_ok());
+        assert_eq!(parse_python_int(b"1642079887"), Some(1_642_079_887));
+    }
+
+    #[test]
     fn hex_of_exactly_twice_the_size_decodes() {
         assert_eq!(
             decode_hex_or_b64::<16>(b"30313233343536373839616263646566").unwrap(),
@@ -745,6 +758,29 @@ mod tests {
         let err = authenticate(&headers.as_raw(), &AuthPolicy::default(), &CAPABILITIES);
         assert_eq!(err, Err(AuthError::SignatureInvalid));
         assert_eq!(AuthError::SignatureInvalid.status_code(), 401);
+    }
+
+    #[test]
+    fn a_non_canonical_s_is_refused_although_it_satisfies_the_equation() {
+        // S + L verifies under a lax verifier; libsodium (and verify_strict) refuse it.
+        const L: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let mut headers = blinded_headers();
+        let mut sig = B64.decode(&headers.signature).unwrap();
+        let mut carry = 0u16;
+        for (s, l) in sig[32..].iter_mut().zip(L) {
+            let sum = u16::from(*s) + u16::from(l) + carry;
+            *s = sum as u8;
+            carry = sum >> 8;
+        }
+        assert_eq!(carry, 0);
+        headers.signature = B64.encode(sig);
+        assert_eq!(
+            authenticate(&headers.as_raw(), &AuthPolicy::default(), &CAPABILITIES),
+            Err(AuthError::SignatureInvalid)
+        );
     }
 
     #[test]
