@@ -7,10 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use x25519_dalek::{PublicKey, StaticSecret};
-
-/// Length of the raw key file.
-pub const KEY_LEN: usize = 32;
+use crate::crypto::keys::ServerKey;
 
 /// Why the server key could not be loaded or created.
 #[derive(Debug, thiserror::Error)]
@@ -32,105 +29,58 @@ pub enum KeyError {
     },
 }
 
-/// The server's long-term X25519 key pair.
-#[derive(Clone)]
-pub struct ServerKeyPair {
-    secret: [u8; KEY_LEN],
-    public: [u8; KEY_LEN],
-}
-
-impl ServerKeyPair {
-    /// Builds the pair from the 32 private bytes.
-    pub fn from_secret(secret: [u8; KEY_LEN]) -> Self {
-        let public = PublicKey::from(&StaticSecret::from(secret)).to_bytes();
-        Self { secret, public }
-    }
-
-    /// A fresh random key.
-    pub fn generate() -> Self {
-        let mut secret = [0u8; KEY_LEN];
-        rand::fill(&mut secret);
-        Self::from_secret(secret)
-    }
-
-    /// The 32 private bytes, as stored in the key file.
-    pub fn secret_bytes(&self) -> &[u8; KEY_LEN] {
-        &self.secret
-    }
-
-    /// The X25519 public key.
-    pub fn public_bytes(&self) -> &[u8; KEY_LEN] {
-        &self.public
-    }
-
-    /// The public key as 64 lowercase hex digits, as in room URLs.
-    pub fn public_hex(&self) -> String {
-        hex::encode(self.public)
-    }
-
-    /// Reads the key from `path`, or creates it there if the file does not exist.
-    /// Returns the key and whether it was created.
-    pub fn load_or_create(path: &Path) -> Result<(Self, bool), KeyError> {
-        match std::fs::read(path) {
-            Ok(bytes) => Ok((Self::from_file_bytes(path, &bytes)?, false)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = Self::generate();
-                key.write_new(path)?;
-                Ok((key, true))
-            }
-            Err(source) => Err(KeyError::Read {
-                path: path.to_path_buf(),
-                source,
-            }),
+/// Reads the key from `path`, or creates it there if the file does not exist.
+/// Returns the key and whether it was created.
+pub fn load_or_create(path: &Path) -> Result<(ServerKey, bool), KeyError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok((from_file_bytes(path, &bytes)?, false)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = ServerKey::generate();
+            write_new(&key, path)?;
+            Ok((key, true))
         }
-    }
-
-    /// Reads an existing key file; a missing file is an error.
-    pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
+        Err(source) => Err(KeyError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
-        Self::from_file_bytes(path, &bytes)
-    }
-
-    fn from_file_bytes(path: &Path, bytes: &[u8]) -> Result<Self, KeyError> {
-        let secret: [u8; KEY_LEN] = bytes.try_into().map_err(|_| KeyError::WrongLength {
-            path: path.to_path_buf(),
-            len: bytes.len(),
-        })?;
-        Ok(Self::from_secret(secret))
-    }
-
-    /// Writes the key to a file that must not exist yet, readable by the owner only.
-    pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
-        let create_err = |source| KeyError::Create {
-            path: path.to_path_buf(),
-            source,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(create_err)?;
-        }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(path).map_err(create_err)?;
-        file.write_all(&self.secret).map_err(create_err)?;
-        file.sync_all().map_err(create_err)
+        }),
     }
 }
 
-/// Never print the private half.
-impl std::fmt::Debug for ServerKeyPair {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerKeyPair")
-            .field("public", &self.public_hex())
-            .finish_non_exhaustive()
+/// Reads an existing key file; a missing file is an error.
+pub fn load(path: &Path) -> Result<ServerKey, KeyError> {
+    let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    from_file_bytes(path, &bytes)
+}
+
+fn from_file_bytes(path: &Path, bytes: &[u8]) -> Result<ServerKey, KeyError> {
+    ServerKey::from_slice(bytes).map_err(|_| KeyError::WrongLength {
+        path: path.to_path_buf(),
+        len: bytes.len(),
+    })
+}
+
+/// Writes the key to a file that must not exist yet, readable by the owner only.
+pub fn write_new(key: &ServerKey, path: &Path) -> Result<(), KeyError> {
+    let create_err = |source| KeyError::Create {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(create_err)?;
     }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(create_err)?;
+    file.write_all(&key.to_bytes()).map_err(create_err)?;
+    file.sync_all().map_err(create_err)
 }
 
 #[cfg(test)]
@@ -142,7 +92,7 @@ mod tests {
     fn missing_key_file_is_created_owner_only_and_reloaded_unchanged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/key_x25519");
-        let (first, created) = ServerKeyPair::load_or_create(&path).unwrap();
+        let (first, created) = load_or_create(&path).unwrap();
         assert!(created);
         assert_eq!(std::fs::read(&path).unwrap().len(), 32);
         #[cfg(unix)]
@@ -151,9 +101,9 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let (second, created) = ServerKeyPair::load_or_create(&path).unwrap();
+        let (second, created) = load_or_create(&path).unwrap();
         assert!(!created);
-        assert_eq!(first.public_hex(), second.public_hex());
+        assert_eq!(first.public_key().to_hex(), second.public_key().to_hex());
     }
 
     #[test]
@@ -161,7 +111,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("key_x25519");
         std::fs::write(&path, [7u8; 31]).unwrap();
-        let err = ServerKeyPair::load_or_create(&path).unwrap_err();
+        let err = load_or_create(&path).unwrap_err();
         assert!(err.to_string().contains(&path.display().to_string()));
         assert!(err.to_string().contains("31 bytes"));
         assert_eq!(std::fs::read(&path).unwrap(), vec![7u8; 31]);
@@ -174,7 +124,7 @@ mod tests {
         for len in [0, 33, 64] {
             std::fs::write(&path, vec![1u8; len]).unwrap();
             assert!(matches!(
-                ServerKeyPair::load_or_create(&path),
+                load_or_create(&path),
                 Err(KeyError::WrongLength { .. })
             ));
         }
@@ -188,9 +138,9 @@ mod tests {
                 .unwrap()
                 .try_into()
                 .unwrap();
-        let key = ServerKeyPair::from_secret(secret);
+        let key = ServerKey::from_bytes(secret);
         assert_eq!(
-            key.public_hex(),
+            key.public_key().to_hex(),
             "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
         );
         assert!(!format!("{key:?}").contains("77076d0a"));

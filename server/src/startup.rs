@@ -13,7 +13,7 @@ use crate::api::{self, AppState};
 use crate::clock::Clock;
 use crate::cluster::{Cluster, ClusterError};
 use crate::config::{Config, ConfigError};
-use crate::key::{KeyError, ServerKeyPair};
+use crate::key::{self, KeyError};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError, StoreOptions};
 
@@ -77,12 +77,12 @@ impl Application {
             }
         };
         tracing::info!(
-            public_key = %state.key.public_hex(),
+            public_key = %state.key.public_key().to_hex(),
             base_url = %state.config.server.base_url,
             port,
             "sogs-server listening; rooms join as {}/<room>?public_key={}",
             state.config.server.base_url,
-            state.key.public_hex()
+            state.key.public_key().to_hex()
         );
         Ok(Self {
             port,
@@ -136,7 +136,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         path: data_dir.clone(),
         source,
     })?;
-    let (key, created) = ServerKeyPair::load_or_create(&config.key_file())?;
+    let (key, created) = key::load_or_create(&config.key_file())?;
     if created {
         tracing::warn!(path = %config.key_file().display(), "created a new server key");
     }
@@ -151,7 +151,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         store.migrate().await?;
     }
     store
-        .ensure_system_user(&format!("ff{}", key.public_hex()), clock.now())
+        .ensure_system_user(&key.system_session_id().to_string(), clock.now())
         .await?;
     let cluster = match config.redis_url() {
         Some(url) => Cluster::with_redis(url)?,

@@ -10,7 +10,7 @@ use std::io::Write;
 
 use sogs::clock::Clock;
 use sogs::config::Config;
-use sogs::key::ServerKeyPair;
+use sogs::crypto::keys::ServerKey;
 use sogs::store::Store;
 
 use crate::cli::{Cli, Command, RoomCommand};
@@ -63,10 +63,10 @@ impl Context {
     }
 
     /// The server key, created if this is a new server (as the server would on first start).
-    pub fn server_key(&self) -> Result<ServerKeyPair, AdminError> {
+    pub fn server_key(&self) -> Result<ServerKey, AdminError> {
         std::fs::create_dir_all(&self.config.server.data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create data directory: {e}"))?;
-        let (key, _) = ServerKeyPair::load_or_create(&self.config.key_file())
+        let (key, _) = sogs::key::load_or_create(&self.config.key_file())
             .map_err(|e| AdminError::Failed(e.into()))?;
         Ok(key)
     }

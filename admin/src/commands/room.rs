@@ -31,7 +31,11 @@ pub async fn add(
         })?;
     print_room(
         &room,
-        &join_url(&ctx.config.server.base_url, &room.token, &key.public_hex()),
+        &join_url(
+            &ctx.config.server.base_url,
+            &room.token,
+            &key.public_key().to_hex(),
+        ),
         out,
     );
     Ok(())
@@ -72,7 +76,7 @@ mod tests {
         assert!(
             text.contains(&format!(
                 "http://sogs.test/lobby?public_key={}",
-                key.public_hex()
+                key.public_key().to_hex()
             )),
             "{text}"
         );

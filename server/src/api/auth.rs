@@ -5,7 +5,7 @@
 //! parsed and the signature verified first (pure CPU); only a verified request touches
 //! storage: user lookup, the ban check, then the replay check.
 
-use crate::crypto::keys::{ServerPublicKey, SessionId};
+use crate::crypto::keys::SessionId;
 use crate::crypto::request_signature::{
     AuthError, AuthPolicy, RawAuthHeaders, SignedHeaders, SignedRequest,
 };
@@ -83,7 +83,7 @@ pub async fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Identity
     };
     let now = state.clock.now();
     signed.check_timestamp(now)?;
-    let server_pk = ServerPublicKey::from_bytes(*state.key.public_bytes());
+    let server_pk = state.key.public_key();
     signed.verify(
         &server_pk,
         &SignedRequest {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::config::Config;
-use crate::key::ServerKeyPair;
+use crate::crypto::keys::ServerKey;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -15,7 +15,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub cluster: Cluster,
-    pub key: Arc<ServerKeyPair>,
+    pub key: Arc<ServerKey>,
     pub clock: Clock,
     pub metrics: Metrics,
 }

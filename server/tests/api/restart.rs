@@ -4,7 +4,7 @@ use crate::support::{Backend, app, spawn_app};
 
 async fn restarting_keeps_the_key_and_the_rooms(backend: Backend) {
     let first = spawn_app(backend).await;
-    let key = first.state.key.public_hex();
+    let key = first.state.key.public_key().to_hex();
     first
         .state
         .store
@@ -14,7 +14,7 @@ async fn restarting_keeps_the_key_and_the_rooms(backend: Backend) {
     let (config, db, data_dir) = first.stop().await;
 
     let second = app::start(config, db, data_dir).await;
-    assert_eq!(second.state.key.public_hex(), key);
+    assert_eq!(second.state.key.public_key().to_hex(), key);
     let room = second.state.store.room_by_token("lobby").await.unwrap();
     assert_eq!(room.unwrap().name, "Lobby");
     assert_eq!(second.get("/healthz").await.status(), 200);

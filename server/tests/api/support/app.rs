@@ -70,6 +70,16 @@ pub async fn start(config: Config, db: TestDb, data_dir: tempfile::TempDir) -> T
 }
 
 impl TestApp {
+    /// An anonymous SOGS client of this server.
+    pub fn client(&self) -> sogs::client::SogsClient {
+        sogs::client::SogsClient::new(&self.address, self.state.key.public_key())
+    }
+
+    /// A client acting as a new random (15-blinded) user.
+    pub fn user(&self) -> sogs::client::SogsClient {
+        self.client().with_random_user()
+    }
+
     /// `GET {address}{path}`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http
