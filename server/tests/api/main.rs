@@ -8,6 +8,7 @@
 #[macro_use]
 mod support;
 
+mod auth;
 mod health;
 mod restart;
 mod server_binary;

@@ -19,6 +19,6 @@ async fn restarting_keeps_the_key_and_the_rooms(backend: Backend) {
     assert_eq!(room.unwrap().name, "Lobby");
     assert_eq!(second.get("/healthz").await.status(), 200);
     let (_, db, _) = second.stop().await;
-    db.cleanup().await;
+    db.unwrap().cleanup().await;
 }
 both_backends!(restarting_keeps_the_key_and_the_rooms);

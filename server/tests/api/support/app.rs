@@ -17,7 +17,8 @@ pub struct TestApp {
     pub state: AppState,
     pub http: reqwest::Client,
     pub config: Config,
-    pub db: TestDb,
+    /// The database, owned by the first instance over it (other instances share it).
+    pub db: Option<TestDb>,
     pub data_dir: tempfile::TempDir,
     shutdown: CancellationToken,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -45,11 +46,11 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(&db, data_dir.path());
     adjust(&mut config);
-    start(config, db, data_dir).await
+    start(config, Some(db), data_dir).await
 }
 
 /// Builds and runs an application for `config` in the background.
-pub async fn start(config: Config, db: TestDb, data_dir: tempfile::TempDir) -> TestApp {
+pub async fn start(config: Config, db: Option<TestDb>, data_dir: tempfile::TempDir) -> TestApp {
     let app = Application::build(config.clone(), Clock::system())
         .await
         .expect("application starts");
@@ -70,6 +71,17 @@ pub async fn start(config: Config, db: TestDb, data_dir: tempfile::TempDir) -> T
 }
 
 impl TestApp {
+    /// Another instance over the same database and with the same server key, as a second
+    /// replica behind a load balancer would run.
+    pub async fn another_instance(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = self.config.clone();
+        config.server.data_dir = data_dir.path().to_path_buf();
+        config.server.key_file = self.config.key_file().display().to_string();
+        adjust(&mut config);
+        start(config, None, data_dir).await
+    }
+
     /// An anonymous SOGS client of this server.
     pub fn client(&self) -> sogs::client::SogsClient {
         sogs::client::SogsClient::new(&self.address, self.state.key.public_key())
@@ -91,7 +103,7 @@ impl TestApp {
 
     /// Stops the server gracefully and hands back its database and data directory, so a
     /// test can start it again over the same state.
-    pub async fn stop(self) -> (Config, TestDb, tempfile::TempDir) {
+    pub async fn stop(self) -> (Config, Option<TestDb>, tempfile::TempDir) {
         self.shutdown.cancel();
         self.handle
             .await
