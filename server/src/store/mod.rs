@@ -17,10 +17,13 @@
 //!   [`StoreError::NotFound`].
 
 mod audit;
+mod cleanup;
 mod error;
 mod files;
+mod inbox;
 mod messages;
 mod models;
+mod nonces;
 mod pins;
 mod reactions;
 mod rooms;
@@ -37,9 +40,9 @@ use sqlx::sqlite::{
 
 pub use error::StoreError;
 pub use models::{
-    AuditEntry, AuditFilter, File, Message, MessageEdit, MessageRevision, NewAuditEntry, NewFile,
-    NewMessage, PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor, Room,
-    RoomUpdate, Unpinned, User, Viewer,
+    AuditEntry, AuditFilter, DirectMessage, File, Message, MessageEdit, MessageRevision,
+    NewAuditEntry, NewFile, NewMessage, PinnedMessage, ReactionChange, ReactionSummary,
+    ReactionsRemoved, Reactor, Room, RoomUpdate, Unpinned, User, Viewer,
 };
 pub use users::SYSTEM_USER_ID;
 

@@ -252,6 +252,18 @@ pub struct NewFile<'a> {
     pub expiry: Option<f64>,
 }
 
+/// A direct message (spec §5.7), with sender and recipient as session ids.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DirectMessage {
+    pub id: i64,
+    pub sender: String,
+    pub recipient: String,
+    /// Opaque, client-encrypted.
+    pub body: Vec<u8>,
+    pub posted_at: f64,
+    pub expiry: Option<f64>,
+}
+
 /// A moderation action to record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAuditEntry {

@@ -27,10 +27,14 @@ macro_rules! on_both_backends {
     };
 }
 
+mod activity;
 mod audit;
+mod cleanup;
 mod concurrency;
 mod fixtures;
+mod inbox;
 mod messages;
+mod nonces;
 mod pins;
 mod reactions;
 mod rooms;

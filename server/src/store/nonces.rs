@@ -1,0 +1,23 @@
+//! Request nonces in the database: the replay protection used when Redis is unavailable,
+//! so it falls back to a slower shared check instead of silently switching off.
+
+use super::{Store, StoreResult, with_pool};
+
+impl Store {
+    /// Records a request nonce. `true` if it was fresh; `false` if it was seen before (a
+    /// replay), server-wide and across instances, until it expires.
+    pub async fn use_nonce(&self, user: i64, nonce: &[u8], expiry: f64) -> StoreResult<bool> {
+        const SQL: &str = "INSERT INTO user_request_nonces (nonce, user_id, expiry) \
+             VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING";
+        with_pool!(self, |pool| {
+            let inserted = sqlx::query(SQL)
+                .bind(nonce)
+                .bind(user)
+                .bind(expiry)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            Ok(inserted == 1)
+        })
+    }
+}
