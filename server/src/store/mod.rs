@@ -17,11 +17,15 @@
 //!   [`StoreError::NotFound`].
 
 mod audit;
+mod cleanup;
 mod error;
 mod files;
+mod inbox;
 mod messages;
 mod models;
+mod moderators;
 mod nonces;
+mod permissions;
 mod pins;
 mod reactions;
 mod rooms;
@@ -38,9 +42,10 @@ use sqlx::sqlite::{
 
 pub use error::StoreError;
 pub use models::{
-    AuditEntry, AuditFilter, File, Message, MessageEdit, MessageRevision, NewAuditEntry, NewFile,
-    NewMessage, PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor, Room,
-    RoomUpdate, Unpinned, User, Viewer,
+    AuditEntry, AuditFilter, BanFuture, DirectMessage, File, Message, MessageEdit, MessageRevision,
+    ModeratorRole, NewAuditEntry, NewFile, NewMessage, PermissionChange, PermissionFuture,
+    PermissionOverride, PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor,
+    Room, RoomModerator, RoomPermissions, RoomUpdate, Unpinned, User, Viewer,
 };
 pub use users::SYSTEM_USER_ID;
 
