@@ -17,6 +17,7 @@
 //!   [`StoreError::NotFound`].
 
 mod audit;
+mod blinding;
 mod cleanup;
 mod error;
 mod files;
