@@ -1,6 +1,8 @@
 //! Connecting, migrating, readiness.
 
-use sogs::store::{Backend, Store, StoreError};
+use std::time::Duration;
+
+use sogs::store::{Backend, Store, StoreError, StoreOptions};
 
 use super::fixtures::{NOW, room};
 use crate::support::db::TestDb;
@@ -56,6 +58,15 @@ async fn a_sqlite_file_is_created_when_missing() {
 }
 
 #[tokio::test]
+async fn an_in_memory_sqlite_database_works_for_one_process() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    let created = store.create_room("mem", "Memory", None, NOW).await.unwrap();
+    assert_eq!(store.room_by_token("MEM").await.unwrap(), Some(created));
+    store.close().await;
+}
+
+#[tokio::test]
 async fn an_unknown_url_scheme_is_invalid() {
     let err = Store::connect("mysql://localhost/sogs").await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
@@ -63,10 +74,13 @@ async fn an_unknown_url_scheme_is_invalid() {
 
 #[tokio::test]
 async fn an_unreachable_postgres_is_unavailable() {
-    // Port 1 on localhost: nothing listens there, so the connection is refused at once.
-    let err = Store::connect("postgres://root@127.0.0.1:1/postgres")
-        .await
-        .unwrap_err();
+    // Port 1 on localhost: nothing listens there, so every connection attempt is refused.
+    let options = StoreOptions {
+        acquire_timeout: Duration::from_millis(500),
+        ..StoreOptions::default()
+    };
+    let url = "postgres://root@127.0.0.1:1/postgres";
+    let err = Store::connect_with(url, &options).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
 }
 
