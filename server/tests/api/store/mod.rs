@@ -29,6 +29,7 @@ macro_rules! on_both_backends {
 
 mod activity;
 mod audit;
+mod blinding;
 mod cleanup;
 mod concurrency;
 mod fixtures;
