@@ -144,6 +144,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         &config.database_url(),
         &StoreOptions {
             max_connections: config.database.max_connections,
+            ..StoreOptions::default()
         },
     )
     .await?;
