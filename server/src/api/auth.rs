@@ -112,5 +112,6 @@ pub async fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Identity
     if !fresh {
         return Err(AuthError::NonceReused.into());
     }
+    state.activity.user_seen(user.id, now);
     Ok(Identity::User(Box::new(AuthedUser { user, session_id })))
 }

@@ -1,6 +1,7 @@
 //! What instances share beyond the database. With no Redis configured, everything stays in
 //! this process (the single-instance default); with Redis, instances join into one.
 
+pub mod activity;
 mod nonces;
 
 use std::sync::Arc;

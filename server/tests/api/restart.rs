@@ -22,3 +22,25 @@ async fn restarting_keeps_the_key_and_the_rooms(backend: Backend) {
     db.unwrap().cleanup().await;
 }
 both_backends!(restarting_keeps_the_key_and_the_rooms);
+
+async fn activity_seen_by_a_stopping_server_is_written_before_it_exits(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user = app.user();
+    let store = app.state.store.clone();
+    let long_ago = app.state.clock.now() - 1000.0;
+    store
+        .get_or_create_user(&user.id(), long_ago)
+        .await
+        .unwrap();
+    assert_eq!(user.get("/capabilities").await.unwrap().status, 200);
+    let before = store.user_by_session_id(&user.id()).await.unwrap().unwrap();
+    assert_eq!(
+        before.last_active, long_ago,
+        "a poll costs no SQL write of its own"
+    );
+    let (_, db, _) = app.stop().await;
+    let after = store.user_by_session_id(&user.id()).await.unwrap().unwrap();
+    assert!(after.last_active > long_ago + 900.0, "flushed on shutdown");
+    drop(db);
+}
+both_backends!(activity_seen_by_a_stopping_server_is_written_before_it_exits);
