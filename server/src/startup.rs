@@ -165,7 +165,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         .await?;
     let cluster = match config.redis_url() {
         Some(url) => Cluster::with_redis(url)?,
-        None => Cluster::local(),
+        None => Cluster::local(store.backend() == crate::store::Backend::Sqlite),
     };
     Ok(AppState {
         metrics: Metrics::new()?,

@@ -2,6 +2,7 @@
 //! token, joined before the process exits.
 //!
 //! - The activity flusher writes coalesced `last_active` data every few seconds.
+//! - The invalidation subscriber (with Redis) keeps this instance's caches fresh.
 //! - The cleanup (spec §6.12) prunes expired files, edit history, DMs, old room activity and
 //!   nonces, refreshes active-user counts and applies due permission and ban changes. Every
 //!   step is idempotent or takes its rows by deleting them, so any number of instances may
@@ -25,6 +26,7 @@ const DAY: f64 = 86_400.0;
 pub fn spawn(state: AppState, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(activity_flusher(state.clone(), shutdown.clone())),
+        tokio::spawn(state.cluster.clone().run_subscriber(shutdown.clone())),
         tokio::spawn(cleanup_loop(state, shutdown)),
     ]
 }

@@ -7,6 +7,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::cluster::cache::Invalidation;
+
 use super::auth::{self, Identity};
 use super::context::Ctx;
 use super::error::ApiError;
@@ -107,10 +109,34 @@ async fn serve_with(state: &AppState, req: ApiRequest, inherited: Option<&Identi
         Ok(response) => response,
         Err(e) => e.into_response(),
     };
+    if let Some(what) = invalidation_after(req.method, pattern, &ctx.params, &response) {
+        state.cluster.invalidate(what).await;
+    }
     Served {
         response,
         route: pattern,
     }
+}
+
+/// What a served request made stale in the caches. Decided here, for every endpoint at
+/// once, so that no handler can forget it: a successful write naming a room invalidates
+/// that room (its row and permissions); a successful write under `/user/` or `/rooms/`
+/// (moderation across rooms) invalidates everything. Containers (`/batch`, onion) invalidate
+/// nothing themselves; their sub-requests pass through here on their own.
+fn invalidation_after(
+    method: Method,
+    pattern: &str,
+    params: &super::router::Params,
+    response: &ApiResponse,
+) -> Option<Invalidation> {
+    if method == Method::Get || !response.is_success() {
+        return None;
+    }
+    let token = params.get("token");
+    if !token.is_empty() {
+        return Some(Invalidation::Room(token.to_lowercase()));
+    }
+    (pattern.starts_with("/user/") || pattern.starts_with("/rooms/")).then_some(Invalidation::All)
 }
 
 fn route_of<E>(matched: &Matched<E>) -> &'static str {
