@@ -44,3 +44,32 @@ async fn activity_seen_by_a_stopping_server_is_written_before_it_exits(backend: 
     drop(db);
 }
 both_backends!(activity_seen_by_a_stopping_server_is_written_before_it_exits);
+
+/// SIGTERM (here: the shutdown token) lets a request already in flight finish: a batch whose
+/// body is still arriving when shutdown starts is answered in full.
+async fn an_in_flight_request_finishes_during_graceful_shutdown(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app(backend).await;
+    let body = br#"[{"method":"GET","path":"/capabilities"}]"#;
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /batch HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body[..10]).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.begin_shutdown();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stream.write_all(&body[10..]).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"capabilities\""), "{response}");
+    let (_, db, _) = app.stop().await;
+    drop(db);
+}
+both_backends!(an_in_flight_request_finishes_during_graceful_shutdown);
