@@ -1,5 +1,7 @@
 //! Room details: `GET /rooms`, `GET|PUT /room/{token}`, `GET /room/{token}/pollInfo/{n}`.
 
+use std::collections::HashMap;
+
 use serde_json::json;
 
 use crate::api::context::Ctx;
@@ -7,7 +9,7 @@ use crate::api::error::ApiError;
 use crate::api::request::ApiResponse;
 use crate::api::views::room::{RoomDetails, parse_room_update, poll_info, room_details};
 use crate::domain::{Need, Permissions};
-use crate::store::{NewAuditEntry, Room, StoreError};
+use crate::store::{NewAuditEntry, Room, RoomPermissions, StoreError};
 
 /// `GET /rooms`: every room the requester can access, sorted by token.
 ///
@@ -17,15 +19,20 @@ use crate::store::{NewAuditEntry, Room, StoreError};
 pub async fn get_rooms(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let store = &ctx.state.store;
     let rooms = store.list_rooms().await?;
-    let user_perms = match ctx.identity.user() {
-        Some(user) => store.user_permissions_in_all_rooms(user.user.id).await?,
-        None => Vec::new(),
+    let user_perms: HashMap<i64, RoomPermissions> = match ctx.identity.user() {
+        Some(user) => store
+            .user_permissions_in_all_rooms(user.user.id)
+            .await?
+            .into_iter()
+            .map(|p| (p.room, p))
+            .collect(),
+        None => HashMap::new(),
     };
     let mut listed = Vec::new();
     for room in &rooms {
         let perms = match ctx.identity.user() {
             None => anonymous(room),
-            Some(_) => match user_perms.iter().find(|p| p.room == room.id) {
+            Some(_) => match user_perms.get(&room.id) {
                 Some(p) => Permissions::from(p),
                 // Created after the permissions were read; the next listing shows it.
                 None => continue,
