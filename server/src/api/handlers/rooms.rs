@@ -93,6 +93,9 @@ pub async fn get_poll_info(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let access = ctx.readable_room().await?;
     let info_updated = ctx.params.int("info_updated");
     if let Some(user) = ctx.identity.user() {
+        // Straight to the store for now: one small write per authenticated poll. The
+        // design calls for coalescing activity in memory and flushing it in bulk; that
+        // buffer belongs beside the room cache and should replace this call.
         ctx.state
             .store
             .record_room_activity(&[(access.room.id, user.user.id, ctx.now())])
