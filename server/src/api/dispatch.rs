@@ -23,6 +23,17 @@ pub enum Endpoint {
     Capabilities,
     Batch,
     Sequence,
+    // Rooms and per-user room permissions (§5.2).
+    Rooms,
+    Room,
+    UpdateRoom,
+    PollInfo,
+    Permissions,
+    UserPermissions,
+    SetUserPermissions,
+    FuturePermissions,
+    UserFuturePermissions,
+    ScheduleUserPermissions,
 }
 
 /// The route table: method, pattern, endpoint. Order matters only where two patterns could
@@ -31,6 +42,45 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     (Method::Get, "/capabilities", Endpoint::Capabilities),
     (Method::Post, "/batch", Endpoint::Batch),
     (Method::Post, "/sequence", Endpoint::Sequence),
+    // Rooms and per-user room permissions (§5.2).
+    (Method::Get, "/rooms", Endpoint::Rooms),
+    (Method::Get, "/room/{token}", Endpoint::Room),
+    (Method::Put, "/room/{token}", Endpoint::UpdateRoom),
+    (
+        Method::Get,
+        "/room/{token}/pollInfo/{info_updated:int}",
+        Endpoint::PollInfo,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/permissions",
+        Endpoint::Permissions,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/permissions/{sid:sid}",
+        Endpoint::UserPermissions,
+    ),
+    (
+        Method::Post,
+        "/room/{token}/permissions/{sid:sid}",
+        Endpoint::SetUserPermissions,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/futurePermissions",
+        Endpoint::FuturePermissions,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/futurePermissions/{sid:sid}",
+        Endpoint::UserFuturePermissions,
+    ),
+    (
+        Method::Post,
+        "/room/{token}/futurePermissions/{sid:sid}",
+        Endpoint::ScheduleUserPermissions,
+    ),
 ];
 
 /// Runs the handler of `endpoint`.
@@ -39,6 +89,20 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::Capabilities => handlers::capabilities::get_capabilities(ctx).await,
         Endpoint::Batch => handlers::batch::batch(ctx).await,
         Endpoint::Sequence => handlers::batch::sequence(ctx).await,
+        Endpoint::Rooms => handlers::rooms::get_rooms(ctx).await,
+        Endpoint::Room => handlers::rooms::get_room(ctx).await,
+        Endpoint::UpdateRoom => handlers::rooms::update_room(ctx).await,
+        Endpoint::PollInfo => handlers::rooms::get_poll_info(ctx).await,
+        Endpoint::Permissions => handlers::permissions::get_permissions(ctx).await,
+        Endpoint::UserPermissions => handlers::permissions::get_user_permissions(ctx).await,
+        Endpoint::SetUserPermissions => handlers::permissions::set_user_permissions(ctx).await,
+        Endpoint::FuturePermissions => handlers::permissions::get_future_permissions(ctx).await,
+        Endpoint::UserFuturePermissions => {
+            handlers::permissions::get_user_future_permissions(ctx).await
+        }
+        Endpoint::ScheduleUserPermissions => {
+            handlers::permissions::schedule_user_permissions(ctx).await
+        }
     }
 }
 

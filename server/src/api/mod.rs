@@ -15,6 +15,7 @@ pub mod request;
 pub mod room_access;
 pub mod router;
 mod state;
+pub mod views;
 
 pub use error::ApiError;
 pub use state::AppState;

@@ -95,6 +95,15 @@ impl Ctx<'_> {
         access.require(Need::READ)?;
         Ok(access)
     }
+
+    /// The room for a moderator or admin action, checked in PySOGS's order: 404 if the
+    /// room is unknown, 401 for an anonymous requester, then 403 unless `need` is met.
+    pub async fn staff_room(&self, need: Need) -> Result<RoomAccess, ApiError> {
+        let access = self.room_access().await?;
+        self.identity.require_user()?;
+        access.require(need)?;
+        Ok(access)
+    }
 }
 
 impl RoomAccess {

@@ -10,6 +10,8 @@ mod support;
 
 mod auth;
 mod health;
+mod permissions;
 mod restart;
+mod rooms;
 mod server_binary;
 mod store;
