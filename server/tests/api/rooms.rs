@@ -37,6 +37,7 @@ pub async fn room_mod(app: &TestApp, room: &Room, admin: bool, visible: bool) ->
         .set_room_moderator(room.id, user.id, Some(ModeratorRole { admin, visible }))
         .await
         .unwrap();
+    app.invalidate_caches();
     client
 }
 
@@ -49,6 +50,7 @@ pub async fn global_mod(app: &TestApp, admin: bool, visible: bool) -> SogsClient
         .set_global_moderator(user.id, Some(ModeratorRole { admin, visible }))
         .await
         .unwrap();
+    app.invalidate_caches();
     client
 }
 
@@ -65,6 +67,7 @@ pub async fn defaults(app: &TestApp, room: &Room, read: bool, accessible: bool, 
         .update_room_details(room.id, &update)
         .await
         .unwrap();
+    app.invalidate_caches();
 }
 
 pub async fn current(app: &TestApp, room: &Room) -> Room {
@@ -593,6 +596,8 @@ async fn poll_info_sends_details_only_when_the_client_is_behind(backend: Backend
         json!({"token": "lobby", "active_users": 0, "read": true, "write": true, "upload": true})
     );
     let user_row = row(&app, &user).await;
+    // Activity is gathered in memory and written in bulk; write it now to look at it.
+    app.state.activity.flush(&app.state.store).await.unwrap();
     assert!(
         app.state
             .store

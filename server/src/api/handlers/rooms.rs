@@ -92,15 +92,7 @@ pub async fn update_room(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
 pub async fn get_poll_info(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let access = ctx.readable_room().await?;
     let info_updated = ctx.params.int("info_updated");
-    if let Some(user) = ctx.identity.user() {
-        // Straight to the store for now: one small write per authenticated poll. The
-        // design calls for coalescing activity in memory and flushing it in bulk; that
-        // buffer belongs beside the room cache and should replace this call.
-        ctx.state
-            .store
-            .record_room_activity(&[(access.room.id, user.user.id, ctx.now())])
-            .await?;
-    }
+    ctx.note_room_activity(access.room.id);
     let details = if access.room.info_updates == info_updated {
         None
     } else {

@@ -101,6 +101,15 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Tells the server's caches that the test wrote to the database behind its back (as
+    /// any out-of-band writer must: `sogs-admin` publishes the same invalidation).
+    pub fn invalidate_caches(&self) {
+        self.state
+            .cluster
+            .caches
+            .apply(&sogs::cluster::cache::Invalidation::All);
+    }
+
     /// Starts a graceful shutdown without waiting for it (as SIGTERM does).
     pub fn begin_shutdown(&self) {
         self.shutdown.cancel();
