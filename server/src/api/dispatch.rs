@@ -11,6 +11,7 @@ use super::auth::{self, Identity};
 use super::context::Ctx;
 use super::error::ApiError;
 use super::handlers;
+use super::handlers::{messages, pins, reactions};
 use super::request::{ApiRequest, ApiResponse, Method};
 use super::router::{Matched, match_route};
 use super::state::AppState;
@@ -21,6 +22,23 @@ pub enum Endpoint {
     Capabilities,
     Batch,
     Sequence,
+    // Messages, reactions and pins (spec §5.3, §5.4).
+    MessagesSince,
+    MessagesRecent,
+    MessagesBefore,
+    GetMessage,
+    PostMessage,
+    EditMessage,
+    DeleteMessage,
+    DeleteAllPostsInRoom,
+    DeleteAllPostsEverywhere,
+    AddReaction,
+    RemoveReaction,
+    ClearReactions,
+    GetReactors,
+    PinMessage,
+    UnpinMessage,
+    UnpinAll,
 }
 
 /// The route table: method, pattern, endpoint. Order matters only where two patterns could
@@ -29,6 +47,84 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     (Method::Get, "/capabilities", Endpoint::Capabilities),
     (Method::Post, "/batch", Endpoint::Batch),
     (Method::Post, "/sequence", Endpoint::Sequence),
+    // Messages, reactions and pins (spec §5.3, §5.4).
+    (
+        Method::Get,
+        "/room/{token}/messages/since/{seqno:int}",
+        Endpoint::MessagesSince,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/messages/recent",
+        Endpoint::MessagesRecent,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/messages/before/{id:int}",
+        Endpoint::MessagesBefore,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/message/{id:int}",
+        Endpoint::GetMessage,
+    ),
+    (
+        Method::Put,
+        "/room/{token}/message/{id:int}",
+        Endpoint::EditMessage,
+    ),
+    (
+        Method::Delete,
+        "/room/{token}/message/{id:int}",
+        Endpoint::DeleteMessage,
+    ),
+    (Method::Post, "/room/{token}/message", Endpoint::PostMessage),
+    (
+        Method::Delete,
+        "/room/{token}/all/{sid:sid}",
+        Endpoint::DeleteAllPostsInRoom,
+    ),
+    (
+        Method::Delete,
+        "/rooms/all/{sid:sid}",
+        Endpoint::DeleteAllPostsEverywhere,
+    ),
+    (
+        Method::Put,
+        "/room/{token}/reaction/{id:int}/{reaction:tail}",
+        Endpoint::AddReaction,
+    ),
+    (
+        Method::Delete,
+        "/room/{token}/reaction/{id:int}/{reaction:tail}",
+        Endpoint::RemoveReaction,
+    ),
+    (
+        Method::Delete,
+        "/room/{token}/reactions/{id:int}",
+        Endpoint::ClearReactions,
+    ),
+    (
+        Method::Delete,
+        "/room/{token}/reactions/{id:int}/{reaction:tail}",
+        Endpoint::ClearReactions,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/reactors/{id:int}/{reaction:tail}",
+        Endpoint::GetReactors,
+    ),
+    (
+        Method::Post,
+        "/room/{token}/pin/{id:int}",
+        Endpoint::PinMessage,
+    ),
+    (Method::Post, "/room/{token}/unpin/all", Endpoint::UnpinAll),
+    (
+        Method::Post,
+        "/room/{token}/unpin/{id:int}",
+        Endpoint::UnpinMessage,
+    ),
 ];
 
 /// Runs the handler of `endpoint`.
@@ -37,6 +133,23 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::Capabilities => handlers::capabilities::get_capabilities(ctx).await,
         Endpoint::Batch => handlers::batch::batch(ctx).await,
         Endpoint::Sequence => handlers::batch::sequence(ctx).await,
+        // Messages, reactions and pins.
+        Endpoint::MessagesSince => messages::get_messages_since(ctx).await,
+        Endpoint::MessagesRecent => messages::get_recent_messages(ctx).await,
+        Endpoint::MessagesBefore => messages::get_messages_before(ctx).await,
+        Endpoint::GetMessage => messages::get_message(ctx).await,
+        Endpoint::PostMessage => messages::post_message(ctx).await,
+        Endpoint::EditMessage => messages::edit_message(ctx).await,
+        Endpoint::DeleteMessage => messages::delete_message(ctx).await,
+        Endpoint::DeleteAllPostsInRoom => messages::delete_all_posts_in_room(ctx).await,
+        Endpoint::DeleteAllPostsEverywhere => messages::delete_all_posts_everywhere(ctx).await,
+        Endpoint::AddReaction => reactions::add_reaction(ctx).await,
+        Endpoint::RemoveReaction => reactions::remove_reaction(ctx).await,
+        Endpoint::ClearReactions => reactions::clear_reactions(ctx).await,
+        Endpoint::GetReactors => reactions::get_reactors(ctx).await,
+        Endpoint::PinMessage => pins::pin_message(ctx).await,
+        Endpoint::UnpinMessage => pins::unpin_message(ctx).await,
+        Endpoint::UnpinAll => pins::unpin_all(ctx).await,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Pure business rules, free of HTTP and SQL.
 
+pub mod moderation;
 pub mod padding;
 pub mod permissions;
 pub mod rate_limit;

@@ -3,3 +3,6 @@
 
 pub mod batch;
 pub mod capabilities;
+pub mod messages;
+pub mod pins;
+pub mod reactions;
