@@ -9,7 +9,9 @@
 mod support;
 
 mod auth;
+mod community;
 mod health;
+mod messages;
 mod restart;
 mod server_binary;
 mod store;
