@@ -12,6 +12,8 @@ mod auth;
 mod community;
 mod health;
 mod messages;
+mod pins;
+mod reactions;
 mod restart;
 mod server_binary;
 mod store;
