@@ -15,4 +15,5 @@ pub mod key;
 pub mod metrics;
 pub mod startup;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;

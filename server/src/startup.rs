@@ -48,6 +48,7 @@ pub struct Application {
     metrics_port: Option<u16>,
     server: Server,
     metrics_server: Option<Server>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     state: AppState,
     shutdown: CancellationToken,
 }
@@ -84,11 +85,13 @@ impl Application {
             state.config.server.base_url,
             state.key.public_key().to_hex()
         );
+        let tasks = crate::tasks::spawn(state.clone(), shutdown.clone());
         Ok(Self {
             port,
             metrics_port,
             server,
             metrics_server,
+            tasks,
             state,
             shutdown,
         })
@@ -124,6 +127,12 @@ impl Application {
             }
             None => self.server.await,
         };
+        // The HTTP server has drained; stop background work (the activity flusher writes
+        // what it still holds) and wait for it.
+        self.shutdown.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
         tracing::info!("sogs-server stopped");
         result
     }
@@ -156,10 +165,11 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         .await?;
     let cluster = match config.redis_url() {
         Some(url) => Cluster::with_redis(url)?,
-        None => Cluster::local(),
+        None => Cluster::local(store.backend() == crate::store::Backend::Sqlite),
     };
     Ok(AppState {
         metrics: Metrics::new()?,
+        activity: Arc::default(),
         config: Arc::new(config),
         store,
         cluster,
@@ -277,5 +287,7 @@ async fn stop_signal(token: CancellationToken) {
             _ = term => tracing::info!("SIGTERM received, finishing in-flight requests"),
             _ = token.cancelled() => tracing::info!("shutdown requested"),
         }
+        // Stop the metrics listener and background tasks together with the API.
+        token.cancel();
     }
 }

@@ -35,13 +35,7 @@ impl Ctx<'_> {
     /// The room named by the route's `{token}` (404 if unknown) and the requester's
     /// permissions there. Does not check any permission.
     pub async fn room_access(&self) -> Result<RoomAccess, ApiError> {
-        let token = self.params.get("token");
-        let room = self
-            .state
-            .store
-            .room_by_token(token)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+        let room = self.room().await?;
         let perms = match self.identity.user() {
             None => Permissions::anonymous(
                 room.default_read,
@@ -49,17 +43,41 @@ impl Ctx<'_> {
                 room.default_write,
                 room.default_upload,
             ),
-            Some(user) => match self
-                .state
-                .store
-                .user_permissions(room.id, user.user.id)
-                .await?
-            {
-                Some(p) => Permissions::from(&p),
-                None => return Err(ApiError::NotFound),
-            },
+            Some(user) => Permissions::from(&self.user_permissions(room.id, user.user.id).await?),
         };
         Ok(RoomAccess { room, perms })
+    }
+
+    /// The room named by `{token}`, from the cache when it can be trusted; 404 if unknown.
+    pub async fn room(&self) -> Result<Room, ApiError> {
+        let token = self.params.get("token");
+        let caches = &self.state.cluster.caches;
+        if let Some(room) = caches.room(token) {
+            return Ok(room);
+        }
+        let room = self
+            .state
+            .store
+            .room_by_token(token)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        caches.put_room(&room);
+        Ok(room)
+    }
+
+    async fn user_permissions(&self, room: i64, user: i64) -> Result<RoomPermissions, ApiError> {
+        let caches = &self.state.cluster.caches;
+        if let Some(p) = caches.permissions(room, user) {
+            return Ok(p);
+        }
+        let p = self
+            .state
+            .store
+            .user_permissions(room, user)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        caches.put_permissions(&p);
+        Ok(p)
     }
 
     /// The room, if the requester can access it (404 otherwise, as if it did not exist).
@@ -75,6 +93,15 @@ impl Ctx<'_> {
     pub async fn readable_room(&self) -> Result<RoomAccess, ApiError> {
         let access = self.room_access().await?;
         access.require(Need::READ)?;
+        Ok(access)
+    }
+
+    /// The room for a moderator or admin action, checked in PySOGS's order: 404 if the
+    /// room is unknown, 401 for an anonymous requester, then 403 unless `need` is met.
+    pub async fn staff_room(&self, need: Need) -> Result<RoomAccess, ApiError> {
+        let access = self.room_access().await?;
+        self.identity.require_user()?;
+        access.require(need)?;
         Ok(access)
     }
 }

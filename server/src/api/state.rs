@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::cluster::Cluster;
+use crate::cluster::activity::Activity;
 use crate::config::Config;
 use crate::crypto::keys::ServerKey;
 use crate::metrics::Metrics;
@@ -18,4 +19,6 @@ pub struct AppState {
     pub key: Arc<ServerKey>,
     pub clock: Clock,
     pub metrics: Metrics,
+    /// Activity seen by this instance, written in bulk by a background task.
+    pub activity: Arc<Activity>,
 }

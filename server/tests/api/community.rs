@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 use sogs::client::{ClientResponse, SogsClient};
+use sogs::cluster::cache::Invalidation;
 use sogs::store::{ModeratorRole, NewFile, Room, RoomUpdate, User};
 
 use crate::support::app::TestApp;
@@ -64,6 +65,12 @@ impl Community {
             .unwrap()
     }
 
+    /// Forgets what the server cached: the stories change rooms, bans and moderators
+    /// straight in the store, which (unlike the API) publishes no invalidation.
+    pub fn changed(&self) {
+        self.app.state.cluster.caches.apply(&Invalidation::All);
+    }
+
     /// An anonymous client.
     pub fn anonymous(&self) -> SogsClient {
         self.app.client()
@@ -102,6 +109,7 @@ impl Community {
             )
             .await
             .unwrap();
+        self.changed();
         client
     }
 
@@ -129,6 +137,7 @@ impl Community {
             .ban_from_room(self.room.id, user.id, None)
             .await
             .unwrap();
+        self.changed();
     }
 
     /// Changes the lobby's defaults.
@@ -139,6 +148,7 @@ impl Community {
             .update_room_details(self.room.id, &update)
             .await
             .unwrap();
+        self.changed();
     }
 
     /// `POST /room/lobby/message` with `data` signed by `client`.

@@ -64,9 +64,7 @@ pub async fn remove_reaction(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
 /// reaction, or all reactions without one. 200 `{"removed": count, "seqno"}`.
 #[tracing::instrument(skip_all, fields(room = %ctx.params.get("token")))]
 pub async fn clear_reactions(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
-    let access = ctx.room_access().await?;
-    ctx.identity.require_user()?;
-    access.require(Need::MODERATOR)?;
+    let access = ctx.staff_room(Need::MODERATOR).await?;
     let reaction = match ctx.params.get("reaction") {
         "" => None,
         _ => Some(reaction(ctx)?),

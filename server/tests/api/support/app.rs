@@ -101,6 +101,11 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Starts a graceful shutdown without waiting for it (as SIGTERM does).
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
     /// Stops the server gracefully and hands back its database and data directory, so a
     /// test can start it again over the same state.
     pub async fn stop(self) -> (Config, Option<TestDb>, tempfile::TempDir) {
