@@ -34,6 +34,23 @@ pub enum Endpoint {
     FuturePermissions,
     UserFuturePermissions,
     ScheduleUserPermissions,
+    // Messages, reactions and pins (spec §5.3, §5.4).
+    MessagesSince,
+    MessagesRecent,
+    MessagesBefore,
+    GetMessage,
+    PostMessage,
+    EditMessage,
+    DeleteMessage,
+    DeleteAllPostsInRoom,
+    DeleteAllPostsEverywhere,
+    AddReaction,
+    RemoveReaction,
+    ClearReactions,
+    GetReactors,
+    PinMessage,
+    UnpinMessage,
+    UnpinAll,
 }
 
 /// The route table: method, pattern, endpoint. Order matters only where two patterns could
@@ -81,6 +98,84 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
         "/room/{token}/futurePermissions/{sid:sid}",
         Endpoint::ScheduleUserPermissions,
     ),
+    // Messages, reactions and pins (spec §5.3, §5.4).
+    (
+        Method::Get,
+        "/room/{token}/messages/since/{seqno:int}",
+        Endpoint::MessagesSince,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/messages/recent",
+        Endpoint::MessagesRecent,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/messages/before/{id:int}",
+        Endpoint::MessagesBefore,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/message/{id:int}",
+        Endpoint::GetMessage,
+    ),
+    (
+        Method::Put,
+        "/room/{token}/message/{id:int}",
+        Endpoint::EditMessage,
+    ),
+    (
+        Method::Delete,
+        "/room/{token}/message/{id:int}",
+        Endpoint::DeleteMessage,
+    ),
+    (Method::Post, "/room/{token}/message", Endpoint::PostMessage),
+    (
+        Method::Delete,
+        "/room/{token}/all/{sid:sid}",
+        Endpoint::DeleteAllPostsInRoom,
+    ),
+    (
+        Method::Delete,
+        "/rooms/all/{sid:sid}",
+        Endpoint::DeleteAllPostsEverywhere,
+    ),
+    (
+        Method::Put,
+        "/room/{token}/reaction/{id:int}/{reaction:tail}",
+        Endpoint::AddReaction,
+    ),
+    (
+        Method::Delete,
+        "/room/{token}/reaction/{id:int}/{reaction:tail}",
+        Endpoint::RemoveReaction,
+    ),
+    (
+        Method::Delete,
+        "/room/{token}/reactions/{id:int}",
+        Endpoint::ClearReactions,
+    ),
+    (
+        Method::Delete,
+        "/room/{token}/reactions/{id:int}/{reaction:tail}",
+        Endpoint::ClearReactions,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/reactors/{id:int}/{reaction:tail}",
+        Endpoint::GetReactors,
+    ),
+    (
+        Method::Post,
+        "/room/{token}/pin/{id:int}",
+        Endpoint::PinMessage,
+    ),
+    (Method::Post, "/room/{token}/unpin/all", Endpoint::UnpinAll),
+    (
+        Method::Post,
+        "/room/{token}/unpin/{id:int}",
+        Endpoint::UnpinMessage,
+    ),
 ];
 
 /// Runs the handler of `endpoint`.
@@ -103,6 +198,25 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::ScheduleUserPermissions => {
             handlers::permissions::schedule_user_permissions(ctx).await
         }
+        // Messages, reactions and pins.
+        Endpoint::MessagesSince => handlers::messages::get_messages_since(ctx).await,
+        Endpoint::MessagesRecent => handlers::messages::get_recent_messages(ctx).await,
+        Endpoint::MessagesBefore => handlers::messages::get_messages_before(ctx).await,
+        Endpoint::GetMessage => handlers::messages::get_message(ctx).await,
+        Endpoint::PostMessage => handlers::messages::post_message(ctx).await,
+        Endpoint::EditMessage => handlers::messages::edit_message(ctx).await,
+        Endpoint::DeleteMessage => handlers::messages::delete_message(ctx).await,
+        Endpoint::DeleteAllPostsInRoom => handlers::messages::delete_all_posts_in_room(ctx).await,
+        Endpoint::DeleteAllPostsEverywhere => {
+            handlers::messages::delete_all_posts_everywhere(ctx).await
+        }
+        Endpoint::AddReaction => handlers::reactions::add_reaction(ctx).await,
+        Endpoint::RemoveReaction => handlers::reactions::remove_reaction(ctx).await,
+        Endpoint::ClearReactions => handlers::reactions::clear_reactions(ctx).await,
+        Endpoint::GetReactors => handlers::reactions::get_reactors(ctx).await,
+        Endpoint::PinMessage => handlers::pins::pin_message(ctx).await,
+        Endpoint::UnpinMessage => handlers::pins::unpin_message(ctx).await,
+        Endpoint::UnpinAll => handlers::pins::unpin_all(ctx).await,
     }
 }
 

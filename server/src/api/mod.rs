@@ -11,6 +11,7 @@ mod error;
 pub mod handlers;
 mod health;
 pub mod http;
+pub mod input;
 pub mod request;
 pub mod room_access;
 pub mod router;

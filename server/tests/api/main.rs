@@ -9,8 +9,12 @@
 mod support;
 
 mod auth;
+mod community;
 mod health;
+mod messages;
 mod permissions;
+mod pins;
+mod reactions;
 mod restart;
 mod rooms;
 mod server_binary;

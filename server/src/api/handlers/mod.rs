@@ -3,5 +3,8 @@
 
 pub mod batch;
 pub mod capabilities;
+pub mod messages;
 pub mod permissions;
+pub mod pins;
+pub mod reactions;
 pub mod rooms;

@@ -4,6 +4,7 @@
 //! Kept apart from the handlers so every key that is present, omitted or renamed can be
 //! unit-tested without a server or a database.
 
+pub mod message;
 pub mod permissions;
 pub mod room;
 
