@@ -102,8 +102,14 @@ async fn message_list(
 #[tracing::instrument(skip_all, fields(room = %ctx.params.get("token")))]
 pub async fn get_messages_since(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let access = ctx.readable_room().await?;
+    ctx.note_room_activity(access.room.id);
     let since = ctx.params.int("seqno");
     let Listing { limit, reactors } = listing(ctx)?;
+    // The hot path: nothing happened after `since`. The room row (from the cache when it
+    // can be trusted) carries the latest seqno, so the answer needs no query.
+    if since >= access.room.message_sequence {
+        return Ok(ApiResponse::json(Vec::<MessageView<'_>>::new()));
+    }
     let with_reactions = ctx.req.query_param("t").is_some_and(|t| t.contains('r'));
     let rows = ctx
         .state
@@ -128,6 +134,7 @@ pub async fn get_messages_since(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> 
 #[tracing::instrument(skip_all, fields(room = %ctx.params.get("token")))]
 pub async fn get_recent_messages(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let access = ctx.readable_room().await?;
+    ctx.note_room_activity(access.room.id);
     let Listing { limit, reactors } = listing(ctx)?;
     let rows = ctx
         .state
@@ -141,6 +148,7 @@ pub async fn get_recent_messages(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError>
 #[tracing::instrument(skip_all, fields(room = %ctx.params.get("token")))]
 pub async fn get_messages_before(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let access = ctx.readable_room().await?;
+    ctx.note_room_activity(access.room.id);
     let Listing { limit, reactors } = listing(ctx)?;
     let rows = ctx
         .state
@@ -160,6 +168,7 @@ pub async fn get_messages_before(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError>
 #[tracing::instrument(skip_all, fields(room = %ctx.params.get("token")))]
 pub async fn get_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let access = ctx.readable_room().await?;
+    ctx.note_room_activity(access.room.id);
     let reactors = reactors_param(ctx)?;
     let message = ctx
         .state
