@@ -14,6 +14,7 @@ mod health;
 mod messages;
 mod permissions;
 mod pins;
+mod poll;
 mod reactions;
 mod restart;
 mod rooms;
