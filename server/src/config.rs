@@ -142,6 +142,7 @@ pub struct RoomsConfig {
     pub active_threshold_days: f64,
     pub active_prune_threshold_days: f64,
     pub dm_expiry_days: f64,
+    pub dm_rate_limit: u32,
     pub history_prune_days: f64,
 }
 
@@ -151,6 +152,7 @@ impl Default for RoomsConfig {
             active_threshold_days: 7.0,
             active_prune_threshold_days: 60.0,
             dm_expiry_days: 15.0,
+            dm_rate_limit: 20,
             history_prune_days: 30.0,
         }
     }
@@ -293,7 +295,12 @@ const OPTION_DOCS: &[OptionDoc] = &[
     OptionDoc {
         section: "rooms",
         key: "dm_expiry_days",
-        comment: "Lifetime of direct messages, in days.",
+        comment: "Lifetime of direct messages, in days; 0 means they never expire.",
+    },
+    OptionDoc {
+        section: "rooms",
+        key: "dm_rate_limit",
+        comment: "Direct messages one user may send per minute (counted across instances); 0: no limit.",
     },
     OptionDoc {
         section: "rooms",

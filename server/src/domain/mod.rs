@@ -1,7 +1,11 @@
 //! Pure business rules, free of HTTP and SQL.
 
+pub mod filename;
 pub mod permissions;
+pub mod rate_limit;
 pub mod room_token;
 
+pub use filename::FileName;
 pub use permissions::{Need, Permissions};
+pub use rate_limit::RateLimit;
 pub use room_token::{InvalidRoomToken, RoomToken, join_url};

@@ -3,3 +3,5 @@
 
 pub mod batch;
 pub mod capabilities;
+pub mod files;
+pub mod inbox;
