@@ -9,7 +9,9 @@
 mod support;
 
 mod auth;
+mod files;
 mod health;
+mod inbox;
 mod restart;
 mod server_binary;
 mod store;

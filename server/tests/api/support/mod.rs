@@ -3,7 +3,7 @@
 pub mod app;
 pub mod db;
 
-pub use app::{spawn_app, spawn_app_with};
+pub use app::{spawn_app, spawn_app_with, spawn_app_with_clock};
 pub use db::TestDb;
 pub use sogs::store::Backend;
 
