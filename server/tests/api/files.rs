@@ -254,7 +254,6 @@ async fn downloads_need_read_and_the_file_s_own_room(backend: Backend) {
         "/room/lobby/file/99999999999999999999".to_string(),
         "/room/lobby/file/9223372036854775807".to_string(),
         format!("/room/lobby/file/{id}/"),
-        "/room/lobby/file".to_string(),
     ] {
         let res = reader.get(&path).await.unwrap();
         assert_eq!(res.status, 404, "{path}: {}", res.text());
@@ -269,6 +268,7 @@ async fn downloads_need_read_and_the_file_s_own_room(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status, 405);
+    assert_eq!(reader.get("/room/lobby/file").await.unwrap().status, 405);
 
     set_permissions(
         &app,
@@ -388,7 +388,7 @@ async fn expired_uploads_are_gone_and_the_cleanup_removes_their_bytes(backend: B
     })
     .await;
     let lobby = room(&app, "lobby").await;
-    let user = app.user();
+    let user = app.user().with_clock(clock.clone());
     let temporary = uploaded(&user, "lobby", b"temporary", None).await;
     let image = uploaded(&user, "lobby", b"room image", None).await;
     app.state

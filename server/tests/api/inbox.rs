@@ -12,9 +12,10 @@ use crate::support::{Backend, spawn_app, spawn_app_with, spawn_app_with_clock};
 
 const DAY: f64 = 86_400.0;
 
-/// A 15-blinded user the server has seen (a user must be known to receive DMs).
+/// A 15-blinded user the server has seen (a user must be known to receive DMs), signing
+/// with the server's clock so that tests can move time.
 async fn known_user(app: &TestApp) -> SogsClient {
-    let user = app.user();
+    let user = app.user().with_clock(app.state.clock.clone());
     assert_eq!(user.get("/inbox").await.unwrap().status, 200);
     user
 }
