@@ -112,7 +112,7 @@ pub async fn post_inbox(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             ));
         }
     }
-    let expiry = (config.dm_expiry_days > 0.0).then(|| now + config.dm_expiry_days * DAY);
+    let expiry = (config.dm_expiry_days > 0.0).then_some(now + config.dm_expiry_days * DAY);
     let sent = store
         .send_direct_message(sender.user.id, recipient.id, &body, now, expiry)
         .await?;
