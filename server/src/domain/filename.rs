@@ -235,6 +235,7 @@ mod tests {
             "UTF-8''%FF%FE",
             "KOI8-R''x",
             "no-quotes-at-all",
+            "UTF-8''",
         ] {
             let header = format!("attachment; filename=\"plain.txt\"; filename*={bad_ext}");
             assert_eq!(parsed(&header).as_deref(), Some("plain.txt"), "{bad_ext}");
