@@ -10,7 +10,6 @@ use actix_web::{App, HttpMessage, HttpServer, web};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
-use crate::blobs::LocalDir;
 use crate::clock::Clock;
 use crate::cluster::{Cluster, ClusterError};
 use crate::config::{Config, ConfigError};
@@ -146,11 +145,13 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         path: data_dir.clone(),
         source,
     })?;
-    let uploads_dir = config.uploads_dir();
-    std::fs::create_dir_all(&uploads_dir).map_err(|source| StartupError::DataDir {
-        path: uploads_dir.clone(),
-        source,
-    })?;
+    if config.files.s3_endpoint.is_empty() {
+        let uploads_dir = config.uploads_dir();
+        std::fs::create_dir_all(&uploads_dir).map_err(|source| StartupError::DataDir {
+            path: uploads_dir.clone(),
+            source,
+        })?;
+    }
     let (key, created) = key::load_or_create(&config.key_file())?;
     if created {
         tracing::warn!(path = %config.key_file().display(), "created a new server key");
@@ -176,7 +177,8 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     Ok(AppState {
         metrics: Metrics::new()?,
         activity: Arc::default(),
-        blobs: Arc::new(LocalDir::new(uploads_dir)),
+        blobs: crate::blobs::from_config(&config)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?,
         config: Arc::new(config),
         store,
         cluster,

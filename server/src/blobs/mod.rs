@@ -1,18 +1,43 @@
 //! Where the bytes of uploaded files live, apart from their metadata (which is in `store`).
 //!
 //! One small [`BlobStore`] trait, so that the backing can be a local directory (the
-//! default; a shared volume for several instances) or, later, object storage, without the
+//! default; a shared volume for several instances) or an S3-compatible bucket, without the
 //! handlers or the cleanup knowing which. Blobs are addressed by a [`BlobKey`], a relative
 //! path that the server derives from the file id alone: no part of a user-supplied name
 //! ever reaches a filesystem path or an object key.
 
 mod local;
+mod s3;
+pub mod sigv4;
 
 use std::fmt;
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+use crate::config::Config;
+
 pub use local::LocalDir;
+pub use s3::{S3Bucket, S3ConfigError, S3Options};
+
+/// The blob store the configuration names: an S3 bucket when `[files] s3_endpoint` is set,
+/// else the uploads directory.
+pub fn from_config(config: &Config) -> Result<Arc<dyn BlobStore>, S3ConfigError> {
+    let files = &config.files;
+    if files.s3_endpoint.is_empty() {
+        return Ok(Arc::new(LocalDir::new(config.uploads_dir())));
+    }
+    Ok(Arc::new(S3Bucket::new(S3Options {
+        endpoint: files.s3_endpoint.clone(),
+        bucket: files.s3_bucket.clone(),
+        credentials: sigv4::Credentials {
+            access_key: files.s3_access_key.clone(),
+            secret_key: files.s3_secret_key.clone(),
+            region: files.s3_region.clone(),
+        },
+        path_style: files.s3_path_style,
+    })?))
+}
 
 /// Why a blob could not be read, written or deleted.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +48,14 @@ pub enum BlobError {
         #[source]
         source: std::io::Error,
     },
+    #[error("blob {key}: object store unreachable: {source}")]
+    Request {
+        key: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("blob {key}: object store answered {status}")]
+    Status { key: String, status: u16 },
 }
 
 /// Storage for file contents. Implementations are shared by every request, so they are
