@@ -463,3 +463,53 @@ async fn an_upload_whose_bytes_cannot_be_stored_leaves_no_row(backend: Backend) 
     assert!(rows.is_empty(), "{rows:?}");
 }
 both_backends!(an_upload_whose_bytes_cannot_be_stored_leaves_no_row);
+
+async fn uploads_can_live_in_an_s3_bucket(backend: Backend) {
+    let s3 = crate::support::fake_s3::s3_target().await;
+    let clock = Clock::manual(Clock::system().now());
+    let app = spawn_app_with_clock(backend, clock.clone(), |c| s3.configure(&mut c.files)).await;
+    room(&app, "lobby").await;
+    let user = app.user().with_clock(clock.clone());
+    let data: Vec<u8> = (0..=255u8).rev().cycle().take(300_000).collect();
+    let id = uploaded(
+        &user,
+        "lobby",
+        &data,
+        Some("attachment; filename=\"big.bin\""),
+    )
+    .await;
+    assert!(
+        !app.config.uploads_dir().exists(),
+        "nothing is written locally"
+    );
+    if let Some(objects) = &s3.objects {
+        let stored = objects.stored.lock().unwrap();
+        let keys: Vec<&String> = stored.keys().collect();
+        assert_eq!(keys, [&format!("/sogs-test/files/{id}")]);
+    }
+    let res = user.get(&format!("/room/lobby/file/{id}")).await.unwrap();
+    assert_eq!(res.status, 200);
+    assert!(res.body == data, "byte-exact through the bucket");
+    assert_eq!(
+        res.header("content-disposition"),
+        Some("attachment; filename*=UTF-8''big.bin")
+    );
+
+    clock.advance(3601.0);
+    sogs::tasks::run_cleanup(&app.state).await.unwrap();
+    let key = sogs::blobs::BlobKey::for_file(id);
+    assert_eq!(
+        app.state.blobs.get(&key).await.unwrap(),
+        None,
+        "object deleted"
+    );
+    if let Some(objects) = &s3.objects {
+        assert!(objects.stored.lock().unwrap().is_empty());
+        assert_eq!(
+            *objects.refused.lock().unwrap(),
+            0,
+            "every request verified"
+        );
+    }
+}
+both_backends!(uploads_can_live_in_an_s3_bucket);
