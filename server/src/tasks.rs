@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::AppState;
+use crate::blobs::BlobKey;
 
 /// How often coalesced activity is written.
 pub const ACTIVITY_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
@@ -89,24 +90,17 @@ pub async fn run_cleanup(state: &AppState) -> Result<(), crate::store::StoreErro
     Ok(())
 }
 
-/// Deletes an expired upload's bytes. The path is relative to the uploads directory; one
-/// that would leave it is refused.
-async fn remove_upload(state: &AppState, relative: &str) {
-    let relative = std::path::Path::new(relative);
-    if relative.is_absolute()
-        || relative
-            .components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-    {
-        tracing::warn!(path = %relative.display(), "refusing to delete a file outside the uploads directory");
-        return;
-    }
-    let path = state.config.uploads_dir().join(relative);
-    match tokio::fs::remove_file(&path).await {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+/// Deletes an expired upload's bytes. A stored path that is not a valid blob key (one that
+/// could leave the storage root) is refused and left alone.
+async fn remove_upload(state: &AppState, stored: &str) {
+    let key = match BlobKey::parse(stored) {
+        Ok(key) => key,
         Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "cannot delete expired upload")
+            tracing::warn!(error = %e, "refusing to delete a file outside the uploads directory");
+            return;
         }
+    };
+    if let Err(e) = state.blobs.delete(&key).await {
+        tracing::warn!(error = %e, "cannot delete expired upload");
     }
 }

@@ -51,6 +51,15 @@ pub enum Endpoint {
     PinMessage,
     UnpinMessage,
     UnpinAll,
+    // Files (§5.5) and direct messages (§5.7).
+    UploadFile,
+    GetFile,
+    Inbox,
+    InboxSince,
+    SendDirectMessage,
+    ClearInbox,
+    Outbox,
+    OutboxSince,
 }
 
 /// The route table: method, pattern, endpoint. Order matters only where two patterns could
@@ -176,6 +185,28 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
         "/room/{token}/unpin/{id:int}",
         Endpoint::UnpinMessage,
     ),
+    // Files (§5.5) and direct messages (§5.7).
+    (Method::Post, "/room/{token}/file", Endpoint::UploadFile),
+    (
+        Method::Get,
+        "/room/{token}/file/{id:int}",
+        Endpoint::GetFile,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/file/{id:int}/{name:tail}",
+        Endpoint::GetFile,
+    ),
+    (Method::Get, "/inbox", Endpoint::Inbox),
+    (Method::Delete, "/inbox", Endpoint::ClearInbox),
+    (Method::Get, "/inbox/since/{id:int}", Endpoint::InboxSince),
+    (
+        Method::Post,
+        "/inbox/{sid:blinded}",
+        Endpoint::SendDirectMessage,
+    ),
+    (Method::Get, "/outbox", Endpoint::Outbox),
+    (Method::Get, "/outbox/since/{id:int}", Endpoint::OutboxSince),
 ];
 
 /// Runs the handler of `endpoint`.
@@ -217,6 +248,14 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::PinMessage => handlers::pins::pin_message(ctx).await,
         Endpoint::UnpinMessage => handlers::pins::unpin_message(ctx).await,
         Endpoint::UnpinAll => handlers::pins::unpin_all(ctx).await,
+        Endpoint::UploadFile => handlers::files::upload_file(ctx).await,
+        Endpoint::GetFile => handlers::files::get_file(ctx).await,
+        Endpoint::Inbox => handlers::inbox::get_inbox(ctx).await,
+        Endpoint::InboxSince => handlers::inbox::get_inbox_since(ctx).await,
+        Endpoint::SendDirectMessage => handlers::inbox::post_inbox(ctx).await,
+        Endpoint::ClearInbox => handlers::inbox::delete_inbox(ctx).await,
+        Endpoint::Outbox => handlers::inbox::get_outbox(ctx).await,
+        Endpoint::OutboxSince => handlers::inbox::get_outbox_since(ctx).await,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::blobs::BlobStore;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::cluster::activity::Activity;
@@ -21,4 +22,6 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Activity seen by this instance, written in bulk by a background task.
     pub activity: Arc<Activity>,
+    /// The bytes of uploaded files (their metadata is in `store`).
+    pub blobs: Arc<dyn BlobStore>,
 }

@@ -94,4 +94,26 @@ impl Store {
                 .rows_affected())
         })
     }
+
+    /// How many of the direct messages `sender` sent at or after `since` still exist,
+    /// counting no further than the latest `cap` (enough to decide a rate limit, and a
+    /// bounded read on the `(sender, id)` index however much the sender wrote before).
+    pub async fn count_recent_direct_messages(
+        &self,
+        sender: i64,
+        since: f64,
+        cap: i64,
+    ) -> StoreResult<u64> {
+        const SQL: &str = "SELECT COUNT(*) FROM (SELECT posted_at FROM inbox \
+             WHERE sender = $1 ORDER BY id DESC LIMIT $3) AS latest WHERE posted_at >= $2";
+        let count = with_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(SQL)
+                .bind(sender)
+                .bind(since)
+                .bind(cap)
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
 }

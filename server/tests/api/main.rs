@@ -10,7 +10,9 @@ mod support;
 
 mod auth;
 mod community;
+mod files;
 mod health;
+mod inbox;
 mod messages;
 mod permissions;
 mod pins;

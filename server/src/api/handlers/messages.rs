@@ -18,7 +18,7 @@ use crate::api::views::message::{self as view, MessageView};
 use crate::config::FilesConfig;
 use crate::domain::moderation::{may_delete_all_posts, may_delete_message};
 use crate::domain::padding::unpad;
-use crate::domain::{Need, Permissions, PostRateLimit};
+use crate::domain::{Need, Permissions, RateLimit};
 use crate::store::{Message, MessageEdit, NewMessage, ReactionSummary, User};
 
 /// How many messages a page holds unless the client asks otherwise, and the bounds its
@@ -207,12 +207,12 @@ pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     }
     let now = ctx.now();
     let store = &ctx.state.store;
-    let limit = PostRateLimit::default();
-    if limit.applies_to(&access.perms) {
+    let limit = RateLimit::posts();
+    if limit.applies_to_poster(&access.perms) {
         let recent = store
             .count_recent_posts(access.room.id, user.user.id, limit.window_start(now))
             .await?;
-        if !limit.allows(recent) {
+        if !limit.allows(u64::try_from(recent).unwrap_or(0)) {
             return Err(ApiError::RateLimited("Rate limited".into()));
         }
     }

@@ -3,6 +3,8 @@
 
 pub mod batch;
 pub mod capabilities;
+pub mod files;
+pub mod inbox;
 pub mod messages;
 pub mod permissions;
 pub mod pins;

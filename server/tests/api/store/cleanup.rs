@@ -6,8 +6,32 @@ use super::fixtures::{NOW, post, room, user};
 
 on_both_backends!(
     expired_files_are_removed_and_returned_for_unlinking,
+    a_discarded_upload_leaves_no_row,
     old_edit_history_is_pruned,
 );
+
+async fn a_discarded_upload_leaves_no_row(store: Store) {
+    let lobby = room(&store, "lobby").await;
+    let alice = user(&store, 1).await;
+    let file = store
+        .add_file(
+            &NewFile {
+                room: lobby.id,
+                uploader: alice.id,
+                size: 3,
+                filename: Some("a.txt"),
+                expiry: Some(NOW + 3600.0),
+            },
+            |id| format!("files/{id}"),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(file.path, format!("files/{}", file.id));
+    assert!(store.discard_file(file.id).await.unwrap());
+    assert_eq!(store.file_by_id(file.id).await.unwrap(), None);
+    assert!(!store.discard_file(file.id).await.unwrap(), "already gone");
+}
 
 async fn expired_files_are_removed_and_returned_for_unlinking(store: Store) {
     let lobby = room(&store, "lobby").await;

@@ -49,9 +49,33 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     start(config, Some(db), data_dir).await
 }
 
+/// Starts a server on `backend` whose time is `clock` (usually [`Clock::manual`], so a test
+/// can move time forward for expiry and cleanup), with the configuration adjusted first.
+pub async fn spawn_app_with_clock(
+    backend: Backend,
+    clock: Clock,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(&db, data_dir.path());
+    adjust(&mut config);
+    start_with_clock(config, Some(db), data_dir, clock).await
+}
+
 /// Builds and runs an application for `config` in the background.
 pub async fn start(config: Config, db: Option<TestDb>, data_dir: tempfile::TempDir) -> TestApp {
-    let app = Application::build(config.clone(), Clock::system())
+    start_with_clock(config, db, data_dir, Clock::system()).await
+}
+
+/// Builds and runs an application for `config` on `clock` in the background.
+pub async fn start_with_clock(
+    config: Config,
+    db: Option<TestDb>,
+    data_dir: tempfile::TempDir,
+    clock: Clock,
+) -> TestApp {
+    let app = Application::build(config.clone(), clock)
         .await
         .expect("application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
