@@ -51,6 +51,10 @@ pub enum Endpoint {
     PinMessage,
     UnpinMessage,
     UnpinAll,
+    // Moderators and bans across rooms (§5.6).
+    SetModerator,
+    BanUser,
+    UnbanUser,
 }
 
 /// The route table: method, pattern, endpoint. Order matters only where two patterns could
@@ -176,6 +180,18 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
         "/room/{token}/unpin/{id:int}",
         Endpoint::UnpinMessage,
     ),
+    // Moderators and bans across rooms (§5.6).
+    (
+        Method::Post,
+        "/user/{sid:any_sid}/moderator",
+        Endpoint::SetModerator,
+    ),
+    (Method::Post, "/user/{sid:any_sid}/ban", Endpoint::BanUser),
+    (
+        Method::Post,
+        "/user/{sid:any_sid}/unban",
+        Endpoint::UnbanUser,
+    ),
 ];
 
 /// Runs the handler of `endpoint`.
@@ -217,6 +233,9 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::PinMessage => handlers::pins::pin_message(ctx).await,
         Endpoint::UnpinMessage => handlers::pins::unpin_message(ctx).await,
         Endpoint::UnpinAll => handlers::pins::unpin_all(ctx).await,
+        Endpoint::SetModerator => handlers::moderation::set_moderator(ctx).await,
+        Endpoint::BanUser => handlers::moderation::ban_user(ctx).await,
+        Endpoint::UnbanUser => handlers::moderation::unban_user(ctx).await,
     }
 }
 

@@ -4,7 +4,8 @@
 //! PySOGS's converters: `{name}` is a room token (`[A-Za-z0-9_-]{1,64}`, Unicode word
 //! characters too, as Python's `\w`), `{name:int}` is `\d+` (never negative), `{name:tail}`
 //! is the non-empty rest of the path, slashes included (reactions like `y/n`), and
-//! `{name:sid}` is a `[01]5` + 64-hex session id. A route without a trailing slash does
+//! `{name:sid}` is a `[01]5` + 64-hex session id, and `{name:any_sid}` also takes
+//! libsession's `25` ids (moderators must be able to name users who sign with them). A route without a trailing slash does
 //! not match a path with one.
 
 use super::request::Method;
@@ -93,6 +94,7 @@ fn match_pattern(pattern: &'static str, path: &str) -> Option<Params> {
                     && head.parse::<i64>().is_ok()
             }
             "sid" => is_session_id(head),
+            "any_sid" => is_session_id(head) || is_blind25_id(head),
             _ => is_room_token(head),
         };
         if !ok {
@@ -134,6 +136,11 @@ fn is_session_id(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// `25` followed by 64 hex digits.
+fn is_blind25_id(s: &str) -> bool {
+    s.len() == 66 && s.starts_with("25") && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +158,7 @@ mod tests {
         (Method::Post, "/room/{token}/unpin/all", 6),
         (Method::Post, "/room/{token}/unpin/{id:int}", 7),
         (Method::Post, "/user/{sid:sid}/ban", 8),
+        (Method::Post, "/user/{sid:any_sid}/unban", 9),
     ];
 
     fn found(method: Method, path: &str) -> Option<(u8, Params)> {
@@ -225,5 +233,13 @@ mod tests {
         ] {
             assert!(found(Method::Post, &format!("/user/{bad}/ban")).is_none());
         }
+        let blind25 = format!("25{}", "ab".repeat(32));
+        assert_eq!(
+            found(Method::Post, &format!("/user/{blind25}/unban"))
+                .unwrap()
+                .0,
+            9
+        );
+        assert!(found(Method::Post, &format!("/user/35{}/unban", "ab".repeat(32))).is_none());
     }
 }

@@ -202,7 +202,10 @@ mod tests {
         let cases = [
             (RoleChange::MakeAdmin, [Admin, Admin, Admin]),
             (RoleChange::MakeModerator, [Moderator, Moderator, Admin]),
-            (RoleChange::DemoteToModerator, [Moderator, Moderator, Moderator]),
+            (
+                RoleChange::DemoteToModerator,
+                [Moderator, Moderator, Moderator],
+            ),
             (RoleChange::RemoveAdmin, [Member, Moderator, Moderator]),
             (RoleChange::RemoveAll, [Member, Member, Member]),
         ];

@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod capabilities;
 pub mod messages;
+pub mod moderation;
 pub mod permissions;
 pub mod pins;
 pub mod reactions;
