@@ -12,6 +12,7 @@ mod auth;
 mod community;
 mod health;
 mod messages;
+mod moderation;
 mod permissions;
 mod pins;
 mod reactions;

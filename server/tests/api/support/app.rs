@@ -49,9 +49,27 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     start(config, Some(db), data_dir).await
 }
 
+/// Starts a server on `backend` whose time is `clock` (a [`Clock::manual`] lets a test move
+/// time past expiries and scheduled unbans without sleeping).
+pub async fn spawn_app_with_clock(backend: Backend, clock: Clock) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let config = test_config(&db, data_dir.path());
+    start_with_clock(config, Some(db), data_dir, clock).await
+}
+
 /// Builds and runs an application for `config` in the background.
 pub async fn start(config: Config, db: Option<TestDb>, data_dir: tempfile::TempDir) -> TestApp {
-    let app = Application::build(config.clone(), Clock::system())
+    start_with_clock(config, db, data_dir, Clock::system()).await
+}
+
+async fn start_with_clock(
+    config: Config,
+    db: Option<TestDb>,
+    data_dir: tempfile::TempDir,
+    clock: Clock,
+) -> TestApp {
+    let app = Application::build(config.clone(), clock)
         .await
         .expect("application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
