@@ -447,7 +447,7 @@ async fn banning_in_all_my_rooms_and_in_several_rooms_acts_everywhere_or_nowhere
     let app = spawn_app(backend).await;
     let lobby = room(&app, "lobby").await;
     let other = room(&app, "other").await;
-    let third = room(&app, "third").await;
+    room(&app, "third").await;
     let moderator_ = room_mod(&app, &lobby, false, true).await;
     let mod_user = row(&app, &moderator_).await;
     app.state
@@ -481,7 +481,6 @@ async fn banning_in_all_my_rooms_and_in_several_rooms_acts_everywhere_or_nowhere
     assert_eq!(status, 200);
     assert_eq!(post_status(&target, "lobby").await, 201);
     assert_eq!(post_status(&target, "other").await, 201);
-    let _ = third;
 
     // "*" with no room where the requester is a moderator is a 403.
     let nobody = app.user();
@@ -690,7 +689,7 @@ async fn a_libsession_25_blinded_user_can_be_banned_and_appointed(backend: Backe
 
 async fn every_moderation_action_is_recorded_in_the_audit_log(backend: Backend) {
     let app = spawn_app(backend).await;
-    let lobby = room(&app, "lobby").await;
+    room(&app, "lobby").await;
     let global_admin = global_mod(&app, true, false).await;
     let target = app.user();
     let sid = target.id();
@@ -759,5 +758,4 @@ async fn every_moderation_action_is_recorded_in_the_audit_log(backend: Backend) 
             .unwrap()
             .is_empty()
     );
-    let _ = lobby;
 }

@@ -45,9 +45,10 @@ pub async fn set_moderator(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         let rank = request
             .change
             .apply(Rank::of(target.moderator, target.admin));
-        let visible = match request.change.appoints() {
-            true => request.visible.unwrap_or(false),
-            false => target.visible_mod,
+        let visible = if request.change.appoints() {
+            request.visible.unwrap_or(false)
+        } else {
+            target.visible_mod
         };
         store
             .set_global_moderator(target.id, role(rank, visible))
@@ -73,9 +74,10 @@ pub async fn set_moderator(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
                 (Rank::of(o.moderator, o.admin), o.visible_mod)
             });
             let rank = request.change.apply(rank);
-            let visible = match request.change.appoints() {
-                true => request.visible.unwrap_or(true),
-                false => visible,
+            let visible = if request.change.appoints() {
+                request.visible.unwrap_or(true)
+            } else {
+                visible
             };
             let updates = store
                 .set_room_moderator(room.id, target.id, role(rank, visible))
@@ -197,7 +199,7 @@ async fn rooms_in_scope(
                 .map(|p| (p.room, Permissions::from(p)))
                 .collect();
             for room in store.list_rooms().await? {
-                if let Some(p) = perms.remove(&room.id).filter(|p| allowed(p)) {
+                if let Some(p) = perms.remove(&room.id).filter(&allowed) {
                     rooms.push((room, p));
                 }
             }
@@ -209,7 +211,7 @@ async fn rooms_in_scope(
                     .user_permissions(room.id, caller.user.id)
                     .await?
                     .map(|p| Permissions::from(&p))
-                    .filter(|p| allowed(p))
+                    .filter(&allowed)
                     .ok_or_else(denied)?;
                 if rooms.iter().all(|(r, _): &(Room, _)| r.id != room.id) {
                     rooms.push((room, perms));
