@@ -11,7 +11,7 @@ use sogs::store::{AuditFilter, PermissionOverride, Room, User};
 
 use crate::rooms::{global_mod, room, room_mod, row};
 use crate::support::app::{TestApp, spawn_app_with_clock};
-use crate::support::{Backend, spawn_app};
+use crate::support::{Backend, spawn_app, spawn_app_with};
 
 both_backends!(
     moderation_routes_need_a_signed_user_and_a_well_formed_body,
@@ -26,6 +26,7 @@ both_backends!(
     an_unblinded_id_names_the_blinded_user_known_or_yet_to_come,
     a_libsession_25_blinded_user_can_be_banned_and_appointed,
     every_moderation_action_is_recorded_in_the_audit_log,
+    the_post_rate_limit_follows_the_configuration_and_spares_admins,
 );
 
 async fn post(client: &SogsClient, path: &str, body: Value) -> (u16, Value) {
@@ -758,4 +759,31 @@ async fn every_moderation_action_is_recorded_in_the_audit_log(backend: Backend) 
             .unwrap()
             .is_empty()
     );
+}
+
+async fn the_post_rate_limit_follows_the_configuration_and_spares_admins(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.rooms.post_rate_limit = 2;
+        config.rooms.post_rate_window_secs = 3600.0;
+    })
+    .await;
+    let lobby = room(&app, "lobby").await;
+    let poster = app.user();
+    let moderator_ = room_mod(&app, &lobby, false, true).await;
+    let admin = room_mod(&app, &lobby, true, true).await;
+    for client in [&poster, &moderator_] {
+        assert_eq!(post_status(client, "lobby").await, 201);
+        assert_eq!(post_status(client, "lobby").await, 201);
+        assert_eq!(post_status(client, "lobby").await, 429);
+    }
+    for _ in 0..4 {
+        assert_eq!(post_status(&admin, "lobby").await, 201);
+    }
+
+    let unlimited = spawn_app_with(backend, |config| config.rooms.post_rate_limit = 0).await;
+    room(&unlimited, "lobby").await;
+    let poster = unlimited.user();
+    for _ in 0..8 {
+        assert_eq!(post_status(&poster, "lobby").await, 201);
+    }
 }
