@@ -1,7 +1,7 @@
 //! The post rate limit (spec §6.4).
 //!
-//! The numbers live here, in one value, so they can be made configurable without touching
-//! the handler that enforces them.
+//! The policy is one value: the server's `[rooms]` configuration chooses its numbers
+//! (`post_rate_limit`, `post_rate_window_secs`), and the handler only asks it questions.
 
 use super::Permissions;
 
@@ -15,7 +15,7 @@ pub struct PostRateLimit {
 }
 
 impl Default for PostRateLimit {
-    /// PySOGS's numbers: 5 posts per 16 seconds.
+    /// PySOGS's numbers, also the configuration's defaults: 5 posts per 16 seconds.
     fn default() -> Self {
         Self {
             max_posts: 5,
