@@ -25,6 +25,7 @@ both_backends!(
     a_timed_ban_is_lifted_by_the_cleanup_once_its_time_has_come,
     an_unblinded_id_names_the_blinded_user_known_or_yet_to_come,
     a_libsession_25_blinded_user_can_be_banned_and_appointed,
+    with_blinding_off_an_unblinded_id_is_banned_as_itself,
     every_moderation_action_is_recorded_in_the_audit_log,
     the_post_rate_limit_follows_the_configuration_and_spares_admins,
 );
@@ -665,6 +666,29 @@ async fn an_unblinded_id_names_the_blinded_user_known_or_yet_to_come(backend: Ba
     );
     assert_eq!(post_status(&newcomer, "lobby").await, 403);
     assert_eq!(read_status(&newcomer, "lobby").await, 403);
+}
+
+async fn with_blinding_off_an_unblinded_id_is_banned_as_itself(backend: Backend) {
+    let app = spawn_app_with(backend, |config| config.users.require_blind_keys = false).await;
+    let lobby = room(&app, "lobby").await;
+    let admin = room_mod(&app, &lobby, true, true).await;
+    let seed = [5; 32];
+    let unblinded = app
+        .client()
+        .with_signer(RequestSigner::Unblinded(SigningKey::from_bytes(&seed)));
+    let blinded = app.client().with_user_seed(seed);
+    assert!(unblinded.id().starts_with("05"));
+    assert_eq!(post_status(&blinded, "lobby").await, 201);
+
+    assert_eq!(
+        ban(&admin, &unblinded.id(), json!({"rooms": ["lobby"]}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(post_status(&unblinded, "lobby").await, 403);
+    // The same person's blinded id is another user while blinding is optional.
+    assert_eq!(post_status(&blinded, "lobby").await, 201);
 }
 
 async fn a_libsession_25_blinded_user_can_be_banned_and_appointed(backend: Backend) {
