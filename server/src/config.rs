@@ -179,6 +179,9 @@ pub struct RoomsConfig {
     pub dm_expiry_days: f64,
     pub dm_rate_limit: u32,
     pub history_prune_days: f64,
+    /// Posts a user may make in one room per window; 0 turns the limit off.
+    pub post_rate_limit: u32,
+    pub post_rate_window_secs: f64,
 }
 
 impl Default for RoomsConfig {
@@ -189,6 +192,8 @@ impl Default for RoomsConfig {
             dm_expiry_days: 15.0,
             dm_rate_limit: 20,
             history_prune_days: 30.0,
+            post_rate_limit: 5,
+            post_rate_window_secs: 16.0,
         }
     }
 }
@@ -373,6 +378,17 @@ const OPTION_DOCS: &[OptionDoc] = &[
         comment: "Edit history of messages is kept this many days.",
     },
     OptionDoc {
+        section: "rooms",
+        key: "post_rate_limit",
+        comment: "Posts one user may make in one room within post_rate_window_secs \
+                  (admins are exempt, moderators are not); 0 turns the limit off.",
+    },
+    OptionDoc {
+        section: "rooms",
+        key: "post_rate_window_secs",
+        comment: "The sliding window of the post rate limit, in seconds.",
+    },
+    OptionDoc {
         section: "users",
         key: "require_blind_keys",
         comment: "Accept only blinded (15/25) ids; unblinded 00 keys are refused.",
@@ -474,6 +490,12 @@ impl Config {
                         .into(),
                 ));
             }
+        }
+        let window = self.rooms.post_rate_window_secs;
+        if !(window.is_finite() && window > 0.0) {
+            return Err(ConfigError::Invalid(format!(
+                "rooms.post_rate_window_secs must be a positive number of seconds, got {window}"
+            )));
         }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
@@ -751,6 +773,9 @@ mod tests {
             ("SOGS_DATABASE_MAX_CONNECTIONS", "0"),
             ("SOGS_FILES_S3_ENDPOINT", "ftp://store"),
             ("SOGS_FILES_S3_ENDPOINT", "http://store:9000"),
+            ("SOGS_ROOMS_POST_RATE_WINDOW_SECS", "0"),
+            ("SOGS_ROOMS_POST_RATE_WINDOW_SECS", "-1"),
+            ("SOGS_ROOMS_POST_RATE_LIMIT", "-1"),
         ] {
             assert!(
                 Config::load(None, env(&[(var, value)])).is_err(),

@@ -85,6 +85,13 @@ pub async fn run_cleanup(state: &AppState) -> Result<(), crate::store::StoreErro
     let applied = store.apply_due_futures(now).await?;
     if applied > 0 {
         tracing::info!(applied, "applied scheduled permission changes");
+        // Bans and permissions changed under every instance's caches (the cached user row
+        // of someone just unbanned still says banned), so all of them must drop what they
+        // hold, as after a moderator's change through the API.
+        state
+            .cluster
+            .invalidate(crate::cluster::cache::Invalidation::All)
+            .await;
     }
     store.prune_nonces(now).await?;
     Ok(())

@@ -60,6 +60,10 @@ pub enum Endpoint {
     ClearInbox,
     Outbox,
     OutboxSince,
+    // Moderators and bans across rooms (§5.6).
+    SetModerator,
+    BanUser,
+    UnbanUser,
 }
 
 /// The route table: method, pattern, endpoint. Order matters only where two patterns could
@@ -207,6 +211,18 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     ),
     (Method::Get, "/outbox", Endpoint::Outbox),
     (Method::Get, "/outbox/since/{id:int}", Endpoint::OutboxSince),
+    // Moderators and bans across rooms (§5.6).
+    (
+        Method::Post,
+        "/user/{sid:any_sid}/moderator",
+        Endpoint::SetModerator,
+    ),
+    (Method::Post, "/user/{sid:any_sid}/ban", Endpoint::BanUser),
+    (
+        Method::Post,
+        "/user/{sid:any_sid}/unban",
+        Endpoint::UnbanUser,
+    ),
 ];
 
 /// Runs the handler of `endpoint`.
@@ -256,6 +272,9 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::ClearInbox => handlers::inbox::delete_inbox(ctx).await,
         Endpoint::Outbox => handlers::inbox::get_outbox(ctx).await,
         Endpoint::OutboxSince => handlers::inbox::get_outbox_since(ctx).await,
+        Endpoint::SetModerator => handlers::moderation::set_moderator(ctx).await,
+        Endpoint::BanUser => handlers::moderation::ban_user(ctx).await,
+        Endpoint::UnbanUser => handlers::moderation::unban_user(ctx).await,
     }
 }
 

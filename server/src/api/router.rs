@@ -4,10 +4,11 @@
 //! PySOGS's converters: `{name}` is a room token (`[A-Za-z0-9_-]{1,64}`, Unicode word
 //! characters too, as Python's `\w`), `{name:int}` is `\d+` (never negative), `{name:tail}`
 //! is the non-empty rest of the path, slashes included (reactions like `y/n`), and
-//! `{name:sid}` is a `[01]5` + 64-hex session id and `{name:blinded}` a `15`/`25` + 64-hex
-//! blinded id (DM recipients: PySOGS's `BlindSessionID`, widened to libsession's 25-blinded
-//! ids, which this server accepts at auth too). A route without a trailing slash does not
-//! match a path with one.
+//! `{name:sid}` is a `[01]5` + 64-hex session id, `{name:any_sid}` also takes libsession's
+//! `25` ids (moderators must be able to name users who sign with them), and
+//! `{name:blinded}` a `15`/`25` + 64-hex blinded id (DM recipients: PySOGS's
+//! `BlindSessionID`, widened to 25-blinded ids, which this server accepts at auth too).
+//! A route without a trailing slash does not match a path with one.
 
 use super::request::Method;
 
@@ -96,6 +97,7 @@ fn match_pattern(pattern: &'static str, path: &str) -> Option<Params> {
             }
             "sid" => is_session_id(head),
             "blinded" => is_blinded_id(head),
+            "any_sid" => is_session_id(head) || is_blind25_id(head),
             _ => is_room_token(head),
         };
         if !ok {
@@ -144,6 +146,11 @@ fn is_blinded_id(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// `25` followed by 64 hex digits.
+fn is_blind25_id(s: &str) -> bool {
+    is_blinded_id(s) && s.starts_with("25")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +170,7 @@ mod tests {
         (Method::Post, "/user/{sid:sid}/ban", 8),
         (Method::Get, "/inbox/since/{id:int}", 9),
         (Method::Post, "/inbox/{sid:blinded}", 10),
+        (Method::Post, "/user/{sid:any_sid}/unban", 11),
     ];
 
     fn found(method: Method, path: &str) -> Option<(u8, Params)> {
@@ -237,6 +245,14 @@ mod tests {
         ] {
             assert!(found(Method::Post, &format!("/user/{bad}/ban")).is_none());
         }
+        let blind25 = format!("25{}", "ab".repeat(32));
+        assert_eq!(
+            found(Method::Post, &format!("/user/{blind25}/unban"))
+                .unwrap()
+                .0,
+            11
+        );
+        assert!(found(Method::Post, &format!("/user/35{}/unban", "ab".repeat(32))).is_none());
     }
 
     #[test]

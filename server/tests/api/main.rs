@@ -14,6 +14,7 @@ mod files;
 mod health;
 mod inbox;
 mod messages;
+mod moderation;
 mod permissions;
 mod pins;
 mod poll;

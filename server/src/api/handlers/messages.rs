@@ -207,7 +207,11 @@ pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     }
     let now = ctx.now();
     let store = &ctx.state.store;
-    let limit = RateLimit::posts();
+    let rooms = &ctx.state.config.rooms;
+    let limit = RateLimit {
+        max: rooms.post_rate_limit,
+        window_secs: rooms.post_rate_window_secs,
+    };
     if limit.applies_to_poster(&access.perms) {
         let recent = store
             .count_recent_posts(access.room.id, user.user.id, limit.window_start(now))

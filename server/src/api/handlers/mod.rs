@@ -6,6 +6,7 @@ pub mod capabilities;
 pub mod files;
 pub mod inbox;
 pub mod messages;
+pub mod moderation;
 pub mod permissions;
 pub mod pins;
 pub mod reactions;

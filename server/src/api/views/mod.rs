@@ -5,6 +5,7 @@
 //! unit-tested without a server or a database.
 
 pub mod message;
+pub mod moderation;
 pub mod permissions;
 pub mod room;
 
