@@ -46,6 +46,9 @@ impl Context {
     /// Opens the configured database. Migrations are applied unless the configuration
     /// says they are a separate step, as the server does.
     pub async fn open(config: Config) -> Result<Self, AdminError> {
+        // A new server's default SQLite file lives in the data directory, as for the server.
+        std::fs::create_dir_all(&config.server.data_dir)
+            .map_err(|e| anyhow::anyhow!("cannot create data directory: {e}"))?;
         let store = Store::connect(&config.database_url())
             .await
             .map_err(|e| anyhow::anyhow!("cannot open database: {e}"))?;
