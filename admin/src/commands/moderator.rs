@@ -118,13 +118,21 @@ pub async fn list(
         say(out, format!("  {}", describe(&m)));
     }
     for room in ctx.store.list_rooms().await.map_err(failed)? {
+        // Room-level rights only: global moderators were listed above, and the room's
+        // moderator list marks anyone who is also global as such.
         let mods: Vec<_> = ctx
             .store
-            .room_moderators(room.id)
+            .permission_overrides(room.id)
             .await
             .map_err(failed)?
             .into_iter()
-            .filter(|m| !m.global)
+            .filter(|o| o.moderator || o.admin)
+            .map(|o| RoomModerator {
+                session_id: o.session_id,
+                admin: o.admin,
+                visible: o.visible_mod,
+                global: false,
+            })
             .collect();
         say(out, format!("Moderators of {}:", room.token));
         print_list(&mods, out);
