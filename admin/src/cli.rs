@@ -54,10 +54,8 @@ pub enum Command {
     #[command(subcommand)]
     Permissions(PermissionsCommand),
     /// List the moderation audit log, newest first.
-    #[command(
-        after_help = "Example: sogs-admin audit --room lobby --since 2d\n\
-                      --since takes a duration ago (30m, 2h, 7d) or a Unix time in seconds."
-    )]
+    #[command(after_help = "Example: sogs-admin audit --room lobby --since 2d\n\
+                      --since takes a duration ago (30m, 2h, 7d) or a Unix time in seconds.")]
     Audit(AuditArgs),
     /// The server key (the public half is in every join URL).
     #[command(subcommand)]
@@ -382,10 +380,11 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
 }
 
 fn parse_since(s: &str) -> Result<Since, String> {
-    if let Ok(at) = s.parse::<f64>() {
-        if at.is_finite() && at >= 0.0 {
-            return Ok(Since::At(at));
-        }
+    if let Ok(at) = s.parse::<f64>()
+        && at.is_finite()
+        && at >= 0.0
+    {
+        return Ok(Since::At(at));
     }
     parse_duration(s)
         .map(Since::Ago)
@@ -467,9 +466,25 @@ mod tests {
             vec!["sogs-admin", "room", "delete", "x", "--force"],
             vec!["sogs-admin", "room", "update", "x", "--read", "--no-read"],
             vec!["sogs-admin", "moderator", "add", SID],
-            vec!["sogs-admin", "moderator", "add", SID, "--room", "x", "--global"],
+            vec![
+                "sogs-admin",
+                "moderator",
+                "add",
+                SID,
+                "--room",
+                "x",
+                "--global",
+            ],
             vec!["sogs-admin", "moderator", "add", "05abc", "--global"],
-            vec!["sogs-admin", "moderator", "add", SID, "--global", "--hidden", "--visible"],
+            vec![
+                "sogs-admin",
+                "moderator",
+                "add",
+                SID,
+                "--global",
+                "--hidden",
+                "--visible",
+            ],
             vec!["sogs-admin", "ban", "--global"],
             vec!["sogs-admin", "ban", SID, "--global", "--duration", "10"],
             vec!["sogs-admin", "ban", SID, "--global", "--duration", "-5m"],
@@ -511,8 +526,12 @@ mod tests {
             } else {
                 let help = format!(
                     "{} {}",
-                    cmd.get_long_about().map(|s| s.to_string()).unwrap_or_default(),
-                    cmd.get_after_help().map(|s| s.to_string()).unwrap_or_default()
+                    cmd.get_long_about()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                    cmd.get_after_help()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default()
                 );
                 assert!(help.contains("Example"), "{path} has no example");
             }

@@ -44,10 +44,14 @@ pub async fn ban(ctx: &Context, args: &BanArgs, out: &mut impl Write) -> Result<
         json!({ "timeout": args.duration, "requested_id": args.session_id.to_string() }),
     )
     .await?;
-    let place = room.map_or_else(|| "server-wide".to_string(), |r| format!("from {}", r.token));
-    let until = unban_at.map_or_else(|| "permanently".to_string(), |at| {
-        format!("until {}", format_time(at))
-    });
+    let place = room.map_or_else(
+        || "server-wide".to_string(),
+        |r| format!("from {}", r.token),
+    );
+    let until = unban_at.map_or_else(
+        || "permanently".to_string(),
+        |at| format!("until {}", format_time(at)),
+    );
     say(out, format!("banned {} {place} {until}", target.session_id));
     Ok(())
 }
@@ -93,7 +97,11 @@ pub async fn list(
             let banned = ctx.store.globally_banned_users().await.map_err(failed)?;
             let futures = ctx.store.ban_futures(None, None).await.map_err(failed)?;
             say(out, "Global bans:");
-            print_bans(banned.iter().map(|u| (u.id, u.session_id.as_str())), &futures, out);
+            print_bans(
+                banned.iter().map(|u| (u.id, u.session_id.as_str())),
+                &futures,
+                out,
+            );
             ctx.store.list_rooms().await.map_err(failed)?
         }
     };
@@ -132,9 +140,10 @@ fn print_bans<'a>(
         let until = futures
             .iter()
             .find(|f| f.user_id == user && !f.banned)
-            .map_or_else(|| "permanent".to_string(), |f| {
-                format!("until {}", format_time(f.at))
-            });
+            .map_or_else(
+                || "permanent".to_string(),
+                |f| format!("until {}", format_time(f.at)),
+            );
         say(out, format!("  {sid} {until}"));
     }
     if !any {
@@ -206,12 +215,26 @@ mod tests {
         assert!(text.contains(&format!("{SID} permanent")), "{text}");
         assert!(text.contains(&format!("{SID} until")), "{text}");
 
-        unban(&ctx, &UnbanArgs { session_id: sid, scope: in_room }, &mut Vec::new())
-            .await
-            .unwrap();
-        unban(&ctx, &UnbanArgs { session_id: sid, scope: global.clone() }, &mut Vec::new())
-            .await
-            .unwrap();
+        unban(
+            &ctx,
+            &UnbanArgs {
+                session_id: sid,
+                scope: in_room,
+            },
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+        unban(
+            &ctx,
+            &UnbanArgs {
+                session_id: sid,
+                scope: global.clone(),
+            },
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
         let perms = ctx
             .store
             .user_permissions(room.id, user.id)

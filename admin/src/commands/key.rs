@@ -88,7 +88,10 @@ mod tests {
 
         let again = generate(&env.config, &mut Vec::new()).unwrap_err();
         assert!(again.to_string().contains("already exists"), "{again}");
-        assert_eq!(sogs::key::load(&env.config.key_file()).unwrap().to_bytes(), key.to_bytes());
+        assert_eq!(
+            sogs::key::load(&env.config.key_file()).unwrap().to_bytes(),
+            key.to_bytes()
+        );
     }
 
     #[test]

@@ -200,9 +200,7 @@ pub async fn run_with_config(
                 )
                 .await
             }
-            RoomCommand::Delete { token, yes } => {
-                room::delete(&ctx, &token, yes, input, out).await
-            }
+            RoomCommand::Delete { token, yes } => room::delete(&ctx, &token, yes, input, out).await,
         },
         Command::Moderator(cmd) => match cmd {
             ModeratorCommand::Add {
@@ -212,7 +210,11 @@ pub async fn run_with_config(
                 hidden,
                 visible,
             } => {
-                let visible = if hidden || visible { Some(visible) } else { None };
+                let visible = if hidden || visible {
+                    Some(visible)
+                } else {
+                    None
+                };
                 moderator::add(&ctx, &session_id, &scope, admin, visible, out).await
             }
             ModeratorCommand::Remove { session_id, scope } => {

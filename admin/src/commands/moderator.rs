@@ -189,9 +189,16 @@ mod tests {
         let sid: SessionId = SID.parse().unwrap();
         let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();
 
-        add(&ctx, &sid, &room_scope("lobby"), true, None, &mut Vec::new())
-            .await
-            .unwrap();
+        add(
+            &ctx,
+            &sid,
+            &room_scope("lobby"),
+            true,
+            None,
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
         let mods = ctx.store.room_moderators(room.id).await.unwrap();
         assert_eq!(mods.len(), 1);
         assert!(mods[0].admin && mods[0].visible && !mods[0].global);
@@ -205,7 +212,10 @@ mod tests {
         let mut out = Vec::new();
         list(&ctx, None, &mut out).await.unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains(&format!("{SID} moderator (hidden)")), "{text}");
+        assert!(
+            text.contains(&format!("{SID} moderator (hidden)")),
+            "{text}"
+        );
         assert!(text.contains(&format!("{SID} admin")), "{text}");
 
         remove(&ctx, &sid, &room_scope("lobby"), &mut Vec::new())
@@ -226,12 +236,22 @@ mod tests {
             .unwrap();
         assert_eq!(log.len(), 4);
         let system = ctx.server_key().unwrap().system_session_id().to_string();
-        assert!(log.iter().all(|e| e.actor.as_deref() == Some(system.as_str())));
+        assert!(
+            log.iter()
+                .all(|e| e.actor.as_deref() == Some(system.as_str()))
+        );
         assert_eq!(log[0].target.as_deref(), Some(SID));
 
-        let missing = add(&ctx, &sid, &room_scope("nope"), false, None, &mut Vec::new())
-            .await
-            .unwrap_err();
+        let missing = add(
+            &ctx,
+            &sid,
+            &room_scope("nope"),
+            false,
+            None,
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap_err();
         assert!(missing.to_string().contains("nope"), "{missing}");
     }
 
@@ -242,7 +262,6 @@ mod tests {
 
     #[tokio::test]
     async fn moderators_on_postgres() {
-        appointing_and_removing_moderators_is_stored_and_audited(TestEnv::postgres().await)
-            .await;
+        appointing_and_removing_moderators_is_stored_and_audited(TestEnv::postgres().await).await;
     }
 }

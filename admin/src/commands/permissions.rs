@@ -54,7 +54,10 @@ pub async fn run(
         }
         PermissionsCommand::Show { room, session_id } => {
             let room = ctx.room(&room).await?;
-            say(out, format!("Room {} defaults: {}", room.token, defaults(&room)));
+            say(
+                out,
+                format!("Room {} defaults: {}", room.token, defaults(&room)),
+            );
             let overrides = match session_id {
                 Some(sid) => {
                     let target = ctx.target(&sid).await?;
@@ -187,7 +190,11 @@ fn describe(o: &PermissionOverride) -> String {
         show(o.write),
         show(o.upload)
     );
-    for (flag, name) in [(o.banned, "banned"), (o.moderator, "moderator"), (o.admin, "admin")] {
+    for (flag, name) in [
+        (o.banned, "banned"),
+        (o.moderator, "moderator"),
+        (o.admin, "admin"),
+    ] {
         if flag {
             line.push(' ');
             line.push_str(name);
