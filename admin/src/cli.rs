@@ -81,10 +81,13 @@ pub enum RoomCommand {
     #[command(after_help = "Example: sogs-admin room list")]
     List,
     /// Show one room with its details, moderators and join URL.
-    #[command(after_help = "Example: sogs-admin room show lobby")]
+    #[command(after_help = "Example: sogs-admin room show lobby --qr")]
     Show {
         /// The room token.
         token: String,
+        /// Also print the join URL as a QR code, for scanning with a phone.
+        #[arg(long)]
+        qr: bool,
     },
     /// Change a room's name, description or default permissions.
     #[command(after_help = "Example: sogs-admin room update lobby --name \"Lobby\" --no-write")]
@@ -429,6 +432,7 @@ mod tests {
         for args in [
             vec!["room", "list"],
             vec!["room", "show", "lobby"],
+            vec!["room", "show", "lobby", "--qr"],
             vec!["room", "update", "lobby", "--name", "x", "--no-write"],
             vec!["room", "delete", "lobby", "--yes"],
             vec!["moderator", "add", SID, "--room", "lobby", "--admin"],

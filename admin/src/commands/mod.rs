@@ -183,7 +183,7 @@ pub async fn run_with_config(
                 description,
             } => room::add(&ctx, &token, name.as_deref(), description.as_deref(), out).await,
             RoomCommand::List => room::list(&ctx, out).await,
-            RoomCommand::Show { token } => room::show(&ctx, &token, out).await,
+            RoomCommand::Show { token, qr } => room::show(&ctx, &token, qr, out).await,
             RoomCommand::Update {
                 token,
                 name,

@@ -51,10 +51,37 @@ pub async fn list(ctx: &Context, out: &mut impl Write) -> Result<(), AdminError>
     Ok(())
 }
 
-/// `room show TOKEN`.
-pub async fn show(ctx: &Context, token: &str, out: &mut impl Write) -> Result<(), AdminError> {
+/// `room show TOKEN [--qr]`.
+pub async fn show(
+    ctx: &Context,
+    token: &str,
+    qr: bool,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
     let room = ctx.room(token).await?;
-    print_room(ctx, &room, out).await
+    print_room(ctx, &room, out).await?;
+    if qr {
+        let url = join_url(
+            &ctx.config.server.base_url,
+            &room.token,
+            &ctx.server_key()?.public_key().to_hex(),
+        );
+        say(out, qr_code(&url)?);
+    }
+    Ok(())
+}
+
+/// The URL as a QR code drawn with half-block characters, two modules per character
+/// cell, light on dark so it scans on the usual dark terminal.
+fn qr_code(url: &str) -> Result<String, AdminError> {
+    use qrcode::render::unicode::Dense1x2;
+    let code = qrcode::QrCode::new(url.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot encode the join URL as a QR code: {e}"))?;
+    Ok(code
+        .render::<Dense1x2>()
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .build())
 }
 
 /// `room update TOKEN …`: name, description (empty removes it) and default permissions.
@@ -227,6 +254,103 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(empty, AdminError::Usage(_)));
+    }
+
+    async fn rooms_are_listed_updated_and_deleted(env: TestEnv) {
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        add(&ctx, "lobby", Some("Lobby"), Some("hi"), &mut Vec::new())
+            .await
+            .unwrap();
+        add(&ctx, "annex", None, None, &mut Vec::new())
+            .await
+            .unwrap();
+
+        let mut out = Vec::new();
+        list(&ctx, &mut out).await.unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let annex = text.find("Room annex").unwrap();
+        let lobby = text.find("Room lobby").unwrap();
+        assert!(annex < lobby, "{text}");
+        for needle in ["messages:     0", "active users: 0", "moderators:   none"] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+
+        let flags = PermissionFlags {
+            no_write: true,
+            ..Default::default()
+        };
+        update(
+            &ctx,
+            "lobby",
+            Some("Big Lobby"),
+            Some(""),
+            &flags,
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+        let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();
+        assert_eq!(room.name, "Big Lobby");
+        assert_eq!(room.description, None);
+        assert!(!room.default_write && room.default_read);
+        let mut out = Vec::new();
+        show(&ctx, "lobby", true, &mut out).await.unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("permissions:  r-ua"), "{text}");
+        assert!(
+            text.contains('\u{2580}') || text.contains('\u{2584}'),
+            "no QR code in {text}"
+        );
+
+        let nothing = update(
+            &ctx,
+            "lobby",
+            None,
+            None,
+            &PermissionFlags::default(),
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(nothing, AdminError::Usage(_)));
+        let unknown = show(&ctx, "nope", false, &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert!(unknown.to_string().contains("nope"), "{unknown}");
+
+        let declined = delete(&ctx, "lobby", false, &mut "n\n".as_bytes(), &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(declined.exit_code(), 2);
+        assert!(ctx.store.room_by_token("lobby").await.unwrap().is_some());
+        delete(&ctx, "lobby", false, &mut "y\n".as_bytes(), &mut Vec::new())
+            .await
+            .unwrap();
+        delete(&ctx, "annex", true, &mut "".as_bytes(), &mut Vec::new())
+            .await
+            .unwrap();
+        assert!(ctx.store.list_rooms().await.unwrap().is_empty());
+
+        let log = ctx
+            .store
+            .audit_log(&sogs::store::AuditFilter {
+                room: Some("lobby".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["delete_room", "update_room", "create_room"]);
+    }
+
+    #[tokio::test]
+    async fn room_list_update_delete_on_sqlite() {
+        rooms_are_listed_updated_and_deleted(TestEnv::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn room_list_update_delete_on_postgres() {
+        rooms_are_listed_updated_and_deleted(TestEnv::postgres().await).await;
     }
 
     #[tokio::test]
