@@ -284,6 +284,35 @@ pub(crate) fn format_time(at: f64) -> String {
 mod tests {
     use super::*;
 
+    /// With Redis configured, a change tells running servers to drop their caches.
+    #[tokio::test]
+    async fn a_change_publishes_a_cache_invalidation_over_redis() {
+        use futures::StreamExt;
+        let url = std::env::var("SOGS_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut pubsub = client.get_async_pubsub().await.unwrap();
+        pubsub.subscribe(sogs::cluster::CHANNEL).await.unwrap();
+        let mut env = test_env::TestEnv::sqlite();
+        env.config.redis.url = url;
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        room::add(&ctx, "lobby", None, None, &mut Vec::new())
+            .await
+            .unwrap();
+        let mut messages = pubsub.on_message();
+        // Other tests may share this Redis; wait for an invalidation of everything.
+        let seen = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while let Some(msg) = messages.next().await {
+                if msg.get_payload::<String>().unwrap() == "all" {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(seen, Ok(true));
+    }
+
     #[test]
     fn times_print_as_utc_dates() {
         assert_eq!(format_time(0.0), "1970-01-01 00:00:00 UTC");
