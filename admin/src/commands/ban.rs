@@ -278,6 +278,56 @@ mod tests {
         assert!(matches!(refused, AdminError::Usage(_)), "{refused}");
     }
 
+    /// As on the server, a 05 id stands for the blinded user the server already knows.
+    async fn a_05_id_bans_its_known_blinded_user(env: TestEnv) {
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        let server_pk = ctx.server_key().unwrap().public_key();
+        let owner = sogs::crypto::keys::ServerKey::generate()
+            .public_key()
+            .to_hex();
+        let sid: sogs::crypto::keys::SessionId = format!("05{owner}").parse().unwrap();
+        let blinded = sogs::crypto::blinding::blind15_candidates(&sid, &server_pk)
+            .unwrap()
+            .neg
+            .to_string();
+        ctx.store
+            .get_or_create_user(&blinded, ctx.clock.now())
+            .await
+            .unwrap();
+        let args = BanArgs {
+            session_id: sid,
+            scope: Scope {
+                room: None,
+                global: true,
+            },
+            duration: None,
+        };
+        ban(&ctx, &args, &mut Vec::new()).await.unwrap();
+        let user = ctx
+            .store
+            .user_by_session_id(&blinded)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(user.banned);
+        let unblinded = ctx
+            .store
+            .user_by_session_id(&sid.to_string())
+            .await
+            .unwrap();
+        assert!(unblinded.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_05_ban_reaches_the_blinded_user_on_sqlite() {
+        a_05_id_bans_its_known_blinded_user(TestEnv::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn a_05_ban_reaches_the_blinded_user_on_postgres() {
+        a_05_id_bans_its_known_blinded_user(TestEnv::postgres().await).await;
+    }
+
     #[tokio::test]
     async fn bans_on_sqlite() {
         bans_are_stored_listed_and_lifted(TestEnv::sqlite()).await;
