@@ -8,6 +8,8 @@ use sogs::store::Store;
 use super::{AdminError, say};
 
 pub async fn run(config: Config, out: &mut impl Write) -> Result<(), AdminError> {
+    std::fs::create_dir_all(&config.server.data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create data directory: {e}"))?;
     let store = Store::connect(&config.database_url())
         .await
         .map_err(|e| anyhow::anyhow!("cannot open database: {e}"))?;

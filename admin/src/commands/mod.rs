@@ -65,6 +65,10 @@ impl Context {
     /// Opens the configured database. Migrations are applied unless the configuration
     /// says they are a separate step, as the server does.
     pub async fn open(config: Config) -> Result<Self, AdminError> {
+        // A fresh server's SQLite file lives in the data directory, which may not exist
+        // before the server has run once; the admin may well come first.
+        std::fs::create_dir_all(&config.server.data_dir)
+            .map_err(|e| anyhow::anyhow!("cannot create data directory: {e}"))?;
         let store = Store::connect(&config.database_url())
             .await
             .map_err(|e| anyhow::anyhow!("cannot open database: {e}"))?;
