@@ -55,18 +55,31 @@ async fn set(
     };
     let target = ctx.target(sid).await?;
     let role = appoint.then(|| role(room.is_some()));
-    match &room {
-        Some(room) => {
-            ctx.store
-                .set_room_moderator(room.id, target.id, role)
-                .await
-                .map_err(failed)?;
-        }
-        None => {
-            ctx.store
-                .set_global_moderator(target.id, role)
-                .await
-                .map_err(failed)?;
+    let mut users = vec![target.id];
+    if !appoint {
+        // A 05 id may name both its blinded user and a 05 row that held rights before
+        // the blinded id was known; removing rights takes them from both, as PySOGS does.
+        let unblinded = ctx
+            .store
+            .user_by_session_id(&sid.to_string())
+            .await
+            .map_err(failed)?;
+        users.extend(unblinded.map(|u| u.id).filter(|&id| id != target.id));
+    }
+    for user in users {
+        match &room {
+            Some(room) => {
+                ctx.store
+                    .set_room_moderator(room.id, user, role)
+                    .await
+                    .map_err(failed)?;
+            }
+            None => {
+                ctx.store
+                    .set_global_moderator(user, role)
+                    .await
+                    .map_err(failed)?;
+            }
         }
     }
     let rank = match role {
@@ -253,6 +266,50 @@ mod tests {
         .await
         .unwrap_err();
         assert!(missing.to_string().contains("nope"), "{missing}");
+    }
+
+    /// Removing a 05 id's rights takes them from its blinded user and its old 05 row.
+    async fn removing_a_05_moderator_clears_both_rows(env: TestEnv) {
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        let server_pk = ctx.server_key().unwrap().public_key();
+        let owner = sogs::crypto::keys::ServerKey::generate()
+            .public_key()
+            .to_hex();
+        let sid: SessionId = format!("05{owner}").parse().unwrap();
+        // Appointed before any blinded id was known: lands on the 05 row.
+        add(&ctx, &sid, &global(), false, None, &mut Vec::new())
+            .await
+            .unwrap();
+        let blinded = sogs::crypto::blinding::blind15_candidates(&sid, &server_pk)
+            .unwrap()
+            .neg
+            .to_string();
+        let now = ctx.clock.now();
+        let blinded_user = ctx.store.get_or_create_user(&blinded, now).await.unwrap();
+        ctx.store
+            .set_global_moderator(
+                blinded_user.id,
+                Some(ModeratorRole {
+                    admin: true,
+                    visible: false,
+                }),
+            )
+            .await
+            .unwrap();
+        remove(&ctx, &sid, &global(), &mut Vec::new())
+            .await
+            .unwrap();
+        assert!(ctx.store.global_moderators().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn removing_a_05_moderator_on_sqlite() {
+        removing_a_05_moderator_clears_both_rows(TestEnv::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn removing_a_05_moderator_on_postgres() {
+        removing_a_05_moderator_clears_both_rows(TestEnv::postgres().await).await;
     }
 
     #[tokio::test]

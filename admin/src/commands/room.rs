@@ -147,6 +147,7 @@ pub async fn delete(
         .count_room_messages(room.id)
         .await
         .map_err(failed)?;
+    print_room(ctx, &room, out).await?;
     confirm(
         &format!(
             "Delete room {} ({}) and its {messages} messages?",
