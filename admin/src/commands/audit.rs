@@ -7,15 +7,26 @@ use sogs::store::AuditFilter;
 use super::{AdminError, Context, failed, format_time, say};
 use crate::cli::{AuditArgs, Since};
 
-/// Lists entries matching the filters. A room filter is matched on the lower-case token,
-/// which is how the log stores it.
+/// Lists entries matching the filters. The log names a room by its token as stored, so an
+/// existing room's token is looked up case-insensitively first; a deleted room's token
+/// must be given as it was.
 pub async fn run(ctx: &Context, args: &AuditArgs, out: &mut impl Write) -> Result<(), AdminError> {
+    let room = match &args.room {
+        Some(token) => Some(
+            ctx.store
+                .room_by_token(token)
+                .await
+                .map_err(failed)?
+                .map_or_else(|| token.clone(), |r| r.token),
+        ),
+        None => None,
+    };
     let since = args.since.map(|s| match s {
         Since::Ago(secs) => ctx.clock.now() - secs,
         Since::At(at) => at,
     });
     let filter = AuditFilter {
-        room: args.room.as_ref().map(|r| r.to_ascii_lowercase()),
+        room,
         actor: args.actor.clone(),
         target: args.target.clone(),
         since,
@@ -64,14 +75,14 @@ mod tests {
 
     async fn the_log_is_listed_and_filtered(env: TestEnv) {
         let ctx = Context::open(env.config.clone()).await.unwrap();
-        for token in ["lobby", "other"] {
+        for token in ["Lobby", "other"] {
             super::super::room::add(&ctx, token, None, None, &mut Vec::new())
                 .await
                 .unwrap();
         }
         let all = listing(&ctx, &args()).await;
         assert_eq!(all.lines().count(), 2, "{all}");
-        assert!(all.contains("create_room room=lobby"), "{all}");
+        assert!(all.contains("create_room room=Lobby"), "{all}");
 
         let lobby = listing(
             &ctx,
