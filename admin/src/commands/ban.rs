@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use serde_json::json;
+use sogs::domain::moderation::{Rank, may_ban_globally};
 use sogs::store::BanFuture;
 
 use super::{AdminError, Context, failed, format_time, say};
@@ -24,7 +25,8 @@ pub async fn ban(ctx: &Context, args: &BanArgs, out: &mut impl Write) -> Result<
             .await
             .map_err(failed)?,
         None => {
-            if target.moderator || target.admin {
+            // The operator acts with the system user's authority, a global admin's.
+            if !may_ban_globally(true, Rank::of(target.moderator, target.admin)) {
                 return Err(AdminError::Usage(format!(
                     "{} is a global moderator; remove them first \
                      (sogs-admin moderator remove … --global)",
