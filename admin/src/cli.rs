@@ -1,14 +1,23 @@
 //! The command line of `sogs-admin`.
+//!
+//! Values are parsed into their real types here (room tokens stay strings until the store
+//! looks them up, but ids and durations are checked by clap), so a malformed command line
+//! fails before anything touches the database.
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use sogs::crypto::keys::SessionId;
 
 /// Operator's tool for a Session community server. Reads the same configuration as
 /// sogs-server (--config FILE or SOGS_CONFIG, then SOGS_* variables) and talks to the
 /// database directly.
 #[derive(Debug, Parser)]
-#[command(name = "sogs-admin", version)]
+#[command(
+    name = "sogs-admin",
+    version,
+    after_help = "Exit codes: 0 success, 1 usage or validation error, 2 confirmation declined."
+)]
 pub struct Cli {
     /// TOML configuration file, as for sogs-server.
     #[arg(long, short = 'c', value_name = "FILE", global = true)]
@@ -26,6 +35,31 @@ pub enum Command {
     /// Manage rooms.
     #[command(subcommand)]
     Room(RoomCommand),
+    /// Appoint, remove and list moderators and admins.
+    #[command(subcommand)]
+    Moderator(ModeratorCommand),
+    /// Ban a user from a room or from the whole server.
+    ///
+    /// Banning someone from a room also drops their moderator rights there. Global
+    /// moderators cannot be banned globally; remove them first.
+    #[command(after_help = "Example: sogs-admin ban 0512…ab --room lobby --duration 7d")]
+    Ban(BanArgs),
+    /// Lift a room or global ban.
+    #[command(after_help = "Example: sogs-admin unban 0512…ab --global")]
+    Unban(UnbanArgs),
+    /// List bans.
+    #[command(subcommand)]
+    Bans(BansCommand),
+    /// Per-user permission overrides and room default permissions.
+    #[command(subcommand)]
+    Permissions(PermissionsCommand),
+    /// List the moderation audit log, newest first.
+    #[command(after_help = "Example: sogs-admin audit --room lobby --since 2d\n\
+                      --since takes a duration ago (30m, 2h, 7d) or a Unix time in seconds.")]
+    Audit(AuditArgs),
+    /// The server key (the public half is in every join URL).
+    #[command(subcommand)]
+    Key(KeyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,11 +77,328 @@ pub enum RoomCommand {
         #[arg(long)]
         description: Option<String>,
     },
+    /// List every room with its details, moderators and join URL.
+    #[command(after_help = "Example: sogs-admin room list")]
+    List,
+    /// Show one room with its details, moderators and join URL.
+    #[command(after_help = "Example: sogs-admin room show lobby --qr")]
+    Show {
+        /// The room token.
+        token: String,
+        /// Also print the join URL as a QR code, for scanning with a phone.
+        #[arg(long)]
+        qr: bool,
+    },
+    /// Change a room's name, description or default permissions.
+    #[command(after_help = "Example: sogs-admin room update lobby --name \"Lobby\" --no-write")]
+    Update {
+        /// The room token.
+        token: String,
+        /// New display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New description (an empty string removes it).
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        permissions: PermissionFlags,
+    },
+    /// Delete a room with all its messages; its files expire. Asks first unless --yes.
+    #[command(after_help = "Example: sogs-admin room delete lobby --yes")]
+    Delete {
+        /// The room token.
+        token: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// Where a moderation command applies: exactly one of `--room` or `--global`.
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct Scope {
+    /// The room, by token.
+    #[arg(long, value_name = "TOKEN")]
+    pub room: Option<String>,
+    /// Server-wide.
+    #[arg(long)]
+    pub global: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModeratorCommand {
+    /// Make a user a moderator (or with --admin an admin) of a room or of the server.
+    ///
+    /// A 05 id applies to its owner's blinded id as the server knows it. Room moderators
+    /// are visible by default, global ones hidden.
+    #[command(after_help = "Example: sogs-admin moderator add 0512…ab --room lobby --admin")]
+    Add {
+        /// The user's Session id (05, 15 or 25 followed by 64 hex digits).
+        #[arg(value_parser = parse_session_id)]
+        session_id: SessionId,
+        #[command(flatten)]
+        scope: Scope,
+        /// Make them an admin, not just a moderator.
+        #[arg(long)]
+        admin: bool,
+        /// Listed only to moderators.
+        #[arg(long, conflicts_with = "visible")]
+        hidden: bool,
+        /// Listed to everyone.
+        #[arg(long)]
+        visible: bool,
+    },
+    /// Remove a user's moderator and admin rights in a room or server-wide.
+    #[command(after_help = "Example: sogs-admin moderator remove 0512…ab --global")]
+    Remove {
+        /// The user's Session id.
+        #[arg(value_parser = parse_session_id)]
+        session_id: SessionId,
+        #[command(flatten)]
+        scope: Scope,
+    },
+    /// List global moderators and each room's moderators (or one room's, with --room).
+    #[command(after_help = "Example: sogs-admin moderator list --room lobby")]
+    List {
+        /// Only this room (its list includes global moderators).
+        #[arg(long, value_name = "TOKEN")]
+        room: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BanArgs {
+    /// The user's Session id (05, 15 or 25 followed by 64 hex digits).
+    #[arg(value_parser = parse_session_id)]
+    pub session_id: SessionId,
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Lift the ban automatically after this long: a number with s, m, h, d or w.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub duration: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnbanArgs {
+    /// The user's Session id.
+    #[arg(value_parser = parse_session_id)]
+    pub session_id: SessionId,
+    #[command(flatten)]
+    pub scope: Scope,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BansCommand {
+    /// List global bans and each room's bans (or one room's, with --room).
+    #[command(after_help = "Example: sogs-admin bans list --room lobby")]
+    List {
+        /// Only this room's bans.
+        #[arg(long, value_name = "TOKEN")]
+        room: Option<String>,
+    },
+}
+
+/// `--read/--no-read` and friends; a permission not mentioned is left as it is.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PermissionFlags {
+    /// Allow reading.
+    #[arg(long, conflicts_with = "no_read")]
+    pub read: bool,
+    /// Deny reading.
+    #[arg(long)]
+    pub no_read: bool,
+    /// Allow posting.
+    #[arg(long, conflicts_with = "no_write")]
+    pub write: bool,
+    /// Deny posting.
+    #[arg(long)]
+    pub no_write: bool,
+    /// Allow uploading files.
+    #[arg(long, conflicts_with = "no_upload")]
+    pub upload: bool,
+    /// Deny uploading files.
+    #[arg(long)]
+    pub no_upload: bool,
+    /// Allow seeing the room without reading it.
+    #[arg(long, conflicts_with = "no_accessible")]
+    pub accessible: bool,
+    /// Deny seeing the room without reading it.
+    #[arg(long)]
+    pub no_accessible: bool,
+}
+
+impl PermissionFlags {
+    fn pick(on: bool, off: bool) -> Option<bool> {
+        match (on, off) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+    pub fn read(&self) -> Option<bool> {
+        Self::pick(self.read, self.no_read)
+    }
+    pub fn write(&self) -> Option<bool> {
+        Self::pick(self.write, self.no_write)
+    }
+    pub fn upload(&self) -> Option<bool> {
+        Self::pick(self.upload, self.no_upload)
+    }
+    pub fn accessible(&self) -> Option<bool> {
+        Self::pick(self.accessible, self.no_accessible)
+    }
+    pub fn is_empty(&self) -> bool {
+        [self.read(), self.write(), self.upload(), self.accessible()]
+            .iter()
+            .all(Option::is_none)
+    }
+}
+
+/// Which overrides `permissions clear` drops; none named means all four.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ClearFlags {
+    /// Clear the read override.
+    #[arg(long)]
+    pub read: bool,
+    /// Clear the write override.
+    #[arg(long)]
+    pub write: bool,
+    /// Clear the upload override.
+    #[arg(long)]
+    pub upload: bool,
+    /// Clear the accessible override.
+    #[arg(long)]
+    pub accessible: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PermissionsCommand {
+    /// Set a user's permissions in a room, or without a user the room's defaults.
+    #[command(
+        after_help = "Examples:\n  sogs-admin permissions set --room lobby 0512…ab --no-write\n  \
+                      sogs-admin permissions set --room lobby --no-upload"
+    )]
+    Set {
+        /// The room, by token.
+        #[arg(long, value_name = "TOKEN")]
+        room: String,
+        /// The user (omit to change the room defaults).
+        #[arg(value_parser = parse_session_id)]
+        session_id: Option<SessionId>,
+        #[command(flatten)]
+        permissions: PermissionFlags,
+    },
+    /// Return a user's permissions in a room to the room defaults.
+    #[command(after_help = "Example: sogs-admin permissions clear --room lobby 0512…ab --write")]
+    Clear {
+        /// The room, by token.
+        #[arg(long, value_name = "TOKEN")]
+        room: String,
+        /// The user.
+        #[arg(value_parser = parse_session_id)]
+        session_id: SessionId,
+        #[command(flatten)]
+        which: ClearFlags,
+    },
+    /// Show a room's defaults and overrides, or one user's.
+    #[command(after_help = "Example: sogs-admin permissions show --room lobby")]
+    Show {
+        /// The room, by token.
+        #[arg(long, value_name = "TOKEN")]
+        room: String,
+        /// Only this user.
+        #[arg(value_parser = parse_session_id)]
+        session_id: Option<SessionId>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only entries about this room.
+    #[arg(long, value_name = "TOKEN")]
+    pub room: Option<String>,
+    /// Only entries by this session id.
+    #[arg(long, value_name = "SESSION_ID")]
+    pub actor: Option<String>,
+    /// Only entries about this session id (or message id).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Only entries since a duration ago (30m, 2h, 7d) or a Unix time in seconds.
+    #[arg(long, value_parser = parse_since, value_name = "WHEN")]
+    pub since: Option<Since>,
+    /// At most this many entries.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..))]
+    pub limit: i64,
+}
+
+/// The start of an audit listing, relative to now or absolute.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Since {
+    Ago(f64),
+    At(f64),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print the server's public key (hex).
+    #[command(after_help = "Example: sogs-admin key show")]
+    Show,
+    /// Create a new server key; refuses if a key file exists.
+    #[command(after_help = "Example: sogs-admin key generate")]
+    Generate,
+    /// Install a PySOGS key file (32 raw bytes); refuses if a key file exists.
+    #[command(after_help = "Example: sogs-admin key import /var/lib/session-pysogs/key_x25519")]
+    Import {
+        /// The PySOGS key file.
+        file: PathBuf,
+    },
+}
+
+/// A Session id as clap sees it; the error names the expected form.
+fn parse_session_id(s: &str) -> Result<SessionId, String> {
+    s.parse()
+        .map_err(|e| format!("{e} (expected 05, 15 or 25 followed by 64 hex digits)"))
+}
+
+/// `30s`, `30m`, `2h`, `7d`, `1w` → seconds. A unit is required: a bare number is too easy
+/// to misread as minutes or days.
+pub fn parse_duration(s: &str) -> Result<f64, String> {
+    let bad = || format!("invalid duration {s:?}: expected a number with s, m, h, d or w");
+    let split = s.len().checked_sub(1).ok_or_else(bad)?;
+    let (number, unit) = (s.get(..split).ok_or_else(bad)?, s.get(split..));
+    let scale = match unit {
+        Some("s") => 1.0,
+        Some("m") => 60.0,
+        Some("h") => 3600.0,
+        Some("d") => 86_400.0,
+        Some("w") => 604_800.0,
+        _ => return Err(bad()),
+    };
+    let n: f64 = number.parse().map_err(|_| bad())?;
+    if !n.is_finite() || n <= 0.0 {
+        return Err(bad());
+    }
+    Ok(n * scale)
+}
+
+fn parse_since(s: &str) -> Result<Since, String> {
+    if let Ok(at) = s.parse::<f64>()
+        && at.is_finite()
+        && at >= 0.0
+    {
+        return Ok(Since::At(at));
+    }
+    parse_duration(s)
+        .map(Since::Ago)
+        .map_err(|_| format!("invalid time {s:?}: expected a duration ago (2h, 7d) or a Unix time"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SID: &str = "05aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
     #[test]
     fn room_add_parses_token_name_and_description() {
@@ -77,6 +428,35 @@ mod tests {
     }
 
     #[test]
+    fn well_formed_command_lines_parse() {
+        for args in [
+            vec!["room", "list"],
+            vec!["room", "show", "lobby"],
+            vec!["room", "show", "lobby", "--qr"],
+            vec!["room", "update", "lobby", "--name", "x", "--no-write"],
+            vec!["room", "delete", "lobby", "--yes"],
+            vec!["moderator", "add", SID, "--room", "lobby", "--admin"],
+            vec!["moderator", "add", SID, "--global", "--visible"],
+            vec!["moderator", "remove", SID, "--global"],
+            vec!["moderator", "list"],
+            vec!["ban", SID, "--room", "lobby", "--duration", "30m"],
+            vec!["unban", SID, "--global"],
+            vec!["bans", "list", "--room", "lobby"],
+            vec!["permissions", "set", "--room", "lobby", SID, "--no-upload"],
+            vec!["permissions", "set", "--room", "lobby", "--read"],
+            vec!["permissions", "clear", "--room", "lobby", SID],
+            vec!["permissions", "show", "--room", "lobby"],
+            vec!["audit", "--room", "lobby", "--since", "2h"],
+            vec!["audit", "--since", "1700000000"],
+            vec!["key", "show"],
+            vec!["key", "import", "/tmp/key"],
+        ] {
+            let full: Vec<&str> = std::iter::once("sogs-admin").chain(args).collect();
+            assert!(Cli::try_parse_from(&full).is_ok(), "{full:?} rejected");
+        }
+    }
+
+    #[test]
     fn malformed_command_lines_are_rejected() {
         for args in [
             vec!["sogs-admin"],
@@ -86,8 +466,80 @@ mod tests {
             vec!["sogs-admin", "room", "add", "x", "--name"],
             vec!["sogs-admin", "migrate", "--bogus"],
             vec!["sogs-admin", "--config"],
+            vec!["sogs-admin", "room", "show"],
+            vec!["sogs-admin", "room", "delete", "x", "--force"],
+            vec!["sogs-admin", "room", "update", "x", "--read", "--no-read"],
+            vec!["sogs-admin", "moderator", "add", SID],
+            vec![
+                "sogs-admin",
+                "moderator",
+                "add",
+                SID,
+                "--room",
+                "x",
+                "--global",
+            ],
+            vec!["sogs-admin", "moderator", "add", "05abc", "--global"],
+            vec![
+                "sogs-admin",
+                "moderator",
+                "add",
+                SID,
+                "--global",
+                "--hidden",
+                "--visible",
+            ],
+            vec!["sogs-admin", "ban", "--global"],
+            vec!["sogs-admin", "ban", SID, "--global", "--duration", "10"],
+            vec!["sogs-admin", "ban", SID, "--global", "--duration", "-5m"],
+            vec!["sogs-admin", "ban", SID, "--global", "--duration", "2x"],
+            vec!["sogs-admin", "ban", SID, "--global", "--duration", "h"],
+            vec!["sogs-admin", "unban", SID],
+            vec!["sogs-admin", "bans"],
+            vec!["sogs-admin", "permissions", "set", SID, "--read"],
+            vec!["sogs-admin", "permissions", "clear", "--room", "x"],
+            vec!["sogs-admin", "audit", "--since", "yesterday"],
+            vec!["sogs-admin", "audit", "--limit", "0"],
+            vec!["sogs-admin", "key", "import"],
+            vec!["sogs-admin", "key", "rotate"],
         ] {
             assert!(Cli::try_parse_from(&args).is_err(), "{args:?} accepted");
         }
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration("30m"), Ok(1800.0));
+        assert_eq!(parse_duration("2h"), Ok(7200.0));
+        assert_eq!(parse_duration("7d"), Ok(604_800.0));
+        assert_eq!(parse_duration("1.5h"), Ok(5400.0));
+        for bad in ["", "m", "10", "0m", "-1d", "1y", "NaNs", "infd", "5 m", "é"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn every_subcommand_has_an_example_in_its_help() {
+        use clap::CommandFactory;
+        fn check(cmd: &clap::Command, path: &str) {
+            let path = format!("{path} {}", cmd.get_name());
+            if cmd.has_subcommands() {
+                for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                    check(sub, &path);
+                }
+            } else {
+                let help = format!(
+                    "{} {}",
+                    cmd.get_long_about()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                    cmd.get_after_help()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default()
+                );
+                assert!(help.contains("Example"), "{path} has no example");
+            }
+        }
+        check(&Cli::command(), "");
     }
 }

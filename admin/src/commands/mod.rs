@@ -1,19 +1,28 @@
-//! Each subcommand as a function over the server library; output goes to a writer so tests
-//! can read it.
+//! Each subcommand as a function over the server library; output goes to a writer and
+//! confirmations come from a reader so tests can drive them.
 
+mod audit;
+mod ban;
+mod key;
 mod migrate;
+mod moderator;
+mod permissions;
 mod room;
 #[cfg(test)]
 pub(crate) mod test_env;
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 
+use serde_json::Value;
 use sogs::clock::Clock;
+use sogs::cluster::Cluster;
+use sogs::cluster::cache::Invalidation;
 use sogs::config::Config;
-use sogs::crypto::keys::ServerKey;
-use sogs::store::Store;
+use sogs::crypto::keys::{ServerKey, SessionId};
+use sogs::domain::RoomToken;
+use sogs::store::{NewAuditEntry, Room, Store, User};
 
-use crate::cli::{Cli, Command, RoomCommand};
+use crate::cli::{BansCommand, Cli, Command, KeyCommand, ModeratorCommand, RoomCommand};
 
 /// Why a command failed; the exit code tells scripts which kind.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +30,9 @@ pub enum AdminError {
     /// Bad input from the operator (exit 1).
     #[error("{0}")]
     Usage(String),
+    /// The operator declined a confirmation (exit 2), so nothing was changed.
+    #[error("aborted; nothing was changed")]
+    Aborted,
     /// Anything that went wrong doing the work (exit 1).
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
@@ -28,25 +40,33 @@ pub enum AdminError {
 
 impl AdminError {
     pub fn exit_code(&self) -> u8 {
-        // Destructive commands (later) will exit 2 when the operator declines to confirm.
         match self {
             AdminError::Usage(_) | AdminError::Failed(_) => 1,
+            AdminError::Aborted => 2,
         }
     }
 }
 
-/// What commands work with: the configuration and the database.
+/// A store (or other library) failure, reported as a failed command.
+pub(crate) fn failed(e: impl std::error::Error + Send + Sync + 'static) -> AdminError {
+    AdminError::Failed(e.into())
+}
+
+/// What commands work with: the configuration, the database and, when Redis is
+/// configured, the cluster to tell running servers about changes.
 pub struct Context {
     pub config: Config,
     pub store: Store,
     pub clock: Clock,
+    cluster: Option<Cluster>,
 }
 
 impl Context {
     /// Opens the configured database. Migrations are applied unless the configuration
     /// says they are a separate step, as the server does.
     pub async fn open(config: Config) -> Result<Self, AdminError> {
-        // A new server's default SQLite file lives in the data directory, as for the server.
+        // A fresh server's SQLite file lives in the data directory, which may not exist
+        // before the server has run once; the admin may well come first.
         std::fs::create_dir_all(&config.server.data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create data directory: {e}"))?;
         let store = Store::connect(&config.database_url())
@@ -58,10 +78,16 @@ impl Context {
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot migrate database: {e}"))?;
         }
+        let cluster = config
+            .redis_url()
+            .map(Cluster::with_redis)
+            .transpose()
+            .map_err(|e| AdminError::Usage(e.to_string()))?;
         Ok(Self {
             config,
             store,
             clock: Clock::system(),
+            cluster,
         })
     }
 
@@ -69,39 +95,244 @@ impl Context {
     pub fn server_key(&self) -> Result<ServerKey, AdminError> {
         std::fs::create_dir_all(&self.config.server.data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create data directory: {e}"))?;
-        let (key, _) = sogs::key::load_or_create(&self.config.key_file())
-            .map_err(|e| AdminError::Failed(e.into()))?;
+        let (key, _) = sogs::key::load_or_create(&self.config.key_file()).map_err(failed)?;
         Ok(key)
+    }
+
+    /// The room with this token, or a usage error naming it.
+    pub async fn room(&self, token: &str) -> Result<Room, AdminError> {
+        let parsed = RoomToken::parse(token).map_err(|e| AdminError::Usage(e.to_string()))?;
+        self.store
+            .room_by_token(parsed.as_str())
+            .await
+            .map_err(failed)?
+            .ok_or_else(|| AdminError::Usage(format!("no room with token {token:?}")))
+    }
+
+    /// The user a moderation command names, resolved exactly as the server's moderation
+    /// endpoints do (a 05 id stands for its known blinded user).
+    pub async fn target(&self, sid: &SessionId) -> Result<User, AdminError> {
+        let key = self.server_key()?;
+        self.store
+            .moderation_target(
+                sid,
+                &key.public_key(),
+                self.config.users.require_blind_keys,
+                self.clock.now(),
+            )
+            .await
+            .map_err(failed)
+    }
+
+    /// Records a change in the audit log as the server's system user (the operator acts
+    /// with the server's own authority), then tells running instances to drop their
+    /// caches so they see the change at once.
+    pub async fn record(
+        &self,
+        room: Option<&str>,
+        target: Option<&str>,
+        action: &str,
+        details: Value,
+    ) -> Result<(), AdminError> {
+        let key = self.server_key()?;
+        let entry = NewAuditEntry {
+            at: self.clock.now(),
+            room: room.map(str::to_string),
+            actor: Some(key.system_session_id().to_string()),
+            target: target.map(str::to_string),
+            action: action.to_string(),
+            details: Some(details),
+        };
+        self.store.record_audit(&entry).await.map_err(failed)?;
+        if let Some(cluster) = &self.cluster {
+            cluster.invalidate(Invalidation::All).await;
+        }
+        Ok(())
     }
 }
 
-/// Runs one parsed command line.
+/// Runs one parsed command line, confirming destructive commands on stdin.
 pub async fn run(cli: Cli, out: &mut impl Write) -> Result<(), AdminError> {
     let config = Config::from_process(cli.config.as_deref())
         .map_err(|e| AdminError::Usage(e.to_string()))?;
-    run_with_config(cli.command, config, out).await
+    let mut input = std::io::stdin().lock();
+    run_with_config(cli.command, config, &mut input, out).await
 }
 
 /// Runs a command with an already loaded configuration.
 pub async fn run_with_config(
     command: Command,
     config: Config,
+    input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result<(), AdminError> {
     match command {
-        Command::Migrate => migrate::run(config, out).await,
-        Command::Room(RoomCommand::Add {
-            token,
-            name,
-            description,
-        }) => {
-            let ctx = Context::open(config).await?;
-            room::add(&ctx, &token, name.as_deref(), description.as_deref(), out).await
+        Command::Migrate => return migrate::run(config, out).await,
+        Command::Key(cmd) => {
+            return match cmd {
+                KeyCommand::Show => key::show(&config, out),
+                KeyCommand::Generate => key::generate(&config, out),
+                KeyCommand::Import { file } => key::import(&config, &file, out),
+            };
         }
+        _ => {}
+    }
+    let ctx = Context::open(config).await?;
+    match command {
+        Command::Migrate | Command::Key(_) => Ok(()),
+        Command::Room(cmd) => match cmd {
+            RoomCommand::Add {
+                token,
+                name,
+                description,
+            } => room::add(&ctx, &token, name.as_deref(), description.as_deref(), out).await,
+            RoomCommand::List => room::list(&ctx, out).await,
+            RoomCommand::Show { token, qr } => room::show(&ctx, &token, qr, out).await,
+            RoomCommand::Update {
+                token,
+                name,
+                description,
+                permissions,
+            } => {
+                room::update(
+                    &ctx,
+                    &token,
+                    name.as_deref(),
+                    description.as_deref(),
+                    &permissions,
+                    out,
+                )
+                .await
+            }
+            RoomCommand::Delete { token, yes } => room::delete(&ctx, &token, yes, input, out).await,
+        },
+        Command::Moderator(cmd) => match cmd {
+            ModeratorCommand::Add {
+                session_id,
+                scope,
+                admin,
+                hidden,
+                visible,
+            } => {
+                let visible = if hidden || visible {
+                    Some(visible)
+                } else {
+                    None
+                };
+                moderator::add(&ctx, &session_id, &scope, admin, visible, out).await
+            }
+            ModeratorCommand::Remove { session_id, scope } => {
+                moderator::remove(&ctx, &session_id, &scope, out).await
+            }
+            ModeratorCommand::List { room } => moderator::list(&ctx, room.as_deref(), out).await,
+        },
+        Command::Ban(args) => ban::ban(&ctx, &args, out).await,
+        Command::Unban(args) => ban::unban(&ctx, &args, out).await,
+        Command::Bans(BansCommand::List { room }) => ban::list(&ctx, room.as_deref(), out).await,
+        Command::Permissions(cmd) => permissions::run(&ctx, cmd, out).await,
+        Command::Audit(args) => audit::run(&ctx, &args, out).await,
+    }
+}
+
+/// Asks `question` with a `[y/N]` prompt unless `yes`; anything but y/yes aborts.
+pub(crate) fn confirm(
+    question: &str,
+    yes: bool,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    if yes {
+        return Ok(());
+    }
+    let _ = write!(out, "{question} [y/N] ");
+    let _ = out.flush();
+    let mut answer = String::new();
+    input
+        .read_line(&mut answer)
+        .map_err(|e| anyhow::anyhow!("cannot read the answer: {e}"))?;
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(AdminError::Aborted),
     }
 }
 
 /// Writes a line of output; a closed stdout is not worth failing a finished command for.
 pub(crate) fn say(out: &mut impl Write, line: impl std::fmt::Display) {
     let _ = writeln!(out, "{line}");
+}
+
+/// A Unix time as `YYYY-MM-DD HH:MM:SS UTC`, for listings an operator reads.
+pub(crate) fn format_time(at: f64) -> String {
+    // Seconds since the epoch split into days and time of day, then the days turned into
+    // a proleptic Gregorian date by counting 400-year eras from 0000-03-01.
+    let secs = at.floor() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With Redis configured, a change tells running servers to drop their caches.
+    #[tokio::test]
+    async fn a_change_publishes_a_cache_invalidation_over_redis() {
+        use futures::StreamExt;
+        let url = std::env::var("SOGS_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut pubsub = client.get_async_pubsub().await.unwrap();
+        pubsub.subscribe(sogs::cluster::CHANNEL).await.unwrap();
+        let mut env = test_env::TestEnv::sqlite();
+        env.config.redis.url = url;
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        room::add(&ctx, "lobby", None, None, &mut Vec::new())
+            .await
+            .unwrap();
+        let mut messages = pubsub.on_message();
+        // Other tests may share this Redis; wait for an invalidation of everything.
+        let seen = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while let Some(msg) = messages.next().await {
+                if msg.get_payload::<String>().unwrap() == "all" {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(seen, Ok(true));
+    }
+
+    #[test]
+    fn times_print_as_utc_dates() {
+        assert_eq!(format_time(0.0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_time(951_782_400.5), "2000-02-29 00:00:00 UTC");
+        assert_eq!(format_time(1_700_000_000.0), "2023-11-14 22:13:20 UTC");
+    }
+
+    #[test]
+    fn confirmation_needs_an_explicit_yes() {
+        let mut out = Vec::new();
+        assert!(confirm("go?", false, &mut "y\n".as_bytes(), &mut out).is_ok());
+        assert!(confirm("go?", false, &mut "YES\n".as_bytes(), &mut out).is_ok());
+        assert!(confirm("go?", true, &mut "".as_bytes(), &mut out).is_ok());
+        for answer in ["n\n", "\n", "", "maybe\n"] {
+            let err = confirm("go?", false, &mut answer.as_bytes(), &mut out).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+        }
+    }
 }

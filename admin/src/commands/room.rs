@@ -1,12 +1,13 @@
 //! `sogs-admin room …`: rooms as the operator manages them.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 
+use serde_json::json;
 use sogs::domain::{RoomToken, join_url};
-use sogs::store::{Room, StoreError};
+use sogs::store::{Room, RoomUpdate, StoreError};
 
-use super::{AdminError, Context, say};
-
+use super::{AdminError, Context, confirm, failed, say};
+use crate::cli::PermissionFlags;
 /// `room add TOKEN [--name] [--description]`: creates the room and prints its join URL.
 pub async fn add(
     ctx: &Context,
@@ -20,7 +21,6 @@ pub async fn add(
     if name.trim().is_empty() {
         return Err(AdminError::Usage("room name must not be empty".into()));
     }
-    let key = ctx.server_key()?;
     let room = ctx
         .store
         .create_room(token.as_str(), name, description, ctx.clock.now())
@@ -29,24 +29,167 @@ pub async fn add(
             StoreError::Conflict(msg) => AdminError::Usage(msg),
             other => AdminError::Failed(other.into()),
         })?;
-    print_room(
-        &room,
-        &join_url(
-            &ctx.config.server.base_url,
-            &room.token,
-            &key.public_key().to_hex(),
-        ),
-        out,
-    );
+    ctx.record(
+        Some(&room.token),
+        None,
+        "create_room",
+        json!({ "name": room.name, "description": room.description }),
+    )
+    .await?;
+    print_room(ctx, &room, out).await
+}
+
+/// `room list`: every room, as `room show` prints it.
+pub async fn list(ctx: &Context, out: &mut impl Write) -> Result<(), AdminError> {
+    let rooms = ctx.store.list_rooms().await.map_err(failed)?;
+    if rooms.is_empty() {
+        say(out, "no rooms");
+    }
+    for room in &rooms {
+        print_room(ctx, room, out).await?;
+    }
     Ok(())
 }
 
-fn print_room(room: &Room, url: &str, out: &mut impl Write) {
-    say(out, format!("Room {}", room.token));
-    say(out, format!("  name:        {}", room.name));
-    if let Some(d) = &room.description {
-        say(out, format!("  description: {d}"));
+/// `room show TOKEN [--qr]`.
+pub async fn show(
+    ctx: &Context,
+    token: &str,
+    qr: bool,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    let room = ctx.room(token).await?;
+    print_room(ctx, &room, out).await?;
+    if qr {
+        let url = join_url(
+            &ctx.config.server.base_url,
+            &room.token,
+            &ctx.server_key()?.public_key().to_hex(),
+        );
+        say(out, qr_code(&url)?);
     }
+    Ok(())
+}
+
+/// The URL as a QR code drawn with half-block characters, two modules per character
+/// cell, light on dark so it scans on the usual dark terminal.
+fn qr_code(url: &str) -> Result<String, AdminError> {
+    use qrcode::render::unicode::Dense1x2;
+    let code = qrcode::QrCode::new(url.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot encode the join URL as a QR code: {e}"))?;
+    Ok(code
+        .render::<Dense1x2>()
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .build())
+}
+
+/// `room update TOKEN …`: name, description (empty removes it) and default permissions.
+pub async fn update(
+    ctx: &Context,
+    token: &str,
+    name: Option<&str>,
+    description: Option<&str>,
+    permissions: &PermissionFlags,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    let room = ctx.room(token).await?;
+    if name.is_none() && description.is_none() && permissions.is_empty() {
+        return Err(AdminError::Usage(
+            "nothing to change: give --name, --description or a permission flag".into(),
+        ));
+    }
+    if name.is_some_and(|n| n.trim().is_empty()) {
+        return Err(AdminError::Usage("room name must not be empty".into()));
+    }
+    let update = RoomUpdate {
+        name: name.map(str::to_string),
+        description: description.map(|d| Some(d.to_string()).filter(|d| !d.is_empty())),
+        image: None,
+        default_read: permissions.read(),
+        default_accessible: permissions.accessible(),
+        default_write: permissions.write(),
+        default_upload: permissions.upload(),
+    };
+    let updated = ctx
+        .store
+        .update_room_details(room.id, &update)
+        .await
+        .map_err(failed)?;
+    ctx.record(
+        Some(&room.token),
+        None,
+        "update_room",
+        json!({
+            "name": name,
+            "description": description,
+            "read": update.default_read,
+            "accessible": update.default_accessible,
+            "write": update.default_write,
+            "upload": update.default_upload,
+        }),
+    )
+    .await?;
+    print_room(ctx, &updated, out).await
+}
+
+/// `room delete TOKEN [--yes]`: asks first, since messages cannot be brought back.
+pub async fn delete(
+    ctx: &Context,
+    token: &str,
+    yes: bool,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    let room = ctx.room(token).await?;
+    let messages = ctx
+        .store
+        .count_room_messages(room.id)
+        .await
+        .map_err(failed)?;
+    print_room(ctx, &room, out).await?;
+    confirm(
+        &format!(
+            "Delete room {} ({}) and its {messages} messages?",
+            room.token, room.name
+        ),
+        yes,
+        input,
+        out,
+    )?;
+    ctx.store.delete_room(room.id).await.map_err(failed)?;
+    ctx.record(
+        Some(&room.token),
+        None,
+        "delete_room",
+        json!({ "name": room.name, "messages": messages }),
+    )
+    .await?;
+    say(out, format!("deleted room {}", room.token));
+    Ok(())
+}
+
+/// Prints a room's details, counts, moderators and join URL.
+async fn print_room(ctx: &Context, room: &Room, out: &mut impl Write) -> Result<(), AdminError> {
+    let key = ctx.server_key()?;
+    let url = join_url(
+        &ctx.config.server.base_url,
+        &room.token,
+        &key.public_key().to_hex(),
+    );
+    let messages = ctx
+        .store
+        .count_room_messages(room.id)
+        .await
+        .map_err(failed)?;
+    let moderators = ctx.store.room_moderators(room.id).await.map_err(failed)?;
+    say(out, format!("Room {}", room.token));
+    say(out, format!("  name:         {}", room.name));
+    if let Some(d) = &room.description {
+        say(out, format!("  description:  {d}"));
+    }
+    say(out, format!("  messages:     {messages}"));
+    say(out, format!("  active users: {}", room.active_users));
     let perms: String = [
         (room.default_read, 'r'),
         (room.default_write, 'w'),
@@ -56,8 +199,17 @@ fn print_room(room: &Room, url: &str, out: &mut impl Write) {
     .iter()
     .map(|&(on, c)| if on { c } else { '-' })
     .collect();
-    say(out, format!("  permissions: {perms}"));
-    say(out, format!("  join URL:    {url}"));
+    say(out, format!("  permissions:  {perms}"));
+    if moderators.is_empty() {
+        say(out, "  moderators:   none");
+    } else {
+        say(out, "  moderators:");
+    }
+    for m in &moderators {
+        say(out, format!("    {}", super::moderator::describe(m)));
+    }
+    say(out, format!("  join URL:     {url}"));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -103,6 +255,103 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(empty, AdminError::Usage(_)));
+    }
+
+    async fn rooms_are_listed_updated_and_deleted(env: TestEnv) {
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        add(&ctx, "lobby", Some("Lobby"), Some("hi"), &mut Vec::new())
+            .await
+            .unwrap();
+        add(&ctx, "annex", None, None, &mut Vec::new())
+            .await
+            .unwrap();
+
+        let mut out = Vec::new();
+        list(&ctx, &mut out).await.unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let annex = text.find("Room annex").unwrap();
+        let lobby = text.find("Room lobby").unwrap();
+        assert!(annex < lobby, "{text}");
+        for needle in ["messages:     0", "active users: 0", "moderators:   none"] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+
+        let flags = PermissionFlags {
+            no_write: true,
+            ..Default::default()
+        };
+        update(
+            &ctx,
+            "lobby",
+            Some("Big Lobby"),
+            Some(""),
+            &flags,
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+        let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();
+        assert_eq!(room.name, "Big Lobby");
+        assert_eq!(room.description, None);
+        assert!(!room.default_write && room.default_read);
+        let mut out = Vec::new();
+        show(&ctx, "lobby", true, &mut out).await.unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("permissions:  r-ua"), "{text}");
+        assert!(
+            text.contains('\u{2580}') || text.contains('\u{2584}'),
+            "no QR code in {text}"
+        );
+
+        let nothing = update(
+            &ctx,
+            "lobby",
+            None,
+            None,
+            &PermissionFlags::default(),
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(nothing, AdminError::Usage(_)));
+        let unknown = show(&ctx, "nope", false, &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert!(unknown.to_string().contains("nope"), "{unknown}");
+
+        let declined = delete(&ctx, "lobby", false, &mut "n\n".as_bytes(), &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(declined.exit_code(), 2);
+        assert!(ctx.store.room_by_token("lobby").await.unwrap().is_some());
+        delete(&ctx, "lobby", false, &mut "y\n".as_bytes(), &mut Vec::new())
+            .await
+            .unwrap();
+        delete(&ctx, "annex", true, &mut "".as_bytes(), &mut Vec::new())
+            .await
+            .unwrap();
+        assert!(ctx.store.list_rooms().await.unwrap().is_empty());
+
+        let log = ctx
+            .store
+            .audit_log(&sogs::store::AuditFilter {
+                room: Some("lobby".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["delete_room", "update_room", "create_room"]);
+    }
+
+    #[tokio::test]
+    async fn room_list_update_delete_on_sqlite() {
+        rooms_are_listed_updated_and_deleted(TestEnv::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn room_list_update_delete_on_postgres() {
+        rooms_are_listed_updated_and_deleted(TestEnv::postgres().await).await;
     }
 
     #[tokio::test]

@@ -6,6 +6,9 @@ pub mod cache;
 mod invalidation;
 mod nonces;
 
+/// The pub/sub channel of cache invalidations, for tools that publish or watch them.
+pub use invalidation::CHANNEL;
+
 use std::sync::Arc;
 use std::time::Duration;
 

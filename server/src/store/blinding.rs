@@ -7,11 +7,56 @@
 //! rows and scheduled changes. Messages, reactions and files stay with the 05 row.
 
 use super::{Store, StoreError, StoreResult, User, with_pool, write_tx};
+use crate::crypto::blinding::{blind15_abs, blind15_candidates, blind25_id};
+use crate::crypto::keys::{BlindedId, IdPrefix, ServerPublicKey, SessionId};
 
 const USER_COLUMNS_BY_SESSION: &str = "SELECT id, session_id, created, last_active, banned, \
      moderator, admin, visible_mod FROM users WHERE session_id = $1";
 
 impl Store {
+    /// The user a moderation action names, created on first sight so that someone can be
+    /// banned or appointed before they ever connect. Shared by the HTTP moderation
+    /// handlers and the operator CLI so both treat ids the same way.
+    ///
+    /// With `require_blind_keys`, a `05` id stands for its owner's blinded user (spec
+    /// §4.5): whichever of its blinded ids (both 15 candidates, and the 25 id) the server
+    /// already knows. If none is known yet, the `05` row is used and marked to hand its
+    /// standing over when the 15-blinded user first appears.
+    pub async fn moderation_target(
+        &self,
+        sid: &SessionId,
+        server_pk: &ServerPublicKey,
+        require_blind_keys: bool,
+        now: f64,
+    ) -> StoreResult<User> {
+        let id = sid.to_string();
+        match BlindedId::try_from(*sid) {
+            Ok(blinded) if blinded.prefix() == IdPrefix::Blinded15 => {
+                let abs = blind15_abs(&blinded).to_string();
+                return self.get_or_create_blinded_user(&id, &abs, now).await;
+            }
+            Ok(_) => return self.get_or_create_user(&id, now).await,
+            Err(_) => {}
+        }
+        if !require_blind_keys {
+            return self.get_or_create_user(&id, now).await;
+        }
+        let Ok(candidates) = blind15_candidates(sid, server_pk) else {
+            // Not a real Session id (no Ed25519 counterpart): nobody can ever sign as it.
+            return self.get_or_create_user(&id, now).await;
+        };
+        let blind25 = blind25_id(sid, server_pk).ok();
+        for blinded in candidates.both().into_iter().chain(blind25) {
+            if let Some(user) = self.user_by_session_id(&blinded.to_string()).await? {
+                return Ok(user);
+            }
+        }
+        let user = self.get_or_create_user(&id, now).await?;
+        self.require_blinding(user.id, &candidates.abs.to_string())
+            .await?;
+        Ok(user)
+    }
+
     /// Records that the 05 user `user` should hand over to the blinded id whose abs form
     /// is `blinded_abs` when that id first appears. Recording it twice is harmless.
     #[tracing::instrument(skip_all, fields(user = user))]

@@ -94,6 +94,18 @@ impl Store {
         Ok(rooms)
     }
 
+    /// How many messages the room holds that are not deleted (whispers included): the
+    /// figure an operator listing rooms wants, which `message_sequence` is not.
+    pub async fn count_room_messages(&self, room: i64) -> StoreResult<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM messages WHERE room = $1 AND data IS NOT NULL";
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar::<_, i64>(SQL)
+                .bind(room)
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+
     /// Applies `update` and returns the room as it now is.
     ///
     /// `info_updates` goes up by one per public detail (name, description, image) whose

@@ -80,6 +80,31 @@ impl Store {
         })
     }
 
+    /// Global moderators and admins (not the system user), by session id: the operator's
+    /// list of who holds server-wide rights.
+    pub async fn global_moderators(&self) -> StoreResult<Vec<User>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE (moderator OR admin) AND id <> 0 ORDER BY session_id"
+        );
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as::<_, User>(SQL).fetch_all(pool).await?)
+        })
+    }
+
+    /// Users banned server-wide, by session id.
+    pub async fn globally_banned_users(&self) -> StoreResult<Vec<User>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE banned ORDER BY session_id"
+        );
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as::<_, User>(SQL).fetch_all(pool).await?)
+        })
+    }
+
     /// The user with this id.
     pub async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
         const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");

@@ -18,8 +18,7 @@ use crate::api::request::ApiResponse;
 use crate::api::views::moderation::{
     Scope, parse_ban_request, parse_moderator_request, parse_unban_request,
 };
-use crate::crypto::blinding::{blind15_abs, blind15_candidates, blind25_id};
-use crate::crypto::keys::{BlindedId, IdPrefix, SessionId};
+use crate::crypto::keys::SessionId;
 use crate::domain::Permissions;
 use crate::domain::moderation::{
     Rank, may_appoint_in_room, may_ban_from_room, may_ban_globally, may_moderate_room,
@@ -233,44 +232,18 @@ fn target_id(ctx: &Ctx<'_>) -> Result<SessionId, ApiError> {
         .map_err(|_| ApiError::NotFound)
 }
 
-/// The user a moderation request is about, created on first sight so that someone can be
-/// banned or appointed before they ever connect.
-///
-/// On a server that requires blinded ids, a `05` id stands for its owner's blinded user
-/// (spec §4.5): whichever of its blinded ids (both 15 candidates, and the 25 id) the
-/// server already knows. If none is known yet, the `05` row is used and marked to hand
-/// its standing over when the 15-blinded user first appears.
+/// The user a moderation request is about; see [`crate::store::Store::moderation_target`].
 async fn resolve_target(ctx: &Ctx<'_>, sid: &SessionId) -> Result<User, ApiError> {
-    let store = &ctx.state.store;
-    let now = ctx.now();
-    let id = sid.to_string();
-    match BlindedId::try_from(*sid) {
-        Ok(blinded) if blinded.prefix() == IdPrefix::Blinded15 => {
-            let abs = blind15_abs(&blinded).to_string();
-            return Ok(store.get_or_create_blinded_user(&id, &abs, now).await?);
-        }
-        Ok(_) => return Ok(store.get_or_create_user(&id, now).await?),
-        Err(_) => {}
-    }
-    if !ctx.state.config.users.require_blind_keys {
-        return Ok(store.get_or_create_user(&id, now).await?);
-    }
-    let server_pk = ctx.state.key.public_key();
-    let Ok(candidates) = blind15_candidates(sid, &server_pk) else {
-        // Not a real Session id (no Ed25519 counterpart): nobody can ever sign as it.
-        return Ok(store.get_or_create_user(&id, now).await?);
-    };
-    let blind25 = blind25_id(sid, &server_pk).ok();
-    for blinded in candidates.both().into_iter().chain(blind25) {
-        if let Some(user) = store.user_by_session_id(&blinded.to_string()).await? {
-            return Ok(user);
-        }
-    }
-    let user = store.get_or_create_user(&id, now).await?;
-    store
-        .require_blinding(user.id, &candidates.abs.to_string())
-        .await?;
-    Ok(user)
+    Ok(ctx
+        .state
+        .store
+        .moderation_target(
+            sid,
+            &ctx.state.key.public_key(),
+            ctx.state.config.users.require_blind_keys,
+            ctx.now(),
+        )
+        .await?)
 }
 
 /// The store's role for a rank: `None` for someone who is no moderator.

@@ -1,0 +1,342 @@
+//! `sogs-admin ban|unban SID` and `bans list`: room and global bans, optionally timed.
+
+use std::io::Write;
+
+use serde_json::json;
+use sogs::domain::moderation::{Rank, may_ban_globally};
+use sogs::store::BanFuture;
+
+use super::{AdminError, Context, failed, format_time, say};
+use crate::cli::{BanArgs, UnbanArgs};
+
+/// `ban SID --room TOKEN|--global [--duration D]`. A global moderator cannot be banned
+/// globally (the server refuses it too); remove their rights first.
+pub async fn ban(ctx: &Context, args: &BanArgs, out: &mut impl Write) -> Result<(), AdminError> {
+    let room = match &args.scope.room {
+        Some(token) => Some(ctx.room(token).await?),
+        None => None,
+    };
+    let target = ctx.target(&args.session_id).await?;
+    let unban_at = args.duration.map(|d| ctx.clock.now() + d);
+    match &room {
+        Some(room) => ctx
+            .store
+            .ban_from_room(room.id, target.id, unban_at)
+            .await
+            .map_err(failed)?,
+        None => {
+            // The operator acts with the system user's authority, a global admin's.
+            if !may_ban_globally(true, Rank::of(target.moderator, target.admin)) {
+                return Err(AdminError::Usage(format!(
+                    "{} is a global moderator; remove them first \
+                     (sogs-admin moderator remove … --global)",
+                    target.session_id
+                )));
+            }
+            ctx.store
+                .ban_globally(target.id, unban_at)
+                .await
+                .map_err(failed)?;
+        }
+    }
+    ctx.record(
+        room.as_ref().map(|r| r.token.as_str()),
+        Some(&target.session_id),
+        "ban",
+        json!({ "timeout": args.duration, "requested_id": args.session_id.to_string() }),
+    )
+    .await?;
+    let place = room.map_or_else(
+        || "server-wide".to_string(),
+        |r| format!("from {}", r.token),
+    );
+    let until = unban_at.map_or_else(
+        || "permanently".to_string(),
+        |at| format!("until {}", format_time(at)),
+    );
+    say(out, format!("banned {} {place} {until}", target.session_id));
+    Ok(())
+}
+
+/// `unban SID --room TOKEN|--global`.
+pub async fn unban(
+    ctx: &Context,
+    args: &UnbanArgs,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    let room = match &args.scope.room {
+        Some(token) => Some(ctx.room(token).await?),
+        None => None,
+    };
+    let target = ctx.target(&args.session_id).await?;
+    match &room {
+        Some(room) => ctx.store.unban_from_room(room.id, target.id).await,
+        None => ctx.store.unban_globally(target.id).await,
+    }
+    .map_err(failed)?;
+    ctx.record(
+        room.as_ref().map(|r| r.token.as_str()),
+        Some(&target.session_id),
+        "unban",
+        json!({ "requested_id": args.session_id.to_string() }),
+    )
+    .await?;
+    let place = room.map_or_else(|| "server-wide".to_string(), |r| format!("in {}", r.token));
+    say(out, format!("unbanned {} {place}", target.session_id));
+    Ok(())
+}
+
+/// `bans list [--room TOKEN]`: global bans, then each room's (or just one room's), with
+/// the scheduled unban time where there is one.
+pub async fn list(
+    ctx: &Context,
+    room: Option<&str>,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    let rooms = match room {
+        Some(token) => vec![ctx.room(token).await?],
+        None => {
+            let banned = ctx.store.globally_banned_users().await.map_err(failed)?;
+            let futures = ctx.store.ban_futures(None, None).await.map_err(failed)?;
+            say(out, "Global bans:");
+            print_bans(
+                banned.iter().map(|u| (u.id, u.session_id.as_str())),
+                &futures,
+                out,
+            );
+            ctx.store.list_rooms().await.map_err(failed)?
+        }
+    };
+    for room in rooms {
+        let banned: Vec<_> = ctx
+            .store
+            .permission_overrides(room.id)
+            .await
+            .map_err(failed)?
+            .into_iter()
+            .filter(|o| o.banned)
+            .collect();
+        let futures = ctx
+            .store
+            .ban_futures(Some(room.id), None)
+            .await
+            .map_err(failed)?;
+        say(out, format!("Bans in {}:", room.token));
+        print_bans(
+            banned.iter().map(|o| (o.user_id, o.session_id.as_str())),
+            &futures,
+            out,
+        );
+    }
+    Ok(())
+}
+
+fn print_bans<'a>(
+    banned: impl Iterator<Item = (i64, &'a str)>,
+    futures: &[BanFuture],
+    out: &mut impl Write,
+) {
+    let mut any = false;
+    for (user, sid) in banned {
+        any = true;
+        let until = futures
+            .iter()
+            .find(|f| f.user_id == user && !f.banned)
+            .map_or_else(
+                || "permanent".to_string(),
+                |f| format!("until {}", format_time(f.at)),
+            );
+        say(out, format!("  {sid} {until}"));
+    }
+    if !any {
+        say(out, "  none");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_env::TestEnv;
+    use super::*;
+    use crate::cli::Scope;
+
+    const SID: &str = "05cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+
+    async fn bans_are_stored_listed_and_lifted(env: TestEnv) {
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        super::super::room::add(&ctx, "lobby", None, None, &mut Vec::new())
+            .await
+            .unwrap();
+        let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();
+        let sid = SID.parse().unwrap();
+        let in_room = Scope {
+            room: Some("lobby".into()),
+            global: false,
+        };
+        let global = Scope {
+            room: None,
+            global: true,
+        };
+        ban(
+            &ctx,
+            &BanArgs {
+                session_id: sid,
+                scope: in_room.clone(),
+                duration: Some(3600.0),
+            },
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+        ban(
+            &ctx,
+            &BanArgs {
+                session_id: sid,
+                scope: global.clone(),
+                duration: None,
+            },
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+        // A 05 id with no known blinded user lands on the 05 row.
+        let user = ctx.store.user_by_session_id(SID).await.unwrap().unwrap();
+        assert!(user.banned);
+        let perms = ctx
+            .store
+            .user_permissions(room.id, user.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(perms.room_banned && perms.global_banned);
+        let futures = ctx.store.ban_futures(Some(room.id), None).await.unwrap();
+        assert_eq!(futures.len(), 1);
+
+        let mut out = Vec::new();
+        list(&ctx, None, &mut out).await.unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(&format!("{SID} permanent")), "{text}");
+        assert!(text.contains(&format!("{SID} until")), "{text}");
+
+        unban(
+            &ctx,
+            &UnbanArgs {
+                session_id: sid,
+                scope: in_room,
+            },
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+        unban(
+            &ctx,
+            &UnbanArgs {
+                session_id: sid,
+                scope: global.clone(),
+            },
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+        let perms = ctx
+            .store
+            .user_permissions(room.id, user.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!perms.room_banned && !perms.global_banned);
+        let log = ctx
+            .store
+            .audit_log(&sogs::store::AuditFilter {
+                target: Some(SID.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["unban", "unban", "ban", "ban"]);
+
+        // A global moderator must lose their rights before a global ban.
+        ctx.store
+            .set_global_moderator(
+                user.id,
+                Some(sogs::store::ModeratorRole {
+                    admin: false,
+                    visible: false,
+                }),
+            )
+            .await
+            .unwrap();
+        let refused = ban(
+            &ctx,
+            &BanArgs {
+                session_id: sid,
+                scope: global,
+                duration: None,
+            },
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(refused, AdminError::Usage(_)), "{refused}");
+    }
+
+    /// As on the server, a 05 id stands for the blinded user the server already knows.
+    async fn a_05_id_bans_its_known_blinded_user(env: TestEnv) {
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        let server_pk = ctx.server_key().unwrap().public_key();
+        let owner = sogs::crypto::keys::ServerKey::generate()
+            .public_key()
+            .to_hex();
+        let sid: sogs::crypto::keys::SessionId = format!("05{owner}").parse().unwrap();
+        let blinded = sogs::crypto::blinding::blind15_candidates(&sid, &server_pk)
+            .unwrap()
+            .neg
+            .to_string();
+        ctx.store
+            .get_or_create_user(&blinded, ctx.clock.now())
+            .await
+            .unwrap();
+        let args = BanArgs {
+            session_id: sid,
+            scope: Scope {
+                room: None,
+                global: true,
+            },
+            duration: None,
+        };
+        ban(&ctx, &args, &mut Vec::new()).await.unwrap();
+        let user = ctx
+            .store
+            .user_by_session_id(&blinded)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(user.banned);
+        let unblinded = ctx
+            .store
+            .user_by_session_id(&sid.to_string())
+            .await
+            .unwrap();
+        assert!(unblinded.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_05_ban_reaches_the_blinded_user_on_sqlite() {
+        a_05_id_bans_its_known_blinded_user(TestEnv::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn a_05_ban_reaches_the_blinded_user_on_postgres() {
+        a_05_id_bans_its_known_blinded_user(TestEnv::postgres().await).await;
+    }
+
+    #[tokio::test]
+    async fn bans_on_sqlite() {
+        bans_are_stored_listed_and_lifted(TestEnv::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn bans_on_postgres() {
+        bans_are_stored_listed_and_lifted(TestEnv::postgres().await).await;
+    }
+}

@@ -1,0 +1,120 @@
+//! `sogs-admin key show|generate|import`: the server key file.
+//!
+//! These work on the key file alone, without the database: a new server needs its key
+//! before anything else, and replacing a key would disconnect every user, so nothing here
+//! overwrites an existing file. Key changes are not in the audit log, which records
+//! moderation and lives in the database these commands do not open.
+
+use std::io::Write;
+use std::path::Path;
+
+use sogs::config::Config;
+use sogs::crypto::keys::ServerKey;
+
+use super::{AdminError, failed, say};
+
+/// `key show`: the public key (hex) of the existing key file.
+pub fn show(config: &Config, out: &mut impl Write) -> Result<(), AdminError> {
+    let path = config.key_file();
+    if !path.exists() {
+        return Err(AdminError::Usage(format!(
+            "no key file at {}; create one with `sogs-admin key generate`",
+            path.display()
+        )));
+    }
+    let key = sogs::key::load(&path).map_err(failed)?;
+    say(out, key.public_key().to_hex());
+    Ok(())
+}
+
+/// `key generate`: a new random key, only where there is none.
+pub fn generate(config: &Config, out: &mut impl Write) -> Result<(), AdminError> {
+    install(config, &ServerKey::generate(), out)
+}
+
+/// `key import FILE`: a PySOGS key file (32 raw bytes), only where there is no key yet.
+pub fn import(config: &Config, file: &Path, out: &mut impl Write) -> Result<(), AdminError> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| AdminError::Usage(format!("cannot read {}: {e}", file.display())))?;
+    let key = ServerKey::from_slice(&bytes).map_err(|_| {
+        AdminError::Usage(format!(
+            "{} holds {} bytes; a PySOGS key file is exactly 32 raw bytes",
+            file.display(),
+            bytes.len()
+        ))
+    })?;
+    install(config, &key, out)
+}
+
+fn install(config: &Config, key: &ServerKey, out: &mut impl Write) -> Result<(), AdminError> {
+    let path = config.key_file();
+    if path.exists() {
+        return Err(AdminError::Usage(format!(
+            "a key file already exists at {}; refusing to replace it (every join URL \
+             contains its public key)",
+            path.display()
+        )));
+    }
+    sogs::key::write_new(key, &path).map_err(failed)?;
+    say(out, format!("wrote {}", path.display()));
+    say(out, format!("public key: {}", key.public_key().to_hex()));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_env::TestEnv;
+    use super::*;
+
+    fn text(out: Vec<u8>) -> String {
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn generate_writes_once_and_show_prints_the_public_key() {
+        let env = TestEnv::sqlite();
+        assert!(matches!(
+            show(&env.config, &mut Vec::new()).unwrap_err(),
+            AdminError::Usage(_)
+        ));
+        let mut out = Vec::new();
+        generate(&env.config, &mut out).unwrap();
+        let key = sogs::key::load(&env.config.key_file()).unwrap();
+        let hex = key.public_key().to_hex();
+        assert!(text(out).contains(&hex));
+        let mut out = Vec::new();
+        show(&env.config, &mut out).unwrap();
+        assert_eq!(text(out).trim(), hex);
+
+        let again = generate(&env.config, &mut Vec::new()).unwrap_err();
+        assert!(again.to_string().contains("already exists"), "{again}");
+        assert_eq!(
+            sogs::key::load(&env.config.key_file()).unwrap().to_bytes(),
+            key.to_bytes()
+        );
+    }
+
+    #[test]
+    fn import_takes_exactly_32_bytes_and_never_overwrites() {
+        let env = TestEnv::sqlite();
+        let dir = tempfile::tempdir().unwrap();
+        let short = dir.path().join("short");
+        std::fs::write(&short, [7u8; 31]).unwrap();
+        let err = import(&env.config, &short, &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("31 bytes"), "{err}");
+        let long = dir.path().join("long");
+        std::fs::write(&long, [7u8; 64]).unwrap();
+        assert!(import(&env.config, &long, &mut Vec::new()).is_err());
+        let missing = import(&env.config, &dir.path().join("nope"), &mut Vec::new());
+        assert!(matches!(missing, Err(AdminError::Usage(_))));
+        assert!(!env.config.key_file().exists());
+
+        let good = dir.path().join("key_x25519");
+        std::fs::write(&good, [7u8; 32]).unwrap();
+        import(&env.config, &good, &mut Vec::new()).unwrap();
+        let key = sogs::key::load(&env.config.key_file()).unwrap();
+        assert_eq!(key.to_bytes(), [7u8; 32]);
+        let again = import(&env.config, &good, &mut Vec::new()).unwrap_err();
+        assert!(again.to_string().contains("already exists"), "{again}");
+    }
+}

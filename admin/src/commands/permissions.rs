@@ -1,0 +1,319 @@
+//! `sogs-admin permissions set|clear|show`: per-user overrides, or a room's defaults.
+
+use std::io::Write;
+
+use serde_json::json;
+use sogs::store::{PermissionChange, PermissionOverride, Room, RoomUpdate};
+
+use super::{AdminError, Context, failed, say};
+use crate::cli::{ClearFlags, PermissionFlags, PermissionsCommand};
+
+pub async fn run(
+    ctx: &Context,
+    command: PermissionsCommand,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    match command {
+        PermissionsCommand::Set {
+            room,
+            session_id,
+            permissions,
+        } => {
+            if permissions.is_empty() {
+                return Err(AdminError::Usage(
+                    "nothing to change: give --read/--no-read, --write/--no-write, \
+                     --upload/--no-upload or --accessible/--no-accessible"
+                        .into(),
+                ));
+            }
+            let room = ctx.room(&room).await?;
+            match session_id {
+                None => set_defaults(ctx, &room, &permissions, out).await,
+                Some(sid) => {
+                    let target = ctx.target(&sid).await?;
+                    let change = PermissionChange {
+                        read: permissions.read().map(Some),
+                        accessible: permissions.accessible().map(Some),
+                        write: permissions.write().map(Some),
+                        upload: permissions.upload().map(Some),
+                        unschedule: true,
+                    };
+                    change_user(ctx, &room, &target.session_id, target.id, &change, out).await
+                }
+            }
+        }
+        PermissionsCommand::Clear {
+            room,
+            session_id,
+            which,
+        } => {
+            let room = ctx.room(&room).await?;
+            let target = ctx.target(&session_id).await?;
+            let change = clear_change(&which);
+            change_user(ctx, &room, &target.session_id, target.id, &change, out).await
+        }
+        PermissionsCommand::Show { room, session_id } => {
+            let room = ctx.room(&room).await?;
+            say(
+                out,
+                format!("Room {} defaults: {}", room.token, defaults(&room)),
+            );
+            let overrides = match session_id {
+                Some(sid) => {
+                    let target = ctx.target(&sid).await?;
+                    ctx.store
+                        .permission_override(room.id, target.id)
+                        .await
+                        .map_err(failed)?
+                        .into_iter()
+                        .collect()
+                }
+                None => ctx
+                    .store
+                    .permission_overrides(room.id)
+                    .await
+                    .map_err(failed)?,
+            };
+            if overrides.is_empty() {
+                say(out, "no overrides");
+            }
+            for o in &overrides {
+                say(out, describe(o));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Without a user, `permissions set` changes the room defaults, as `room update` does.
+async fn set_defaults(
+    ctx: &Context,
+    room: &Room,
+    permissions: &PermissionFlags,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    let update = RoomUpdate {
+        default_read: permissions.read(),
+        default_accessible: permissions.accessible(),
+        default_write: permissions.write(),
+        default_upload: permissions.upload(),
+        ..RoomUpdate::default()
+    };
+    let updated = ctx
+        .store
+        .update_room_details(room.id, &update)
+        .await
+        .map_err(failed)?;
+    ctx.record(
+        Some(&room.token),
+        None,
+        "set_default_permissions",
+        json!({
+            "read": update.default_read,
+            "accessible": update.default_accessible,
+            "write": update.default_write,
+            "upload": update.default_upload,
+        }),
+    )
+    .await?;
+    say(
+        out,
+        format!("Room {} defaults: {}", updated.token, defaults(&updated)),
+    );
+    Ok(())
+}
+
+/// `clear` with no flag named returns all four permissions to the room default.
+fn clear_change(which: &ClearFlags) -> PermissionChange {
+    let all = !(which.read || which.write || which.upload || which.accessible);
+    let pick = |flag: bool| (all || flag).then_some(None);
+    PermissionChange {
+        read: pick(which.read),
+        accessible: pick(which.accessible),
+        write: pick(which.write),
+        upload: pick(which.upload),
+        unschedule: true,
+    }
+}
+
+async fn change_user(
+    ctx: &Context,
+    room: &Room,
+    session_id: &str,
+    user: i64,
+    change: &PermissionChange,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    let now = ctx
+        .store
+        .set_permissions(room.id, user, change)
+        .await
+        .map_err(failed)?;
+    let show = |v: Option<Option<bool>>| match v {
+        None => json!("unchanged"),
+        Some(None) => json!("default"),
+        Some(Some(b)) => json!(b),
+    };
+    ctx.record(
+        Some(&room.token),
+        Some(session_id),
+        "set_permissions",
+        json!({
+            "read": show(change.read),
+            "accessible": show(change.accessible),
+            "write": show(change.write),
+            "upload": show(change.upload),
+        }),
+    )
+    .await?;
+    match now {
+        Some(o) => say(out, describe(&o)),
+        None => say(out, format!("{session_id} follows the room defaults")),
+    }
+    Ok(())
+}
+
+fn defaults(room: &Room) -> String {
+    format!(
+        "read={} accessible={} write={} upload={}",
+        room.default_read, room.default_accessible, room.default_write, room.default_upload
+    )
+}
+
+fn describe(o: &PermissionOverride) -> String {
+    let show = |v: Option<bool>| v.map_or("default".to_string(), |b| b.to_string());
+    let mut line = format!(
+        "{} read={} accessible={} write={} upload={}",
+        o.session_id,
+        show(o.read),
+        show(o.accessible),
+        show(o.write),
+        show(o.upload)
+    );
+    for (flag, name) in [
+        (o.banned, "banned"),
+        (o.moderator, "moderator"),
+        (o.admin, "admin"),
+    ] {
+        if flag {
+            line.push(' ');
+            line.push_str(name);
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_env::TestEnv;
+    use super::*;
+
+    const SID: &str = "15dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd";
+
+    fn set(session_id: Option<&str>, flags: PermissionFlags) -> PermissionsCommand {
+        PermissionsCommand::Set {
+            room: "lobby".into(),
+            session_id: session_id.map(|s| s.parse().unwrap()),
+            permissions: flags,
+        }
+    }
+
+    async fn overrides_and_defaults_are_stored(env: TestEnv) {
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        super::super::room::add(&ctx, "lobby", None, None, &mut Vec::new())
+            .await
+            .unwrap();
+        let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();
+
+        let flags = PermissionFlags {
+            no_write: true,
+            upload: true,
+            ..Default::default()
+        };
+        run(&ctx, set(Some(SID), flags), &mut Vec::new())
+            .await
+            .unwrap();
+        let user = ctx.store.user_by_session_id(SID).await.unwrap().unwrap();
+        let o = ctx
+            .store
+            .permission_override(room.id, user.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((o.read, o.write, o.upload), (None, Some(false), Some(true)));
+
+        let mut out = Vec::new();
+        let show = PermissionsCommand::Show {
+            room: "lobby".into(),
+            session_id: None,
+        };
+        run(&ctx, show, &mut out).await.unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(&format!("{SID} read=default")), "{text}");
+
+        let clear = PermissionsCommand::Clear {
+            room: "lobby".into(),
+            session_id: SID.parse().unwrap(),
+            which: ClearFlags {
+                write: true,
+                ..Default::default()
+            },
+        };
+        run(&ctx, clear, &mut Vec::new()).await.unwrap();
+        let o = ctx
+            .store
+            .permission_override(room.id, user.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((o.write, o.upload), (None, Some(true)));
+        let clear_all = PermissionsCommand::Clear {
+            room: "lobby".into(),
+            session_id: SID.parse().unwrap(),
+            which: ClearFlags::default(),
+        };
+        run(&ctx, clear_all, &mut Vec::new()).await.unwrap();
+        assert!(
+            ctx.store
+                .permission_override(room.id, user.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let defaults = PermissionFlags {
+            no_upload: true,
+            ..Default::default()
+        };
+        run(&ctx, set(None, defaults), &mut Vec::new())
+            .await
+            .unwrap();
+        let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();
+        assert!(!room.default_upload && room.default_write);
+
+        let empty = run(&ctx, set(None, PermissionFlags::default()), &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(empty, AdminError::Usage(_)));
+        let log = ctx
+            .store
+            .audit_log(&sogs::store::AuditFilter {
+                room: Some("lobby".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(log[0].action, "set_default_permissions");
+        assert_eq!(log[1].action, "set_permissions");
+    }
+
+    #[tokio::test]
+    async fn permissions_on_sqlite() {
+        overrides_and_defaults_are_stored(TestEnv::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn permissions_on_postgres() {
+        overrides_and_defaults_are_stored(TestEnv::postgres().await).await;
+    }
+}
