@@ -21,6 +21,8 @@ pub enum Endpoint {
     Capabilities,
     Batch,
     Sequence,
+    OnionV4,
+    OnionV3,
 }
 
 /// The route table: method, pattern, endpoint. Order matters only where two patterns could
@@ -29,6 +31,9 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     (Method::Get, "/capabilities", Endpoint::Capabilities),
     (Method::Post, "/batch", Endpoint::Batch),
     (Method::Post, "/sequence", Endpoint::Sequence),
+    (Method::Post, "/oxen/v4/lsrpc", Endpoint::OnionV4),
+    (Method::Post, "/oxen/v3/lsrpc", Endpoint::OnionV3),
+    (Method::Post, "/loki/v3/lsrpc", Endpoint::OnionV3),
 ];
 
 /// Runs the handler of `endpoint`.
@@ -37,6 +42,8 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::Capabilities => handlers::capabilities::get_capabilities(ctx).await,
         Endpoint::Batch => handlers::batch::batch(ctx).await,
         Endpoint::Sequence => handlers::batch::sequence(ctx).await,
+        Endpoint::OnionV4 => handlers::onion::onion_v4(ctx).await,
+        Endpoint::OnionV3 => handlers::onion::onion_v3(ctx).await,
     }
 }
 

@@ -11,6 +11,7 @@ mod error;
 pub mod handlers;
 mod health;
 pub mod http;
+pub mod onion;
 pub mod request;
 pub mod router;
 mod state;

@@ -3,3 +3,4 @@
 
 pub mod batch;
 pub mod capabilities;
+pub mod onion;
