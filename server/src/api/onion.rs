@@ -628,6 +628,16 @@ mod tests {
     }
 
     #[test]
+    fn a_bucket_out_of_reach_by_one_byte_moves_to_the_next() {
+        // With a 3057-byte body, AES-GCM needs metadata + its length digits = 1003 bytes to
+        // fill 4096: 999 + 3 falls one short and 1000 + 4 one over.
+        let plain = encode_v4_reply(&reply_with_body(3057), Some(PADDING), EncType::Aes256Gcm);
+        assert_eq!(plain.len() + EncType::Aes256Gcm.overhead(), 8192);
+        let plain = encode_v4_reply(&reply_with_body(3056), Some(PADDING), EncType::Aes256Gcm);
+        assert_eq!(plain.len() + EncType::Aes256Gcm.overhead(), 4096);
+    }
+
+    #[test]
     fn an_empty_poll_and_a_reply_with_messages_have_the_same_length() {
         let empty = reply_with_body(300);
         let full = reply_with_body(2500);
