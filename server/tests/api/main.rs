@@ -9,6 +9,7 @@
 mod support;
 
 mod health;
+mod onion;
 mod restart;
 mod server_binary;
 mod store;
