@@ -180,7 +180,7 @@ impl InnerError {
 /// `application/octet-stream`; `Content-Length` is ignored.
 pub fn parse_v4(plaintext: &[u8]) -> Result<ApiRequest, InnerError> {
     let inner = V4Request::decode(plaintext)?;
-    let method = Method::parse(&inner.method).ok_or_else(|| InnerError::Method(inner.method))?;
+    let method = Method::parse(&inner.method).ok_or(InnerError::Method(inner.method))?;
     let mut headers = Headers::new();
     for (name, value) in &inner.headers {
         if !name.eq_ignore_ascii_case("content-length") {
