@@ -13,6 +13,7 @@ use crate::api::onion::{
 };
 use crate::api::request::{ApiRequest, ApiResponse, Body};
 use crate::api::state::AppState;
+use crate::crypto::EncType;
 
 /// Onion v4: bencoded inner request; raw encrypted bencoded reply, padded.
 #[tracing::instrument(skip_all, fields(cipher))]
@@ -59,8 +60,8 @@ async fn serve_inner(
 ) -> (ApiResponse, Outcome) {
     match inner {
         Ok(request) => {
-            // The dispatcher may route back here (it cannot: nesting was refused), so its
-            // future is boxed to keep the recursive future type finite.
+            // The dispatcher's future contains this handler's, so it is boxed to keep the
+            // future type finite (nesting itself was refused above).
             let served = Box::pin(dispatch::serve(state, request)).await;
             let outcome = Outcome::of_status(served.response.status);
             (served.response, outcome)
@@ -72,12 +73,7 @@ async fn serve_inner(
     }
 }
 
-fn observe(
-    state: &AppState,
-    version: Version,
-    cipher: Option<crate::crypto::EncType>,
-    outcome: Outcome,
-) {
+fn observe(state: &AppState, version: Version, cipher: Option<EncType>, outcome: Outcome) {
     state
         .metrics
         .observe_onion(version.label(), cipher_label(cipher), outcome.label());
