@@ -11,7 +11,8 @@ use ed25519_dalek::SigningKey;
 use serde_json::Value;
 
 use crate::crypto::blinding::BlindedKeyPair;
-use crate::crypto::keys::{ServerPublicKey, SessionId};
+use crate::crypto::direct_message::{self, DmError};
+use crate::crypto::keys::{BlindedId, ServerPublicKey, SessionId};
 use crate::crypto::onion::{EncType, OnionError, OnionKey, seal_request};
 use crate::crypto::onion_v4::{V4Error, V4Request, V4Response};
 use crate::crypto::request_signature::{RequestSigner, SignedRequest, split_target};
@@ -91,6 +92,8 @@ pub struct SogsClient {
     base_url: String,
     server_pk: ServerPublicKey,
     signer: Option<RequestSigner>,
+    /// The unblinded key behind a blinded signer, when known: DMs need it.
+    identity: Option<SigningKey>,
     timestamps: Timestamps,
 }
 
@@ -102,6 +105,7 @@ impl SogsClient {
             base_url: base_url.trim_end_matches('/').to_string(),
             server_pk,
             signer: None,
+            identity: None,
             timestamps: Timestamps::System,
         }
     }
@@ -118,14 +122,19 @@ impl SogsClient {
     pub fn with_user_seed(self, seed: [u8; 32]) -> Self {
         let key = SigningKey::from_bytes(&seed);
         let signer = RequestSigner::Blinded(BlindedKeyPair::blind15(&key, &self.server_pk));
-        self.with_signer(signer)
+        self.with_signer(signer).with_identity(key)
     }
 
     /// The user with this Ed25519 seed, 25-blinded (libsession's newer scheme).
     pub fn with_user_seed_blind25(self, seed: [u8; 32]) -> Self {
         let key = SigningKey::from_bytes(&seed);
         let signer = RequestSigner::Blinded(BlindedKeyPair::blind25(&key, &self.server_pk));
-        self.with_signer(signer)
+        self.with_signer(signer).with_identity(key)
+    }
+
+    fn with_identity(mut self, key: SigningKey) -> Self {
+        self.identity = Some(key);
+        self
     }
 
     /// Acts as `signer`.
@@ -144,6 +153,7 @@ impl SogsClient {
     pub fn anonymous(&self) -> Self {
         Self {
             signer: None,
+            identity: None,
             ..self.clone()
         }
     }
@@ -421,6 +431,42 @@ impl SogsClient {
             .map(|s| s.sign(data))
             .unwrap_or([0u8; 64]);
         serde_json::json!({ "data": B64.encode(data), "signature": B64.encode(signature) })
+    }
+
+    /// The body of `POST /inbox/{recipient}`: `message` encrypted for `recipient` in the
+    /// spec's recommended format (§5.7, [`direct_message`]). Needs a 15-blinded user
+    /// created from a seed.
+    pub fn dm_json(&self, recipient: &BlindedId, message: &[u8]) -> Result<Value, DmError> {
+        let (identity, own_id) = self.dm_identity()?;
+        let payload = direct_message::encrypt(identity, &own_id, recipient, message)?;
+        Ok(serde_json::json!({ "message": B64.encode(payload) }))
+    }
+
+    /// Decrypts a message from `GET /inbox` (the JSON object as listed) addressed to this
+    /// user, checking that the enclosed sender key matches its `sender`.
+    pub fn open_dm(&self, listed: &Value) -> Result<direct_message::Opened, DmError> {
+        let (identity, own_id) = self.dm_identity()?;
+        let field = |name: &str| listed.get(name).and_then(Value::as_str).unwrap_or("");
+        let sender: BlindedId = field("sender").parse().map_err(|_| DmError::InvalidKey)?;
+        let recipient: BlindedId = field("recipient")
+            .parse()
+            .map_err(|_| DmError::InvalidKey)?;
+        if recipient != own_id {
+            return Err(DmError::DecryptionFailed);
+        }
+        let payload = B64
+            .decode(field("message"))
+            .map_err(|_| DmError::TooShort)?;
+        direct_message::decrypt(identity, &sender, &own_id, &self.server_pk, &payload)
+    }
+
+    fn dm_identity(&self) -> Result<(&SigningKey, BlindedId), DmError> {
+        let identity = self.identity.as_ref().ok_or(DmError::Unsupported)?;
+        let own_id = self
+            .session_id()
+            .and_then(|id| BlindedId::try_from(id).ok())
+            .ok_or(DmError::Unsupported)?;
+        Ok((identity, own_id))
     }
 }
 

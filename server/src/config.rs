@@ -117,13 +117,19 @@ impl std::fmt::Debug for RedisConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct FilesConfig {
     pub max_size: u64,
     pub expiry_days: f64,
     pub unattached_expiry_secs: u64,
     pub uploads_dir: String,
+    pub s3_endpoint: String,
+    pub s3_bucket: String,
+    pub s3_region: String,
+    pub s3_access_key: String,
+    pub s3_secret_key: String,
+    pub s3_path_style: bool,
 }
 
 impl Default for FilesConfig {
@@ -133,7 +139,36 @@ impl Default for FilesConfig {
             expiry_days: 15.0,
             unattached_expiry_secs: 3600,
             uploads_dir: String::new(),
+            s3_endpoint: String::new(),
+            s3_bucket: String::new(),
+            s3_region: "us-east-1".into(),
+            s3_access_key: String::new(),
+            s3_secret_key: String::new(),
+            s3_path_style: true,
         }
+    }
+}
+
+/// The S3 secret key is a credential, so `Debug` only says whether one is set.
+impl std::fmt::Debug for FilesConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = if self.s3_secret_key.is_empty() {
+            ""
+        } else {
+            "(redacted)"
+        };
+        f.debug_struct("FilesConfig")
+            .field("max_size", &self.max_size)
+            .field("expiry_days", &self.expiry_days)
+            .field("unattached_expiry_secs", &self.unattached_expiry_secs)
+            .field("uploads_dir", &self.uploads_dir)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_bucket", &self.s3_bucket)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key", &self.s3_access_key)
+            .field("s3_secret_key", &secret)
+            .field("s3_path_style", &self.s3_path_style)
+            .finish()
     }
 }
 
@@ -143,6 +178,7 @@ pub struct RoomsConfig {
     pub active_threshold_days: f64,
     pub active_prune_threshold_days: f64,
     pub dm_expiry_days: f64,
+    pub dm_rate_limit: u32,
     pub history_prune_days: f64,
 }
 
@@ -152,6 +188,7 @@ impl Default for RoomsConfig {
             active_threshold_days: 7.0,
             active_prune_threshold_days: 60.0,
             dm_expiry_days: 15.0,
+            dm_rate_limit: 20,
             history_prune_days: 30.0,
         }
     }
@@ -301,6 +338,36 @@ const OPTION_DOCS: &[OptionDoc] = &[
         comment: "Directory for uploaded files. Empty: {data_dir}/uploads.",
     },
     OptionDoc {
+        section: "files",
+        key: "s3_endpoint",
+        comment: "http(s) URL of an S3-compatible object store to keep uploads in instead of uploads_dir, so several instances share them. Empty: use uploads_dir.",
+    },
+    OptionDoc {
+        section: "files",
+        key: "s3_bucket",
+        comment: "Bucket for uploads (must exist) when s3_endpoint is set.",
+    },
+    OptionDoc {
+        section: "files",
+        key: "s3_region",
+        comment: "Region the S3 requests are signed for.",
+    },
+    OptionDoc {
+        section: "files",
+        key: "s3_access_key",
+        comment: "S3 access key id.",
+    },
+    OptionDoc {
+        section: "files",
+        key: "s3_secret_key",
+        comment: "S3 secret key; prefer SOGS_FILES_S3_SECRET_KEY over writing it in a file.",
+    },
+    OptionDoc {
+        section: "files",
+        key: "s3_path_style",
+        comment: "Address objects as {endpoint}/{bucket}/{key} (MinIO, most self-hosted stores) rather than {bucket}.{host}/{key} (AWS).",
+    },
+    OptionDoc {
         section: "rooms",
         key: "active_threshold_days",
         comment: "A user counts as active in a room if seen within this many days.",
@@ -313,7 +380,12 @@ const OPTION_DOCS: &[OptionDoc] = &[
     OptionDoc {
         section: "rooms",
         key: "dm_expiry_days",
-        comment: "Lifetime of direct messages, in days.",
+        comment: "Lifetime of direct messages, in days; 0 means they never expire.",
+    },
+    OptionDoc {
+        section: "rooms",
+        key: "dm_rate_limit",
+        comment: "Direct messages one user may send per minute (counted across instances); 0: no limit.",
     },
     OptionDoc {
         section: "rooms",
@@ -432,6 +504,16 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "onion.pad_min_bytes must be at least 1 and onion.pad_step_bytes at least pad_min_bytes".into(),
             ));
+        }
+        let files = &self.files;
+        if !files.s3_endpoint.is_empty() {
+            crate::blobs::from_config(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            if files.s3_access_key.is_empty() || files.s3_secret_key.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "files.s3_access_key and files.s3_secret_key are needed with files.s3_endpoint"
+                        .into(),
+                ));
+            }
         }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
@@ -711,6 +793,8 @@ mod tests {
             ("SOGS_DATABASE_MAX_CONNECTIONS", "0"),
             ("SOGS_ONION_PAD_MIN_BYTES", "0"),
             ("SOGS_ONION_PAD_STEP_BYTES", "1024"),
+            ("SOGS_FILES_S3_ENDPOINT", "ftp://store"),
+            ("SOGS_FILES_S3_ENDPOINT", "http://store:9000"),
         ] {
             assert!(
                 Config::load(None, env(&[(var, value)])).is_err(),
@@ -751,11 +835,13 @@ mod tests {
     #[test]
     fn debug_output_hides_database_credentials() {
         let mut config = Config::default();
-        config.database.url = "postgres://user:secret@db.example/sogs".into();
+        config.database.url = "postgres://user:pg-pa55word@db.example/sogs".into();
         config.redis.url = "redis://:hunter2@cache:6379".into();
+        config.files.s3_secret_key = "s3cr3t-key".into();
         let shown = format!("{config:?}");
-        assert!(!shown.contains("secret"));
+        assert!(!shown.contains("pg-pa55word"));
         assert!(!shown.contains("hunter2"));
+        assert!(!shown.contains("s3cr3t-key"));
         assert!(shown.contains("db.example"));
     }
 }

@@ -5,6 +5,7 @@
 //! statement; `api` is the one route table over them; `startup` builds the running app.
 
 pub mod api;
+pub mod blobs;
 pub mod client;
 pub mod clock;
 pub mod cluster;
@@ -15,4 +16,5 @@ pub mod key;
 pub mod metrics;
 pub mod startup;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;

@@ -48,6 +48,7 @@ pub struct Application {
     metrics_port: Option<u16>,
     server: Server,
     metrics_server: Option<Server>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     state: AppState,
     shutdown: CancellationToken,
 }
@@ -84,11 +85,13 @@ impl Application {
             state.config.server.base_url,
             state.key.public_key().to_hex()
         );
+        let tasks = crate::tasks::spawn(state.clone(), shutdown.clone());
         Ok(Self {
             port,
             metrics_port,
             server,
             metrics_server,
+            tasks,
             state,
             shutdown,
         })
@@ -124,6 +127,12 @@ impl Application {
             }
             None => self.server.await,
         };
+        // The HTTP server has drained; stop background work (the activity flusher writes
+        // what it still holds) and wait for it.
+        self.shutdown.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
         tracing::info!("sogs-server stopped");
         result
     }
@@ -136,6 +145,13 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         path: data_dir.clone(),
         source,
     })?;
+    if config.files.s3_endpoint.is_empty() {
+        let uploads_dir = config.uploads_dir();
+        std::fs::create_dir_all(&uploads_dir).map_err(|source| StartupError::DataDir {
+            path: uploads_dir.clone(),
+            source,
+        })?;
+    }
     let (key, created) = key::load_or_create(&config.key_file())?;
     if created {
         tracing::warn!(path = %config.key_file().display(), "created a new server key");
@@ -144,6 +160,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         &config.database_url(),
         &StoreOptions {
             max_connections: config.database.max_connections,
+            ..StoreOptions::default()
         },
     )
     .await?;
@@ -155,10 +172,13 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         .await?;
     let cluster = match config.redis_url() {
         Some(url) => Cluster::with_redis(url)?,
-        None => Cluster::local(),
+        None => Cluster::local(store.backend() == crate::store::Backend::Sqlite),
     };
     Ok(AppState {
         metrics: Metrics::new()?,
+        activity: Arc::default(),
+        blobs: crate::blobs::from_config(&config)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?,
         config: Arc::new(config),
         store,
         cluster,
@@ -252,29 +272,40 @@ async fn observe_request(
 }
 
 /// Resolves on SIGINT, SIGTERM or cancellation of `token`, whichever comes first.
-async fn stop_signal(token: CancellationToken) {
-    {
-        let ctrl_c = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        #[cfg(unix)]
-        let term = async {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
+///
+/// The signal handlers are installed here, before the server logs that it listens, so a
+/// SIGTERM sent right after that line is always a graceful stop, never the default kill.
+#[cfg(unix)]
+fn stop_signal(token: CancellationToken) -> impl std::future::Future<Output = ()> + Send {
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match s {
                 Ok(mut s) => {
                     s.recv().await;
                 }
                 Err(_) => std::future::pending::<()>().await,
             }
         };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
         tokio::select! {
-            _ = ctrl_c => tracing::info!("SIGINT received, finishing in-flight requests"),
-            _ = term => tracing::info!("SIGTERM received, finishing in-flight requests"),
+            _ = wait(interrupt) => tracing::info!("SIGINT received, finishing in-flight requests"),
+            _ = wait(terminate) => tracing::info!("SIGTERM received, finishing in-flight requests"),
             _ = token.cancelled() => tracing::info!("shutdown requested"),
         }
+        // Stop the metrics listener and background tasks together with the API.
+        token.cancel();
+    }
+}
+
+#[cfg(not(unix))]
+fn stop_signal(token: CancellationToken) -> impl std::future::Future<Output = ()> + Send {
+    async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received"),
+            _ = token.cancelled() => tracing::info!("shutdown requested"),
+        }
+        token.cancel();
     }
 }

@@ -5,7 +5,8 @@
 //! parsed and the signature verified first (pure CPU); only a verified request touches
 //! storage: user lookup, the ban check, then the replay check.
 
-use crate::crypto::keys::SessionId;
+use crate::crypto::blinding::blind15_abs;
+use crate::crypto::keys::{BlindedId, SessionId};
 use crate::crypto::request_signature::{
     AuthError, AuthPolicy, RawAuthHeaders, SignedHeaders, SignedRequest,
 };
@@ -69,6 +70,27 @@ pub fn policy(state: &AppState) -> AuthPolicy {
     }
 }
 
+/// The user row for a verified id, from the cache when it can be trusted. A new 15-blinded
+/// user takes over the standing of a 05 user waiting for that blinded id (spec §4.5).
+async fn user_row(state: &AppState, session_id: &SessionId, now: f64) -> Result<User, ApiError> {
+    let sid = session_id.to_string();
+    if let Some(user) = state.cluster.caches.user(&sid) {
+        return Ok(user);
+    }
+    let user = match BlindedId::try_from(*session_id) {
+        Ok(blinded) if sid.starts_with("15") => {
+            let abs = blind15_abs(&blinded);
+            state
+                .store
+                .get_or_create_blinded_user(&sid, &SessionId::from(abs).to_string(), now)
+                .await?
+        }
+        _ => state.store.get_or_create_user(&sid, now).await?,
+    };
+    state.cluster.caches.put_user(&user);
+    Ok(user)
+}
+
 /// Authenticates `req` from its own `X-SOGS-*` headers.
 pub async fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Identity, ApiError> {
     let header = |name: &str| req.headers.get(name).map(str::as_bytes);
@@ -94,10 +116,7 @@ pub async fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Identity
         },
     )?;
     let session_id = *signed.session_id();
-    let user = state
-        .store
-        .get_or_create_user(&session_id.to_string(), now)
-        .await?;
+    let user = user_row(state, &session_id, now).await?;
     if user.banned {
         return Err(AuthError::Banned.into());
     }
@@ -112,5 +131,6 @@ pub async fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Identity
     if !fresh {
         return Err(AuthError::NonceReused.into());
     }
+    state.activity.user_seen(user.id, now);
     Ok(Identity::User(Box::new(AuthedUser { user, session_id })))
 }

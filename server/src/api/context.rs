@@ -40,6 +40,16 @@ impl Ctx<'_> {
         }
     }
 
+    /// Records that the requester (if authenticated) read or polled `room`. Kept in memory
+    /// and written in bulk, so polls cost no SQL write.
+    pub fn note_room_activity(&self, room: i64) {
+        if let Some(user) = self.identity.user() {
+            self.state
+                .activity
+                .room_seen(room, user.user.id, self.now());
+        }
+    }
+
     /// The current time from the injected clock.
     pub fn now(&self) -> f64 {
         self.state.clock.now()

@@ -7,6 +7,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::cluster::cache::Invalidation;
+
 use super::auth::{self, Identity};
 use super::context::Ctx;
 use super::error::ApiError;
@@ -21,6 +23,43 @@ pub enum Endpoint {
     Capabilities,
     Batch,
     Sequence,
+    // Rooms and per-user room permissions (§5.2).
+    Rooms,
+    Room,
+    UpdateRoom,
+    PollInfo,
+    Permissions,
+    UserPermissions,
+    SetUserPermissions,
+    FuturePermissions,
+    UserFuturePermissions,
+    ScheduleUserPermissions,
+    // Messages, reactions and pins (spec §5.3, §5.4).
+    MessagesSince,
+    MessagesRecent,
+    MessagesBefore,
+    GetMessage,
+    PostMessage,
+    EditMessage,
+    DeleteMessage,
+    DeleteAllPostsInRoom,
+    DeleteAllPostsEverywhere,
+    AddReaction,
+    RemoveReaction,
+    ClearReactions,
+    GetReactors,
+    PinMessage,
+    UnpinMessage,
+    UnpinAll,
+    // Files (§5.5) and direct messages (§5.7).
+    UploadFile,
+    GetFile,
+    Inbox,
+    InboxSince,
+    SendDirectMessage,
+    ClearInbox,
+    Outbox,
+    OutboxSince,
     OnionV4,
     OnionV3,
 }
@@ -31,6 +70,145 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     (Method::Get, "/capabilities", Endpoint::Capabilities),
     (Method::Post, "/batch", Endpoint::Batch),
     (Method::Post, "/sequence", Endpoint::Sequence),
+    // Rooms and per-user room permissions (§5.2).
+    (Method::Get, "/rooms", Endpoint::Rooms),
+    (Method::Get, "/room/{token}", Endpoint::Room),
+    (Method::Put, "/room/{token}", Endpoint::UpdateRoom),
+    (
+        Method::Get,
+        "/room/{token}/pollInfo/{info_updated:int}",
+        Endpoint::PollInfo,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/permissions",
+        Endpoint::Permissions,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/permissions/{sid:sid}",
+        Endpoint::UserPermissions,
+    ),
+    (
+        Method::Post,
+        "/room/{token}/permissions/{sid:sid}",
+        Endpoint::SetUserPermissions,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/futurePermissions",
+        Endpoint::FuturePermissions,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/futurePermissions/{sid:sid}",
+        Endpoint::UserFuturePermissions,
+    ),
+    (
+        Method::Post,
+        "/room/{token}/futurePermissions/{sid:sid}",
+        Endpoint::ScheduleUserPermissions,
+    ),
+    // Messages, reactions and pins (spec §5.3, §5.4).
+    (
+        Method::Get,
+        "/room/{token}/messages/since/{seqno:int}",
+        Endpoint::MessagesSince,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/messages/recent",
+        Endpoint::MessagesRecent,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/messages/before/{id:int}",
+        Endpoint::MessagesBefore,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/message/{id:int}",
+        Endpoint::GetMessage,
+    ),
+    (
+        Method::Put,
+        "/room/{token}/message/{id:int}",
+        Endpoint::EditMessage,
+    ),
+    (
+        Method::Delete,
+        "/room/{token}/message/{id:int}",
+        Endpoint::DeleteMessage,
+    ),
+    (Method::Post, "/room/{token}/message", Endpoint::PostMessage),
+    (
+        Method::Delete,
+        "/room/{token}/all/{sid:sid}",
+        Endpoint::DeleteAllPostsInRoom,
+    ),
+    (
+        Method::Delete,
+        "/rooms/all/{sid:sid}",
+        Endpoint::DeleteAllPostsEverywhere,
+    ),
+    (
+        Method::Put,
+        "/room/{token}/reaction/{id:int}/{reaction:tail}",
+        Endpoint::AddReaction,
+    ),
+    (
+        Method::Delete,
+        "/room/{token}/reaction/{id:int}/{reaction:tail}",
+        Endpoint::RemoveReaction,
+    ),
+    (
+        Method::Delete,
+        "/room/{token}/reactions/{id:int}",
+        Endpoint::ClearReactions,
+    ),
+    (
+        Method::Delete,
+        "/room/{token}/reactions/{id:int}/{reaction:tail}",
+        Endpoint::ClearReactions,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/reactors/{id:int}/{reaction:tail}",
+        Endpoint::GetReactors,
+    ),
+    (
+        Method::Post,
+        "/room/{token}/pin/{id:int}",
+        Endpoint::PinMessage,
+    ),
+    (Method::Post, "/room/{token}/unpin/all", Endpoint::UnpinAll),
+    (
+        Method::Post,
+        "/room/{token}/unpin/{id:int}",
+        Endpoint::UnpinMessage,
+    ),
+    // Files (§5.5) and direct messages (§5.7).
+    (Method::Post, "/room/{token}/file", Endpoint::UploadFile),
+    (
+        Method::Get,
+        "/room/{token}/file/{id:int}",
+        Endpoint::GetFile,
+    ),
+    (
+        Method::Get,
+        "/room/{token}/file/{id:int}/{name:tail}",
+        Endpoint::GetFile,
+    ),
+    (Method::Get, "/inbox", Endpoint::Inbox),
+    (Method::Delete, "/inbox", Endpoint::ClearInbox),
+    (Method::Get, "/inbox/since/{id:int}", Endpoint::InboxSince),
+    (
+        Method::Post,
+        "/inbox/{sid:blinded}",
+        Endpoint::SendDirectMessage,
+    ),
+    (Method::Get, "/outbox", Endpoint::Outbox),
+    (Method::Get, "/outbox/since/{id:int}", Endpoint::OutboxSince),
     (Method::Post, "/oxen/v4/lsrpc", Endpoint::OnionV4),
     (Method::Post, "/oxen/v3/lsrpc", Endpoint::OnionV3),
     (Method::Post, "/loki/v3/lsrpc", Endpoint::OnionV3),
@@ -42,6 +220,47 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::Capabilities => handlers::capabilities::get_capabilities(ctx).await,
         Endpoint::Batch => handlers::batch::batch(ctx).await,
         Endpoint::Sequence => handlers::batch::sequence(ctx).await,
+        Endpoint::Rooms => handlers::rooms::get_rooms(ctx).await,
+        Endpoint::Room => handlers::rooms::get_room(ctx).await,
+        Endpoint::UpdateRoom => handlers::rooms::update_room(ctx).await,
+        Endpoint::PollInfo => handlers::rooms::get_poll_info(ctx).await,
+        Endpoint::Permissions => handlers::permissions::get_permissions(ctx).await,
+        Endpoint::UserPermissions => handlers::permissions::get_user_permissions(ctx).await,
+        Endpoint::SetUserPermissions => handlers::permissions::set_user_permissions(ctx).await,
+        Endpoint::FuturePermissions => handlers::permissions::get_future_permissions(ctx).await,
+        Endpoint::UserFuturePermissions => {
+            handlers::permissions::get_user_future_permissions(ctx).await
+        }
+        Endpoint::ScheduleUserPermissions => {
+            handlers::permissions::schedule_user_permissions(ctx).await
+        }
+        // Messages, reactions and pins.
+        Endpoint::MessagesSince => handlers::messages::get_messages_since(ctx).await,
+        Endpoint::MessagesRecent => handlers::messages::get_recent_messages(ctx).await,
+        Endpoint::MessagesBefore => handlers::messages::get_messages_before(ctx).await,
+        Endpoint::GetMessage => handlers::messages::get_message(ctx).await,
+        Endpoint::PostMessage => handlers::messages::post_message(ctx).await,
+        Endpoint::EditMessage => handlers::messages::edit_message(ctx).await,
+        Endpoint::DeleteMessage => handlers::messages::delete_message(ctx).await,
+        Endpoint::DeleteAllPostsInRoom => handlers::messages::delete_all_posts_in_room(ctx).await,
+        Endpoint::DeleteAllPostsEverywhere => {
+            handlers::messages::delete_all_posts_everywhere(ctx).await
+        }
+        Endpoint::AddReaction => handlers::reactions::add_reaction(ctx).await,
+        Endpoint::RemoveReaction => handlers::reactions::remove_reaction(ctx).await,
+        Endpoint::ClearReactions => handlers::reactions::clear_reactions(ctx).await,
+        Endpoint::GetReactors => handlers::reactions::get_reactors(ctx).await,
+        Endpoint::PinMessage => handlers::pins::pin_message(ctx).await,
+        Endpoint::UnpinMessage => handlers::pins::unpin_message(ctx).await,
+        Endpoint::UnpinAll => handlers::pins::unpin_all(ctx).await,
+        Endpoint::UploadFile => handlers::files::upload_file(ctx).await,
+        Endpoint::GetFile => handlers::files::get_file(ctx).await,
+        Endpoint::Inbox => handlers::inbox::get_inbox(ctx).await,
+        Endpoint::InboxSince => handlers::inbox::get_inbox_since(ctx).await,
+        Endpoint::SendDirectMessage => handlers::inbox::post_inbox(ctx).await,
+        Endpoint::ClearInbox => handlers::inbox::delete_inbox(ctx).await,
+        Endpoint::Outbox => handlers::inbox::get_outbox(ctx).await,
+        Endpoint::OutboxSince => handlers::inbox::get_outbox_since(ctx).await,
         Endpoint::OnionV4 => handlers::onion::onion_v4(ctx).await,
         Endpoint::OnionV3 => handlers::onion::onion_v3(ctx).await,
     }
@@ -114,10 +333,34 @@ async fn serve_with(state: &AppState, req: ApiRequest, inherited: Option<&Identi
         Ok(response) => response,
         Err(e) => e.into_response(),
     };
+    if let Some(what) = invalidation_after(req.method, pattern, &ctx.params, &response) {
+        state.cluster.invalidate(what).await;
+    }
     Served {
         response,
         route: pattern,
     }
+}
+
+/// What a served request made stale in the caches. Decided here, for every endpoint at
+/// once, so that no handler can forget it: a successful write naming a room invalidates
+/// that room (its row and permissions); a successful write under `/user/` or `/rooms/`
+/// (moderation across rooms) invalidates everything. Containers (`/batch`, onion) invalidate
+/// nothing themselves; their sub-requests pass through here on their own.
+fn invalidation_after(
+    method: Method,
+    pattern: &str,
+    params: &super::router::Params,
+    response: &ApiResponse,
+) -> Option<Invalidation> {
+    if method == Method::Get || !response.is_success() {
+        return None;
+    }
+    let token = params.get("token");
+    if !token.is_empty() {
+        return Some(Invalidation::Room(token.to_lowercase()));
+    }
+    (pattern.starts_with("/user/") || pattern.starts_with("/rooms/")).then_some(Invalidation::All)
 }
 
 fn route_of<E>(matched: &Matched<E>) -> &'static str {

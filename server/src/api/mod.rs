@@ -11,10 +11,13 @@ mod error;
 pub mod handlers;
 mod health;
 pub mod http;
+pub mod input;
 pub mod onion;
 pub mod request;
+pub mod room_access;
 pub mod router;
 mod state;
+pub mod views;
 
 pub use error::ApiError;
 pub use state::AppState;

@@ -4,8 +4,10 @@
 //! PySOGS's converters: `{name}` is a room token (`[A-Za-z0-9_-]{1,64}`, Unicode word
 //! characters too, as Python's `\w`), `{name:int}` is `\d+` (never negative), `{name:tail}`
 //! is the non-empty rest of the path, slashes included (reactions like `y/n`), and
-//! `{name:sid}` is a `[01]5` + 64-hex session id. A route without a trailing slash does
-//! not match a path with one.
+//! `{name:sid}` is a `[01]5` + 64-hex session id and `{name:blinded}` a `15`/`25` + 64-hex
+//! blinded id (DM recipients: PySOGS's `BlindSessionID`, widened to libsession's 25-blinded
+//! ids, which this server accepts at auth too). A route without a trailing slash does not
+//! match a path with one.
 
 use super::request::Method;
 
@@ -93,6 +95,7 @@ fn match_pattern(pattern: &'static str, path: &str) -> Option<Params> {
                     && head.parse::<i64>().is_ok()
             }
             "sid" => is_session_id(head),
+            "blinded" => is_blinded_id(head),
             _ => is_room_token(head),
         };
         if !ok {
@@ -134,6 +137,13 @@ fn is_session_id(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// `15` or `25` followed by 64 hex digits.
+fn is_blinded_id(s: &str) -> bool {
+    s.len() == 66
+        && (s.starts_with("15") || s.starts_with("25"))
+        && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +161,8 @@ mod tests {
         (Method::Post, "/room/{token}/unpin/all", 6),
         (Method::Post, "/room/{token}/unpin/{id:int}", 7),
         (Method::Post, "/user/{sid:sid}/ban", 8),
+        (Method::Get, "/inbox/since/{id:int}", 9),
+        (Method::Post, "/inbox/{sid:blinded}", 10),
     ];
 
     fn found(method: Method, path: &str) -> Option<(u8, Params)> {
@@ -225,5 +237,29 @@ mod tests {
         ] {
             assert!(found(Method::Post, &format!("/user/{bad}/ban")).is_none());
         }
+    }
+
+    #[test]
+    fn blinded_id_segments_need_15_or_25_and_64_hex() {
+        for prefix in ["15", "25"] {
+            let sid = format!("{prefix}{}", "Ab".repeat(32));
+            let (e, p) = found(Method::Post, &format!("/inbox/{sid}")).unwrap();
+            assert_eq!((e, p.get("sid")), (10, sid.as_str()));
+        }
+        for bad in [
+            format!("05{}", "ab".repeat(32)),
+            format!("00{}", "ab".repeat(32)),
+            format!("15{}", "ab".repeat(31)),
+            format!("25{}a", "ab".repeat(32)),
+            format!("25{}zz", "ab".repeat(31)),
+            "since".to_string(),
+            String::new(),
+        ] {
+            assert!(
+                found(Method::Post, &format!("/inbox/{bad}")).is_none(),
+                "{bad} matched"
+            );
+        }
+        assert_eq!(found(Method::Get, "/inbox/since/0").unwrap().0, 9);
     }
 }

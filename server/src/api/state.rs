@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::blobs::BlobStore;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
+use crate::cluster::activity::Activity;
 use crate::config::Config;
 use crate::crypto::keys::ServerKey;
 use crate::metrics::Metrics;
@@ -18,4 +20,8 @@ pub struct AppState {
     pub key: Arc<ServerKey>,
     pub clock: Clock,
     pub metrics: Metrics,
+    /// Activity seen by this instance, written in bulk by a background task.
+    pub activity: Arc<Activity>,
+    /// The bytes of uploaded files (their metadata is in `store`).
+    pub blobs: Arc<dyn BlobStore>,
 }

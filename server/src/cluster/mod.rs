@@ -1,6 +1,9 @@
 //! What instances share beyond the database. With no Redis configured, everything stays in
 //! this process (the single-instance default); with Redis, instances join into one.
 
+pub mod activity;
+pub mod cache;
+mod invalidation;
 mod nonces;
 
 use std::sync::Arc;
@@ -8,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
+use cache::{CacheMode, Caches};
 use nonces::LocalNonces;
 
 /// How long a health probe of Redis may take before Redis counts as unreachable.
@@ -22,8 +26,10 @@ pub enum ClusterError {
 }
 
 /// The shared-state handle, cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Cluster {
+    /// Per-instance caches, kept fresh by invalidations from every instance.
+    pub caches: Arc<Caches>,
     redis: Option<redis::Client>,
     /// One auto-reconnecting connection shared by all requests, made on first use so that
     /// an instance can start while Redis is down.
@@ -32,9 +38,20 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Single instance: no Redis.
-    pub fn local() -> Self {
-        Self::default()
+    /// No Redis. With `single_instance` (SQLite, which one process owns) this instance may
+    /// cache; over a database other instances may share, it must not.
+    pub fn local(single_instance: bool) -> Self {
+        let mode = if single_instance {
+            CacheMode::Local
+        } else {
+            CacheMode::Off
+        };
+        Self {
+            caches: Arc::new(Caches::new(mode)),
+            redis: None,
+            connection: Arc::default(),
+            local_nonces: Arc::default(),
+        }
     }
 
     /// Joins the cluster through Redis at `url`. Only the URL is checked here: an instance
@@ -43,8 +60,10 @@ impl Cluster {
         let client =
             redis::Client::open(url).map_err(|e| ClusterError::InvalidUrl(e.to_string()))?;
         Ok(Self {
+            caches: Arc::new(Caches::new(CacheMode::Shared)),
             redis: Some(client),
-            ..Self::default()
+            connection: Arc::default(),
+            local_nonces: Arc::default(),
         })
     }
 

@@ -49,7 +49,7 @@ impl Cluster {
         let expiry = now + NONCE_TTL_SECS as f64;
         if self.uses_redis() || store.backend() == Backend::Postgres {
             return store
-                .remember_nonce(nonce, user, expiry)
+                .use_nonce(user, nonce, expiry)
                 .await
                 .map_err(|e| ClusterError::Unreachable(format!("database: {e}")));
         }

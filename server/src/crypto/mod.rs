@@ -7,6 +7,7 @@
 
 pub mod bencode;
 pub mod blinding;
+pub mod direct_message;
 pub mod hashing;
 pub mod keys;
 pub mod onion;

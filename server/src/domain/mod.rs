@@ -1,5 +1,15 @@
 //! Pure business rules, free of HTTP and SQL.
 
+pub mod filename;
+pub mod moderation;
+pub mod padding;
+pub mod permissions;
+pub mod rate_limit;
+pub mod reaction;
 pub mod room_token;
 
+pub use filename::FileName;
+pub use permissions::{Need, Permissions};
+pub use rate_limit::RateLimit;
+pub use reaction::{InvalidReaction, Reaction};
 pub use room_token::{InvalidRoomToken, RoomToken, join_url};

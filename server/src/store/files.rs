@@ -94,4 +94,19 @@ impl Store {
             Ok(attached)
         })
     }
+
+    /// Forgets an upload whose bytes could not be stored, so that no row points at
+    /// nothing. Returns whether there was such a row.
+    #[tracing::instrument(skip_all, fields(file = id))]
+    pub async fn discard_file(&self, id: i64) -> StoreResult<bool> {
+        const SQL: &str = "DELETE FROM files WHERE id = $1";
+        with_pool!(self, |pool| {
+            Ok(sqlx::query(SQL)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                > 0)
+        })
+    }
 }

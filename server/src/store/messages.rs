@@ -212,6 +212,42 @@ impl Store {
         })
     }
 
+    /// Wipes a user from a room (`DELETE /room/…/all/…`): soft-deletes every live message
+    /// they posted there, each as [`Store::delete_message`] would, and expires now every
+    /// file they uploaded to the room except the room's current image, all in one
+    /// transaction. Returns the deleted message ids (oldest first).
+    #[tracing::instrument(skip_all, fields(room = room, user = user))]
+    pub async fn delete_user_posts_and_uploads(
+        &self,
+        room: i64,
+        user: i64,
+        now: f64,
+    ) -> StoreResult<Vec<i64>> {
+        const LIVE_BY_USER: &str = "SELECT id FROM messages \
+             WHERE room = $1 AND user_id = $2 AND data IS NOT NULL ORDER BY id";
+        // File ids start at 1, so 0 stands for "no image".
+        const EXPIRE_UPLOADS: &str = "UPDATE files SET expiry = 0 \
+             WHERE room = $1 AND uploader = $2 \
+             AND id <> COALESCE((SELECT image FROM rooms WHERE id = $1), 0)";
+        write_tx!(self, |tx| {
+            lock_sequence!(tx, room);
+            let ids = sqlx::query_scalar::<_, i64>(LIVE_BY_USER)
+                .bind(room)
+                .bind(user)
+                .fetch_all(&mut *tx)
+                .await?;
+            for &id in &ids {
+                soft_delete!(tx, room, id, now);
+            }
+            sqlx::query(EXPIRE_UPLOADS)
+                .bind(room)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+            Ok(ids)
+        })
+    }
+
     /// The message with this id in this room, whatever its state (deleted, filtered,
     /// whisper): for authorship and existence checks before changing it.
     pub async fn message_by_id(&self, room: i64, id: i64) -> StoreResult<Option<Message>> {

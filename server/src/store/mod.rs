@@ -3,9 +3,10 @@
 //! One [`Store`] serves SQLite (the single-instance default) and PostgreSQL (many instances)
 //! behind methods named after business operations. Both backends run the *same* SQL text:
 //! SQLite accepts PostgreSQL's `$1` placeholders, and the schema avoids dialect-specific
-//! types, so each method is written once and the [`with_pool!`]/[`write_tx!`] macros expand
+//! types, so each method is written once and the `with_pool!`/`write_tx!` macros expand
 //! it for each pool type. Queries are checked at runtime (`query_as` + `FromRow`), so
-//! building needs no database.
+//! building needs no database. The one exception is binding a list of ids
+//! (`reactions_for`): PostgreSQL takes an array, SQLite a JSON text.
 //!
 //! Conventions:
 //! * Every method that changes a room's `message_sequence` or `info_updates` runs in one
@@ -17,11 +18,16 @@
 //!   [`StoreError::NotFound`].
 
 mod audit;
+mod blinding;
+mod cleanup;
 mod error;
 mod files;
+mod inbox;
 mod messages;
 mod models;
+mod moderators;
 mod nonces;
+mod permissions;
 mod pins;
 mod reactions;
 mod rooms;
@@ -38,9 +44,10 @@ use sqlx::sqlite::{
 
 pub use error::StoreError;
 pub use models::{
-    AuditEntry, AuditFilter, File, Message, MessageEdit, MessageRevision, NewAuditEntry, NewFile,
-    NewMessage, PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor, Room,
-    RoomUpdate, Unpinned, User, Viewer,
+    AuditEntry, AuditFilter, BanFuture, DirectMessage, File, Message, MessageEdit, MessageRevision,
+    ModeratorRole, NewAuditEntry, NewFile, NewMessage, PermissionChange, PermissionFuture,
+    PermissionOverride, PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor,
+    Room, RoomModerator, RoomPermissions, RoomUpdate, Unpinned, User, Viewer,
 };
 pub use users::SYSTEM_USER_ID;
 
@@ -53,8 +60,6 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrati
 
 /// How long a SQLite writer waits for the write lock before giving up with `BUSY`.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long any caller waits for a pooled connection before the store reports `Unavailable`.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,16 +68,20 @@ pub enum Backend {
     Postgres,
 }
 
-/// Pool sizing; the defaults suit a single small instance.
+/// Pool settings; the defaults suit a single small instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOptions {
     pub max_connections: u32,
+    /// How long a caller waits for a connection (including connecting at start, which
+    /// retries until then) before the store reports `Unavailable`.
+    pub acquire_timeout: Duration,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -172,7 +181,7 @@ impl Store {
             };
             let pool = SqlitePoolOptions::new()
                 .max_connections(max.max(1))
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
                 .await
                 .map_err(StoreError::Unavailable)?;
@@ -182,7 +191,7 @@ impl Store {
                 .map_err(|e| StoreError::Invalid(format!("bad PostgreSQL URL: {e}")))?;
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections.max(1))
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
                 .await
                 .map_err(StoreError::Unavailable)?;

@@ -252,6 +252,115 @@ pub struct NewFile<'a> {
     pub expiry: Option<f64>,
 }
 
+/// A direct message (spec §5.7), with sender and recipient as session ids.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DirectMessage {
+    pub id: i64,
+    pub sender: String,
+    pub recipient: String,
+    /// Opaque, client-encrypted.
+    pub body: Vec<u8>,
+    pub posted_at: f64,
+    pub expiry: Option<f64>,
+}
+
+/// What a permission check for one user in one room needs (§6.2): the room defaults
+/// already merged with the user's override, plus the room and global flags. The rules that
+/// combine them (admin allows everything, mods bypass, bans deny) live in `domain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct RoomPermissions {
+    pub room: i64,
+    pub user_id: i64,
+    /// Banned from this room.
+    pub room_banned: bool,
+    /// Banned server-wide.
+    pub global_banned: bool,
+    /// The override where set, else the room default.
+    pub read: bool,
+    pub accessible: bool,
+    pub write: bool,
+    pub upload: bool,
+    /// Moderator or admin of this room.
+    pub room_moderator: bool,
+    pub room_admin: bool,
+    /// Moderator or admin of every room.
+    pub global_moderator: bool,
+    pub global_admin: bool,
+}
+
+/// A user's override row in one room; `None` permissions follow the room default.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PermissionOverride {
+    pub room: i64,
+    pub user_id: i64,
+    pub session_id: String,
+    pub banned: bool,
+    pub read: Option<bool>,
+    pub accessible: Option<bool>,
+    pub write: Option<bool>,
+    pub upload: Option<bool>,
+    pub moderator: bool,
+    pub admin: bool,
+    pub visible_mod: bool,
+}
+
+/// Per-user permission changes: `None` leaves a permission alone, `Some(None)` returns it
+/// to the room default, `Some(Some(v))` sets it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PermissionChange {
+    pub read: Option<Option<bool>>,
+    pub accessible: Option<Option<bool>>,
+    pub write: Option<Option<bool>>,
+    pub upload: Option<Option<bool>>,
+    /// Also cancel scheduled changes of the read/write/upload permissions touched here.
+    pub unschedule: bool,
+}
+
+/// Moderator standing to give someone, in a room or globally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModeratorRole {
+    /// An admin (who is also a moderator) rather than a plain moderator.
+    pub admin: bool,
+    /// Listed publicly rather than only to moderators.
+    pub visible: bool,
+}
+
+/// A moderator of a room as the room object lists them: room mods and global mods alike.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RoomModerator {
+    pub session_id: String,
+    /// Admin of the room or of every room.
+    pub admin: bool,
+    /// Shown to everyone; the room-level setting wins over the global one.
+    pub visible: bool,
+    /// Holds moderator or admin rights globally.
+    pub global: bool,
+}
+
+/// A scheduled change of a user's room permissions; `None` leaves one unchanged.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PermissionFuture {
+    pub id: i64,
+    pub room: i64,
+    pub user_id: i64,
+    pub session_id: String,
+    pub at: f64,
+    pub read: Option<bool>,
+    pub write: Option<bool>,
+    pub upload: Option<bool>,
+}
+
+/// A scheduled ban or unban; `room: None` means the global ban.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct BanFuture {
+    pub id: i64,
+    pub room: Option<i64>,
+    pub user_id: i64,
+    pub session_id: String,
+    pub at: f64,
+    pub banned: bool,
+}
+
 /// A moderation action to record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAuditEntry {

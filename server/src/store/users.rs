@@ -1,6 +1,6 @@
 //! Users: the system user, auto-creation on first sight, lookups.
 
-use super::{Store, StoreResult, User, with_pool};
+use super::{Store, StoreResult, User, with_pool, write_tx};
 
 macro_rules! user_columns {
     () => {
@@ -86,6 +86,66 @@ impl Store {
         with_pool!(self, |pool| {
             Ok(sqlx::query_as::<_, User>(SQL)
                 .bind(id)
+                .fetch_optional(pool)
+                .await?)
+        })
+    }
+}
+
+impl Store {
+    /// Flushes activity gathered in memory: each `(user, at)` raises the user's
+    /// `last_active` to `at` (never lowers it). One transaction per batch, so polls cost no
+    /// SQL write of their own.
+    #[tracing::instrument(skip_all, fields(users = seen.len()))]
+    pub async fn record_user_activity(&self, seen: &[(i64, f64)]) -> StoreResult<()> {
+        const SQL: &str = "UPDATE users SET last_active = $2 WHERE id = $1 AND last_active < $2";
+        if seen.is_empty() {
+            return Ok(());
+        }
+        write_tx!(self, |tx| {
+            for &(user, at) in seen {
+                sqlx::query(SQL)
+                    .bind(user)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Flushes per-room activity gathered in memory: each `(room, user, at)` creates or
+    /// raises the user's `room_users.last_active`. Rows for rooms deleted meanwhile are
+    /// skipped rather than failing the batch.
+    #[tracing::instrument(skip_all, fields(rows = seen.len()))]
+    pub async fn record_room_activity(&self, seen: &[(i64, i64, f64)]) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO room_users (room, user_id, last_active) \
+             SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM rooms WHERE id = $1) \
+             ON CONFLICT (room, user_id) DO UPDATE SET last_active = excluded.last_active \
+             WHERE room_users.last_active < excluded.last_active";
+        if seen.is_empty() {
+            return Ok(());
+        }
+        write_tx!(self, |tx| {
+            for &(room, user, at) in seen {
+                sqlx::query(SQL)
+                    .bind(room)
+                    .bind(user)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// When `user` was last active in `room`, if ever.
+    pub async fn room_activity(&self, room: i64, user: i64) -> StoreResult<Option<f64>> {
+        const SQL: &str = "SELECT last_active FROM room_users WHERE room = $1 AND user_id = $2";
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar::<_, f64>(SQL)
+                .bind(room)
+                .bind(user)
                 .fetch_optional(pool)
                 .await?)
         })

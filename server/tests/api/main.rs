@@ -8,8 +8,18 @@
 #[macro_use]
 mod support;
 
+mod auth;
+mod community;
+mod files;
 mod health;
+mod inbox;
+mod messages;
 mod onion;
+mod permissions;
+mod pins;
+mod poll;
+mod reactions;
 mod restart;
+mod rooms;
 mod server_binary;
 mod store;

@@ -3,4 +3,11 @@
 
 pub mod batch;
 pub mod capabilities;
+pub mod files;
+pub mod inbox;
+pub mod messages;
 pub mod onion;
+pub mod permissions;
+pub mod pins;
+pub mod reactions;
+pub mod rooms;

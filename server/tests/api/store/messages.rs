@@ -21,6 +21,7 @@ on_both_backends!(
     recent_and_before_page_backwards_through_live_messages,
     recent_posts_count_deleted_ones_too,
     deleting_all_of_a_users_messages_takes_one_seqno_each,
+    wiping_a_user_from_a_room_deletes_their_posts_and_expires_their_uploads_but_not_the_room_image,
 );
 
 async fn each_post_takes_the_next_sequence_number(store: Store) {
@@ -575,6 +576,86 @@ async fn deleting_all_of_a_users_messages_takes_one_seqno_each(store: Store) {
     assert!(
         store
             .delete_user_messages(lobby.id, alice.id, NOW)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn wiping_a_user_from_a_room_deletes_their_posts_and_expires_their_uploads_but_not_the_room_image(
+    store: Store,
+) {
+    let lobby = room(&store, "lobby").await;
+    let other = room(&store, "other").await;
+    let alice = user(&store, 1).await;
+    let bob = user(&store, 2).await;
+    let upload = |room: i64, uploader: i64| NewFile {
+        room,
+        uploader,
+        size: 4,
+        filename: None,
+        expiry: Some(NOW + 3600.0),
+    };
+    let add = |file: NewFile<'static>| {
+        let store = store.clone();
+        async move {
+            store
+                .add_file(&file, |id| format!("f/{id}"), NOW)
+                .await
+                .unwrap()
+        }
+    };
+    let loose = add(upload(lobby.id, alice.id)).await;
+    let image = add(upload(lobby.id, alice.id)).await;
+    let elsewhere = add(upload(other.id, alice.id)).await;
+    let bobs = add(upload(lobby.id, bob.id)).await;
+    store
+        .update_room_details(
+            lobby.id,
+            &sogs::store::RoomUpdate {
+                image: Some(Some(image.id)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let a1 = post(&store, &lobby, &alice, b"a1").await;
+    let a_other = post(&store, &other, &alice, b"a2").await;
+    let b1 = post(&store, &lobby, &bob, b"b1").await;
+    store
+        .add_reaction(lobby.id, a1.id, bob.id, "👀", NOW)
+        .await
+        .unwrap();
+    let before = current(&store, &lobby).await.message_sequence;
+
+    let deleted = store
+        .delete_user_posts_and_uploads(lobby.id, alice.id, NOW)
+        .await
+        .unwrap();
+
+    assert_eq!(deleted, [a1.id]);
+    assert_eq!(current(&store, &lobby).await.message_sequence, before + 2);
+    let expiry = |id: i64| {
+        let store = store.clone();
+        async move { store.file_by_id(id).await.unwrap().unwrap().expiry }
+    };
+    assert_eq!(expiry(loose.id).await, Some(0.0));
+    assert_eq!(expiry(image.id).await, None, "the room image stays");
+    assert_eq!(expiry(elsewhere.id).await, Some(NOW + 3600.0));
+    assert_eq!(expiry(bobs.id).await, Some(NOW + 3600.0));
+    for (room, id) in [(other.id, a_other.id), (lobby.id, b1.id)] {
+        assert!(
+            !store
+                .message_by_id(room, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .is_deleted()
+        );
+    }
+    assert!(
+        store
+            .delete_user_posts_and_uploads(lobby.id, alice.id, NOW)
             .await
             .unwrap()
             .is_empty()

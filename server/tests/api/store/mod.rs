@@ -27,10 +27,17 @@ macro_rules! on_both_backends {
     };
 }
 
+mod activity;
 mod audit;
+mod blinding;
+mod cleanup;
 mod concurrency;
 mod fixtures;
+mod inbox;
 mod messages;
+mod moderators;
+mod nonces;
+mod permissions;
 mod pins;
 mod reactions;
 mod rooms;

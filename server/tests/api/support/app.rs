@@ -17,7 +17,8 @@ pub struct TestApp {
     pub state: AppState,
     pub http: reqwest::Client,
     pub config: Config,
-    pub db: TestDb,
+    /// The database, owned by the first instance over it (other instances share it).
+    pub db: Option<TestDb>,
     pub data_dir: tempfile::TempDir,
     shutdown: CancellationToken,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -45,12 +46,36 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(&db, data_dir.path());
     adjust(&mut config);
-    start(config, db, data_dir).await
+    start(config, Some(db), data_dir).await
+}
+
+/// Starts a server on `backend` whose time is `clock` (usually [`Clock::manual`], so a test
+/// can move time forward for expiry and cleanup), with the configuration adjusted first.
+pub async fn spawn_app_with_clock(
+    backend: Backend,
+    clock: Clock,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(&db, data_dir.path());
+    adjust(&mut config);
+    start_with_clock(config, Some(db), data_dir, clock).await
 }
 
 /// Builds and runs an application for `config` in the background.
-pub async fn start(config: Config, db: TestDb, data_dir: tempfile::TempDir) -> TestApp {
-    let app = Application::build(config.clone(), Clock::system())
+pub async fn start(config: Config, db: Option<TestDb>, data_dir: tempfile::TempDir) -> TestApp {
+    start_with_clock(config, db, data_dir, Clock::system()).await
+}
+
+/// Builds and runs an application for `config` on `clock` in the background.
+pub async fn start_with_clock(
+    config: Config,
+    db: Option<TestDb>,
+    data_dir: tempfile::TempDir,
+    clock: Clock,
+) -> TestApp {
+    let app = Application::build(config.clone(), clock)
         .await
         .expect("application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -70,6 +95,17 @@ pub async fn start(config: Config, db: TestDb, data_dir: tempfile::TempDir) -> T
 }
 
 impl TestApp {
+    /// Another instance over the same database and with the same server key, as a second
+    /// replica behind a load balancer would run.
+    pub async fn another_instance(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = self.config.clone();
+        config.server.data_dir = data_dir.path().to_path_buf();
+        config.server.key_file = self.config.key_file().display().to_string();
+        adjust(&mut config);
+        start(config, None, data_dir).await
+    }
+
     /// An anonymous SOGS client of this server.
     pub fn client(&self) -> sogs::client::SogsClient {
         sogs::client::SogsClient::new(&self.address, self.state.key.public_key())
@@ -89,9 +125,23 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Tells the server's caches that the test wrote to the database behind its back (as
+    /// any out-of-band writer must: `sogs-admin` publishes the same invalidation).
+    pub fn invalidate_caches(&self) {
+        self.state
+            .cluster
+            .caches
+            .apply(&sogs::cluster::cache::Invalidation::All);
+    }
+
+    /// Starts a graceful shutdown without waiting for it (as SIGTERM does).
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
     /// Stops the server gracefully and hands back its database and data directory, so a
     /// test can start it again over the same state.
-    pub async fn stop(self) -> (Config, TestDb, tempfile::TempDir) {
+    pub async fn stop(self) -> (Config, Option<TestDb>, tempfile::TempDir) {
         self.shutdown.cancel();
         self.handle
             .await

@@ -2,8 +2,9 @@
 
 pub mod app;
 pub mod db;
+pub mod fake_s3;
 
-pub use app::{spawn_app, spawn_app_with};
+pub use app::{spawn_app, spawn_app_with, spawn_app_with_clock};
 pub use db::TestDb;
 pub use sogs::store::Backend;
 

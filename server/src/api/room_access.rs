@@ -1,0 +1,137 @@
+//! Resolving the `{token}` of a route to a room and the requester's permissions in it, with
+//! the statuses PySOGS gives when they fall short.
+
+use crate::domain::{Need, Permissions};
+use crate::store::{Room, RoomPermissions, Viewer};
+
+use super::context::Ctx;
+use super::error::ApiError;
+
+/// A room and what the requester may do in it.
+#[derive(Debug, Clone)]
+pub struct RoomAccess {
+    pub room: Room,
+    pub perms: Permissions,
+}
+
+impl From<&RoomPermissions> for Permissions {
+    fn from(p: &RoomPermissions) -> Self {
+        Permissions::combine(
+            p.room_banned,
+            p.global_banned,
+            p.read,
+            p.accessible,
+            p.write,
+            p.upload,
+            p.room_moderator,
+            p.room_admin,
+            p.global_moderator,
+            p.global_admin,
+        )
+    }
+}
+
+impl Ctx<'_> {
+    /// The room named by the route's `{token}` (404 if unknown) and the requester's
+    /// permissions there. Does not check any permission.
+    pub async fn room_access(&self) -> Result<RoomAccess, ApiError> {
+        let room = self.room().await?;
+        let perms = match self.identity.user() {
+            None => Permissions::anonymous(
+                room.default_read,
+                room.default_accessible,
+                room.default_write,
+                room.default_upload,
+            ),
+            Some(user) => Permissions::from(&self.user_permissions(room.id, user.user.id).await?),
+        };
+        Ok(RoomAccess { room, perms })
+    }
+
+    /// The room named by `{token}`, from the cache when it can be trusted; 404 if unknown.
+    pub async fn room(&self) -> Result<Room, ApiError> {
+        let token = self.params.get("token");
+        let caches = &self.state.cluster.caches;
+        if let Some(room) = caches.room(token) {
+            return Ok(room);
+        }
+        let room = self
+            .state
+            .store
+            .room_by_token(token)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        caches.put_room(&room);
+        Ok(room)
+    }
+
+    async fn user_permissions(&self, room: i64, user: i64) -> Result<RoomPermissions, ApiError> {
+        let caches = &self.state.cluster.caches;
+        if let Some(p) = caches.permissions(room, user) {
+            return Ok(p);
+        }
+        let p = self
+            .state
+            .store
+            .user_permissions(room, user)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        caches.put_permissions(&p);
+        Ok(p)
+    }
+
+    /// The room, if the requester can access it (404 otherwise, as if it did not exist).
+    pub async fn accessible_room(&self) -> Result<RoomAccess, ApiError> {
+        let access = self.room_access().await?;
+        if !access.perms.can_access() {
+            return Err(ApiError::NotFound);
+        }
+        Ok(access)
+    }
+
+    /// The room, if the requester can read it: 404 if it is invisible, 403 otherwise.
+    pub async fn readable_room(&self) -> Result<RoomAccess, ApiError> {
+        let access = self.room_access().await?;
+        access.require(Need::READ)?;
+        Ok(access)
+    }
+
+    /// The room for a moderator or admin action, checked in PySOGS's order: 404 if the
+    /// room is unknown, 401 for an anonymous requester, then 403 unless `need` is met.
+    pub async fn staff_room(&self, need: Need) -> Result<RoomAccess, ApiError> {
+        let access = self.room_access().await?;
+        self.identity.require_user()?;
+        access.require(need)?;
+        Ok(access)
+    }
+}
+
+impl RoomAccess {
+    /// Checks `need`, answering as PySOGS's decorators do: 401 for anonymous requesters of
+    /// moderator/admin actions, 403 with the decorator's message otherwise.
+    pub fn require(&self, need: Need) -> Result<(), ApiError> {
+        if self.perms.allows(need) {
+            return Ok(());
+        }
+        let message = if need.admin {
+            "This endpoint requires admin room permissions"
+        } else if need.moderator {
+            "This endpoint requires moderator room permissions"
+        } else if need.read {
+            "This endpoint requires room message 'read' permission"
+        } else if need.write || need.upload {
+            "Permission denied"
+        } else {
+            return Err(ApiError::NotFound);
+        };
+        Err(ApiError::Forbidden(message.into()))
+    }
+
+    /// Who is reading, for the whisper visibility rules.
+    pub fn viewer(&self, user: Option<i64>) -> Viewer {
+        Viewer {
+            user,
+            moderator: self.perms.moderator,
+        }
+    }
+}

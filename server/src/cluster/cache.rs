@@ -1,0 +1,260 @@
+//! Per-instance caches of rooms, users and permissions, so that a poll with nothing new
+//! costs no SQL.
+//!
+//! Correctness comes first, so how long an entry may be trusted depends on who else can
+//! write to the database:
+//! - SQLite without Redis: this instance is the only server. Its own writes invalidate at
+//!   once; entries also age out after [`LOCAL_TTL`] so that changes made by `sogs-admin`
+//!   show within a second.
+//! - Redis configured: every instance publishes an invalidation after each write and
+//!   listens for the others'; entries are trusted while the subscription is up (with a
+//!   safety TTL), and bypassed while it is down, since invalidations may be missed.
+//! - PostgreSQL without Redis: other instances may write unseen, so nothing is cached.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::store::{Room, RoomPermissions, User};
+
+/// Entry lifetime for the single-instance default.
+pub const LOCAL_TTL: Duration = Duration::from_secs(1);
+/// Safety lifetime when Redis invalidations keep entries fresh.
+pub const SHARED_TTL: Duration = Duration::from_secs(30);
+
+/// How far cached entries may be trusted; see the module documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheMode {
+    Local,
+    Shared,
+    Off,
+}
+
+/// What a write made stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalidation {
+    /// A room's row changed (messages, reactions, pins, details, moderators); its
+    /// permissions may have too. Carries the lower-case token.
+    Room(String),
+    /// Anything may have changed (user flags, bans, several rooms).
+    All,
+}
+
+impl Invalidation {
+    /// The wire form published to other instances.
+    pub fn encode(&self) -> String {
+        match self {
+            Invalidation::Room(token) => format!("room:{token}"),
+            Invalidation::All => "all".into(),
+        }
+    }
+
+    /// Parses the wire form; anything unknown invalidates everything, the safe reading.
+    pub fn decode(text: &str) -> Self {
+        match text.strip_prefix("room:") {
+            Some(token) if !token.is_empty() => Invalidation::Room(token.to_string()),
+            _ => Invalidation::All,
+        }
+    }
+}
+
+struct Entry<V> {
+    value: V,
+    stored: Instant,
+}
+
+struct Map<K, V>(Mutex<HashMap<K, Entry<V>>>);
+
+impl<K: Eq + Hash, V: Clone> Map<K, V> {
+    fn new() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+
+    fn get(&self, key: &K, ttl: Duration) -> Option<V> {
+        let map = self.0.lock().ok()?;
+        let entry = map.get(key)?;
+        (entry.stored.elapsed() < ttl).then(|| entry.value.clone())
+    }
+
+    fn put(&self, key: K, value: V) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(
+                key,
+                Entry {
+                    value,
+                    stored: Instant::now(),
+                },
+            );
+        }
+    }
+
+    fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) {
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|k, e| keep(k, &e.value));
+        }
+    }
+}
+
+/// The caches of one instance.
+pub struct Caches {
+    mode: CacheMode,
+    /// In shared mode: whether the invalidation subscription is up.
+    subscribed: AtomicBool,
+    rooms: Map<String, Room>,
+    users: Map<String, User>,
+    permissions: Map<(i64, i64), RoomPermissions>,
+}
+
+impl Caches {
+    pub fn new(mode: CacheMode) -> Self {
+        Self {
+            mode,
+            subscribed: AtomicBool::new(false),
+            rooms: Map::new(),
+            users: Map::new(),
+            permissions: Map::new(),
+        }
+    }
+
+    pub fn mode(&self) -> CacheMode {
+        self.mode
+    }
+
+    /// How long entries may be trusted right now; zero means "do not use the cache".
+    fn ttl(&self) -> Duration {
+        match self.mode {
+            CacheMode::Local => LOCAL_TTL,
+            CacheMode::Shared if self.subscribed.load(Ordering::Acquire) => SHARED_TTL,
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// Whether lookups may be answered from memory now.
+    pub fn enabled(&self) -> bool {
+        !self.ttl().is_zero()
+    }
+
+    /// Marks the invalidation subscription up or down. Either way everything cached so far
+    /// is dropped: invalidations may have been missed while it was down.
+    pub fn set_subscribed(&self, up: bool) {
+        self.subscribed.store(up, Ordering::Release);
+        self.apply(&Invalidation::All);
+    }
+
+    pub fn room(&self, token: &str) -> Option<Room> {
+        self.rooms.get(&token.to_lowercase(), self.ttl())
+    }
+
+    pub fn put_room(&self, room: &Room) {
+        if self.enabled() {
+            self.rooms.put(room.token.to_lowercase(), room.clone());
+        }
+    }
+
+    pub fn user(&self, session_id: &str) -> Option<User> {
+        self.users.get(&session_id.to_string(), self.ttl())
+    }
+
+    pub fn put_user(&self, user: &User) {
+        if self.enabled() {
+            self.users.put(user.session_id.clone(), user.clone());
+        }
+    }
+
+    pub fn permissions(&self, room: i64, user: i64) -> Option<RoomPermissions> {
+        self.permissions.get(&(room, user), self.ttl())
+    }
+
+    pub fn put_permissions(&self, perms: &RoomPermissions) {
+        if self.enabled() {
+            self.permissions.put((perms.room, perms.user_id), *perms);
+        }
+    }
+
+    /// Drops what `what` made stale.
+    pub fn apply(&self, what: &Invalidation) {
+        match what {
+            Invalidation::Room(token) => {
+                let token = token.to_lowercase();
+                let mut room_id = None;
+                self.rooms.retain(|k, v| {
+                    if *k == token {
+                        room_id = Some(v.id);
+                    }
+                    *k != token
+                });
+                match room_id {
+                    Some(id) => self.permissions.retain(|&(room, _), _| room != id),
+                    None => self.permissions.retain(|_, _| false),
+                }
+            }
+            Invalidation::All => {
+                self.rooms.retain(|_, _| false);
+                self.users.retain(|_, _| false);
+                self.permissions.retain(|_, _| false);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(id: i64, token: &str) -> Room {
+        Room {
+            id,
+            token: token.into(),
+            name: token.into(),
+            description: None,
+            image: None,
+            created: 0.0,
+            message_sequence: 0,
+            info_updates: 0,
+            active_users: 0,
+            default_read: true,
+            default_accessible: true,
+            default_write: true,
+            default_upload: true,
+        }
+    }
+
+    #[test]
+    fn local_mode_serves_entries_until_invalidated() {
+        let c = Caches::new(CacheMode::Local);
+        c.put_room(&room(1, "Lobby"));
+        assert_eq!(c.room("LOBBY").unwrap().id, 1);
+        c.apply(&Invalidation::Room("lobby".into()));
+        assert!(c.room("lobby").is_none());
+    }
+
+    #[test]
+    fn off_mode_never_caches() {
+        let c = Caches::new(CacheMode::Off);
+        c.put_room(&room(1, "lobby"));
+        assert!(c.room("lobby").is_none());
+    }
+
+    #[test]
+    fn shared_mode_caches_only_while_subscribed() {
+        let c = Caches::new(CacheMode::Shared);
+        c.put_room(&room(1, "lobby"));
+        assert!(c.room("lobby").is_none());
+        c.set_subscribed(true);
+        c.put_room(&room(1, "lobby"));
+        assert!(c.room("lobby").is_some());
+        c.set_subscribed(false);
+        assert!(c.room("lobby").is_none());
+    }
+
+    #[test]
+    fn invalidations_round_trip_and_unknown_text_means_all() {
+        for inv in [Invalidation::Room("abc".into()), Invalidation::All] {
+            assert_eq!(Invalidation::decode(&inv.encode()), inv);
+        }
+        assert_eq!(Invalidation::decode("garbage"), Invalidation::All);
+        assert_eq!(Invalidation::decode("room:"), Invalidation::All);
+    }
+}

@@ -1,0 +1,106 @@
+//! Background work with a lifecycle: started with the server, stopped by its shutdown
+//! token, joined before the process exits.
+//!
+//! - The activity flusher writes coalesced `last_active` data every few seconds.
+//! - The invalidation subscriber (with Redis) keeps this instance's caches fresh.
+//! - The cleanup (spec §6.12) prunes expired files, edit history, DMs, old room activity and
+//!   nonces, refreshes active-user counts and applies due permission and ban changes. Every
+//!   step is idempotent or takes its rows by deleting them, so any number of instances may
+//!   run it at once.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::AppState;
+use crate::blobs::BlobKey;
+
+/// How often coalesced activity is written.
+pub const ACTIVITY_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the cleanup runs (PySOGS: every 10 s).
+pub const CLEANUP_INTERVAL: Duration = Duration::from_secs(10);
+
+const DAY: f64 = 86_400.0;
+
+/// Starts the background tasks; they stop when `shutdown` is cancelled.
+pub fn spawn(state: AppState, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
+    vec![
+        tokio::spawn(activity_flusher(state.clone(), shutdown.clone())),
+        tokio::spawn(state.cluster.clone().run_subscriber(shutdown.clone())),
+        tokio::spawn(cleanup_loop(state, shutdown)),
+    ]
+}
+
+async fn activity_flusher(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(ACTIVITY_FLUSH_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            _ = tick.tick() => false,
+            _ = shutdown.cancelled() => true,
+        };
+        if let Err(e) = state.activity.flush(&state.store).await {
+            tracing::warn!(error = %e, "activity flush failed; will retry");
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+async fn cleanup_loop(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(CLEANUP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        if let Err(e) = run_cleanup(&state).await {
+            tracing::warn!(error = %e, "cleanup failed; will retry");
+        }
+    }
+}
+
+/// One pass of the cleanup at the state's current time.
+pub async fn run_cleanup(state: &AppState) -> Result<(), crate::store::StoreError> {
+    let now = state.clock.now();
+    let rooms = &state.config.rooms;
+    let store = &state.store;
+    let expired = store.prune_expired_files(now).await?;
+    for file in &expired {
+        remove_upload(state, &file.path).await;
+    }
+    store
+        .prune_message_history(now - rooms.history_prune_days * DAY)
+        .await?;
+    store.prune_direct_messages(now).await?;
+    store
+        .prune_room_activity(now - rooms.active_prune_threshold_days * DAY)
+        .await?;
+    store
+        .refresh_active_users(now - rooms.active_threshold_days * DAY)
+        .await?;
+    let applied = store.apply_due_futures(now).await?;
+    if applied > 0 {
+        tracing::info!(applied, "applied scheduled permission changes");
+    }
+    store.prune_nonces(now).await?;
+    Ok(())
+}
+
+/// Deletes an expired upload's bytes. A stored path that is not a valid blob key (one that
+/// could leave the storage root) is refused and left alone.
+async fn remove_upload(state: &AppState, stored: &str) {
+    let key = match BlobKey::parse(stored) {
+        Ok(key) => key,
+        Err(e) => {
+            tracing::warn!(error = %e, "refusing to delete a file outside the uploads directory");
+            return;
+        }
+    };
+    if let Err(e) = state.blobs.delete(&key).await {
+        tracing::warn!(error = %e, "cannot delete expired upload");
+    }
+}
