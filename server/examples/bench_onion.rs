@@ -67,6 +67,43 @@ async fn main() -> anyhow::Result<()> {
     for enc in [EncType::Aes256Gcm, EncType::XChaCha20Poly1305] {
         bench(&state, &client, &poll, enc, iterations).await?;
     }
+    sub_requests(&state, &client, &poll, iterations).await
+}
+
+/// The handlers' share of "rest": each sub-request of the poll served on its own under the
+/// batch's identity, as `/batch` serves it.
+async fn sub_requests(
+    state: &sogs::api::AppState,
+    client: &SogsClient,
+    poll: &Value,
+    iterations: usize,
+) -> anyhow::Result<()> {
+    let signed = client.build_json("POST", "/batch", poll);
+    let mut headers = Headers::new();
+    for (name, value) in &signed.headers {
+        headers.set(name, value.as_str());
+    }
+    let outer = ApiRequest::from_target(Method::Post, "/batch", headers, signed.body.clone())?;
+    let identity = sogs::api::auth::authenticate(state, &outer)
+        .await
+        .map_err(|e| anyhow::anyhow!("the poll does not authenticate: {e}"))?;
+    let subs = sogs::api::handlers::batch::parse_sub_requests(&signed.body)
+        .map_err(|e| anyhow::anyhow!("the poll does not parse: {e}"))?;
+    println!("\nsub-requests served alone under the poll's user (median µs):");
+    let mut total = 0.0;
+    for sub in subs {
+        let mut times = Vec::with_capacity(iterations);
+        for _ in 0..iterations {
+            let started = Instant::now();
+            let served = dispatch::serve_as(state, sub.clone(), &identity).await;
+            times.push(started.elapsed().as_secs_f64() * 1e6);
+            std::hint::black_box(served.response.status);
+        }
+        let m = median(&mut times);
+        total += m;
+        println!("  {m:8.1}  {} {}", sub.method.as_str(), sub.path);
+    }
+    println!("  {total:8.1}  all five");
     Ok(())
 }
 
