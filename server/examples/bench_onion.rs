@@ -34,6 +34,8 @@ struct Prepared {
     ephemeral_key: [u8; 32],
     ciphertext: Vec<u8>,
     inner: BuiltRequest,
+    /// Another signed poll (its own nonce), served without onion for comparison.
+    plain: BuiltRequest,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -79,11 +81,7 @@ async fn sub_requests(
     iterations: usize,
 ) -> anyhow::Result<()> {
     let signed = client.build_json("POST", "/batch", poll);
-    let mut headers = Headers::new();
-    for (name, value) in &signed.headers {
-        headers.set(name, value.as_str());
-    }
-    let outer = ApiRequest::from_target(Method::Post, "/batch", headers, signed.body.clone())?;
+    let outer = plain_request(&signed)?;
     let identity = sogs::api::auth::authenticate(state, &outer)
         .await
         .map_err(|e| anyhow::anyhow!("the poll does not authenticate: {e}"))?;
@@ -197,6 +195,14 @@ async fn bench(
             .user_lookup
             .push(started.elapsed().as_secs_f64() * 1e6);
 
+        // The same poll as plain HTTP would hand it to the dispatcher.
+        let started = Instant::now();
+        let served = dispatch::serve(state, plain_request(&p.plain)?).await;
+        samples.plain.push(started.elapsed().as_secs_f64() * 1e6);
+        if served.response.status != 200 {
+            bail!("plain poll failed: {}", served.response.status);
+        }
+
         samples.push(full, x25519, aead, signature);
     }
 
@@ -206,6 +212,7 @@ async fn bench(
     let signature = median(&mut samples.signature);
     let rest = median(&mut samples.rest);
     let user_lookup = median(&mut samples.user_lookup);
+    let plain = median(&mut samples.plain);
     let parts = x25519 + aead + signature;
     let pct = |d: f64| 100.0 * d / full;
     println!("  medians over {iterations} polls:");
@@ -220,6 +227,10 @@ async fn bench(
     println!(
         "    of which the user lookup (SQLite) {user_lookup:.1} µs  {:.1}%",
         pct(user_lookup)
+    );
+    println!(
+        "  the same batch without onion {plain:.1} µs: the onion layer adds {:.1} µs",
+        full - plain
     );
     println!(
         "  => {:.0} polls/s per core; crypto alone {:.0}/s; the full poll runs at {:.0}% of \
@@ -240,6 +251,7 @@ struct Samples {
     signature: Vec<f64>,
     rest: Vec<f64>,
     user_lookup: Vec<f64>,
+    plain: Vec<f64>,
 }
 
 impl Samples {
@@ -271,7 +283,22 @@ fn prepare(client: &SogsClient, poll: &Value, enc: EncType) -> anyhow::Result<Pr
         ephemeral_key,
         ciphertext,
         inner,
+        plain: client.build_json("POST", "/batch", poll),
     })
+}
+
+/// A signed request as the plain-HTTP adapter hands it to the dispatcher.
+fn plain_request(built: &BuiltRequest) -> anyhow::Result<ApiRequest> {
+    let mut headers = Headers::new();
+    for (name, value) in &built.headers {
+        headers.set(name, value.as_str());
+    }
+    Ok(ApiRequest::from_target(
+        Method::Post,
+        &built.target,
+        headers,
+        built.body.clone(),
+    )?)
 }
 
 fn onion_request(body: Vec<u8>) -> ApiRequest {
