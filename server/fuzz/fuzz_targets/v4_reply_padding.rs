@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
     let (header, body) = rest.split_at(split);
     let reply = V4Response {
         code: u16::from_le_bytes([*a, *b]) % 600,
-        headers: vec![("x-h".to_owned(), String::from_utf8_lossy(header).into_owned())],
+        headers: vec![(
+            "x-h".to_owned(),
+            String::from_utf8_lossy(header).into_owned(),
+        )],
         body: body.repeat(1 + usize::from(*a) % 64),
     };
     let padding = Padding {
