@@ -13,6 +13,8 @@ use serde_json::Value;
 use crate::crypto::blinding::BlindedKeyPair;
 use crate::crypto::direct_message::{self, DmError};
 use crate::crypto::keys::{BlindedId, ServerPublicKey, SessionId};
+use crate::crypto::onion::{EncType, OnionError, OnionKey, seal_request};
+use crate::crypto::onion_v4::{V4Error, V4Request, V4Response};
 use crate::crypto::request_signature::{RequestSigner, SignedRequest, split_target};
 
 /// Why a request could not be sent or its answer read.
@@ -22,7 +24,21 @@ pub enum ClientError {
     Http(#[from] reqwest::Error),
     #[error("invalid method {0:?}")]
     Method(String),
+    #[error("onion layer: {0}")]
+    Onion(#[from] OnionError),
+    #[error("onion v4 reply: {0}")]
+    V4Reply(#[from] V4Error),
+    #[error("onion request refused with HTTP {status}: {body}")]
+    OnionRefused { status: u16, body: String },
+    #[error("onion v3 reply is not base64")]
+    V3Reply,
+    #[error("onion v3 requests carry text bodies only")]
+    V3Body,
 }
+
+/// The onion endpoints a client posts to when it is the last hop itself.
+const ONION_V4_PATH: &str = "/oxen/v4/lsrpc";
+const ONION_V3_PATH: &str = "/oxen/v3/lsrpc";
 
 /// A request ready to send: method, target (`/path?query`), headers (signed when the client
 /// has an identity), body.
@@ -226,19 +242,125 @@ impl SogsClient {
         for (name, value) in &req.headers {
             builder = builder.header(name, value);
         }
-        let res = builder.body(req.body.clone()).send().await?;
-        let status = res.status().as_u16();
-        let headers = res
-            .headers()
+        read_response(builder.body(req.body.clone()).send().await?).await
+    }
+
+    /// `POST path` with raw bytes and no headers (onion bodies, malformed-input tests).
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> Result<ClientResponse, ClientError> {
+        let res = self
+            .http
+            .post(format!("{}{}", self.base_url, path))
+            .body(body)
+            .send()
+            .await?;
+        read_response(res).await
+    }
+
+    /// The body of an onion v4 request that carries `req` to this server (the client playing
+    /// the last hop), and the key that opens the reply.
+    pub fn onion_v4_body(
+        &self,
+        req: &BuiltRequest,
+        enc: EncType,
+    ) -> Result<(Vec<u8>, OnionKey), ClientError> {
+        let inner = V4Request {
+            method: req.method.clone(),
+            endpoint: req.target.clone(),
+            headers: req.headers.clone(),
+            body: &req.body,
+        };
+        Ok(seal_request(&self.server_pk, enc, &inner.encode())?)
+    }
+
+    /// The body of an onion v3 request carrying `req`, and the key that opens the reply. v3
+    /// carries the body as a JSON string, so it must be UTF-8.
+    pub fn onion_v3_body(
+        &self,
+        req: &BuiltRequest,
+        enc: EncType,
+    ) -> Result<(Vec<u8>, OnionKey), ClientError> {
+        let headers: serde_json::Map<String, Value> = req
+            .headers
             .iter()
-            .filter_map(|(n, v)| Some((n.to_string(), v.to_str().ok()?.to_string())))
+            .map(|(n, v)| (n.clone(), Value::String(v.clone())))
             .collect();
-        let body = res.bytes().await?.to_vec();
+        let mut inner = serde_json::json!({
+            "method": req.method,
+            "endpoint": req.target,
+            "headers": headers,
+        });
+        if !req.body.is_empty() {
+            let body = std::str::from_utf8(&req.body).map_err(|_| ClientError::V3Body)?;
+            inner["body"] = Value::String(body.to_string());
+        }
+        let plaintext = serde_json::to_vec(&inner).unwrap_or_default();
+        Ok(seal_request(&self.server_pk, enc, &plaintext)?)
+    }
+
+    /// Decrypts and decodes an onion v4 reply body into the inner response.
+    pub fn open_v4_reply(key: &OnionKey, sealed: &[u8]) -> Result<ClientResponse, ClientError> {
+        let reply = V4Response::decode(&key.open(sealed)?)?;
         Ok(ClientResponse {
-            status,
-            headers,
-            body,
+            status: reply.code,
+            headers: reply.headers,
+            body: reply.body,
         })
+    }
+
+    /// Decodes and decrypts an onion v3 reply body. A 2xx reply is the bare body (reported as
+    /// 200); anything else is `{"status_code": N}` (reported as N, with an empty body).
+    pub fn open_v3_reply(key: &OnionKey, encoded: &[u8]) -> Result<ClientResponse, ClientError> {
+        let sealed = B64.decode(encoded).map_err(|_| ClientError::V3Reply)?;
+        let body = key.open(&sealed)?;
+        let status = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(map)) if map.len() == 1 => map
+                .get("status_code")
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok()),
+            _ => None,
+        };
+        Ok(match status {
+            Some(status) => ClientResponse {
+                status,
+                headers: Vec::new(),
+                body: Vec::new(),
+            },
+            None => ClientResponse {
+                status: 200,
+                headers: Vec::new(),
+                body,
+            },
+        })
+    }
+
+    /// Sends a built request inside an onion v4 request to this server's `/oxen/v4/lsrpc`
+    /// and returns the inner response.
+    pub async fn send_onion_v4(
+        &self,
+        req: &BuiltRequest,
+        enc: EncType,
+    ) -> Result<ClientResponse, ClientError> {
+        let (body, key) = self.onion_v4_body(req, enc)?;
+        let res = self.post_raw(ONION_V4_PATH, body).await?;
+        if res.status != 200 {
+            return Err(refused(res));
+        }
+        Self::open_v4_reply(&key, &res.body)
+    }
+
+    /// Sends a built request inside an onion v3 request to this server's `/oxen/v3/lsrpc`
+    /// and returns the inner response (see [`SogsClient::open_v3_reply`]).
+    pub async fn send_onion_v3(
+        &self,
+        req: &BuiltRequest,
+        enc: EncType,
+    ) -> Result<ClientResponse, ClientError> {
+        let (body, key) = self.onion_v3_body(req, enc)?;
+        let res = self.post_raw(ONION_V3_PATH, body).await?;
+        if res.status != 200 {
+            return Err(refused(res));
+        }
+        Self::open_v3_reply(&key, &res.body)
     }
 
     /// `GET target`.
@@ -348,7 +470,30 @@ impl SogsClient {
     }
 }
 
+async fn read_response(res: reqwest::Response) -> Result<ClientResponse, ClientError> {
+    let status = res.status().as_u16();
+    let headers = res
+        .headers()
+        .iter()
+        .filter_map(|(n, v)| Some((n.to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let body = res.bytes().await?.to_vec();
+    Ok(ClientResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn refused(res: ClientResponse) -> ClientError {
+    ClientError::OnionRefused {
+        status: res.status,
+        body: res.text(),
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::crypto::keys::ServerKey;
@@ -391,6 +536,48 @@ mod tests {
                 },
             )
             .unwrap();
+    }
+
+    #[test]
+    fn onion_bodies_carry_the_built_request_to_the_server() {
+        let server = ServerKey::generate();
+        let client = SogsClient::new("http://x", server.public_key()).with_random_user();
+        let req = client.build_json("POST", "/batch?x=1", &serde_json::json!([]));
+        for enc in [EncType::Aes256Gcm, EncType::XChaCha20Poly1305] {
+            let (body, key) = client.onion_v4_body(&req, enc).unwrap();
+            let opened = crate::api::onion::open(&server, &body).unwrap();
+            let inner = crate::api::onion::parse_v4(&opened.plaintext).unwrap();
+            assert_eq!(
+                (inner.path.as_str(), inner.query.as_str()),
+                ("/batch", "x=1")
+            );
+            assert_eq!(inner.body, req.body);
+            assert!(inner.headers.get("x-sogs-signature").is_some());
+            let reply = V4Response {
+                code: 201,
+                headers: vec![("content-type".into(), "text/plain".into())],
+                body: b"made".to_vec(),
+            };
+            let got = SogsClient::open_v4_reply(&key, &opened.key.seal(&reply.encode())).unwrap();
+            assert_eq!((got.status, got.text()), (201, "made".to_string()));
+
+            let (body, key) = client.onion_v3_body(&req, enc).unwrap();
+            let opened = crate::api::onion::open(&server, &body).unwrap();
+            let inner = crate::api::onion::parse_v3(&opened.plaintext).unwrap();
+            assert_eq!(inner.body, req.body);
+            let sealed = B64.encode(opened.key.seal(br#"{"status_code": 404}"#));
+            let got = SogsClient::open_v3_reply(&key, sealed.as_bytes()).unwrap();
+            assert_eq!((got.status, got.body.len()), (404, 0));
+            let sealed = B64.encode(opened.key.seal(br#"{"status_code": 1, "a": 2}"#));
+            let got = SogsClient::open_v3_reply(&key, sealed.as_bytes()).unwrap();
+            assert_eq!(got.status, 200);
+            assert!(SogsClient::open_v3_reply(&key, b"!!").is_err());
+        }
+        let binary = client.build("PUT", "/x", vec![0xff], None);
+        assert!(matches!(
+            client.onion_v3_body(&binary, EncType::Aes256Gcm),
+            Err(ClientError::V3Body)
+        ));
     }
 
     #[test]

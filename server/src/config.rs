@@ -47,6 +47,7 @@ pub struct Config {
     pub users: UsersConfig,
     pub log: LogConfig,
     pub metrics: MetricsConfig,
+    pub onion: OnionConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -244,6 +245,25 @@ pub struct MetricsConfig {
     pub listen: String,
 }
 
+/// Onion requests (`/oxen/v4/lsrpc`, v3).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OnionConfig {
+    pub pad_replies: bool,
+    pub pad_min_bytes: u64,
+    pub pad_step_bytes: u64,
+}
+
+impl Default for OnionConfig {
+    fn default() -> Self {
+        Self {
+            pad_replies: true,
+            pad_min_bytes: 4096,
+            pad_step_bytes: 65536,
+        }
+    }
+}
+
 /// One documented option, for `--print-default-config`.
 struct OptionDoc {
     section: &'static str,
@@ -408,6 +428,21 @@ const OPTION_DOCS: &[OptionDoc] = &[
         key: "listen",
         comment: "Address for Prometheus /metrics on its own port. Empty: metrics not served.",
     },
+    OptionDoc {
+        section: "onion",
+        key: "pad_replies",
+        comment: "Pad onion v4 replies to size buckets (an x-sogs-pad header in the reply metadata), so that the last hop cannot tell an empty poll from one that brought messages.",
+    },
+    OptionDoc {
+        section: "onion",
+        key: "pad_min_bytes",
+        comment: "Smallest padded onion v4 reply, in bytes; buckets double from here up to pad_step_bytes.",
+    },
+    OptionDoc {
+        section: "onion",
+        key: "pad_step_bytes",
+        comment: "Above this size, onion v4 replies are padded to a multiple of it, in bytes.",
+    },
 ];
 
 impl Config {
@@ -480,6 +515,11 @@ impl Config {
                 "metrics.listen is not an address:port: `{}`",
                 self.metrics.listen
             )));
+        }
+        if self.onion.pad_min_bytes == 0 || self.onion.pad_step_bytes < self.onion.pad_min_bytes {
+            return Err(ConfigError::Invalid(
+                "onion.pad_min_bytes must be at least 1 and onion.pad_step_bytes at least pad_min_bytes".into(),
+            ));
         }
         let files = &self.files;
         if !files.s3_endpoint.is_empty() {
@@ -699,6 +739,7 @@ mod tests {
                 ("SOGS_DATABASE_URL", "postgres://u@h/db"),
                 ("SOGS_USERS_REQUIRE_BLIND_KEYS", "no"),
                 ("SOGS_ROOMS_ACTIVE_THRESHOLD_DAYS", "1.5"),
+                ("SOGS_ONION_PAD_REPLIES", "off"),
                 ("PATH", "/bin"),
             ]),
         )
@@ -709,6 +750,7 @@ mod tests {
         assert_eq!(config.database_url(), "postgres://u@h/db");
         assert!(!config.users.require_blind_keys);
         assert_eq!(config.rooms.active_threshold_days, 1.5);
+        assert!(!config.onion.pad_replies);
     }
 
     #[test]
@@ -771,6 +813,8 @@ mod tests {
             ("SOGS_METRICS_LISTEN", "x"),
             ("SOGS_LOG_FORMAT", "xml"),
             ("SOGS_DATABASE_MAX_CONNECTIONS", "0"),
+            ("SOGS_ONION_PAD_MIN_BYTES", "0"),
+            ("SOGS_ONION_PAD_STEP_BYTES", "1024"),
             ("SOGS_FILES_S3_ENDPOINT", "ftp://store"),
             ("SOGS_FILES_S3_ENDPOINT", "http://store:9000"),
             ("SOGS_ROOMS_POST_RATE_WINDOW_SECS", "0"),

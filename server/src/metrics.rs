@@ -15,6 +15,7 @@ pub struct Metrics {
     registry: Registry,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
+    onion_requests: IntCounterVec,
     pub build_info: IntGauge,
 }
 
@@ -35,6 +36,13 @@ impl Metrics {
             ]),
             &["method", "route"],
         )?;
+        let onion_requests = IntCounterVec::new(
+            Opts::new(
+                "sogs_onion_requests_total",
+                "Onion requests by protocol version, cipher and outcome",
+            ),
+            &["version", "cipher", "outcome"],
+        )?;
         let build_info = IntGauge::with_opts(
             Opts::new("sogs_build_info", "Always 1; labelled with the version")
                 .const_label("version", env!("CARGO_PKG_VERSION")),
@@ -42,11 +50,13 @@ impl Metrics {
         build_info.set(1);
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
+        registry.register(Box::new(onion_requests.clone()))?;
         registry.register(Box::new(build_info.clone()))?;
         Ok(Self {
             registry,
             http_requests,
             http_duration,
+            onion_requests,
             build_info,
         })
     }
@@ -60,6 +70,14 @@ impl Metrics {
         self.http_duration
             .with_label_values(&[method, route])
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts one onion request. Every label takes a handful of fixed values (`v3`/`v4`; the
+    /// cipher name or `unknown`; the outcome), so the series stay few.
+    pub fn observe_onion(&self, version: &str, cipher: &str, outcome: &str) {
+        self.onion_requests
+            .with_label_values(&[version, cipher, outcome])
+            .inc();
     }
 
     /// The registry, for other modules to register their own metrics.
@@ -97,5 +115,23 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("sogs_build_info"));
+    }
+
+    #[test]
+    fn onion_requests_are_counted_by_version_cipher_and_outcome() {
+        let m = Metrics::new().unwrap();
+        m.observe_onion("v4", "aes-gcm", "ok");
+        m.observe_onion("v4", "aes-gcm", "ok");
+        m.observe_onion("v3", "unknown", "bad_frame");
+        let text = m.render();
+        assert!(
+            text.contains(
+                r#"sogs_onion_requests_total{cipher="aes-gcm",outcome="ok",version="v4"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            r#"sogs_onion_requests_total{cipher="unknown",outcome="bad_frame",version="v3"} 1"#
+        ));
     }
 }

@@ -64,6 +64,8 @@ pub enum Endpoint {
     SetModerator,
     BanUser,
     UnbanUser,
+    OnionV4,
+    OnionV3,
 }
 
 /// The route table: method, pattern, endpoint. Order matters only where two patterns could
@@ -223,6 +225,9 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
         "/user/{sid:any_sid}/unban",
         Endpoint::UnbanUser,
     ),
+    (Method::Post, "/oxen/v4/lsrpc", Endpoint::OnionV4),
+    (Method::Post, "/oxen/v3/lsrpc", Endpoint::OnionV3),
+    (Method::Post, "/loki/v3/lsrpc", Endpoint::OnionV3),
 ];
 
 /// Runs the handler of `endpoint`.
@@ -275,6 +280,8 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::SetModerator => handlers::moderation::set_moderator(ctx).await,
         Endpoint::BanUser => handlers::moderation::ban_user(ctx).await,
         Endpoint::UnbanUser => handlers::moderation::unban_user(ctx).await,
+        Endpoint::OnionV4 => handlers::onion::onion_v4(ctx).await,
+        Endpoint::OnionV3 => handlers::onion::onion_v3(ctx).await,
     }
 }
 

@@ -82,6 +82,11 @@ impl EncType {
             Self::XChaCha20Poly1305 => XCHACHA_NONCE_LEN,
         }
     }
+
+    /// How many bytes sealing adds to a plaintext: the nonce and the tag.
+    pub const fn overhead(self) -> usize {
+        self.nonce_len() + TAG_LEN
+    }
 }
 
 /// A parsed outer frame; the ciphertext borrows from the request body.
@@ -501,6 +506,7 @@ mod tests {
             let (_, key) = open_request(&server, &hex::decode(frame_hex).unwrap()).unwrap();
             let reply = key.seal(b"Goodbye world");
             assert_eq!(reply.len(), expected_len);
+            assert_eq!(reply.len(), 13 + key.enc_type().overhead());
             let client =
                 OnionKey::for_client(&bytes32(C_CLIENT), &server_pub, key.enc_type()).unwrap();
             assert_eq!(client.open(&reply).unwrap(), b"Goodbye world");

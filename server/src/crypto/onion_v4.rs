@@ -128,6 +128,12 @@ impl V4Response {
 
     /// Server side: the plaintext to encrypt, meta written like Python's `json.dumps`.
     pub fn encode(&self) -> Vec<u8> {
+        bencode::encode_byte_list(&[&self.encode_meta(), &self.body])
+    }
+
+    /// The first list element alone: `{"code": …, "headers": {…}}` as Python writes it, header
+    /// names lowercased and `content-length` left out.
+    pub fn encode_meta(&self) -> Vec<u8> {
         let headers: Vec<(String, String)> = self
             .headers
             .iter()
@@ -142,7 +148,7 @@ impl V4Response {
         let mut serializer = serde_json::Serializer::with_formatter(&mut json, PythonFormatter);
         // Serialising strings and integers into a Vec cannot fail.
         let _ = meta.serialize(&mut serializer);
-        bencode::encode_byte_list(&[&json, &self.body])
+        json
     }
 
     /// Client side: parses a decrypted reply.

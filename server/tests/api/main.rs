@@ -15,6 +15,7 @@ mod health;
 mod inbox;
 mod messages;
 mod moderation;
+mod onion;
 mod permissions;
 mod pins;
 mod poll;

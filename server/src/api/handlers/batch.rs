@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::api::context::Ctx;
 use crate::api::dispatch::serve_as;
 use crate::api::error::ApiError;
+use crate::api::onion::is_onion_path;
 use crate::api::request::{ApiRequest, ApiResponse, Body, Headers, Method};
 
 /// More sub-requests than any client sends in one poll (capabilities, two per joined room,
@@ -29,8 +30,9 @@ async fn run(ctx: &Ctx<'_>, stop_on_failure: bool) -> Result<ApiResponse, ApiErr
     let requests = parse_sub_requests(&ctx.req.body)?;
     let mut responses = Vec::with_capacity(requests.len());
     for sub in requests {
-        let response = if is_batch_path(&sub.path) {
-            // No nesting: one batch level is all clients use, and it bounds the work.
+        let response = if is_batch_path(&sub.path) || is_onion_path(&sub.path) {
+            // No nesting: one batch level is all clients use, and it bounds the work. An
+            // onion request is only ever the outermost layer.
             ApiError::BadRequest("Batch requests cannot be nested".into()).into_response()
         } else {
             serve_as(ctx.state, sub, ctx.identity).await.response

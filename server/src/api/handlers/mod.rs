@@ -7,6 +7,7 @@ pub mod files;
 pub mod inbox;
 pub mod messages;
 pub mod moderation;
+pub mod onion;
 pub mod permissions;
 pub mod pins;
 pub mod reactions;
