@@ -22,5 +22,6 @@ mod poll;
 mod reactions;
 mod restart;
 mod rooms;
+mod scheduled;
 mod server_binary;
 mod store;

@@ -1,0 +1,145 @@
+//! Moderation that must hold in time and across instances: timed bans and scheduled
+//! permission changes take effect by themselves within two seconds of their time (on an
+//! injected clock, no sleeping through minutes), and a ban or a rate limit on one instance
+//! holds on another.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sogs::client::SogsClient;
+use sogs::clock::Clock;
+
+use crate::rooms::{room, room_mod};
+use crate::support::app::spawn_app_with_clock;
+use crate::support::{Backend, redis_url, spawn_app_with};
+
+async fn post_status(client: &SogsClient, body: &[u8]) -> u16 {
+    client
+        .post_json("/room/lobby/message", &client.message_json(body))
+        .await
+        .unwrap()
+        .status
+}
+
+/// Polls `check` for up to two seconds of real time; true once it holds.
+async fn within_two_seconds<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+async fn a_timed_ban_ends_by_itself_within_two_seconds_of_its_time(backend: Backend) {
+    let clock = Clock::manual(Clock::system().now());
+    let app = spawn_app_with_clock(backend, clock.clone(), |_| {}).await;
+    let lobby = room(&app, "lobby").await;
+    let moderator = room_mod(&app, &lobby, false, true)
+        .await
+        .with_clock(clock.clone());
+    let user = app.user().with_clock(clock.clone());
+    assert_eq!(post_status(&user, b"before").await, 201);
+    let res = moderator
+        .post_json(
+            &format!("/user/{}/ban", user.id()),
+            &json!({"rooms": ["lobby"], "timeout": 3600}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200);
+    assert_eq!(post_status(&user, b"banned").await, 403);
+
+    clock.advance(3601.0);
+    assert!(
+        within_two_seconds(|| async { post_status(&user, b"after").await == 201 }).await,
+        "the ban was not lifted within 2 s of its end"
+    );
+}
+both_backends!(a_timed_ban_ends_by_itself_within_two_seconds_of_its_time);
+
+async fn a_scheduled_permission_change_applies_within_two_seconds_of_its_time(backend: Backend) {
+    let clock = Clock::manual(Clock::system().now());
+    let app = spawn_app_with_clock(backend, clock.clone(), |_| {}).await;
+    let lobby = room(&app, "lobby").await;
+    let moderator = room_mod(&app, &lobby, false, true)
+        .await
+        .with_clock(clock.clone());
+    let user = app.user().with_clock(clock.clone());
+    assert_eq!(post_status(&user, b"allowed").await, 201);
+    let res = moderator
+        .post_json(
+            &format!("/room/lobby/futurePermissions/{}", user.id()),
+            &json!({"write": false, "in": 600}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(post_status(&user, b"still allowed").await, 201);
+
+    clock.advance(601.0);
+    assert!(
+        within_two_seconds(|| async { post_status(&user, b"too late").await == 403 }).await,
+        "the scheduled change did not apply within 2 s of its time"
+    );
+}
+both_backends!(a_scheduled_permission_change_applies_within_two_seconds_of_its_time);
+
+/// Two instances on one PostgreSQL and Redis: a ban made through one is enforced by the
+/// other on the next request, and the post rate limit counts posts made through both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ban_and_a_rate_limit_made_on_one_instance_hold_on_another() {
+    let with_redis = |c: &mut sogs::config::Config| c.redis.url = redis_url();
+    let a = spawn_app_with(Backend::Postgres, with_redis).await;
+    let b = a.another_instance(with_redis).await;
+    for app in [&a, &b] {
+        assert!(
+            within_two_seconds(|| async { app.state.cluster.caches.enabled() }).await,
+            "instance never subscribed to invalidations"
+        );
+    }
+    let lobby = room(&a, "lobby").await;
+    let moderator = room_mod(&a, &lobby, false, true).await;
+    let user = a.user();
+    let on_b = b.client().with_signer(user.signer().unwrap().clone());
+    b.invalidate_caches();
+
+    // Warm B's caches with the user allowed, then ban through A.
+    assert_eq!(post_status(&on_b, b"hello from b").await, 201);
+    let res = moderator
+        .post_json(
+            &format!("/user/{}/ban", user.id()),
+            &json!({"rooms": ["lobby"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200);
+    assert!(
+        within_two_seconds(|| async { post_status(&on_b, b"banned?").await == 403 }).await,
+        "instance B kept serving a banned user"
+    );
+    let res = moderator
+        .post_json(
+            &format!("/user/{}/unban", user.id()),
+            &json!({"rooms": ["lobby"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200);
+
+    // The rate limit (5 posts / 16 s) counts posts made through either instance.
+    let poster = a.user();
+    let poster_on_b = b.client().with_signer(poster.signer().unwrap().clone());
+    for i in 0..5u8 {
+        let via = if i % 2 == 0 { &poster } else { &poster_on_b };
+        assert_eq!(post_status(via, &[i]).await, 201);
+    }
+    assert_eq!(post_status(&poster_on_b, b"sixth").await, 429);
+    assert_eq!(post_status(&poster, b"seventh").await, 429);
+}
