@@ -6,6 +6,8 @@ use sogs::config::Config;
 pub struct TestEnv {
     pub config: Config,
     _dir: tempfile::TempDir,
+    /// `(server URL, database name)` of a PostgreSQL database to drop afterwards.
+    postgres: Option<(String, String)>,
 }
 
 impl TestEnv {
@@ -17,7 +19,11 @@ impl TestEnv {
         if let Some(url) = url {
             config.database.url = url;
         }
-        Self { config, _dir: dir }
+        Self {
+            config,
+            _dir: dir,
+            postgres: None,
+        }
     }
 
     pub fn sqlite() -> Self {
@@ -40,6 +46,38 @@ impl TestEnv {
         let base = admin_url
             .rsplit_once('/')
             .map_or(admin_url.as_str(), |(b, _)| b);
-        Self::with_url(Some(format!("{base}/{name}")))
+        let mut env = Self::with_url(Some(format!("{base}/{name}")));
+        env.postgres = Some((admin_url, name));
+        env
+    }
+}
+
+/// Drops the test's PostgreSQL database so repeated runs leave nothing behind. `Drop` cannot
+/// await and the test's runtime may be gone, so a thread with its own runtime does it;
+/// `WITH (FORCE)` ends connections the test's pools still hold.
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        let _ = std::thread::spawn(move || {
+            use sqlx::Connection;
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
     }
 }
