@@ -465,7 +465,17 @@ async fn an_upload_whose_bytes_cannot_be_stored_leaves_no_row(backend: Backend) 
 both_backends!(an_upload_whose_bytes_cannot_be_stored_leaves_no_row);
 
 async fn uploads_can_live_in_an_s3_bucket(backend: Backend) {
-    let s3 = crate::support::fake_s3::s3_target().await;
+    uploads_live_in(backend, crate::support::fake_s3::s3_target().await).await;
+}
+both_backends!(uploads_can_live_in_an_s3_bucket);
+
+/// The same story against a real S3-protocol server (moto), not only our own fake.
+async fn uploads_can_live_in_a_real_s3_server(backend: Backend) {
+    uploads_live_in(backend, crate::support::fake_s3::real_s3_target().await).await;
+}
+both_backends!(uploads_can_live_in_a_real_s3_server);
+
+async fn uploads_live_in(backend: Backend, s3: crate::support::fake_s3::S3Target) {
     let clock = Clock::manual(Clock::system().now());
     let app = spawn_app_with_clock(backend, clock.clone(), |c| s3.configure(&mut c.files)).await;
     room(&app, "lobby").await;
@@ -512,4 +522,3 @@ async fn uploads_can_live_in_an_s3_bucket(backend: Backend) {
         );
     }
 }
-both_backends!(uploads_can_live_in_an_s3_bucket);

@@ -33,6 +33,17 @@ pub struct S3Target {
     secret_key: String,
     region: String,
     _server: Option<actix_web::dev::ServerHandle>,
+    _moto: Option<Moto>,
+}
+
+/// A `moto_server` process started for one test, killed when dropped.
+struct Moto(std::process::Child);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl S3Target {
@@ -59,6 +70,7 @@ pub async fn s3_target() -> S3Target {
             secret_key: var("SOGS_TEST_S3_SECRET_KEY"),
             region: std::env::var("SOGS_TEST_S3_REGION").unwrap_or_else(|_| REGION.into()),
             _server: None,
+            _moto: None,
         };
     }
     let objects = Arc::new(Objects::default());
@@ -85,6 +97,60 @@ pub async fn s3_target() -> S3Target {
         secret_key: SECRET_KEY.into(),
         region: REGION.into(),
         _server: Some(handle),
+        _moto: None,
+    }
+}
+
+/// A real S3-protocol server, not our fake: the one named by `SOGS_TEST_S3_URL`, else a
+/// `moto_server` started for this test (`.ci/run` installs moto; locally:
+/// `pip install 'moto[server]'`). Fails, never skips, when neither is available.
+pub async fn real_s3_target() -> S3Target {
+    if std::env::var("SOGS_TEST_S3_URL").is_ok() {
+        return s3_target().await;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let child = std::process::Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("an S3 server is needed: set SOGS_TEST_S3_URL or install moto ({e})")
+        });
+    let moto = Moto(child);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        if http.get(&endpoint).send().await.is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "moto_server did not start on {endpoint}");
+    let created = http
+        .put(format!("{endpoint}/{BUCKET}"))
+        .send()
+        .await
+        .expect("create bucket");
+    assert!(
+        created.status().is_success(),
+        "create bucket: {}",
+        created.status()
+    );
+    S3Target {
+        objects: None,
+        endpoint,
+        bucket: BUCKET.into(),
+        access_key: "testing".into(),
+        secret_key: "testing".into(),
+        region: REGION.into(),
+        _server: None,
+        _moto: Some(moto),
     }
 }
 
