@@ -121,6 +121,7 @@ impl std::fmt::Debug for RedisConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct FilesConfig {
     pub max_size: u64,
+    pub daily_quota_bytes: u64,
     pub expiry_days: f64,
     pub unattached_expiry_secs: u64,
     pub uploads_dir: String,
@@ -136,6 +137,7 @@ impl Default for FilesConfig {
     fn default() -> Self {
         Self {
             max_size: 10_000_000,
+            daily_quota_bytes: 0,
             expiry_days: 15.0,
             unattached_expiry_secs: 3600,
             uploads_dir: String::new(),
@@ -159,6 +161,7 @@ impl std::fmt::Debug for FilesConfig {
         };
         f.debug_struct("FilesConfig")
             .field("max_size", &self.max_size)
+            .field("daily_quota_bytes", &self.daily_quota_bytes)
             .field("expiry_days", &self.expiry_days)
             .field("unattached_expiry_secs", &self.unattached_expiry_secs)
             .field("uploads_dir", &self.uploads_dir)
@@ -326,6 +329,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         section: "files",
         key: "max_size",
         comment: "Largest file upload, in bytes.",
+    },
+    OptionDoc {
+        section: "files",
+        key: "daily_quota_bytes",
+        comment: "Most bytes one user may upload in any 24 hours (429 beyond); 0 means no quota.",
     },
     OptionDoc {
         section: "files",

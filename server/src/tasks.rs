@@ -118,6 +118,7 @@ pub async fn run_cleanup(state: &AppState) -> Result<(), crate::store::StoreErro
         .await?;
     apply_due_changes(state).await?;
     store.prune_nonces(now).await?;
+    store.prune_upload_log(now - DAY).await?;
     Ok(())
 }
 

@@ -32,6 +32,7 @@ mod pins;
 mod reactions;
 mod rooms;
 mod sequence;
+mod uploads;
 mod users;
 
 use std::str::FromStr;

@@ -522,3 +522,30 @@ async fn uploads_live_in(backend: Backend, s3: crate::support::fake_s3::S3Target
         );
     }
 }
+
+/// An operator's per-user daily upload quota: uploads beyond it in any 24 hours get 429,
+/// other users are unaffected, and the quota refills as the day passes (even though the
+/// unattached files themselves expired an hour after upload).
+async fn uploads_beyond_the_daily_quota_are_refused_until_the_day_has_passed(backend: Backend) {
+    let clock = Clock::manual(Clock::system().now());
+    let app =
+        spawn_app_with_clock(backend, clock.clone(), |c| c.files.daily_quota_bytes = 1000).await;
+    room(&app, "lobby").await;
+    let user = app.user().with_clock(clock.clone());
+    let other = app.user().with_clock(clock.clone());
+    uploaded(&user, "lobby", &[1u8; 600], None).await;
+    let res = upload(&user, "lobby", &[2u8; 401], None).await;
+    assert_eq!(res.status, 429, "{}", res.text());
+    assert!(res.text().contains("quota"), "{}", res.text());
+    uploaded(&user, "lobby", &[3u8; 400], None).await;
+    uploaded(&other, "lobby", &[4u8; 1000], None).await;
+
+    clock.advance(3.0 * 3600.0);
+    sogs::tasks::run_cleanup(&app.state).await.unwrap();
+    assert_eq!(upload(&user, "lobby", &[5u8; 10], None).await.status, 429);
+
+    clock.advance(86_400.0);
+    sogs::tasks::run_cleanup(&app.state).await.unwrap();
+    uploaded(&user, "lobby", &[6u8; 1000], None).await;
+}
+both_backends!(uploads_beyond_the_daily_quota_are_refused_until_the_day_has_passed);

@@ -191,3 +191,55 @@ async fn database_url_in_the_environment_switches_to_postgres_with_migrations_ap
         .await
         .unwrap();
 }
+
+/// Resident memory of a process, in KiB, from `/proc`.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_100_mb_upload_is_refused_with_413_without_the_server_buffering_it() {
+    use std::io::{Read, Write};
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let running = start(command(data.path(), port), port);
+    let pid = running.child.id();
+    let before = rss_kib(pid);
+
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let size: usize = 100 * 1000 * 1000;
+    write!(
+        stream,
+        "POST /room/lobby/file HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {size}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    // Send the body until the server stops reading it (it answers and closes early).
+    let chunk = vec![0u8; 64 * 1024];
+    let mut sent = 0;
+    while sent < size {
+        match stream.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    let after = rss_kib(pid);
+    let grown_mib = after.saturating_sub(before) / 1024;
+    assert!(
+        grown_mib < 20,
+        "server RSS grew by {grown_mib} MiB for a refused 100 MB body (before {before} KiB)"
+    );
+    terminate(running);
+}

@@ -20,6 +20,9 @@ use crate::store::NewFile;
 /// The last second `httpdate` can format (31 Dec 9999).
 const LAST_HTTP_DATE: f64 = 253_402_300_799.0;
 
+/// Seconds in the daily upload quota's window.
+const DAY: f64 = 86_400.0;
+
 /// `POST /room/{token}/file`: stores the raw body as a file of the room; 201 `{"id"}`.
 #[tracing::instrument(skip_all, fields(room = %ctx.params.get("token")))]
 pub async fn upload_file(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
@@ -35,21 +38,32 @@ pub async fn upload_file(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             "File too large: the limit is {max} bytes"
         )));
     }
+    let now = ctx.now();
+    let store = &ctx.state.store;
+    let size_i64 = i64::try_from(size).unwrap_or(i64::MAX);
+    let quota = ctx.state.config.files.daily_quota_bytes;
+    if quota > 0 {
+        let used = store.uploaded_bytes_since(user.user.id, now - DAY).await?;
+        let total = u64::try_from(used.saturating_add(size_i64)).unwrap_or(u64::MAX);
+        if total > quota {
+            return Err(ApiError::RateLimited(format!(
+                "Upload quota exceeded: {quota} bytes per day"
+            )));
+        }
+    }
     let filename = ctx
         .req
         .headers
         .get("content-disposition")
         .and_then(FileName::from_content_disposition);
-    let now = ctx.now();
     let unattached = ctx.state.config.files.unattached_expiry_secs as f64;
     let new = NewFile {
         room: access.room.id,
         uploader: user.user.id,
-        size: i64::try_from(size).unwrap_or(i64::MAX),
+        size: size_i64,
         filename: filename.as_ref().map(FileName::as_str),
         expiry: Some(now + unattached),
     };
-    let store = &ctx.state.store;
     let file = store
         .add_file(&new, |id| BlobKey::for_file(id).to_string(), now)
         .await?;
@@ -59,6 +73,9 @@ pub async fn upload_file(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             tracing::warn!(file = file.id, error = %discard, "cannot discard a file row without bytes; cleanup will remove it");
         }
         return Err(ApiError::Internal(e.into()));
+    }
+    if quota > 0 {
+        store.record_upload(user.user.id, size_i64, now).await?;
     }
     Ok(ApiResponse::json_status(201, json!({ "id": file.id })))
 }
