@@ -8,6 +8,7 @@
 #[macro_use]
 mod support;
 
+mod audit;
 mod auth;
 mod community;
 mod files;

@@ -297,6 +297,17 @@ pub async fn delete_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         .store
         .delete_message(access.room.id, id, ctx.now())
         .await?;
+    if existing.user_id != user.user.id {
+        // A moderator removed someone else's message: that is moderation, and is logged.
+        super::rooms::audit(
+            ctx,
+            &access.room,
+            Some(existing.session_id.clone()),
+            "delete_message",
+            json!({ "message": id }),
+        )
+        .await;
+    }
     Ok(ApiResponse::json(json!({})))
 }
 
@@ -373,6 +384,14 @@ pub async fn delete_all_posts_in_room(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiE
     if deleted.is_empty() {
         return Err(ApiError::NotFound);
     }
+    super::rooms::audit(
+        ctx,
+        &access.room,
+        Some(poster.session_id.clone()),
+        "delete_all_posts",
+        json!({ "deleted": deleted.len() }),
+    )
+    .await;
     Ok(ApiResponse::json(json!({})))
 }
 
@@ -405,6 +424,16 @@ pub async fn delete_all_posts_everywhere(ctx: &Ctx<'_>) -> Result<ApiResponse, A
             .delete_user_posts_and_uploads(room.id, poster.id, ctx.now())
             .await?;
         let count = len_i64(deleted.len());
+        if count > 0 {
+            super::rooms::audit(
+                ctx,
+                &room,
+                Some(poster.session_id.clone()),
+                "delete_all_posts",
+                json!({ "deleted": count }),
+            )
+            .await;
+        }
         total = total.saturating_add(count);
         rooms.insert(room.token, count);
     }

@@ -34,6 +34,8 @@ pub async fn pin_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             ctx.now(),
         )
         .await?;
+    let id = ctx.params.int("id");
+    super::rooms::audit(ctx, &access.room, None, "pin", json!({ "message": id })).await;
     Ok(ApiResponse::json(json!({ "info_updates": info_updates })))
 }
 
@@ -50,6 +52,10 @@ pub async fn unpin_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             attachment_lifetime(&ctx.state.config.files),
         )
         .await?;
+    if unpinned.unpinned > 0 {
+        let id = ctx.params.int("id");
+        super::rooms::audit(ctx, &access.room, None, "unpin", json!({ "message": id })).await;
+    }
     Ok(ApiResponse::json(json!({
         "unpinned": unpinned.unpinned > 0,
         "info_updates": unpinned.info_updates,
@@ -65,6 +71,17 @@ pub async fn unpin_all(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         .store
         .unpin_all(access.room.id, attachment_lifetime(&ctx.state.config.files))
         .await?;
+    if unpinned.unpinned > 0 {
+        let count = unpinned.unpinned;
+        super::rooms::audit(
+            ctx,
+            &access.room,
+            None,
+            "unpin_all",
+            json!({ "unpinned": count }),
+        )
+        .await;
+    }
     Ok(ApiResponse::json(json!({
         "unpinned": unpinned.unpinned,
         "info_updates": unpinned.info_updates,

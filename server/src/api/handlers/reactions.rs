@@ -78,6 +78,14 @@ pub async fn clear_reactions(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             reaction.as_ref().map(Reaction::as_str),
         )
         .await?;
+    if removed.removed > 0 {
+        let details = json!({
+            "message": ctx.params.int("id"),
+            "reaction": reaction.as_ref().map(Reaction::as_str),
+            "removed": removed.removed,
+        });
+        super::rooms::audit(ctx, &access.room, None, "clear_reactions", details).await;
+    }
     Ok(ApiResponse::json(
         json!({ "removed": removed.removed, "seqno": removed.seqno }),
     ))
