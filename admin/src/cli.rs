@@ -103,6 +103,24 @@ pub enum RoomCommand {
         #[command(flatten)]
         permissions: PermissionFlags,
     },
+    /// Give a room its own post rate limit, or return it to the server's.
+    #[command(
+        after_help = "Example: sogs-admin room rate-limit lobby --posts 10 --per 30\n\
+                            Example: sogs-admin room rate-limit lobby --clear"
+    )]
+    RateLimit {
+        /// The room token.
+        token: String,
+        /// Posts allowed per user within the window (0: no limit in this room).
+        #[arg(long, requires = "per", conflicts_with = "clear")]
+        posts: Option<u32>,
+        /// The window, in seconds.
+        #[arg(long, value_parser = parse_window, requires = "posts")]
+        per: Option<f64>,
+        /// Follow the server's limit again.
+        #[arg(long, required_unless_present = "posts")]
+        clear: bool,
+    },
     /// Delete a room with all its messages; its files expire. Asks first unless --yes.
     #[command(after_help = "Example: sogs-admin room delete lobby --yes")]
     Delete {
@@ -112,6 +130,14 @@ pub enum RoomCommand {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+}
+
+/// A rate-limit window: a positive, finite number of seconds.
+fn parse_window(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(secs),
+        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    }
 }
 
 /// Where a moderation command applies: exactly one of `--room` or `--global`.
@@ -397,6 +423,73 @@ fn parse_since(s: &str) -> Result<Since, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_rate_limit_needs_posts_with_a_positive_window_or_clear() {
+        for ok in [
+            vec![
+                "sogs-admin",
+                "room",
+                "rate-limit",
+                "lobby",
+                "--posts",
+                "3",
+                "--per",
+                "16",
+            ],
+            vec!["sogs-admin", "room", "rate-limit", "lobby", "--clear"],
+        ] {
+            assert!(Cli::try_parse_from(&ok).is_ok(), "{ok:?} refused");
+        }
+        for bad in [
+            vec!["sogs-admin", "room", "rate-limit", "lobby"],
+            vec!["sogs-admin", "room", "rate-limit", "lobby", "--posts", "3"],
+            vec!["sogs-admin", "room", "rate-limit", "lobby", "--per", "16"],
+            vec![
+                "sogs-admin",
+                "room",
+                "rate-limit",
+                "lobby",
+                "--posts",
+                "3",
+                "--per",
+                "0",
+            ],
+            vec![
+                "sogs-admin",
+                "room",
+                "rate-limit",
+                "lobby",
+                "--posts",
+                "-1",
+                "--per",
+                "5",
+            ],
+            vec![
+                "sogs-admin",
+                "room",
+                "rate-limit",
+                "lobby",
+                "--posts",
+                "3",
+                "--per",
+                "x",
+            ],
+            vec![
+                "sogs-admin",
+                "room",
+                "rate-limit",
+                "lobby",
+                "--posts",
+                "3",
+                "--per",
+                "9",
+                "--clear",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(&bad).is_err(), "{bad:?} accepted");
+        }
+    }
 
     const SID: &str = "05aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 

@@ -204,6 +204,12 @@ pub async fn run_with_config(
                 )
                 .await
             }
+            RoomCommand::RateLimit {
+                token,
+                posts,
+                per,
+                clear: _,
+            } => room::rate_limit(&ctx, &token, posts.zip(per), out).await,
             RoomCommand::Delete { token, yes } => room::delete(&ctx, &token, yes, input, out).await,
         },
         Command::Moderator(cmd) => match cmd {

@@ -85,6 +85,39 @@ fn qr_code(url: &str) -> Result<String, AdminError> {
 }
 
 /// `room update TOKEN …`: name, description (empty removes it) and default permissions.
+/// `room rate-limit TOKEN (--posts N --per SECS | --clear)`: the room's own post limit.
+pub async fn rate_limit(
+    ctx: &Context,
+    token: &str,
+    limit: Option<(u32, f64)>,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    let room = ctx.room(token).await?;
+    ctx.store
+        .set_room_post_rate_limit(room.id, limit.map(|(n, secs)| (i64::from(n), secs)))
+        .await
+        .map_err(failed)?;
+    let (posts, per) = limit.unzip();
+    ctx.record(
+        Some(&room.token),
+        None,
+        "set_room_rate_limit",
+        json!({ "posts": posts, "per": per }),
+    )
+    .await?;
+    match limit {
+        Some((n, secs)) => say(
+            out,
+            format!("{}: {n} posts per {secs} s per user", room.token),
+        ),
+        None => say(
+            out,
+            format!("{}: the server's post rate limit applies", room.token),
+        ),
+    }
+    Ok(())
+}
+
 pub async fn update(
     ctx: &Context,
     token: &str,
@@ -216,6 +249,46 @@ async fn print_room(ctx: &Context, room: &Room, out: &mut impl Write) -> Result<
 mod tests {
     use super::super::test_env::TestEnv;
     use super::*;
+
+    async fn a_room_rate_limit_is_set_and_cleared(env: TestEnv) {
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        add(&ctx, "lobby", None, None, &mut Vec::new())
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        rate_limit(&ctx, "lobby", Some((10, 30.0)), &mut out)
+            .await
+            .unwrap();
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains("10 posts per 30 s")
+        );
+        let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();
+        assert_eq!(
+            (room.post_rate_limit, room.post_rate_window),
+            (Some(10), Some(30.0))
+        );
+        rate_limit(&ctx, "lobby", None, &mut Vec::new())
+            .await
+            .unwrap();
+        let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();
+        assert_eq!((room.post_rate_limit, room.post_rate_window), (None, None));
+        let missing = rate_limit(&ctx, "nope", None, &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(missing.exit_code(), 1);
+    }
+
+    #[tokio::test]
+    async fn room_rate_limit_on_sqlite() {
+        a_room_rate_limit_is_set_and_cleared(TestEnv::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn room_rate_limit_on_postgres() {
+        a_room_rate_limit_is_set_and_cleared(TestEnv::postgres().await).await;
+    }
 
     async fn adding_a_room_stores_it_and_prints_its_join_url(env: TestEnv) {
         let ctx = Context::open(env.config.clone()).await.unwrap();

@@ -218,6 +218,8 @@ mod tests {
             default_accessible: true,
             default_write: true,
             default_upload: true,
+            post_rate_limit: None,
+            post_rate_window: None,
         }
     }
 

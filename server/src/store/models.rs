@@ -28,6 +28,11 @@ pub struct Room {
     pub default_write: bool,
     #[sqlx(rename = "upload")]
     pub default_upload: bool,
+    /// The room's own post rate limit (posts per window), overriding the server's; `None`
+    /// follows the server setting.
+    pub post_rate_limit: Option<i64>,
+    /// The window of `post_rate_limit`, in seconds.
+    pub post_rate_window: Option<f64>,
 }
 
 /// Changes to a room's public details and default permissions; `None` leaves a field as is.

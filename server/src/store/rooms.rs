@@ -6,7 +6,7 @@ use super::{Room, RoomUpdate, Store, StoreError, StoreResult, with_pool, write_t
 macro_rules! room_columns {
     () => {
         "id, token, name, description, image, created, message_sequence, info_updates, \
-         active_users, read, accessible, write, upload"
+         active_users, read, accessible, write, upload, post_rate_limit, post_rate_window"
     };
 }
 
@@ -201,5 +201,31 @@ impl Store {
             }
             Ok(())
         })
+    }
+
+    /// Sets (or with `None` clears) the room's own post rate limit: at most `max` posts per
+    /// user per `window_secs`. Not a public detail, so `info_updates` does not change.
+    pub async fn set_room_post_rate_limit(
+        &self,
+        room: i64,
+        limit: Option<(i64, f64)>,
+    ) -> StoreResult<()> {
+        const SQL: &str =
+            "UPDATE rooms SET post_rate_limit = $2, post_rate_window = $3 WHERE id = $1";
+        let affected = with_pool!(self, |pool| {
+            Ok::<u64, sqlx::Error>(
+                sqlx::query(SQL)
+                    .bind(room)
+                    .bind(limit.map(|(max, _)| max))
+                    .bind(limit.map(|(_, window)| window))
+                    .execute(pool)
+                    .await?
+                    .rows_affected(),
+            )
+        })?;
+        if affected == 0 {
+            return Err(StoreError::NotFound("room"));
+        }
+        Ok(())
     }
 }

@@ -143,3 +143,43 @@ async fn a_ban_and_a_rate_limit_made_on_one_instance_hold_on_another() {
     assert_eq!(post_status(&poster_on_b, b"sixth").await, 429);
     assert_eq!(post_status(&poster, b"seventh").await, 429);
 }
+
+/// An operator may give one room its own post rate limit; other rooms keep the server's.
+async fn a_room_can_have_its_own_post_rate_limit(backend: Backend) {
+    let c = crate::community::Community::new(backend).await;
+    let other = c.add_room("other").await;
+    c.app
+        .state
+        .store
+        .set_room_post_rate_limit(c.room.id, Some((2, 60.0)))
+        .await
+        .unwrap();
+    c.changed();
+    let user = c.user().await;
+    assert_eq!(post_status(&user, b"1").await, 201);
+    assert_eq!(post_status(&user, b"2").await, 201);
+    assert_eq!(post_status(&user, b"3").await, 429);
+    for i in 0..5u8 {
+        let res = user
+            .post_json(
+                &format!("/room/{}/message", other.token),
+                &user.message_json(&[i]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status, 201, "the server's limit of 5 applies elsewhere");
+    }
+    c.app
+        .state
+        .store
+        .set_room_post_rate_limit(c.room.id, None)
+        .await
+        .unwrap();
+    c.changed();
+    assert_eq!(
+        post_status(&user, b"4").await,
+        201,
+        "back to the server's 5"
+    );
+}
+both_backends!(a_room_can_have_its_own_post_rate_limit);

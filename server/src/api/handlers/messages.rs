@@ -208,9 +208,16 @@ pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let now = ctx.now();
     let store = &ctx.state.store;
     let rooms = &ctx.state.config.rooms;
+    // The room's own limit, when an operator set one, else the server's.
     let limit = RateLimit {
-        max: rooms.post_rate_limit,
-        window_secs: rooms.post_rate_window_secs,
+        max: access
+            .room
+            .post_rate_limit
+            .map_or(rooms.post_rate_limit, |max| u32::try_from(max).unwrap_or(0)),
+        window_secs: access
+            .room
+            .post_rate_window
+            .unwrap_or(rooms.post_rate_window_secs),
     };
     if limit.applies_to_poster(&access.perms) {
         let recent = store

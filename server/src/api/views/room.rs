@@ -305,6 +305,8 @@ mod tests {
             default_accessible: true,
             default_write: false,
             default_upload: true,
+            post_rate_limit: None,
+            post_rate_window: None,
         }
     }
 
