@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
+use crate::domain::filters::{Alphabet, ContentFilter, WordList};
+
 /// Environment variables with the `SOGS_` prefix that are not configuration options.
 const NON_OPTION_VARS: &[&str] = &["SOGS_CONFIG"];
 /// Prefixes of `SOGS_` variables owned by other tools (the test suite).
@@ -48,6 +50,7 @@ pub struct Config {
     pub log: LogConfig,
     pub metrics: MetricsConfig,
     pub onion: OnionConfig,
+    pub filters: FiltersConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -264,6 +267,33 @@ impl Default for OnionConfig {
     }
 }
 
+/// Content filters (spec §6.11), all off by default.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FiltersConfig {
+    pub profanity: bool,
+    pub profanity_silent: bool,
+    pub profanity_custom: String,
+    /// Comma- or space-separated alphabet names; a string so that one environment
+    /// variable can set it.
+    pub alphabets: String,
+    pub alphabet_silent: bool,
+    pub filter_mods: bool,
+}
+
+impl Default for FiltersConfig {
+    fn default() -> Self {
+        Self {
+            profanity: false,
+            profanity_silent: true,
+            profanity_custom: String::new(),
+            alphabets: String::new(),
+            alphabet_silent: true,
+            filter_mods: false,
+        }
+    }
+}
+
 /// One documented option, for `--print-default-config`.
 struct OptionDoc {
     section: &'static str,
@@ -443,6 +473,36 @@ const OPTION_DOCS: &[OptionDoc] = &[
         key: "pad_step_bytes",
         comment: "Above this size, onion v4 replies are padded to a multiple of it, in bytes.",
     },
+    OptionDoc {
+        section: "filters",
+        key: "profanity",
+        comment: "Filter posts whose body or display name contains a listed word (a short built-in English list plus profanity_custom).",
+    },
+    OptionDoc {
+        section: "filters",
+        key: "profanity_silent",
+        comment: "Profane posts are stored hidden and the poster is told `filtered: true`; off: refused with 429.",
+    },
+    OptionDoc {
+        section: "filters",
+        key: "profanity_custom",
+        comment: "Path of an extra word list, one word per line (# starts a comment). Empty: built-in list only.",
+    },
+    OptionDoc {
+        section: "filters",
+        key: "alphabets",
+        comment: "Refuse posts whose body uses these scripts: comma/space separated arabic, persian, cyrillic.",
+    },
+    OptionDoc {
+        section: "filters",
+        key: "alphabet_silent",
+        comment: "Posts caught by an alphabet filter are stored hidden (201, `filtered: true`); off: refused with 429.",
+    },
+    OptionDoc {
+        section: "filters",
+        key: "filter_mods",
+        comment: "Filter moderators and admins too; by default they are exempt.",
+    },
 ];
 
 impl Config {
@@ -537,12 +597,39 @@ impl Config {
                 "rooms.post_rate_window_secs must be a positive number of seconds, got {window}"
             )));
         }
+        Alphabet::parse_list(&self.filters.alphabets)
+            .map_err(|e| ConfigError::Invalid(format!("filters.alphabets: {e}")))?;
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "database.max_connections must be at least 1".into(),
             ));
         }
         Ok(())
+    }
+
+    /// The content filters in force, reading the custom word list if one is configured.
+    pub fn content_filter(&self) -> Result<ContentFilter, ConfigError> {
+        let f = &self.filters;
+        let profanity = if f.profanity {
+            let custom = if f.profanity_custom.is_empty() {
+                String::new()
+            } else {
+                let path = PathBuf::from(&f.profanity_custom);
+                std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { path, source })?
+            };
+            Some(WordList::with_custom(&custom))
+        } else {
+            None
+        };
+        Ok(ContentFilter {
+            profanity,
+            profanity_silent: f.profanity_silent,
+            alphabets: Alphabet::parse_list(&f.alphabets)
+                .map_err(|e| ConfigError::Invalid(format!("filters.alphabets: {e}")))?,
+            alphabet_silent: f.alphabet_silent,
+            filter_mods: f.filter_mods,
+        })
     }
 
     /// The parsed HTTP listen address.
@@ -826,6 +913,35 @@ mod tests {
                 "{var}={value} accepted"
             );
         }
+    }
+
+    #[test]
+    fn filters_config_names_bad_alphabets_and_reads_the_custom_list() {
+        let err = Config::load(None, env(&[("SOGS_FILTERS_ALPHABETS", "arabic,klingon")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("klingon"), "{err}");
+        let words = file("frobnicate\n");
+        let config = Config::load(
+            None,
+            env(&[
+                ("SOGS_FILTERS_PROFANITY", "yes"),
+                (
+                    "SOGS_FILTERS_PROFANITY_CUSTOM",
+                    words.path().to_str().unwrap(),
+                ),
+                ("SOGS_FILTERS_ALPHABETS", "cyrillic persian"),
+            ]),
+        )
+        .unwrap();
+        let filter = config.content_filter().unwrap();
+        assert!(filter.profanity.unwrap().matches("frobnicate"));
+        assert_eq!(filter.alphabets.len(), 2);
+        assert!(!Config::default().content_filter().unwrap().is_active());
+        let mut missing = Config::default();
+        missing.filters.profanity = true;
+        missing.filters.profanity_custom = "/nonexistent/words.txt".into();
+        assert!(missing.content_filter().is_err());
     }
 
     #[test]

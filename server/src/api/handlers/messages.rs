@@ -225,6 +225,7 @@ pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         None => None,
     };
     let data = unpad(&input.data);
+    let filtered = filter_verdict(ctx, &access, data)?;
     let message = store
         .post_message(
             &NewMessage {
@@ -235,16 +236,44 @@ pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
                 signature: &input.signature,
                 whisper_to,
                 whisper_mods: input.whisper_mods,
-                filtered: false,
+                filtered,
             },
             now,
         )
         .await?;
+    if filtered {
+        // As PySOGS: the poster is told, nobody else ever sees it, and its attachments are
+        // left to expire rather than being kept alive by a hidden post.
+        let mut body = serde_json::to_value(view::message(&message, Some(BTreeMap::new())))
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("filtered".into(), json!(true));
+        }
+        return Ok(ApiResponse::json_status(201, body));
+    }
     attach(ctx, &access, user, message.id, &input.files, now).await?;
     Ok(ApiResponse::json_status(
         201,
         view::message(&message, Some(BTreeMap::new())),
     ))
+}
+
+/// Runs the content filters on unpadded message bytes: `Ok(true)` when the message is to
+/// be stored silently filtered, 429 when a non-silent filter refuses it, `Ok(false)` when
+/// it passes or the poster is an exempt moderator.
+fn filter_verdict(ctx: &Ctx<'_>, access: &RoomAccess, data: &[u8]) -> Result<bool, ApiError> {
+    let filters = &ctx.state.filters;
+    if !filters.applies_to(access.perms.moderator) {
+        return Ok(false);
+    }
+    match filters.check(data) {
+        None => Ok(false),
+        Some(v) if v.silent => Ok(true),
+        Some(v) => Err(ApiError::RateLimited(format!(
+            "filtration rejected message ({})",
+            v.kind.name()
+        ))),
+    }
 }
 
 /// `PUT /room/{token}/message/{id}`: 200 `{}`. Only the author may edit, whatever their
@@ -262,13 +291,18 @@ pub async fn edit_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             "You cannot edit another user's message".into(),
         ));
     }
+    let data = unpad(&input.data);
+    if filter_verdict(ctx, &access, data)? {
+        // A silently filtered edit is dropped: the old text stays, the editor is not told.
+        return Ok(ApiResponse::json(json!({})));
+    }
     let now = ctx.now();
     store
         .edit_message(
             &MessageEdit {
                 room: access.room.id,
                 message: id,
-                data: unpad(&input.data),
+                data,
                 data_size: len_i64(input.data.len()),
                 signature: &input.signature,
             },
