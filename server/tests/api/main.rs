@@ -11,6 +11,7 @@ mod support;
 mod auth;
 mod community;
 mod files;
+mod filters;
 mod health;
 mod inbox;
 mod messages;
