@@ -6,13 +6,14 @@
 //! the file and unknown `SOGS_*` variables are errors that name the key, because a typo that
 //! is silently ignored leaves an operator running with a setting they did not choose.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
-use crate::domain::filters::{Alphabet, ContentFilter, WordList};
+use crate::domain::filters::{Alphabet, ContentFilter, FilterSet, WordList};
 
 /// Environment variables with the `SOGS_` prefix that are not configuration options.
 const NON_OPTION_VARS: &[&str] = &["SOGS_CONFIG"];
@@ -279,6 +280,21 @@ pub struct FiltersConfig {
     pub alphabets: String,
     pub alphabet_silent: bool,
     pub filter_mods: bool,
+    /// Per-room overrides, `[filters.rooms.TOKEN]`, as PySOGS's `[room:TOKEN]` sections.
+    pub rooms: BTreeMap<String, RoomFiltersConfig>,
+}
+
+/// What one room may override; unset keys follow `[filters]`. `alphabet_silent` and
+/// `filter_mods` stay server-wide, as in PySOGS.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoomFiltersConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profanity: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profanity_silent: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alphabets: Option<String>,
 }
 
 impl Default for FiltersConfig {
@@ -290,6 +306,7 @@ impl Default for FiltersConfig {
             alphabets: String::new(),
             alphabet_silent: true,
             filter_mods: false,
+            rooms: BTreeMap::new(),
         }
     }
 }
@@ -503,6 +520,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         key: "filter_mods",
         comment: "Filter moderators and admins too; by default they are exempt.",
     },
+    OptionDoc {
+        section: "filters",
+        key: "rooms",
+        comment: "Per-room overrides of profanity, profanity_silent and alphabets, as tables: [filters.rooms.lobby] then profanity = true.",
+    },
 ];
 
 impl Config {
@@ -599,6 +621,13 @@ impl Config {
         }
         Alphabet::parse_list(&self.filters.alphabets)
             .map_err(|e| ConfigError::Invalid(format!("filters.alphabets: {e}")))?;
+        for (token, room) in &self.filters.rooms {
+            if let Some(list) = &room.alphabets {
+                Alphabet::parse_list(list).map_err(|e| {
+                    ConfigError::Invalid(format!("filters.rooms.{token}.alphabets: {e}"))
+                })?;
+            }
+        }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "database.max_connections must be at least 1".into(),
@@ -607,10 +636,12 @@ impl Config {
         Ok(())
     }
 
-    /// The content filters in force, reading the custom word list if one is configured.
-    pub fn content_filter(&self) -> Result<ContentFilter, ConfigError> {
+    /// The content filters in force, server-wide and per room, reading the custom word list
+    /// (once) if any filter uses it.
+    pub fn content_filter(&self) -> Result<FilterSet, ConfigError> {
         let f = &self.filters;
-        let profanity = if f.profanity {
+        let any_profanity = f.profanity || f.rooms.values().any(|r| r.profanity == Some(true));
+        let words = if any_profanity {
             let custom = if f.profanity_custom.is_empty() {
                 String::new()
             } else {
@@ -622,14 +653,32 @@ impl Config {
         } else {
             None
         };
-        Ok(ContentFilter {
-            profanity,
+        let alphabets = |key: &str, list: &str| {
+            Alphabet::parse_list(list)
+                .map_err(|e| ConfigError::Invalid(format!("filters.{key}: {e}")))
+        };
+        let default = ContentFilter {
+            profanity: words.clone().filter(|_| f.profanity),
             profanity_silent: f.profanity_silent,
-            alphabets: Alphabet::parse_list(&f.alphabets)
-                .map_err(|e| ConfigError::Invalid(format!("filters.alphabets: {e}")))?,
+            alphabets: alphabets("alphabets", &f.alphabets)?,
             alphabet_silent: f.alphabet_silent,
             filter_mods: f.filter_mods,
-        })
+        };
+        let mut rooms = std::collections::HashMap::new();
+        for (token, room) in &f.rooms {
+            let mut filter = default.clone();
+            if let Some(on) = room.profanity {
+                filter.profanity = words.clone().filter(|_| on);
+            }
+            if let Some(silent) = room.profanity_silent {
+                filter.profanity_silent = silent;
+            }
+            if let Some(list) = &room.alphabets {
+                filter.alphabets = alphabets(&format!("rooms.{token}.alphabets"), list)?;
+            }
+            rooms.insert(token.to_ascii_lowercase(), filter);
+        }
+        Ok(FilterSet { default, rooms })
     }
 
     /// The parsed HTTP listen address.
@@ -934,14 +983,46 @@ mod tests {
             ]),
         )
         .unwrap();
-        let filter = config.content_filter().unwrap();
+        let filter = config.content_filter().unwrap().default;
         assert!(filter.profanity.unwrap().matches("frobnicate"));
         assert_eq!(filter.alphabets.len(), 2);
-        assert!(!Config::default().content_filter().unwrap().is_active());
+        assert!(
+            !Config::default()
+                .content_filter()
+                .unwrap()
+                .default
+                .is_active()
+        );
         let mut missing = Config::default();
         missing.filters.profanity = true;
         missing.filters.profanity_custom = "/nonexistent/words.txt".into();
         assert!(missing.content_filter().is_err());
+    }
+
+    #[test]
+    fn rooms_may_override_filters_and_other_rooms_follow_the_default() {
+        let f = file(
+            "[filters]\nalphabets = \"cyrillic\"\n\
+             [filters.rooms.Lobby]\nprofanity = true\nprofanity_silent = false\nalphabets = \"\"\n",
+        );
+        let config = Config::load(Some(f.path()), env(&[])).unwrap();
+        let set = config.content_filter().unwrap();
+        let lobby = set.for_room("lobby");
+        assert!(lobby.profanity.is_some() && !lobby.profanity_silent);
+        assert!(lobby.alphabets.is_empty());
+        let other = set.for_room("other");
+        assert!(other.profanity.is_none() && other.alphabets.len() == 1);
+
+        let bad = file("[filters.rooms.lobby]\nalphabets = \"elvish\"\n");
+        let err = Config::load(Some(bad.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("filters.rooms.lobby.alphabets") && err.contains("elvish"),
+            "{err}"
+        );
+        let unknown = file("[filters.rooms.lobby]\nalphabet_silent = false\n");
+        assert!(Config::load(Some(unknown.path()), env(&[])).is_err());
     }
 
     #[test]

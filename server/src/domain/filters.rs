@@ -6,7 +6,7 @@
 //! post, so the reader treats every length as hostile: malformed input yields `None`, and
 //! a message we cannot parse is simply not filtered (as PySOGS does).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The bundled default profanity list: short on purpose, operators extend it with
 /// `filters.profanity_custom`.
@@ -256,6 +256,23 @@ impl ContentFilter {
             });
         }
         None
+    }
+}
+
+/// The server-wide filters and any per-room variants (`[filters.rooms.TOKEN]`).
+#[derive(Debug, Clone, Default)]
+pub struct FilterSet {
+    pub default: ContentFilter,
+    /// Keyed by lower-cased room token, since tokens are case-insensitive.
+    pub rooms: HashMap<String, ContentFilter>,
+}
+
+impl FilterSet {
+    /// The filters in force in the room with this token.
+    pub fn for_room(&self, token: &str) -> &ContentFilter {
+        self.rooms
+            .get(&token.to_ascii_lowercase())
+            .unwrap_or(&self.default)
     }
 }
 

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use serde_json::{Value, json};
-use sogs::config::Config;
+use sogs::config::{Config, RoomFiltersConfig};
 
 use crate::community::{Community, TOKEN, b64, id_of, now};
 use crate::support::{Backend, spawn_app_with};
@@ -255,3 +255,39 @@ async fn malformed_protobuf_passes_unfiltered(backend: Backend) {
     }
 }
 both_backends!(malformed_protobuf_passes_unfiltered);
+
+async fn a_room_override_applies_to_that_room_only(backend: Backend) {
+    let c = community(backend, |config| {
+        config.filters.profanity = true;
+        config.filters.rooms.insert(
+            "LOBBY".into(),
+            RoomFiltersConfig {
+                profanity_silent: Some(false),
+                ..RoomFiltersConfig::default()
+            },
+        );
+        config.filters.rooms.insert(
+            "quiet".into(),
+            RoomFiltersConfig {
+                profanity: Some(false),
+                ..RoomFiltersConfig::default()
+            },
+        );
+    })
+    .await;
+    c.add_room("quiet").await;
+    c.add_room("other").await;
+    let alice = c.user().await;
+    let data = message("shit", "Alice");
+    let res = c.try_post(&alice, &data).await;
+    assert_eq!(res.status, 429, "lobby refuses: {}", res.text());
+    for (room, filtered) in [("quiet", false), ("other", true)] {
+        let res = alice
+            .post_json(&format!("/room/{room}/message"), &alice.message_json(&data))
+            .await
+            .unwrap();
+        assert_eq!(res.status, 201, "{room}: {}", res.text());
+        assert_eq!(res.json().get("filtered").is_some(), filtered, "{room}");
+    }
+}
+both_backends!(a_room_override_applies_to_that_room_only);

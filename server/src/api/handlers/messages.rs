@@ -262,7 +262,7 @@ pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
 /// be stored silently filtered, 429 when a non-silent filter refuses it, `Ok(false)` when
 /// it passes or the poster is an exempt moderator.
 fn filter_verdict(ctx: &Ctx<'_>, access: &RoomAccess, data: &[u8]) -> Result<bool, ApiError> {
-    let filters = &ctx.state.filters;
+    let filters = ctx.state.filters.for_room(&access.room.token);
     if !filters.applies_to(access.perms.moderator) {
         return Ok(false);
     }
