@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
-use crate::domain::filters::{Alphabet, ContentFilter, FilterSet, WordList};
+use crate::domain::filters::{
+    Alphabet, ContentFilter, FilterReply, FilterSet, WordList, parse_reply_key,
+};
 
 /// Environment variables with the `SOGS_` prefix that are not configuration options.
 const NON_OPTION_VARS: &[&str] = &["SOGS_CONFIG"];
@@ -282,6 +284,29 @@ pub struct FiltersConfig {
     pub filter_mods: bool,
     /// Per-room overrides, `[filters.rooms.TOKEN]`, as PySOGS's `[room:TOKEN]` sections.
     pub rooms: BTreeMap<String, RoomFiltersConfig>,
+    /// Bot replies to filtered posts, `[filters.replies."ROOM:TYPE"]`, as PySOGS's
+    /// `[filter:ROOM:TYPE]` sections.
+    pub replies: BTreeMap<String, FilterReplyConfig>,
+}
+
+/// One bot reply rule.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilterReplyConfig {
+    /// Templates, one picked at random (PySOGS's multi-line `reply`).
+    pub reply: Vec<String>,
+    pub profile_name: String,
+    pub public: bool,
+}
+
+impl Default for FilterReplyConfig {
+    fn default() -> Self {
+        Self {
+            reply: Vec::new(),
+            profile_name: "SOGS".into(),
+            public: false,
+        }
+    }
 }
 
 /// What one room may override; unset keys follow `[filters]`. `alphabet_silent` and
@@ -307,6 +332,7 @@ impl Default for FiltersConfig {
             alphabet_silent: true,
             filter_mods: false,
             rooms: BTreeMap::new(),
+            replies: BTreeMap::new(),
         }
     }
 }
@@ -525,6 +551,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         key: "rooms",
         comment: "Per-room overrides of profanity, profanity_silent and alphabets, as tables: [filters.rooms.lobby] then profanity = true.",
     },
+    OptionDoc {
+        section: "filters",
+        key: "replies",
+        comment: "Bot replies to filtered posts, as tables keyed ROOM:TYPE (either may be *; TYPE profanity, alphabet or an alphabet name): [filters.replies.\"*:profanity\"] then reply = [\"\\\\@ please keep it clean\"], profile_name = \"SOGS\", public = false. Escapes (doubled inside TOML strings): \\@ mention, \\p name, \\r room, \\t token, \\n newline.",
+    },
 ];
 
 impl Config {
@@ -621,6 +652,18 @@ impl Config {
         }
         Alphabet::parse_list(&self.filters.alphabets)
             .map_err(|e| ConfigError::Invalid(format!("filters.alphabets: {e}")))?;
+        for (key, reply) in &self.filters.replies {
+            if parse_reply_key(key).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "filters.replies: `{key}` is not ROOM:TYPE with TYPE profanity, alphabet, an alphabet name or *"
+                )));
+            }
+            if reply.reply.is_empty() || reply.profile_name.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "filters.replies.\"{key}\" needs a reply and a profile_name"
+                )));
+            }
+        }
         for (token, room) in &self.filters.rooms {
             if let Some(list) = &room.alphabets {
                 Alphabet::parse_list(list).map_err(|e| {
@@ -678,7 +721,23 @@ impl Config {
             }
             rooms.insert(token.to_ascii_lowercase(), filter);
         }
-        Ok(FilterSet { default, rooms })
+        let replies = f
+            .replies
+            .iter()
+            .filter_map(|(key, r)| {
+                let rule = FilterReply {
+                    replies: r.reply.clone(),
+                    profile_name: r.profile_name.clone(),
+                    public: r.public,
+                };
+                Some((parse_reply_key(key)?, rule))
+            })
+            .collect();
+        Ok(FilterSet {
+            default,
+            rooms,
+            replies,
+        })
     }
 
     /// The parsed HTTP listen address.

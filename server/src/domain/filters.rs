@@ -118,6 +118,15 @@ impl Alphabet {
             .collect()
     }
 
+    /// The name used in configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Alphabet::Arabic => "arabic",
+            Alphabet::Persian => "persian",
+            Alphabet::Cyrillic => "cyrillic",
+        }
+    }
+
     /// Whether `c` belongs to this alphabet, by the code-point ranges PySOGS used.
     pub fn contains(self, c: char) -> bool {
         let c = u32::from(c);
@@ -204,6 +213,8 @@ impl FilterKind {
 pub struct Verdict {
     pub kind: FilterKind,
     pub silent: bool,
+    /// The alphabet that matched, for an alphabet verdict (bot replies may be per alphabet).
+    pub alphabet: Option<Alphabet>,
 }
 
 /// The filters in force, built once from the configuration.
@@ -237,11 +248,12 @@ impl ContentFilter {
         }
         let text = parse_message(content)?;
         if let Some(body) = &text.body
-            && self.alphabets.iter().any(|a| a.matches(body))
+            && let Some(alphabet) = self.alphabets.iter().find(|a| a.matches(body))
         {
             return Some(Verdict {
                 kind: FilterKind::Alphabet,
                 silent: self.alphabet_silent,
+                alphabet: Some(*alphabet),
             });
         }
         let words = self.profanity.as_ref()?;
@@ -253,10 +265,32 @@ impl ContentFilter {
             return Some(Verdict {
                 kind: FilterKind::Profanity,
                 silent: self.profanity_silent,
+                alphabet: None,
             });
         }
         None
     }
+}
+
+/// A bot reply to a filtered post (PySOGS's `[filter:ROOM:TYPE]` sections).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterReply {
+    /// Reply templates; one is picked at random.
+    pub replies: Vec<String>,
+    /// The bot's display name; its key is derived from it, so each name is its own user.
+    pub profile_name: String,
+    /// Post the reply to the whole room instead of whispering it to the poster.
+    pub public: bool,
+}
+
+/// A reply rule key, `ROOM:TYPE`, either part `*`; `None` if it is not of that form or the
+/// type is not `profanity`, `alphabet`, an alphabet name or `*`.
+pub fn parse_reply_key(key: &str) -> Option<(String, String)> {
+    let (room, kind) = key.split_once(':')?;
+    let kind = kind.to_ascii_lowercase();
+    let known = ["*", "profanity", "alphabet"].contains(&kind.as_str())
+        || Alphabet::parse_list(&kind).is_ok_and(|l| l.len() == 1);
+    (known && !room.is_empty()).then(|| (room.to_ascii_lowercase(), kind))
 }
 
 /// The server-wide filters and any per-room variants (`[filters.rooms.TOKEN]`).
@@ -265,15 +299,100 @@ pub struct FilterSet {
     pub default: ContentFilter,
     /// Keyed by lower-cased room token, since tokens are case-insensitive.
     pub rooms: HashMap<String, ContentFilter>,
+    /// Bot replies keyed by (lower-cased room token or `*`, type or `*`).
+    pub replies: HashMap<(String, String), FilterReply>,
 }
 
 impl FilterSet {
+    /// The reply rule for a verdict in a room: the most specific match wins, room before
+    /// type, an alphabet's own name before `alphabet`.
+    pub fn reply_for(&self, token: &str, verdict: &Verdict) -> Option<&FilterReply> {
+        let token = token.to_ascii_lowercase();
+        let mut kinds = vec!["*", verdict.kind.name()];
+        if let Some(a) = verdict.alphabet {
+            kinds.push(a.name());
+        }
+        [token.as_str(), "*"].iter().find_map(|room| {
+            kinds
+                .iter()
+                .rev()
+                .find_map(|kind| self.replies.get(&(room.to_string(), kind.to_string())))
+        })
+    }
+
     /// The filters in force in the room with this token.
     pub fn for_room(&self, token: &str) -> &ContentFilter {
         self.rooms
             .get(&token.to_ascii_lowercase())
             .unwrap_or(&self.default)
     }
+}
+
+/// Expands a reply template: `\@` the poster's id as a mention, `\p` their display name
+/// (or id), `\r` the room name, `\t` its token, `\n` a newline, `\\` a backslash. Other
+/// escapes are kept as written so a typo shows rather than vanishes.
+pub fn expand_reply(
+    template: &str,
+    poster: &str,
+    display_name: Option<&str>,
+    room_name: &str,
+    token: &str,
+) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut chars = template.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('@') => {
+                out.push('@');
+                out.push_str(poster);
+            }
+            Some('p') => out.push_str(display_name.unwrap_or(poster)),
+            Some('r') => out.push_str(room_name),
+            Some('t') => out.push_str(token),
+            Some('n') => out.push('\n'),
+            Some('\\') => out.push('\\'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+fn put_varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v & 0x7f) as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_bytes(field: u64, payload: &[u8], out: &mut Vec<u8>) {
+    put_varint(field << 3 | WIRE_LEN, out);
+    put_varint(payload.len() as u64, out);
+    out.extend_from_slice(payload);
+}
+
+/// A Session message as the bot posts it: `Content{dataMessage{body, timestamp,
+/// profile{displayName}}}` then the two padding bytes `80 00` PySOGS appends.
+pub fn encode_message(body: &str, timestamp_ms: u64, display_name: &str) -> Vec<u8> {
+    let mut profile = Vec::new();
+    put_bytes(PROFILE_DISPLAY_NAME, display_name.as_bytes(), &mut profile);
+    let mut data = Vec::new();
+    put_bytes(DATA_MESSAGE_BODY, body.as_bytes(), &mut data);
+    put_varint(7 << 3 | WIRE_VARINT, &mut data);
+    put_varint(timestamp_ms, &mut data);
+    put_bytes(DATA_MESSAGE_PROFILE, &profile, &mut data);
+    let mut content = Vec::new();
+    put_bytes(CONTENT_DATA_MESSAGE, &data, &mut content);
+    content.extend_from_slice(&[0x80, 0x00]);
+    content
 }
 
 #[cfg(test)]
@@ -389,12 +508,14 @@ mod tests {
             f.check(&content("привет", None)),
             Some(Verdict {
                 kind: FilterKind::Alphabet,
-                silent: false
+                silent: false,
+                alphabet: Some(Alphabet::Cyrillic),
             })
         );
         let profane = Some(Verdict {
             kind: FilterKind::Profanity,
             silent: true,
+            alphabet: None,
         });
         assert_eq!(f.check(&content("oh fuck", None)), profane);
         assert_eq!(f.check(&content("hi", Some("frobnicate"))), profane);
@@ -402,6 +523,61 @@ mod tests {
         assert_eq!(f.check(&content("hi", Some("Борис"))), None);
         assert_eq!(f.check(b"not a protobuf at all"), None);
         assert_eq!(ContentFilter::default().check(&content("fuck", None)), None);
+    }
+
+    #[test]
+    fn bot_messages_parse_back_and_templates_expand() {
+        let bytes = encode_message("hi \u{1f600}", 1_700_000_000_000, "SOGS");
+        assert_eq!(&bytes[bytes.len() - 2..], &[0x80, 0x00]);
+        let text = parse_message(&bytes[..bytes.len() - 2]).unwrap();
+        assert_eq!(text.body.as_deref(), Some("hi \u{1f600}"));
+        assert_eq!(text.display_name.as_deref(), Some("SOGS"));
+        assert_eq!(
+            expand_reply("\\@ \\p in \\r (\\t)\\n\\\\ \\x", "15ab", None, "Lobby", "lobby"),
+            "@15ab 15ab in Lobby (lobby)\n\\ \\x"
+        );
+        assert_eq!(expand_reply("\\p\\", "15ab", Some("Al"), "", ""), "Al\\");
+    }
+
+    #[test]
+    fn reply_keys_and_lookup_prefer_the_most_specific() {
+        assert_eq!(parse_reply_key("*:*"), Some(("*".into(), "*".into())));
+        assert_eq!(
+            parse_reply_key("Lobby:Cyrillic"),
+            Some(("lobby".into(), "cyrillic".into()))
+        );
+        assert_eq!(parse_reply_key("lobby"), None);
+        assert_eq!(parse_reply_key("lobby:swearing"), None);
+        let rule = |name: &str| FilterReply {
+            replies: vec![name.into()],
+            profile_name: "SOGS".into(),
+            public: false,
+        };
+        let mut set = FilterSet::default();
+        for key in ["*:*", "*:alphabet", "lobby:*", "lobby:cyrillic"] {
+            set.replies
+                .insert(parse_reply_key(key).unwrap(), rule(key));
+        }
+        let cyr = Verdict {
+            kind: FilterKind::Alphabet,
+            silent: true,
+            alphabet: Some(Alphabet::Cyrillic),
+        };
+        let arabic = Verdict {
+            alphabet: Some(Alphabet::Arabic),
+            ..cyr
+        };
+        let prof = Verdict {
+            kind: FilterKind::Profanity,
+            alphabet: None,
+            ..cyr
+        };
+        let got = |t: &str, v: &Verdict| set.reply_for(t, v).map(|r| r.replies[0].clone());
+        assert_eq!(got("LOBBY", &cyr).as_deref(), Some("lobby:cyrillic"));
+        assert_eq!(got("lobby", &arabic).as_deref(), Some("lobby:*"));
+        assert_eq!(got("other", &arabic).as_deref(), Some("*:alphabet"));
+        assert_eq!(got("other", &prof).as_deref(), Some("*:*"));
+        assert_eq!(FilterSet::default().reply_for("x", &prof), None);
     }
 
     #[test]
