@@ -533,7 +533,13 @@ mod tests {
         assert_eq!(text.body.as_deref(), Some("hi \u{1f600}"));
         assert_eq!(text.display_name.as_deref(), Some("SOGS"));
         assert_eq!(
-            expand_reply("\\@ \\p in \\r (\\t)\\n\\\\ \\x", "15ab", None, "Lobby", "lobby"),
+            expand_reply(
+                "\\@ \\p in \\r (\\t)\\n\\\\ \\x",
+                "15ab",
+                None,
+                "Lobby",
+                "lobby"
+            ),
             "@15ab 15ab in Lobby (lobby)\n\\ \\x"
         );
         assert_eq!(expand_reply("\\p\\", "15ab", Some("Al"), "", ""), "Al\\");
@@ -555,8 +561,7 @@ mod tests {
         };
         let mut set = FilterSet::default();
         for key in ["*:*", "*:alphabet", "lobby:*", "lobby:cyrillic"] {
-            set.replies
-                .insert(parse_reply_key(key).unwrap(), rule(key));
+            set.replies.insert(parse_reply_key(key).unwrap(), rule(key));
         }
         let cyr = Verdict {
             kind: FilterKind::Alphabet,

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use serde_json::{Value, json};
-use sogs::config::{Config, RoomFiltersConfig};
+use sogs::config::{Config, FilterReplyConfig, RoomFiltersConfig};
 
 use crate::community::{Community, TOKEN, b64, id_of, now};
 use crate::support::{Backend, spawn_app_with};
@@ -291,3 +291,76 @@ async fn a_room_override_applies_to_that_room_only(backend: Backend) {
     }
 }
 both_backends!(a_room_override_applies_to_that_room_only);
+
+/// The texts of a stored message's protobuf `dataMessage`: body and display name.
+fn texts(message: &Value) -> (String, String) {
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(message["data"].as_str().unwrap())
+        .unwrap();
+    let data = sogs::domain::padding::unpad(&data);
+    let text = sogs::domain::filters::parse_message(data).unwrap();
+    (text.body.unwrap(), text.display_name.unwrap())
+}
+
+async fn a_reply_rule_has_the_bot_answer_the_poster(backend: Backend) {
+    let c = community(backend, |config| {
+        config.filters.profanity = true;
+        config.filters.profanity_silent = false;
+        config.filters.alphabets = "cyrillic".into();
+        config.filters.replies.insert(
+            "*:profanity".into(),
+            FilterReplyConfig {
+                reply: vec!["\\@ (\\p) mind your language in \\r".into()],
+                ..FilterReplyConfig::default()
+            },
+        );
+        config.filters.replies.insert(
+            "lobby:cyrillic".into(),
+            FilterReplyConfig {
+                reply: vec!["English only, please".into()],
+                profile_name: "Doorman".into(),
+                public: true,
+            },
+        );
+    })
+    .await;
+    let alice = c.user().await;
+    let bob = c.user().await;
+    let res = c.try_post(&alice, &message("shit", "Alice")).await;
+    assert_eq!(res.status, 429);
+
+    let (_, recent) = c.get(&alice, &c.path("/messages/recent")).await;
+    let reply = &recent[0];
+    assert_eq!(
+        texts(reply),
+        (
+            format!("@{} (Alice) mind your language in Lobby", alice.id()),
+            "SOGS".to_string()
+        )
+    );
+    assert_eq!(reply["whisper"], json!(true));
+    // The bot's key comes from its name and the server key, and it signed the padded bytes.
+    let seed: [u8; 32] = sogs::crypto::hashing::keyed_hash(
+        b"sogsfiltering",
+        &[b"SOGS".as_slice(), &c.app.state.key.to_bytes()],
+    );
+    let bot = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key();
+    assert_eq!(
+        reply["session_id"],
+        format!("15{}", hex::encode(bot.to_bytes()))
+    );
+    assert!(visible(&c).await.0.is_empty(), "a whisper to alice only");
+
+    let res = c.try_post(&bob, &message("Привет", "Bob")).await;
+    assert_eq!(res.json()["filtered"], json!(true));
+    let (recent, _) = visible(&c).await;
+    assert_eq!(recent.len(), 1, "the public reply");
+    let (_, shown) = c.get(&bob, &c.path("/messages/recent")).await;
+    assert_eq!(
+        texts(&shown[0]),
+        ("English only, please".into(), "Doorman".into())
+    );
+    assert!(shown[0].get("whisper").is_none(), "{}", shown[0]);
+}
+both_backends!(a_reply_rule_has_the_bot_answer_the_poster);
