@@ -1085,6 +1085,25 @@ mod tests {
     }
 
     #[test]
+    fn reply_rules_need_a_known_key_a_reply_and_a_name() {
+        let good = file("[filters.replies.\"*:profanity\"]\nreply = [\"no\"]\n");
+        let config = Config::load(Some(good.path()), env(&[])).unwrap();
+        assert_eq!(config.content_filter().unwrap().replies.len(), 1);
+        for bad in [
+            "[filters.replies.\"lobby:swearing\"]\nreply = [\"no\"]\n",
+            "[filters.replies.lobby]\nreply = [\"no\"]\n",
+            "[filters.replies.\"*:*\"]\nreply = []\n",
+            "[filters.replies.\"*:*\"]\nreply = [\"no\"]\nprofile_name = \"\"\n",
+            "[filters.replies.\"*:*\"]\nreply = [\"no\"]\ncolour = \"red\"\n",
+        ] {
+            assert!(
+                Config::load(Some(file(bad).path()), env(&[])).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn missing_config_file_is_an_error() {
         let err = Config::load(Some(Path::new("/nonexistent/sogs.toml")), env(&[])).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/sogs.toml"));
