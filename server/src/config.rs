@@ -6,11 +6,16 @@
 //! the file and unknown `SOGS_*` variables are errors that name the key, because a typo that
 //! is silently ignored leaves an operator running with a setting they did not choose.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
+
+use crate::domain::filters::{
+    Alphabet, ContentFilter, FilterReply, FilterSet, WordList, parse_reply_key,
+};
 
 /// Environment variables with the `SOGS_` prefix that are not configuration options.
 const NON_OPTION_VARS: &[&str] = &["SOGS_CONFIG"];
@@ -48,6 +53,7 @@ pub struct Config {
     pub log: LogConfig,
     pub metrics: MetricsConfig,
     pub onion: OnionConfig,
+    pub filters: FiltersConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -267,6 +273,73 @@ impl Default for OnionConfig {
     }
 }
 
+/// Content filters (spec §6.11), all off by default.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FiltersConfig {
+    pub profanity: bool,
+    pub profanity_silent: bool,
+    pub profanity_custom: String,
+    /// Comma- or space-separated alphabet names; a string so that one environment
+    /// variable can set it.
+    pub alphabets: String,
+    pub alphabet_silent: bool,
+    pub filter_mods: bool,
+    /// Per-room overrides, `[filters.rooms.TOKEN]`, as PySOGS's `[room:TOKEN]` sections.
+    pub rooms: BTreeMap<String, RoomFiltersConfig>,
+    /// Bot replies to filtered posts, `[filters.replies."ROOM:TYPE"]`, as PySOGS's
+    /// `[filter:ROOM:TYPE]` sections.
+    pub replies: BTreeMap<String, FilterReplyConfig>,
+}
+
+/// One bot reply rule.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilterReplyConfig {
+    /// Templates, one picked at random (PySOGS's multi-line `reply`).
+    pub reply: Vec<String>,
+    pub profile_name: String,
+    pub public: bool,
+}
+
+impl Default for FilterReplyConfig {
+    fn default() -> Self {
+        Self {
+            reply: Vec::new(),
+            profile_name: "SOGS".into(),
+            public: false,
+        }
+    }
+}
+
+/// What one room may override; unset keys follow `[filters]`. `alphabet_silent` and
+/// `filter_mods` stay server-wide, as in PySOGS.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoomFiltersConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profanity: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profanity_silent: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alphabets: Option<String>,
+}
+
+impl Default for FiltersConfig {
+    fn default() -> Self {
+        Self {
+            profanity: false,
+            profanity_silent: true,
+            profanity_custom: String::new(),
+            alphabets: String::new(),
+            alphabet_silent: true,
+            filter_mods: false,
+            rooms: BTreeMap::new(),
+            replies: BTreeMap::new(),
+        }
+    }
+}
+
 /// One documented option, for `--print-default-config`.
 struct OptionDoc {
     section: &'static str,
@@ -451,6 +524,46 @@ const OPTION_DOCS: &[OptionDoc] = &[
         key: "pad_step_bytes",
         comment: "Above this size, onion v4 replies are padded to a multiple of it, in bytes.",
     },
+    OptionDoc {
+        section: "filters",
+        key: "profanity",
+        comment: "Filter posts whose body or display name contains a listed word (a short built-in English list plus profanity_custom).",
+    },
+    OptionDoc {
+        section: "filters",
+        key: "profanity_silent",
+        comment: "Profane posts are stored hidden and the poster is told `filtered: true`; off: refused with 429.",
+    },
+    OptionDoc {
+        section: "filters",
+        key: "profanity_custom",
+        comment: "Path of an extra word list, one word per line (# starts a comment). Empty: built-in list only.",
+    },
+    OptionDoc {
+        section: "filters",
+        key: "alphabets",
+        comment: "Refuse posts whose body uses these scripts: comma/space separated arabic, persian, cyrillic.",
+    },
+    OptionDoc {
+        section: "filters",
+        key: "alphabet_silent",
+        comment: "Posts caught by an alphabet filter are stored hidden (201, `filtered: true`); off: refused with 429.",
+    },
+    OptionDoc {
+        section: "filters",
+        key: "filter_mods",
+        comment: "Filter moderators and admins too; by default they are exempt.",
+    },
+    OptionDoc {
+        section: "filters",
+        key: "rooms",
+        comment: "Per-room overrides of profanity, profanity_silent and alphabets, as tables: [filters.rooms.lobby] then profanity = true.",
+    },
+    OptionDoc {
+        section: "filters",
+        key: "replies",
+        comment: "Bot replies to filtered posts, as tables keyed ROOM:TYPE (either may be *; TYPE profanity, alphabet or an alphabet name): [filters.replies.\"*:profanity\"] then reply = [\"\\\\@ please keep it clean\"], profile_name = \"SOGS\", public = false. Escapes (doubled inside TOML strings): \\@ mention, \\p name, \\r room, \\t token, \\n newline.",
+    },
 ];
 
 impl Config {
@@ -545,12 +658,94 @@ impl Config {
                 "rooms.post_rate_window_secs must be a positive number of seconds, got {window}"
             )));
         }
+        Alphabet::parse_list(&self.filters.alphabets)
+            .map_err(|e| ConfigError::Invalid(format!("filters.alphabets: {e}")))?;
+        for (key, reply) in &self.filters.replies {
+            if parse_reply_key(key).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "filters.replies: `{key}` is not ROOM:TYPE with TYPE profanity, alphabet, an alphabet name or *"
+                )));
+            }
+            if reply.reply.is_empty() || reply.profile_name.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "filters.replies.\"{key}\" needs a reply and a profile_name"
+                )));
+            }
+        }
+        for (token, room) in &self.filters.rooms {
+            if let Some(list) = &room.alphabets {
+                Alphabet::parse_list(list).map_err(|e| {
+                    ConfigError::Invalid(format!("filters.rooms.{token}.alphabets: {e}"))
+                })?;
+            }
+        }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "database.max_connections must be at least 1".into(),
             ));
         }
         Ok(())
+    }
+
+    /// The content filters in force, server-wide and per room, reading the custom word list
+    /// (once) if any filter uses it.
+    pub fn content_filter(&self) -> Result<FilterSet, ConfigError> {
+        let f = &self.filters;
+        let any_profanity = f.profanity || f.rooms.values().any(|r| r.profanity == Some(true));
+        let words = if any_profanity {
+            let custom = if f.profanity_custom.is_empty() {
+                String::new()
+            } else {
+                let path = PathBuf::from(&f.profanity_custom);
+                std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { path, source })?
+            };
+            Some(WordList::with_custom(&custom))
+        } else {
+            None
+        };
+        let alphabets = |key: &str, list: &str| {
+            Alphabet::parse_list(list)
+                .map_err(|e| ConfigError::Invalid(format!("filters.{key}: {e}")))
+        };
+        let default = ContentFilter {
+            profanity: words.clone().filter(|_| f.profanity),
+            profanity_silent: f.profanity_silent,
+            alphabets: alphabets("alphabets", &f.alphabets)?,
+            alphabet_silent: f.alphabet_silent,
+            filter_mods: f.filter_mods,
+        };
+        let mut rooms = std::collections::HashMap::new();
+        for (token, room) in &f.rooms {
+            let mut filter = default.clone();
+            if let Some(on) = room.profanity {
+                filter.profanity = words.clone().filter(|_| on);
+            }
+            if let Some(silent) = room.profanity_silent {
+                filter.profanity_silent = silent;
+            }
+            if let Some(list) = &room.alphabets {
+                filter.alphabets = alphabets(&format!("rooms.{token}.alphabets"), list)?;
+            }
+            rooms.insert(token.to_ascii_lowercase(), filter);
+        }
+        let replies = f
+            .replies
+            .iter()
+            .filter_map(|(key, r)| {
+                let rule = FilterReply {
+                    replies: r.reply.clone(),
+                    profile_name: r.profile_name.clone(),
+                    public: r.public,
+                };
+                Some((parse_reply_key(key)?, rule))
+            })
+            .collect();
+        Ok(FilterSet {
+            default,
+            rooms,
+            replies,
+        })
     }
 
     /// The parsed HTTP listen address.
@@ -832,6 +1027,86 @@ mod tests {
             assert!(
                 Config::load(None, env(&[(var, value)])).is_err(),
                 "{var}={value} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn filters_config_names_bad_alphabets_and_reads_the_custom_list() {
+        let err = Config::load(None, env(&[("SOGS_FILTERS_ALPHABETS", "arabic,klingon")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("klingon"), "{err}");
+        let words = file("frobnicate\n");
+        let config = Config::load(
+            None,
+            env(&[
+                ("SOGS_FILTERS_PROFANITY", "yes"),
+                (
+                    "SOGS_FILTERS_PROFANITY_CUSTOM",
+                    words.path().to_str().unwrap(),
+                ),
+                ("SOGS_FILTERS_ALPHABETS", "cyrillic persian"),
+            ]),
+        )
+        .unwrap();
+        let filter = config.content_filter().unwrap().default;
+        assert!(filter.profanity.unwrap().matches("frobnicate"));
+        assert_eq!(filter.alphabets.len(), 2);
+        assert!(
+            !Config::default()
+                .content_filter()
+                .unwrap()
+                .default
+                .is_active()
+        );
+        let mut missing = Config::default();
+        missing.filters.profanity = true;
+        missing.filters.profanity_custom = "/nonexistent/words.txt".into();
+        assert!(missing.content_filter().is_err());
+    }
+
+    #[test]
+    fn rooms_may_override_filters_and_other_rooms_follow_the_default() {
+        let f = file(
+            "[filters]\nalphabets = \"cyrillic\"\n\
+             [filters.rooms.Lobby]\nprofanity = true\nprofanity_silent = false\nalphabets = \"\"\n",
+        );
+        let config = Config::load(Some(f.path()), env(&[])).unwrap();
+        let set = config.content_filter().unwrap();
+        let lobby = set.for_room("lobby");
+        assert!(lobby.profanity.is_some() && !lobby.profanity_silent);
+        assert!(lobby.alphabets.is_empty());
+        let other = set.for_room("other");
+        assert!(other.profanity.is_none() && other.alphabets.len() == 1);
+
+        let bad = file("[filters.rooms.lobby]\nalphabets = \"elvish\"\n");
+        let err = Config::load(Some(bad.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("filters.rooms.lobby.alphabets") && err.contains("elvish"),
+            "{err}"
+        );
+        let unknown = file("[filters.rooms.lobby]\nalphabet_silent = false\n");
+        assert!(Config::load(Some(unknown.path()), env(&[])).is_err());
+    }
+
+    #[test]
+    fn reply_rules_need_a_known_key_a_reply_and_a_name() {
+        let good = file("[filters.replies.\"*:profanity\"]\nreply = [\"no\"]\n");
+        let config = Config::load(Some(good.path()), env(&[])).unwrap();
+        assert_eq!(config.content_filter().unwrap().replies.len(), 1);
+        for bad in [
+            "[filters.replies.\"lobby:swearing\"]\nreply = [\"no\"]\n",
+            "[filters.replies.lobby]\nreply = [\"no\"]\n",
+            "[filters.replies.\"*:*\"]\nreply = []\n",
+            "[filters.replies.\"*:*\"]\nreply = [\"no\"]\nprofile_name = \"\"\n",
+            "[filters.replies.\"*:*\"]\nreply = [\"no\"]\ncolour = \"red\"\n",
+        ] {
+            assert!(
+                Config::load(Some(file(bad).path()), env(&[])).is_err(),
+                "{bad}"
             );
         }
     }

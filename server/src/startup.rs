@@ -179,6 +179,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         activity: Arc::default(),
         blobs: crate::blobs::from_config(&config)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?,
+        filters: Arc::new(config.content_filter()?),
         config: Arc::new(config),
         store,
         cluster,

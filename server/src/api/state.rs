@@ -8,6 +8,7 @@ use crate::cluster::Cluster;
 use crate::cluster::activity::Activity;
 use crate::config::Config;
 use crate::crypto::keys::ServerKey;
+use crate::domain::filters::FilterSet;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -24,4 +25,6 @@ pub struct AppState {
     pub activity: Arc<Activity>,
     /// The bytes of uploaded files (their metadata is in `store`).
     pub blobs: Arc<dyn BlobStore>,
+    /// Content filters, built once at startup so the word list is read only once.
+    pub filters: Arc<FilterSet>,
 }

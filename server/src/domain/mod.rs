@@ -1,6 +1,7 @@
 //! Pure business rules, free of HTTP and SQL.
 
 pub mod filename;
+pub mod filters;
 pub mod moderation;
 pub mod padding;
 pub mod permissions;

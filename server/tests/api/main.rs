@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod community;
 mod files;
+mod filters;
 mod health;
 mod inbox;
 mod messages;

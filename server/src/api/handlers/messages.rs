@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use ed25519_dalek::Signer;
 use serde_json::json;
 
 use crate::api::auth::AuthedUser;
@@ -16,6 +17,8 @@ use crate::api::request::ApiResponse;
 use crate::api::room_access::RoomAccess;
 use crate::api::views::message::{self as view, MessageView};
 use crate::config::FilesConfig;
+use crate::crypto::hashing::keyed_hash;
+use crate::domain::filters::{FilterReply, encode_message, expand_reply, parse_message};
 use crate::domain::moderation::{may_delete_all_posts, may_delete_message};
 use crate::domain::padding::unpad;
 use crate::domain::{Need, Permissions, RateLimit};
@@ -232,6 +235,7 @@ pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         None => None,
     };
     let data = unpad(&input.data);
+    let filtered = filter_verdict(ctx, &access, &user.user, data).await?;
     let message = store
         .post_message(
             &NewMessage {
@@ -242,16 +246,113 @@ pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
                 signature: &input.signature,
                 whisper_to,
                 whisper_mods: input.whisper_mods,
-                filtered: false,
+                filtered,
             },
             now,
         )
         .await?;
+    if filtered {
+        // As PySOGS: the poster is told, nobody else ever sees it, and its attachments are
+        // left to expire rather than being kept alive by a hidden post.
+        let mut body = serde_json::to_value(view::message(&message, Some(BTreeMap::new())))
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("filtered".into(), json!(true));
+        }
+        return Ok(ApiResponse::json_status(201, body));
+    }
     attach(ctx, &access, user, message.id, &input.files, now).await?;
     Ok(ApiResponse::json_status(
         201,
         view::message(&message, Some(BTreeMap::new())),
     ))
+}
+
+/// Runs the content filters on unpadded message bytes: `Ok(true)` when the message is to
+/// be stored silently filtered, 429 when a non-silent filter refuses it, `Ok(false)` when
+/// it passes or the poster is an exempt moderator. A configured bot reply is posted in
+/// either filtered case, so the poster learns why their post went nowhere.
+async fn filter_verdict(
+    ctx: &Ctx<'_>,
+    access: &RoomAccess,
+    poster: &User,
+    data: &[u8],
+) -> Result<bool, ApiError> {
+    let set = &ctx.state.filters;
+    let filters = set.for_room(&access.room.token);
+    if !filters.applies_to(access.perms.moderator) {
+        return Ok(false);
+    }
+    let Some(verdict) = filters.check(data) else {
+        return Ok(false);
+    };
+    if let Some(rule) = set.reply_for(&access.room.token, &verdict) {
+        post_filter_reply(ctx, access, poster, data, rule).await?;
+    }
+    if verdict.silent {
+        Ok(true)
+    } else {
+        Err(ApiError::RateLimited(format!(
+            "filtration rejected message ({})",
+            verdict.kind.name()
+        )))
+    }
+}
+
+/// Posts a bot reply to a filtered message, as PySOGS: from a user whose Ed25519 key is
+/// derived from the bot's name and the server key (stable across restarts, distinct per
+/// name), whispered to the poster unless the rule is public.
+async fn post_filter_reply(
+    ctx: &Ctx<'_>,
+    access: &RoomAccess,
+    poster: &User,
+    data: &[u8],
+    rule: &FilterReply,
+) -> Result<(), ApiError> {
+    let mut pick = [0u8; 8];
+    rand::fill(&mut pick);
+    let count = u64::try_from(rule.replies.len()).unwrap_or(1).max(1);
+    let index = usize::try_from(u64::from_le_bytes(pick) % count).unwrap_or(0);
+    let Some(template) = rule.replies.get(index) else {
+        return Ok(());
+    };
+    let display_name = parse_message(data).and_then(|t| t.display_name);
+    let body = expand_reply(
+        template,
+        &poster.session_id,
+        display_name.as_deref(),
+        &access.room.name,
+        &access.room.token,
+    );
+    let now = ctx.now();
+    // Milliseconds since the epoch, as Session clients stamp messages.
+    let timestamp_ms = (now * 1000.0) as u64;
+    let padded = encode_message(&body, timestamp_ms, &rule.profile_name);
+    let seed: [u8; 32] = keyed_hash(
+        b"sogsfiltering",
+        &[rule.profile_name.as_bytes(), &ctx.state.key.to_bytes()],
+    );
+    let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let signature = signing.sign(&padded).to_bytes();
+    let bot_id = format!("15{}", hex::encode(signing.verifying_key().to_bytes()));
+    let store = &ctx.state.store;
+    let bot = store.get_or_create_user(&bot_id, now).await?;
+    store
+        .post_message(
+            &NewMessage {
+                room: access.room.id,
+                author: bot.id,
+                data: unpad(&padded),
+                data_size: len_i64(padded.len()),
+                signature: &signature,
+                whisper_to: (!rule.public).then_some(poster.id),
+                whisper_mods: false,
+                filtered: false,
+            },
+            now,
+        )
+        .await?;
+    Ok(())
 }
 
 /// `PUT /room/{token}/message/{id}`: 200 `{}`. Only the author may edit, whatever their
@@ -269,13 +370,18 @@ pub async fn edit_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             "You cannot edit another user's message".into(),
         ));
     }
+    let data = unpad(&input.data);
+    if filter_verdict(ctx, &access, &user.user, data).await? {
+        // A silently filtered edit is dropped: the old text stays, the editor is not told.
+        return Ok(ApiResponse::json(json!({})));
+    }
     let now = ctx.now();
     store
         .edit_message(
             &MessageEdit {
                 room: access.room.id,
                 message: id,
-                data: unpad(&input.data),
+                data,
                 data_size: len_i64(input.data.len()),
                 signature: &input.signature,
             },
