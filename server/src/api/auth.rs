@@ -77,6 +77,7 @@ async fn user_row(state: &AppState, session_id: &SessionId, now: f64) -> Result<
     if let Some(user) = state.cluster.caches.user(&sid) {
         return Ok(user);
     }
+    let seen = state.cluster.caches.generation();
     let user = match BlindedId::try_from(*session_id) {
         Ok(blinded) if sid.starts_with("15") => {
             let abs = blind15_abs(&blinded);
@@ -87,7 +88,7 @@ async fn user_row(state: &AppState, session_id: &SessionId, now: f64) -> Result<
         }
         _ => state.store.get_or_create_user(&sid, now).await?,
     };
-    state.cluster.caches.put_user(&user);
+    state.cluster.caches.put_user(&user, seen);
     Ok(user)
 }
 

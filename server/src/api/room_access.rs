@@ -55,13 +55,14 @@ impl Ctx<'_> {
         if let Some(room) = caches.room(token) {
             return Ok(room);
         }
+        let seen = caches.generation();
         let room = self
             .state
             .store
             .room_by_token(token)
             .await?
             .ok_or(ApiError::NotFound)?;
-        caches.put_room(&room);
+        caches.put_room(&room, seen);
         Ok(room)
     }
 
@@ -70,13 +71,14 @@ impl Ctx<'_> {
         if let Some(p) = caches.permissions(room, user) {
             return Ok(p);
         }
+        let seen = caches.generation();
         let p = self
             .state
             .store
             .user_permissions(room, user)
             .await?
             .ok_or(ApiError::NotFound)?;
-        caches.put_permissions(&p);
+        caches.put_permissions(&p, seen);
         Ok(p)
     }
 

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::store::{Room, RoomPermissions, User};
@@ -38,6 +38,8 @@ pub enum Invalidation {
     /// A room's row changed (messages, reactions, pins, details, moderators); its
     /// permissions may have too. Carries the lower-case token.
     Room(String),
+    /// These users' direct messages changed (a DM between them was sent).
+    Mailboxes(Vec<i64>),
     /// Anything may have changed (user flags, bans, several rooms).
     All,
 }
@@ -47,12 +49,23 @@ impl Invalidation {
     pub fn encode(&self) -> String {
         match self {
             Invalidation::Room(token) => format!("room:{token}"),
+            Invalidation::Mailboxes(users) => {
+                let ids: Vec<String> = users.iter().map(i64::to_string).collect();
+                format!("dm:{}", ids.join(","))
+            }
             Invalidation::All => "all".into(),
         }
     }
 
     /// Parses the wire form; anything unknown invalidates everything, the safe reading.
     pub fn decode(text: &str) -> Self {
+        if let Some(ids) = text.strip_prefix("dm:") {
+            let users: Option<Vec<i64>> = ids.split(',').map(|id| id.parse().ok()).collect();
+            return match users {
+                Some(users) if !users.is_empty() => Invalidation::Mailboxes(users),
+                _ => Invalidation::All,
+            };
+        }
         match text.strip_prefix("room:") {
             Some(token) if !token.is_empty() => Invalidation::Room(token.to_string()),
             _ => Invalidation::All,
@@ -105,6 +118,12 @@ pub struct Caches {
     rooms: Map<String, Room>,
     users: Map<String, User>,
     permissions: Map<(i64, i64), RoomPermissions>,
+    /// `(user, outbox?)` of mailboxes known to hold no message at all.
+    empty_mailboxes: Map<(i64, bool), ()>,
+    /// Counts applied invalidations. A reader notes it before querying the database and
+    /// stores its result only if it has not moved, so a value read just before a concurrent
+    /// write's invalidation arrived is never cached after it.
+    generation: AtomicU64,
 }
 
 impl Caches {
@@ -115,7 +134,19 @@ impl Caches {
             rooms: Map::new(),
             users: Map::new(),
             permissions: Map::new(),
+            empty_mailboxes: Map::new(),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// The invalidation count, to pass back to a `put_*` after reading the database.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Whether a value read when the count was `seen` may still be cached.
+    fn fresh(&self, seen: u64) -> bool {
+        self.enabled() && self.generation() == seen
     }
 
     pub fn mode(&self) -> CacheMode {
@@ -147,8 +178,8 @@ impl Caches {
         self.rooms.get(&token.to_lowercase(), self.ttl())
     }
 
-    pub fn put_room(&self, room: &Room) {
-        if self.enabled() {
+    pub fn put_room(&self, room: &Room, seen: u64) {
+        if self.fresh(seen) {
             self.rooms.put(room.token.to_lowercase(), room.clone());
         }
     }
@@ -157,8 +188,8 @@ impl Caches {
         self.users.get(&session_id.to_string(), self.ttl())
     }
 
-    pub fn put_user(&self, user: &User) {
-        if self.enabled() {
+    pub fn put_user(&self, user: &User, seen: u64) {
+        if self.fresh(seen) {
             self.users.put(user.session_id.clone(), user.clone());
         }
     }
@@ -167,14 +198,29 @@ impl Caches {
         self.permissions.get(&(room, user), self.ttl())
     }
 
-    pub fn put_permissions(&self, perms: &RoomPermissions) {
-        if self.enabled() {
+    pub fn put_permissions(&self, perms: &RoomPermissions, seen: u64) {
+        if self.fresh(seen) {
             self.permissions.put((perms.room, perms.user_id), *perms);
+        }
+    }
+
+    /// Whether `user`'s inbox (or outbox) is known to hold nothing.
+    pub fn mailbox_empty(&self, user: i64, outbox: bool) -> bool {
+        self.empty_mailboxes
+            .get(&(user, outbox), self.ttl())
+            .is_some()
+    }
+
+    /// Notes that `user`'s inbox (or outbox) held nothing when the count was `seen`.
+    pub fn put_mailbox_empty(&self, user: i64, outbox: bool, seen: u64) {
+        if self.fresh(seen) {
+            self.empty_mailboxes.put((user, outbox), ());
         }
     }
 
     /// Drops what `what` made stale.
     pub fn apply(&self, what: &Invalidation) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         match what {
             Invalidation::Room(token) => {
                 let token = token.to_lowercase();
@@ -190,10 +236,15 @@ impl Caches {
                     None => self.permissions.retain(|_, _| false),
                 }
             }
+            Invalidation::Mailboxes(users) => {
+                self.empty_mailboxes
+                    .retain(|(user, _), _| !users.contains(user));
+            }
             Invalidation::All => {
                 self.rooms.retain(|_, _| false);
                 self.users.retain(|_, _| false);
                 self.permissions.retain(|_, _| false);
+                self.empty_mailboxes.retain(|_, _| false);
             }
         }
     }
@@ -226,7 +277,7 @@ mod tests {
     #[test]
     fn local_mode_serves_entries_until_invalidated() {
         let c = Caches::new(CacheMode::Local);
-        c.put_room(&room(1, "Lobby"));
+        c.put_room(&room(1, "Lobby"), c.generation());
         assert_eq!(c.room("LOBBY").unwrap().id, 1);
         c.apply(&Invalidation::Room("lobby".into()));
         assert!(c.room("lobby").is_none());
@@ -235,17 +286,17 @@ mod tests {
     #[test]
     fn off_mode_never_caches() {
         let c = Caches::new(CacheMode::Off);
-        c.put_room(&room(1, "lobby"));
+        c.put_room(&room(1, "lobby"), c.generation());
         assert!(c.room("lobby").is_none());
     }
 
     #[test]
     fn shared_mode_caches_only_while_subscribed() {
         let c = Caches::new(CacheMode::Shared);
-        c.put_room(&room(1, "lobby"));
+        c.put_room(&room(1, "lobby"), c.generation());
         assert!(c.room("lobby").is_none());
         c.set_subscribed(true);
-        c.put_room(&room(1, "lobby"));
+        c.put_room(&room(1, "lobby"), c.generation());
         assert!(c.room("lobby").is_some());
         c.set_subscribed(false);
         assert!(c.room("lobby").is_none());
@@ -253,10 +304,39 @@ mod tests {
 
     #[test]
     fn invalidations_round_trip_and_unknown_text_means_all() {
-        for inv in [Invalidation::Room("abc".into()), Invalidation::All] {
+        for inv in [
+            Invalidation::Room("abc".into()),
+            Invalidation::Mailboxes(vec![1, 22]),
+            Invalidation::All,
+        ] {
             assert_eq!(Invalidation::decode(&inv.encode()), inv);
         }
         assert_eq!(Invalidation::decode("garbage"), Invalidation::All);
         assert_eq!(Invalidation::decode("room:"), Invalidation::All);
+        assert_eq!(Invalidation::decode("dm:1,x"), Invalidation::All);
+        assert_eq!(Invalidation::decode("dm:"), Invalidation::All);
+    }
+
+    #[test]
+    fn a_value_read_before_an_invalidation_is_not_cached_after_it() {
+        let c = Caches::new(CacheMode::Local);
+        let seen = c.generation();
+        c.apply(&Invalidation::Room("lobby".into()));
+        c.put_room(&room(1, "lobby"), seen);
+        assert!(c.room("lobby").is_none());
+        c.put_room(&room(1, "lobby"), c.generation());
+        assert!(c.room("lobby").is_some());
+    }
+
+    #[test]
+    fn empty_mailboxes_are_forgotten_when_a_dm_involves_their_owner() {
+        let c = Caches::new(CacheMode::Local);
+        c.put_mailbox_empty(7, false, c.generation());
+        c.put_mailbox_empty(8, true, c.generation());
+        assert!(c.mailbox_empty(7, false) && c.mailbox_empty(8, true));
+        assert!(!c.mailbox_empty(7, true));
+        c.apply(&Invalidation::Mailboxes(vec![7]));
+        assert!(!c.mailbox_empty(7, false));
+        assert!(c.mailbox_empty(8, true));
     }
 }

@@ -117,3 +117,49 @@ async fn an_empty_poll_needs_no_database_once_warm(backend: Backend) {
     assert_eq!(res.status, 503);
 }
 both_backends!(an_empty_poll_needs_no_database_once_warm);
+
+/// An empty inbox is answered from memory, but a DM sent through another instance shows up
+/// in the recipient's next poll: the sender's instance tells every instance to forget that
+/// the two mailboxes were empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dm_sent_through_one_instance_reaches_an_empty_inbox_polled_on_another() {
+    let with_redis = |c: &mut sogs::config::Config| c.redis.url = redis_url();
+    let a = spawn_app_with(Backend::Postgres, with_redis).await;
+    let b = a.another_instance(with_redis).await;
+    caches_ready(&a).await;
+    caches_ready(&b).await;
+    let sender = a.user();
+    let recipient_on_b = b.user();
+    // Both known to the server, both mailboxes empty and remembered as such on B.
+    assert_eq!(
+        sender.get("/outbox").await.unwrap().json(),
+        serde_json::json!([])
+    );
+    let inbox = recipient_on_b.get("/inbox").await.unwrap();
+    assert_eq!(inbox.json(), serde_json::json!([]));
+    assert_eq!(
+        recipient_on_b.get("/inbox/since/0").await.unwrap().status,
+        304
+    );
+
+    let dm = serde_json::json!({"message": "aGVsbG8="});
+    let res = sender
+        .post_json(&format!("/inbox/{}", recipient_on_b.id()), &dm)
+        .await
+        .unwrap();
+    assert_eq!(res.status, 201, "{}", res.text());
+    let mut seen = false;
+    for _ in 0..20 {
+        let inbox = recipient_on_b.get("/inbox").await.unwrap().json();
+        if inbox.as_array().is_some_and(|l| l.len() == 1) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen, "the DM never showed on the other instance");
+    assert_eq!(
+        recipient_on_b.get("/inbox/since/0").await.unwrap().status,
+        200
+    );
+}

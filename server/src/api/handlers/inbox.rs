@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::api::context::Ctx;
 use crate::api::error::ApiError;
 use crate::api::request::ApiResponse;
+use crate::cluster::cache::Invalidation;
 use crate::crypto::keys::BlindedId;
 use crate::domain::RateLimit;
 use crate::store::DirectMessage;
@@ -65,11 +66,25 @@ async fn list(
     let limit = ctx.query_int("limit", DEFAULT_LIMIT)?.clamp(1, MAX_LIMIT);
     // `since/0` means "everything", as in PySOGS (quirk 14).
     let after = since.unwrap_or(0);
+    // Most users have no direct messages, and every poll asks: a mailbox known to be empty
+    // is answered from memory (forgotten by every instance when a DM involves its owner).
+    let caches = &ctx.state.cluster.caches;
+    let outbox = matches!(mailbox, Mailbox::Outbox);
+    if caches.mailbox_empty(user.user.id, outbox) {
+        return Ok(match since {
+            Some(_) => ApiResponse::empty(304),
+            None => ApiResponse::json(Vec::<Value>::new()),
+        });
+    }
+    let seen = caches.generation();
     let store = &ctx.state.store;
     let messages = match mailbox {
         Mailbox::Inbox => store.inbox(user.user.id, after, limit).await?,
         Mailbox::Outbox => store.outbox(user.user.id, after, limit).await?,
     };
+    if messages.is_empty() && after <= 0 {
+        caches.put_mailbox_empty(user.user.id, outbox, seen);
+    }
     if since.is_some() && messages.is_empty() {
         return Ok(ApiResponse::empty(304));
     }
@@ -116,6 +131,10 @@ pub async fn post_inbox(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let sent = store
         .send_direct_message(sender.user.id, recipient.id, &body, now, expiry)
         .await?;
+    ctx.state
+        .cluster
+        .invalidate(Invalidation::Mailboxes(vec![sender.user.id, recipient.id]))
+        .await;
     Ok(ApiResponse::json_status(201, message_json(&sent, false)))
 }
 
