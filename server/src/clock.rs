@@ -11,6 +11,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Seconds since the Unix epoch, as SOGS represents time.
 pub type Timestamp = f64;
 
+/// Seconds in a day: SOGS configures expiries and windows in days.
+pub const DAY: f64 = 86_400.0;
+
 /// A source of the current time; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Clock(Inner);

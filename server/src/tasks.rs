@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::AppState;
 use crate::blobs::BlobKey;
+use crate::clock::DAY;
 
 /// How often coalesced activity is written.
 pub const ACTIVITY_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
@@ -24,8 +25,6 @@ pub const CLEANUP_INTERVAL: Duration = Duration::from_secs(10);
 /// change starts, within about a second of its time (PySOGS: up to 10 s late). The query
 /// is one indexed DELETE … RETURNING, cheap even every second on every instance.
 pub const FUTURES_INTERVAL: Duration = Duration::from_secs(1);
-
-const DAY: f64 = 86_400.0;
 
 /// Starts the background tasks; they stop when `shutdown` is cancelled.
 pub fn spawn(state: AppState, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {

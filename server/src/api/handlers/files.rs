@@ -13,15 +13,13 @@ use crate::api::context::Ctx;
 use crate::api::error::ApiError;
 use crate::api::request::{ApiResponse, Body};
 use crate::blobs::BlobKey;
+use crate::clock::DAY;
 use crate::domain::filename::download_disposition;
 use crate::domain::{FileName, Need};
 use crate::store::NewFile;
 
 /// The last second `httpdate` can format (31 Dec 9999).
 const LAST_HTTP_DATE: f64 = 253_402_300_799.0;
-
-/// Seconds in the daily upload quota's window.
-const DAY: f64 = 86_400.0;
 
 /// `POST /room/{token}/file`: stores the raw body as a file of the room; 201 `{"id"}`.
 #[tracing::instrument(skip_all, fields(room = %ctx.params.get("token")))]

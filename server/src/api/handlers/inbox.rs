@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::api::context::Ctx;
 use crate::api::error::ApiError;
 use crate::api::request::ApiResponse;
+use crate::clock::DAY;
 use crate::cluster::cache::Invalidation;
 use crate::crypto::keys::BlindedId;
 use crate::domain::RateLimit;
@@ -22,7 +23,6 @@ use crate::store::DirectMessage;
 /// `limit` when none is given, and the most one request may ask for (PySOGS's values).
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 256;
-const DAY: f64 = 86_400.0;
 
 /// Standard base64, padded or not, as clients send the `message` field.
 const B64: GeneralPurpose = GeneralPurpose::new(

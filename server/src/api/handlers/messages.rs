@@ -52,7 +52,7 @@ fn reactors_param(ctx: &Ctx<'_>) -> Result<i64, ApiError> {
 
 /// How long an attachment lives after its post (`None`: forever, when configured 0).
 pub fn attachment_lifetime(files: &FilesConfig) -> Option<f64> {
-    (files.expiry_days > 0.0).then_some(files.expiry_days * 86_400.0)
+    (files.expiry_days > 0.0).then_some(files.expiry_days * crate::clock::DAY)
 }
 
 /// The requester's user id, if any (for whisper visibility and `you`).
@@ -412,9 +412,9 @@ pub async fn delete_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         .await?;
     if existing.user_id != user.user.id {
         // A moderator removed someone else's message: that is moderation, and is logged.
-        super::rooms::audit(
+        super::audit::record(
             ctx,
-            &access.room,
+            Some(&access.room),
             Some(existing.session_id.clone()),
             "delete_message",
             json!({ "message": id }),
@@ -497,9 +497,9 @@ pub async fn delete_all_posts_in_room(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiE
     if deleted.is_empty() {
         return Err(ApiError::NotFound);
     }
-    super::rooms::audit(
+    super::audit::record(
         ctx,
-        &access.room,
+        Some(&access.room),
         Some(poster.session_id.clone()),
         "delete_all_posts",
         json!({ "deleted": deleted.len() }),
@@ -538,9 +538,9 @@ pub async fn delete_all_posts_everywhere(ctx: &Ctx<'_>) -> Result<ApiResponse, A
             .await?;
         let count = len_i64(deleted.len());
         if count > 0 {
-            super::rooms::audit(
+            super::audit::record(
                 ctx,
-                &room,
+                Some(&room),
                 Some(poster.session_id.clone()),
                 "delete_all_posts",
                 json!({ "deleted": count }),

@@ -23,7 +23,7 @@ use crate::domain::Permissions;
 use crate::domain::moderation::{
     Rank, may_appoint_in_room, may_ban_from_room, may_ban_globally, may_moderate_room,
 };
-use crate::store::{ModeratorRole, NewAuditEntry, Room, User};
+use crate::store::{ModeratorRole, Room, User};
 
 /// `POST /user/{sid}/moderator`: appoints or removes a moderator or admin of the listed
 /// rooms or of the server; answers the new `info_updates` of every room affected (all of
@@ -270,18 +270,7 @@ fn forbidden(message: &str) -> ApiError {
     ApiError::Forbidden(message.to_string())
 }
 
-/// Records a moderation action (`room` `None`: server-wide). The action has already
-/// happened, so a failure to record it is logged rather than reported to the client.
+/// Records a moderation action on `target` (`room` `None`: server-wide).
 async fn audit(ctx: &Ctx<'_>, room: Option<&Room>, target: &User, action: &str, details: Value) {
-    let entry = NewAuditEntry {
-        at: ctx.now(),
-        room: room.map(|r| r.token.clone()),
-        actor: ctx.identity.user().map(|u| u.session_id.to_string()),
-        target: Some(target.session_id.clone()),
-        action: action.to_string(),
-        details: Some(details),
-    };
-    if let Err(e) = ctx.state.store.record_audit(&entry).await {
-        tracing::warn!(error = %e, action, "could not record a moderation action");
-    }
+    super::audit::record(ctx, room, Some(target.session_id.clone()), action, details).await;
 }

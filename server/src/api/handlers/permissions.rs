@@ -15,8 +15,6 @@ use crate::crypto::keys::{BlindedId, IdPrefix, SessionId};
 use crate::domain::Need;
 use crate::store::User;
 
-use super::rooms::audit;
-
 /// `GET /room/{token}/permissions`: every override row of the room, by session id.
 #[tracing::instrument(skip_all, fields(room = %ctx.params.get("token")))]
 pub async fn get_permissions(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
@@ -62,9 +60,9 @@ pub async fn set_user_permissions(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         .store
         .set_permissions(access.room.id, user.id, &change)
         .await?;
-    audit(
+    super::audit::record(
         ctx,
-        &access.room,
+        Some(&access.room),
         Some(user.session_id),
         "set_permissions",
         body,
@@ -113,9 +111,9 @@ pub async fn schedule_user_permissions(ctx: &Ctx<'_>) -> Result<ApiResponse, Api
             &future.change,
         )
         .await?;
-    audit(
+    super::audit::record(
         ctx,
-        &access.room,
+        Some(&access.room),
         Some(user.session_id.clone()),
         "schedule_permissions",
         body,

@@ -35,7 +35,14 @@ pub async fn pin_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         )
         .await?;
     let id = ctx.params.int("id");
-    super::rooms::audit(ctx, &access.room, None, "pin", json!({ "message": id })).await;
+    super::audit::record(
+        ctx,
+        Some(&access.room),
+        None,
+        "pin",
+        json!({ "message": id }),
+    )
+    .await;
     Ok(ApiResponse::json(json!({ "info_updates": info_updates })))
 }
 
@@ -54,7 +61,14 @@ pub async fn unpin_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         .await?;
     if unpinned.unpinned > 0 {
         let id = ctx.params.int("id");
-        super::rooms::audit(ctx, &access.room, None, "unpin", json!({ "message": id })).await;
+        super::audit::record(
+            ctx,
+            Some(&access.room),
+            None,
+            "unpin",
+            json!({ "message": id }),
+        )
+        .await;
     }
     Ok(ApiResponse::json(json!({
         "unpinned": unpinned.unpinned > 0,
@@ -73,9 +87,9 @@ pub async fn unpin_all(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         .await?;
     if unpinned.unpinned > 0 {
         let count = unpinned.unpinned;
-        super::rooms::audit(
+        super::audit::record(
             ctx,
-            &access.room,
+            Some(&access.room),
             None,
             "unpin_all",
             json!({ "unpinned": count }),

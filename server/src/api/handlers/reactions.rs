@@ -84,7 +84,7 @@ pub async fn clear_reactions(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             "reaction": reaction.as_ref().map(Reaction::as_str),
             "removed": removed.removed,
         });
-        super::rooms::audit(ctx, &access.room, None, "clear_reactions", details).await;
+        super::audit::record(ctx, Some(&access.room), None, "clear_reactions", details).await;
     }
     Ok(ApiResponse::json(
         json!({ "removed": removed.removed, "seqno": removed.seqno }),

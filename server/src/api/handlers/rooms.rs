@@ -9,7 +9,7 @@ use crate::api::error::ApiError;
 use crate::api::request::ApiResponse;
 use crate::api::views::room::{RoomDetails, parse_room_update, poll_info, room_details};
 use crate::domain::{Need, Permissions};
-use crate::store::{NewAuditEntry, Room, RoomPermissions, StoreError};
+use crate::store::{Room, RoomPermissions, StoreError};
 
 /// `GET /rooms`: every room the requester can access, sorted by token.
 ///
@@ -79,7 +79,7 @@ pub async fn update_room(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             StoreError::NotFound("file") => no_such_image(),
             other => other.into(),
         })?;
-    audit(ctx, &room, None, "update_room", body).await;
+    super::audit::record(ctx, Some(&room), None, "update_room", body).await;
     Ok(ApiResponse::json(
         json!({ "info_updates": room.info_updates }),
     ))
@@ -131,27 +131,5 @@ async fn details(ctx: &Ctx<'_>, room: &Room, perms: &Permissions) -> Result<Room
 /// The activity window behind `active_users`, in whole seconds.
 fn active_users_cutoff(ctx: &Ctx<'_>) -> i64 {
     // A float-to-int `as` saturates, so any configured value gives a sane number.
-    (ctx.state.config.rooms.active_threshold_days * 86400.0) as i64
-}
-
-/// Records a moderation action of the requester in `room`. The action has already
-/// happened, so a failure to record it is logged rather than reported to the client.
-pub(super) async fn audit(
-    ctx: &Ctx<'_>,
-    room: &Room,
-    target: Option<String>,
-    action: &str,
-    details: serde_json::Value,
-) {
-    let entry = NewAuditEntry {
-        at: ctx.now(),
-        room: Some(room.token.clone()),
-        actor: ctx.identity.user().map(|u| u.session_id.to_string()),
-        target,
-        action: action.to_string(),
-        details: Some(details),
-    };
-    if let Err(e) = ctx.state.store.record_audit(&entry).await {
-        tracing::warn!(error = %e, action, "could not record a moderation action");
-    }
+    (ctx.state.config.rooms.active_threshold_days * crate::clock::DAY) as i64
 }
