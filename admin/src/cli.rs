@@ -60,6 +60,34 @@ pub enum Command {
     /// The server key (the public half is in every join URL).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Look up users: last activity, rooms, bans, permissions and moderator roles.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// One user's standing: when last active, global flags, and per room their activity,
+    /// bans, permission overrides, moderator roles and pending changes.
+    #[command(after_help = "Example: sogs-admin user show 0512…ab")]
+    Show {
+        /// The user's Session id (05, 15 or 25 followed by 64 hex digits).
+        #[arg(value_parser = parse_session_id)]
+        session_id: SessionId,
+    },
+    /// Users active recently, most recent first.
+    #[command(after_help = "Example: sogs-admin user list --room lobby --active 7d")]
+    List {
+        /// Only users active in this room.
+        #[arg(long, value_name = "TOKEN")]
+        room: Option<String>,
+        /// Only users active within this long (default: 30d).
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION", default_value = "30d")]
+        active: f64,
+        /// At most this many users.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..))]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +104,9 @@ pub enum RoomCommand {
         /// Description shown to users.
         #[arg(long)]
         description: Option<String>,
+        /// The room's image, from a file (PNG, JPEG…; at most the server's upload limit).
+        #[arg(long, value_name = "FILE")]
+        image: Option<PathBuf>,
     },
     /// List every room with its details, moderators and join URL.
     #[command(after_help = "Example: sogs-admin room list")]
@@ -89,8 +120,11 @@ pub enum RoomCommand {
         #[arg(long)]
         qr: bool,
     },
-    /// Change a room's name, description or default permissions.
-    #[command(after_help = "Example: sogs-admin room update lobby --name \"Lobby\" --no-write")]
+    /// Change a room's name, description, image or default permissions.
+    #[command(
+        after_help = "Example: sogs-admin room update lobby --name \"Lobby\" --no-write\n\
+                      Example: sogs-admin room update lobby --image lobby.png"
+    )]
     Update {
         /// The room token.
         token: String,
@@ -100,6 +134,12 @@ pub enum RoomCommand {
         /// New description (an empty string removes it).
         #[arg(long)]
         description: Option<String>,
+        /// New image, from a file.
+        #[arg(long, value_name = "FILE", conflicts_with = "no_image")]
+        image: Option<PathBuf>,
+        /// Remove the room's image.
+        #[arg(long)]
+        no_image: bool,
         #[command(flatten)]
         permissions: PermissionFlags,
     },
@@ -300,10 +340,12 @@ pub struct ClearFlags {
 
 #[derive(Debug, Subcommand)]
 pub enum PermissionsCommand {
-    /// Set a user's permissions in a room, or without a user the room's defaults.
+    /// Set a user's permissions in a room, or without a user the room's defaults; with
+    /// --at or --in, schedule the change for later (read, write and upload only).
     #[command(
         after_help = "Examples:\n  sogs-admin permissions set --room lobby 0512…ab --no-write\n  \
-                      sogs-admin permissions set --room lobby --no-upload"
+                      sogs-admin permissions set --room lobby --no-upload\n  \
+                      sogs-admin permissions set --room lobby 0512…ab --write --in 12h"
     )]
     Set {
         /// The room, by token.
@@ -314,6 +356,12 @@ pub enum PermissionsCommand {
         session_id: Option<SessionId>,
         #[command(flatten)]
         permissions: PermissionFlags,
+        /// Apply the change at this Unix time (seconds) instead of now.
+        #[arg(long, value_parser = parse_unix_time, value_name = "UNIX_TIME", conflicts_with = "after")]
+        at: Option<f64>,
+        /// Apply the change after this long (30m, 12h, 7d) instead of now.
+        #[arg(long = "in", value_parser = parse_duration, value_name = "DURATION")]
+        after: Option<f64>,
     },
     /// Return a user's permissions in a room to the room defaults.
     #[command(after_help = "Example: sogs-admin permissions clear --room lobby 0512…ab --write")]
@@ -373,7 +421,8 @@ pub enum KeyCommand {
     /// Create a new server key; refuses if a key file exists.
     #[command(after_help = "Example: sogs-admin key generate")]
     Generate,
-    /// Install a PySOGS key file (32 raw bytes); refuses if a key file exists.
+    /// Install a PySOGS key file (32 raw bytes, or the PEM x25519_private_key.pem of older
+    /// releases); refuses if a key file exists.
     #[command(after_help = "Example: sogs-admin key import /var/lib/session-pysogs/key_x25519")]
     Import {
         /// The PySOGS key file.
@@ -406,6 +455,14 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
         return Err(bad());
     }
     Ok(n * scale)
+}
+
+/// A Unix time in seconds, finite and not negative.
+fn parse_unix_time(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|t| t.is_finite() && *t >= 0.0)
+        .ok_or_else(|| format!("invalid time {s:?}: expected a Unix time in seconds"))
 }
 
 fn parse_since(s: &str) -> Result<Since, String> {

@@ -62,6 +62,48 @@ fn from_file_bytes(path: &Path, bytes: &[u8]) -> Result<ServerKey, KeyError> {
     })
 }
 
+/// The DER prefix of a PKCS#8 X25519 private key (version 0, algorithm id 1.3.101.110, an
+/// octet string holding the 32-byte key): what older PySOGS releases kept in
+/// `x25519_private_key.pem`, before they switched to the raw `key_x25519` file.
+const PKCS8_X25519_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// Why a file offered as a PySOGS key is not one.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KeyFormatError {
+    #[error(
+        "a PySOGS key file is 32 raw bytes or a PEM \"PRIVATE KEY\"; this holds {0} bytes of neither"
+    )]
+    Unrecognised(usize),
+    #[error("the PEM block is not valid base64")]
+    PemBase64,
+    #[error("the PEM block is not an X25519 private key (PKCS#8, 48 bytes)")]
+    NotX25519,
+}
+
+/// A server key from a PySOGS key file in either of its formats: the raw 32 bytes of
+/// `key_x25519`, or the PEM (PKCS#8) `x25519_private_key.pem` of older releases.
+pub fn from_pysogs_key_file(bytes: &[u8]) -> Result<ServerKey, KeyFormatError> {
+    if let Ok(key) = ServerKey::from_slice(bytes) {
+        return Ok(key);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| KeyFormatError::Unrecognised(bytes.len()))?;
+    let body = text
+        .split_once("-----BEGIN PRIVATE KEY-----")
+        .and_then(|(_, rest)| rest.split_once("-----END PRIVATE KEY-----"))
+        .map(|(body, _)| body)
+        .ok_or(KeyFormatError::Unrecognised(bytes.len()))?;
+    let compact: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    use base64::Engine as _;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|_| KeyFormatError::PemBase64)?;
+    der.strip_prefix(&PKCS8_X25519_PREFIX[..])
+        .and_then(|raw| ServerKey::from_slice(raw).ok())
+        .ok_or(KeyFormatError::NotX25519)
+}
+
 /// Writes the key to a file that must not exist yet, readable by the owner only.
 pub fn write_new(key: &ServerKey, path: &Path) -> Result<(), KeyError> {
     let create_err = |source| KeyError::Create {
@@ -87,6 +129,50 @@ pub fn write_new(key: &ServerKey, path: &Path) -> Result<(), KeyError> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    /// Made with `openssl genpkey -algorithm X25519`; the public key is what
+    /// `openssl pkey -pubout` printed for it.
+    const OPENSSL_PEM: &str = "-----BEGIN PRIVATE KEY-----\n\
+        MC4CAQAwBQYDK2VuBCIEIPjJ6XPoTvt0v2LqLPu8ywlHIG914Cle8ebWZ5VUY7Ny\n\
+        -----END PRIVATE KEY-----\n";
+    const OPENSSL_PUBLIC: &str = "f99df08d2e9779d2724cd118a70283713f119d708b512043ef3a00f75801163b";
+
+    #[test]
+    fn a_pem_key_of_older_pysogs_gives_the_same_public_key_as_openssl() {
+        let key = from_pysogs_key_file(OPENSSL_PEM.as_bytes()).unwrap();
+        assert_eq!(key.public_key().to_hex(), OPENSSL_PUBLIC);
+        let raw = [7u8; 32];
+        let same = from_pysogs_key_file(&raw).unwrap();
+        assert_eq!(
+            same.public_key(),
+            ServerKey::from_slice(&raw).unwrap().public_key()
+        );
+    }
+
+    #[test]
+    fn malformed_key_files_are_refused_with_the_reason() {
+        assert_eq!(
+            from_pysogs_key_file(&[1u8; 31]).err(),
+            Some(KeyFormatError::Unrecognised(31))
+        );
+        assert_eq!(
+            from_pysogs_key_file(b"-----BEGIN PRIVATE KEY-----\n!!!\n-----END PRIVATE KEY-----")
+                .err(),
+            Some(KeyFormatError::PemBase64)
+        );
+        // An Ed25519 key (OID 1.3.101.112) is not a server key.
+        let ed25519 = "-----BEGIN PRIVATE KEY-----\n\
+            MC4CAQAwBQYDK2VwBCIEIPjJ6XPoTvt0v2LqLPu8ywlHIG914Cle8ebWZ5VUY7Ny\n\
+            -----END PRIVATE KEY-----";
+        assert_eq!(
+            from_pysogs_key_file(ed25519.as_bytes()).err(),
+            Some(KeyFormatError::NotX25519)
+        );
+        assert_eq!(
+            from_pysogs_key_file(b"-----BEGIN PRIVATE KEY-----\nMC4CAQ").err(),
+            Some(KeyFormatError::Unrecognised(34))
+        );
+    }
 
     #[test]
     fn missing_key_file_is_created_owner_only_and_reloaded_unchanged() {

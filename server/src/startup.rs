@@ -174,6 +174,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         Some(url) => Cluster::with_redis(url)?,
         None => Cluster::local(store.backend() == crate::store::Backend::Sqlite),
     };
+    cluster.caches.watch_admin_changes(&config.server.data_dir);
     Ok(AppState {
         metrics: Metrics::new()?,
         activity: Arc::default(),

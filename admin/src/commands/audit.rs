@@ -76,7 +76,7 @@ mod tests {
     async fn the_log_is_listed_and_filtered(env: TestEnv) {
         let ctx = Context::open(env.config.clone()).await.unwrap();
         for token in ["Lobby", "other"] {
-            super::super::room::add(&ctx, token, None, None, &mut Vec::new())
+            super::super::room::add(&ctx, token, None, None, None, &mut Vec::new())
                 .await
                 .unwrap();
         }

@@ -163,7 +163,7 @@ mod tests {
 
     async fn bans_are_stored_listed_and_lifted(env: TestEnv) {
         let ctx = Context::open(env.config.clone()).await.unwrap();
-        super::super::room::add(&ctx, "lobby", None, None, &mut Vec::new())
+        super::super::room::add(&ctx, "lobby", None, None, None, &mut Vec::new())
             .await
             .unwrap();
         let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();

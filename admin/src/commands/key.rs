@@ -32,17 +32,13 @@ pub fn generate(config: &Config, out: &mut impl Write) -> Result<(), AdminError>
     install(config, &ServerKey::generate(), out)
 }
 
-/// `key import FILE`: a PySOGS key file (32 raw bytes), only where there is no key yet.
+/// `key import FILE`: a PySOGS key file (32 raw bytes, or the PEM of older releases), only
+/// where there is no key yet.
 pub fn import(config: &Config, file: &Path, out: &mut impl Write) -> Result<(), AdminError> {
     let bytes = std::fs::read(file)
         .map_err(|e| AdminError::Usage(format!("cannot read {}: {e}", file.display())))?;
-    let key = ServerKey::from_slice(&bytes).map_err(|_| {
-        AdminError::Usage(format!(
-            "{} holds {} bytes; a PySOGS key file is exactly 32 raw bytes",
-            file.display(),
-            bytes.len()
-        ))
-    })?;
+    let key = sogs::key::from_pysogs_key_file(&bytes)
+        .map_err(|e| AdminError::Usage(format!("{}: {e}", file.display())))?;
     install(config, &key, out)
 }
 
@@ -116,5 +112,36 @@ mod tests {
         assert_eq!(key.to_bytes(), [7u8; 32]);
         let again = import(&env.config, &good, &mut Vec::new()).unwrap_err();
         assert!(again.to_string().contains("already exists"), "{again}");
+    }
+
+    #[test]
+    fn import_reads_the_pem_key_of_older_pysogs_releases() {
+        let env = TestEnv::sqlite();
+        let dir = tempfile::tempdir().unwrap();
+        let pem = dir.path().join("x25519_private_key.pem");
+        // `openssl genpkey -algorithm X25519`; its public key as `openssl pkey -pubout` gave it.
+        std::fs::write(
+            &pem,
+            "-----BEGIN PRIVATE KEY-----\n\
+             MC4CAQAwBQYDK2VuBCIEIPjJ6XPoTvt0v2LqLPu8ywlHIG914Cle8ebWZ5VUY7Ny\n\
+             -----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        import(&env.config, &pem, &mut out).unwrap();
+        let public = "f99df08d2e9779d2724cd118a70283713f119d708b512043ef3a00f75801163b";
+        assert!(text(out).contains(public));
+        let mut out = Vec::new();
+        show(&env.config, &mut out).unwrap();
+        assert_eq!(text(out).trim(), public);
+
+        let broken = dir.path().join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN PRIVATE KEY-----\n%%%\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let err = import(&TestEnv::sqlite().config, &broken, &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("base64"), "{err}");
     }
 }

@@ -10,6 +10,7 @@ mod permissions;
 mod room;
 #[cfg(test)]
 pub(crate) mod test_env;
+mod user;
 
 use std::io::{BufRead, Write};
 
@@ -144,10 +145,22 @@ impl Context {
             details: Some(details),
         };
         self.store.record_audit(&entry).await.map_err(failed)?;
-        if let Some(cluster) = &self.cluster {
-            cluster.invalidate(Invalidation::All).await;
-        }
+        self.tell_servers().await;
         Ok(())
+    }
+
+    /// Tells running servers that the database changed: over Redis when configured, and
+    /// through the data directory's change marker for a single server without it.
+    pub async fn tell_servers(&self) {
+        match &self.cluster {
+            Some(cluster) => cluster.invalidate(Invalidation::All).await,
+            None => {
+                if let Err(e) = sogs::cluster::change_marker::touch(&self.config.server.data_dir) {
+                    // The change is made; a server sees it when its caches age out (1 s).
+                    eprintln!("sogs-admin: warning: cannot replace the change marker: {e}");
+                }
+            }
+        }
     }
 }
 
@@ -185,24 +198,39 @@ pub async fn run_with_config(
                 token,
                 name,
                 description,
-            } => room::add(&ctx, &token, name.as_deref(), description.as_deref(), out).await,
+                image,
+            } => {
+                room::add(
+                    &ctx,
+                    &token,
+                    name.as_deref(),
+                    description.as_deref(),
+                    image.as_deref(),
+                    out,
+                )
+                .await
+            }
             RoomCommand::List => room::list(&ctx, out).await,
             RoomCommand::Show { token, qr } => room::show(&ctx, &token, qr, out).await,
             RoomCommand::Update {
                 token,
                 name,
                 description,
+                image,
+                no_image,
                 permissions,
             } => {
-                room::update(
-                    &ctx,
-                    &token,
-                    name.as_deref(),
-                    description.as_deref(),
-                    &permissions,
-                    out,
-                )
-                .await
+                let changes = room::RoomChanges {
+                    name: name.as_deref(),
+                    description: description.as_deref(),
+                    image: if no_image {
+                        Some(None)
+                    } else {
+                        image.as_deref().map(Some)
+                    },
+                    permissions: &permissions,
+                };
+                room::update(&ctx, &token, &changes, out).await
             }
             RoomCommand::RateLimit {
                 token,
@@ -237,6 +265,7 @@ pub async fn run_with_config(
         Command::Bans(BansCommand::List { room }) => ban::list(&ctx, room.as_deref(), out).await,
         Command::Permissions(cmd) => permissions::run(&ctx, cmd, out).await,
         Command::Audit(args) => audit::run(&ctx, &args, out).await,
+        Command::User(cmd) => user::run(&ctx, cmd, out).await,
     }
 }
 
@@ -306,7 +335,7 @@ mod tests {
         let mut env = test_env::TestEnv::sqlite();
         env.config.redis.url = url;
         let ctx = Context::open(env.config.clone()).await.unwrap();
-        room::add(&ctx, "lobby", None, None, &mut Vec::new())
+        room::add(&ctx, "lobby", None, None, None, &mut Vec::new())
             .await
             .unwrap();
         let mut messages = pubsub.on_message();

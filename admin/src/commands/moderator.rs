@@ -196,7 +196,7 @@ mod tests {
 
     async fn appointing_and_removing_moderators_is_stored_and_audited(env: TestEnv) {
         let ctx = Context::open(env.config.clone()).await.unwrap();
-        super::super::room::add(&ctx, "lobby", None, None, &mut Vec::new())
+        super::super::room::add(&ctx, "lobby", None, None, None, &mut Vec::new())
             .await
             .unwrap();
         let sid: SessionId = SID.parse().unwrap();

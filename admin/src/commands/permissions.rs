@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::json;
 use sogs::store::{PermissionChange, PermissionOverride, Room, RoomUpdate};
 
-use super::{AdminError, Context, failed, say};
+use super::{AdminError, Context, failed, format_time, say};
 use crate::cli::{ClearFlags, PermissionFlags, PermissionsCommand};
 
 pub async fn run(
@@ -18,6 +18,8 @@ pub async fn run(
             room,
             session_id,
             permissions,
+            at,
+            after,
         } => {
             if permissions.is_empty() {
                 return Err(AdminError::Usage(
@@ -27,6 +29,9 @@ pub async fn run(
                 ));
             }
             let room = ctx.room(&room).await?;
+            if let Some(at) = at.or_else(|| after.map(|d| ctx.clock.now() + d)) {
+                return schedule(ctx, &room, session_id.as_ref(), &permissions, at, out).await;
+            }
             match session_id {
                 None => set_defaults(ctx, &room, &permissions, out).await,
                 Some(sid) => {
@@ -80,9 +85,95 @@ pub async fn run(
             for o in &overrides {
                 say(out, describe(o));
             }
+            let user = overrides.first().map(|o| o.user_id);
+            let user = match (&session_id, user) {
+                (Some(_), Some(id)) => Some(id),
+                (Some(sid), None) => Some(ctx.target(sid).await?.id),
+                (None, _) => None,
+            };
+            let futures = ctx
+                .store
+                .permission_futures(room.id, user)
+                .await
+                .map_err(failed)?;
+            for f in &futures {
+                let show = |v: Option<bool>| v.map_or("unchanged".to_string(), |b| b.to_string());
+                say(
+                    out,
+                    format!(
+                        "{} at {}: read={} write={} upload={}",
+                        f.session_id,
+                        format_time(f.at),
+                        show(f.read),
+                        show(f.write),
+                        show(f.upload)
+                    ),
+                );
+            }
             Ok(())
         }
     }
+}
+
+/// `permissions set … --at/--in`: a change of a user's read, write or upload permission
+/// that the server's background task applies at `at`.
+async fn schedule(
+    ctx: &Context,
+    room: &Room,
+    session_id: Option<&sogs::crypto::keys::SessionId>,
+    permissions: &PermissionFlags,
+    at: f64,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    let Some(sid) = session_id else {
+        return Err(AdminError::Usage(
+            "--at/--in schedule a change for one user; name the user".into(),
+        ));
+    };
+    if permissions.accessible().is_some() {
+        return Err(AdminError::Usage(
+            "only read, write and upload can be scheduled, not accessible".into(),
+        ));
+    }
+    if at <= ctx.clock.now() {
+        return Err(AdminError::Usage(format!(
+            "{} is in the past; give a future time",
+            format_time(at)
+        )));
+    }
+    let target = ctx.target(sid).await?;
+    let change = PermissionChange {
+        read: permissions.read().map(Some),
+        write: permissions.write().map(Some),
+        upload: permissions.upload().map(Some),
+        ..PermissionChange::default()
+    };
+    ctx.store
+        .schedule_permission_change(room.id, target.id, at, &change)
+        .await
+        .map_err(failed)?;
+    ctx.record(
+        Some(&room.token),
+        Some(&target.session_id),
+        "schedule_permissions",
+        json!({
+            "at": at,
+            "read": permissions.read(),
+            "write": permissions.write(),
+            "upload": permissions.upload(),
+        }),
+    )
+    .await?;
+    say(
+        out,
+        format!(
+            "{} in {}: change scheduled for {}",
+            target.session_id,
+            room.token,
+            format_time(at)
+        ),
+    );
+    Ok(())
 }
 
 /// Without a user, `permissions set` changes the room defaults, as `room update` does.
@@ -215,12 +306,14 @@ mod tests {
             room: "lobby".into(),
             session_id: session_id.map(|s| s.parse().unwrap()),
             permissions: flags,
+            at: None,
+            after: None,
         }
     }
 
     async fn overrides_and_defaults_are_stored(env: TestEnv) {
         let ctx = Context::open(env.config.clone()).await.unwrap();
-        super::super::room::add(&ctx, "lobby", None, None, &mut Vec::new())
+        super::super::room::add(&ctx, "lobby", None, None, None, &mut Vec::new())
             .await
             .unwrap();
         let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();

@@ -1,21 +1,27 @@
 //! `sogs-admin room …`: rooms as the operator manages them.
 
 use std::io::{BufRead, Write};
+use std::path::Path;
 
 use serde_json::json;
-use sogs::domain::{RoomToken, join_url};
-use sogs::store::{Room, RoomUpdate, StoreError};
+use sogs::blobs::BlobKey;
+use sogs::domain::{FileName, RoomToken, join_url};
+use sogs::store::{NewFile, Room, RoomUpdate, StoreError};
 
 use super::{AdminError, Context, confirm, failed, say};
 use crate::cli::PermissionFlags;
-/// `room add TOKEN [--name] [--description]`: creates the room and prints its join URL.
+/// `room add TOKEN [--name] [--description] [--image FILE]`: creates the room and prints
+/// its join URL.
 pub async fn add(
     ctx: &Context,
     token: &str,
     name: Option<&str>,
     description: Option<&str>,
+    image: Option<&Path>,
     out: &mut impl Write,
 ) -> Result<(), AdminError> {
+    // Read the image first: a bad path should not leave a room behind without it.
+    let image = image.map(|path| read_image(ctx, path)).transpose()?;
     let token = RoomToken::parse(token).map_err(|e| AdminError::Usage(e.to_string()))?;
     let name = name.unwrap_or(token.as_str());
     if name.trim().is_empty() {
@@ -36,7 +42,99 @@ pub async fn add(
         json!({ "name": room.name, "description": room.description }),
     )
     .await?;
+    let room = match image {
+        Some(image) => set_image(ctx, &room, Some(image)).await?,
+        None => room,
+    };
     print_room(ctx, &room, out).await
+}
+
+/// An image file read for a room: its name and bytes, within the server's upload limit.
+pub struct ImageFile {
+    name: Option<FileName>,
+    bytes: Vec<u8>,
+}
+
+fn read_image(ctx: &Context, path: &Path) -> Result<ImageFile, AdminError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| AdminError::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let max = ctx.config.files.max_size;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max {
+        return Err(AdminError::Usage(format!(
+            "{} is {} bytes; the server's file limit (files.max_size) is {max}",
+            path.display(),
+            bytes.len()
+        )));
+    }
+    if bytes.is_empty() {
+        return Err(AdminError::Usage(format!("{} is empty", path.display())));
+    }
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(FileName::new);
+    Ok(ImageFile { name, bytes })
+}
+
+/// Stores `image` as a file of the room, uploaded by the system user, and makes it the
+/// room's image (or removes the image with `None`), as a moderator's upload and
+/// `PUT /room` would. The image it replaces expires.
+async fn set_image(
+    ctx: &Context,
+    room: &Room,
+    image: Option<ImageFile>,
+) -> Result<Room, AdminError> {
+    let file_id = match image {
+        Some(image) => Some(store_file(ctx, room, image).await?),
+        None => None,
+    };
+    let update = RoomUpdate {
+        image: Some(file_id),
+        ..RoomUpdate::default()
+    };
+    let updated = ctx
+        .store
+        .update_room_details(room.id, &update)
+        .await
+        .map_err(failed)?;
+    ctx.record(
+        Some(&room.token),
+        None,
+        "set_room_image",
+        json!({ "file": file_id }),
+    )
+    .await?;
+    Ok(updated)
+}
+
+async fn store_file(ctx: &Context, room: &Room, image: ImageFile) -> Result<i64, AdminError> {
+    let now = ctx.clock.now();
+    let system = ctx
+        .store
+        .ensure_system_user(&ctx.server_key()?.system_session_id().to_string(), now)
+        .await
+        .map_err(failed)?;
+    let blobs = sogs::blobs::from_config(&ctx.config)
+        .map_err(|e| AdminError::Usage(format!("file store configuration: {e}")))?;
+    let new = NewFile {
+        room: room.id,
+        uploader: system.id,
+        size: i64::try_from(image.bytes.len()).unwrap_or(i64::MAX),
+        filename: image.name.as_ref().map(FileName::as_str),
+        expiry: None,
+    };
+    let file = ctx
+        .store
+        .add_file(&new, |id| BlobKey::for_file(id).to_string(), now)
+        .await
+        .map_err(failed)?;
+    if let Err(e) = blobs.put(&BlobKey::for_file(file.id), &image.bytes).await {
+        let _ = ctx.store.discard_file(file.id).await;
+        return Err(AdminError::Failed(anyhow::anyhow!(
+            "cannot store the image: {e}"
+        )));
+    }
+    Ok(file.id)
 }
 
 /// `room list`: every room, as `room show` prints it.
@@ -118,19 +216,46 @@ pub async fn rate_limit(
     Ok(())
 }
 
+/// What `room update` changes; `None` leaves a detail as it is.
+pub struct RoomChanges<'a> {
+    pub name: Option<&'a str>,
+    pub description: Option<&'a str>,
+    /// `Some(None)`: remove the image.
+    pub image: Option<Option<&'a Path>>,
+    pub permissions: &'a PermissionFlags,
+}
+
 pub async fn update(
     ctx: &Context,
     token: &str,
-    name: Option<&str>,
-    description: Option<&str>,
-    permissions: &PermissionFlags,
+    changes: &RoomChanges<'_>,
     out: &mut impl Write,
 ) -> Result<(), AdminError> {
+    let RoomChanges {
+        name,
+        description,
+        image,
+        permissions,
+    } = *changes;
     let room = ctx.room(token).await?;
-    if name.is_none() && description.is_none() && permissions.is_empty() {
+    if name.is_none() && description.is_none() && image.is_none() && permissions.is_empty() {
         return Err(AdminError::Usage(
-            "nothing to change: give --name, --description or a permission flag".into(),
+            "nothing to change: give --name, --description, --image, --no-image or a \
+             permission flag"
+                .into(),
         ));
+    }
+    let image = match image {
+        Some(Some(path)) => Some(Some(read_image(ctx, path)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let room = match image {
+        Some(image) => set_image(ctx, &room, image).await?,
+        None => room,
+    };
+    if name.is_none() && description.is_none() && permissions.is_empty() {
+        return print_room(ctx, &room, out).await;
     }
     if name.is_some_and(|n| n.trim().is_empty()) {
         return Err(AdminError::Usage("room name must not be empty".into()));
@@ -210,9 +335,9 @@ async fn print_room(ctx: &Context, room: &Room, out: &mut impl Write) -> Result<
         &room.token,
         &key.public_key().to_hex(),
     );
-    let messages = ctx
+    let stats = ctx
         .store
-        .count_room_messages(room.id)
+        .room_stats(room.id, ctx.clock.now())
         .await
         .map_err(failed)?;
     let moderators = ctx.store.room_moderators(room.id).await.map_err(failed)?;
@@ -221,8 +346,24 @@ async fn print_room(ctx: &Context, room: &Room, out: &mut impl Write) -> Result<
     if let Some(d) = &room.description {
         say(out, format!("  description:  {d}"));
     }
-    say(out, format!("  messages:     {messages}"));
-    say(out, format!("  active users: {}", room.active_users));
+    if let Some(image) = room.image {
+        say(out, format!("  image:        file {image}"));
+    }
+    say(out, format!("  messages:     {}", stats.messages));
+    say(
+        out,
+        format!(
+            "  files:        {} ({} bytes)",
+            stats.files, stats.file_bytes
+        ),
+    );
+    say(
+        out,
+        format!(
+            "  active users: {} (1d) {} (7d) {} (14d) {} (30d)",
+            stats.active_1d, stats.active_7d, stats.active_14d, stats.active_30d
+        ),
+    );
     let perms: String = [
         (room.default_read, 'r'),
         (room.default_write, 'w'),
@@ -252,7 +393,7 @@ mod tests {
 
     async fn a_room_rate_limit_is_set_and_cleared(env: TestEnv) {
         let ctx = Context::open(env.config.clone()).await.unwrap();
-        add(&ctx, "lobby", None, None, &mut Vec::new())
+        add(&ctx, "lobby", None, None, None, &mut Vec::new())
             .await
             .unwrap();
         let mut out = Vec::new();
@@ -293,9 +434,16 @@ mod tests {
     async fn adding_a_room_stores_it_and_prints_its_join_url(env: TestEnv) {
         let ctx = Context::open(env.config.clone()).await.unwrap();
         let mut out = Vec::new();
-        add(&ctx, "lobby", Some("The Lobby"), Some("Say hi"), &mut out)
-            .await
-            .unwrap();
+        add(
+            &ctx,
+            "lobby",
+            Some("The Lobby"),
+            Some("Say hi"),
+            None,
+            &mut out,
+        )
+        .await
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
         let key = ctx.server_key().unwrap();
         assert!(
@@ -312,19 +460,19 @@ mod tests {
 
     async fn a_duplicate_or_invalid_token_is_a_usage_error(env: TestEnv) {
         let ctx = Context::open(env.config.clone()).await.unwrap();
-        add(&ctx, "lobby", None, None, &mut Vec::new())
+        add(&ctx, "lobby", None, None, None, &mut Vec::new())
             .await
             .unwrap();
-        let dup = add(&ctx, "Lobby", None, None, &mut Vec::new())
+        let dup = add(&ctx, "Lobby", None, None, None, &mut Vec::new())
             .await
             .unwrap_err();
         assert_eq!(dup.exit_code(), 1);
         assert!(dup.to_string().contains("already exists"), "{dup}");
-        let bad = add(&ctx, "no spaces", None, None, &mut Vec::new())
+        let bad = add(&ctx, "no spaces", None, None, None, &mut Vec::new())
             .await
             .unwrap_err();
         assert!(matches!(bad, AdminError::Usage(_)));
-        let empty = add(&ctx, "x", Some(" "), None, &mut Vec::new())
+        let empty = add(&ctx, "x", Some(" "), None, None, &mut Vec::new())
             .await
             .unwrap_err();
         assert!(matches!(empty, AdminError::Usage(_)));
@@ -332,10 +480,17 @@ mod tests {
 
     async fn rooms_are_listed_updated_and_deleted(env: TestEnv) {
         let ctx = Context::open(env.config.clone()).await.unwrap();
-        add(&ctx, "lobby", Some("Lobby"), Some("hi"), &mut Vec::new())
-            .await
-            .unwrap();
-        add(&ctx, "annex", None, None, &mut Vec::new())
+        add(
+            &ctx,
+            "lobby",
+            Some("Lobby"),
+            Some("hi"),
+            None,
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+        add(&ctx, "annex", None, None, None, &mut Vec::new())
             .await
             .unwrap();
 
@@ -345,7 +500,12 @@ mod tests {
         let annex = text.find("Room annex").unwrap();
         let lobby = text.find("Room lobby").unwrap();
         assert!(annex < lobby, "{text}");
-        for needle in ["messages:     0", "active users: 0", "moderators:   none"] {
+        for needle in [
+            "messages:     0",
+            "files:        0 (0 bytes)",
+            "active users: 0 (1d) 0 (7d) 0 (14d) 0 (30d)",
+            "moderators:   none",
+        ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
 
@@ -353,16 +513,15 @@ mod tests {
             no_write: true,
             ..Default::default()
         };
-        update(
-            &ctx,
-            "lobby",
-            Some("Big Lobby"),
-            Some(""),
-            &flags,
-            &mut Vec::new(),
-        )
-        .await
-        .unwrap();
+        let changes = RoomChanges {
+            name: Some("Big Lobby"),
+            description: Some(""),
+            image: None,
+            permissions: &flags,
+        };
+        update(&ctx, "lobby", &changes, &mut Vec::new())
+            .await
+            .unwrap();
         let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();
         assert_eq!(room.name, "Big Lobby");
         assert_eq!(room.description, None);
@@ -376,16 +535,16 @@ mod tests {
             "no QR code in {text}"
         );
 
-        let nothing = update(
-            &ctx,
-            "lobby",
-            None,
-            None,
-            &PermissionFlags::default(),
-            &mut Vec::new(),
-        )
-        .await
-        .unwrap_err();
+        let no_flags = PermissionFlags::default();
+        let changes = RoomChanges {
+            name: None,
+            description: None,
+            image: None,
+            permissions: &no_flags,
+        };
+        let nothing = update(&ctx, "lobby", &changes, &mut Vec::new())
+            .await
+            .unwrap_err();
         assert!(matches!(nothing, AdminError::Usage(_)));
         let unknown = show(&ctx, "nope", false, &mut Vec::new())
             .await

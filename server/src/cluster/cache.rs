@@ -13,10 +13,12 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::change_marker::ChangeMarker;
 use crate::store::{Room, RoomPermissions, User};
 
 /// Entry lifetime for the single-instance default.
@@ -124,6 +126,8 @@ pub struct Caches {
     /// stores its result only if it has not moved, so a value read just before a concurrent
     /// write's invalidation arrived is never cached after it.
     generation: AtomicU64,
+    /// In local mode: the file `sogs-admin` replaces after each change it makes.
+    admin_changes: OnceLock<ChangeMarker>,
 }
 
 impl Caches {
@@ -136,6 +140,25 @@ impl Caches {
             permissions: Map::new(),
             empty_mailboxes: Map::new(),
             generation: AtomicU64::new(0),
+            admin_changes: OnceLock::new(),
+        }
+    }
+
+    /// In local mode, starts watching `data_dir` for the marker `sogs-admin` replaces after
+    /// each change (see [`super::change_marker`]); other modes learn of changes otherwise.
+    pub fn watch_admin_changes(&self, data_dir: &Path) {
+        if self.mode == CacheMode::Local {
+            let _ = self.admin_changes.set(ChangeMarker::new(data_dir));
+        }
+    }
+
+    /// Drops everything if `sogs-admin` changed the database since the last request. Called
+    /// once per incoming request, before anything is looked up.
+    pub fn notice_admin_changes(&self) {
+        if let Some(marker) = self.admin_changes.get()
+            && marker.changed()
+        {
+            self.apply(&Invalidation::All);
         }
     }
 
@@ -280,6 +303,19 @@ mod tests {
         c.put_room(&room(1, "Lobby"), c.generation());
         assert_eq!(c.room("LOBBY").unwrap().id, 1);
         c.apply(&Invalidation::Room("lobby".into()));
+        assert!(c.room("lobby").is_none());
+    }
+
+    #[test]
+    fn a_change_by_sogs_admin_empties_a_local_cache_on_the_next_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Caches::new(CacheMode::Local);
+        c.watch_admin_changes(dir.path());
+        c.put_room(&room(1, "lobby"), c.generation());
+        c.notice_admin_changes();
+        assert!(c.room("lobby").is_some(), "nothing changed yet");
+        super::super::change_marker::touch(dir.path()).unwrap();
+        c.notice_admin_changes();
         assert!(c.room("lobby").is_none());
     }
 

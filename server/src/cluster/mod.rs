@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod cache;
+pub mod change_marker;
 mod invalidation;
 mod nonces;
 

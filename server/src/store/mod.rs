@@ -30,6 +30,7 @@ mod nonces;
 mod permissions;
 mod pins;
 mod reactions;
+mod reports;
 mod rooms;
 mod sequence;
 mod uploads;
@@ -50,6 +51,7 @@ pub use models::{
     PermissionOverride, PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor,
     Room, RoomModerator, RoomPermissions, RoomUpdate, Unpinned, User, Viewer,
 };
+pub use reports::{ACTIVITY_WINDOWS_DAYS, RoomStats, UserInRoom};
 pub use users::SYSTEM_USER_ID;
 
 /// Shorthand for store results.
