@@ -568,7 +568,9 @@ mod tests {
                 token,
                 name,
                 description,
+                image,
             }) => {
+                assert_eq!(image, None);
                 assert_eq!(token, "lobby");
                 assert_eq!(name.as_deref(), Some("The Lobby"));
                 assert_eq!(description.as_deref(), Some("hi"));

@@ -3,6 +3,8 @@
 
 mod audit;
 mod ban;
+#[cfg(test)]
+mod end_to_end;
 mod key;
 mod migrate;
 mod moderator;

@@ -1,7 +1,9 @@
 //! A configuration over a fresh database for the command tests: a SQLite file in a temp
 //! directory, or a new PostgreSQL database (the test fails if PostgreSQL is unreachable).
 
+use sogs::clock::Clock;
 use sogs::config::Config;
+use sogs::startup::Application;
 
 pub struct TestEnv {
     pub config: Config,
@@ -49,6 +51,47 @@ impl TestEnv {
         let mut env = Self::with_url(Some(format!("{base}/{name}")));
         env.postgres = Some((admin_url, name));
         env
+    }
+}
+
+/// A server running in this process over a [`TestEnv`]'s database and data directory, so a
+/// test can check what the CLI did through the HTTP API, as a Session client sees it.
+pub struct RunningServer {
+    pub address: String,
+    pub public_key: sogs::crypto::keys::ServerPublicKey,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+impl RunningServer {
+    /// A client acting as a new random (15-blinded) Session user.
+    pub fn user(&self) -> sogs::client::SogsClient {
+        sogs::client::SogsClient::new(&self.address, self.public_key).with_random_user()
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl TestEnv {
+    /// Starts a server on 127.0.0.1 over this environment, as an operator's would run
+    /// while they use the CLI.
+    pub async fn serve(&self) -> RunningServer {
+        let mut config = self.config.clone();
+        config.server.listen = "127.0.0.1:0".into();
+        config.server.shutdown_timeout_secs = 1;
+        let app = Application::build(config, Clock::system())
+            .await
+            .expect("server starts");
+        let server = RunningServer {
+            address: format!("http://127.0.0.1:{}", app.port()),
+            public_key: app.state().key.public_key(),
+            stop: app.shutdown_token(),
+        };
+        tokio::spawn(app.run_until_stopped());
+        server
     }
 }
 
