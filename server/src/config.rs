@@ -65,6 +65,7 @@ pub struct ServerConfig {
     pub key_file: String,
     pub max_request_bytes: u64,
     pub shutdown_timeout_secs: u64,
+    pub show_index: bool,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +77,7 @@ impl Default for ServerConfig {
             key_file: String::new(),
             max_request_bytes: 10 * 1024 * 1024,
             shutdown_timeout_secs: 30,
+            show_index: true,
         }
     }
 }
@@ -377,6 +379,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         section: "server",
         key: "shutdown_timeout_secs",
         comment: "On SIGTERM/SIGINT, how long in-flight requests may take to finish.",
+    },
+    OptionDoc {
+        section: "server",
+        key: "show_index",
+        comment: "Serve the web page listing the public rooms at / (each room's page at /r/{room}/ is always served).",
     },
     OptionDoc {
         section: "database",

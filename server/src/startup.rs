@@ -202,6 +202,7 @@ fn http_server(
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .wrap(actix_web::middleware::from_fn(observe_request))
+            .configure(crate::web::routes)
             .configure(api::routes)
     })
     .shutdown_signal(stop_signal(shutdown))

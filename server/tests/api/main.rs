@@ -27,3 +27,4 @@ mod rooms;
 mod scheduled;
 mod server_binary;
 mod store;
+mod web;
