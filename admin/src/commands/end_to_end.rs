@@ -181,6 +181,33 @@ async fn every_subcommand_takes_effect_on_a_running_server(env: TestEnv) {
     settle(&env).await;
     assert_eq!(post_status(&bob).await, 201);
 
+    // room rate-limit: a room of its own pace, then the server's again.
+    ok(
+        &env,
+        &[
+            "room",
+            "rate-limit",
+            "lobby",
+            "--posts",
+            "1",
+            "--per",
+            "3600",
+        ],
+    )
+    .await;
+    settle(&env).await;
+    let carol = server.user();
+    assert_eq!(post_status(&carol).await, 201);
+    assert_eq!(post_status(&carol).await, 429);
+    ok(&env, &["room", "rate-limit", "lobby", "--clear"]).await;
+    settle(&env).await;
+    assert_eq!(post_status(&carol).await, 201);
+    let listed = ok(&env, &["room", "list"]).await;
+    assert!(
+        listed.contains("Room lobby") && listed.contains("Say hi"),
+        "{listed}"
+    );
+
     // A scheduled change is listed, then applied by the server's own background task.
     let printed = ok(
         &env,
