@@ -1,0 +1,206 @@
+//! `sogs-loadtest`: load that behaves like Session clients, against running servers.
+//! See `loadtests/README.md` for the scenarios and how to read the figures.
+
+mod fill;
+mod poll;
+mod post_visible;
+mod stats;
+mod target;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use sogs::crypto::EncType;
+
+use target::JoinUrl;
+
+#[derive(Debug, Parser)]
+#[command(name = "sogs-loadtest", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Session clients' batch poll (capabilities, pollInfo, since, inbox, outbox), over
+    /// onion v4 by default, as fast as the server answers.
+    #[command(after_help = "Example: sogs-loadtest poll --join-url \
+                            'http://127.0.0.1:8080/lobby?public_key=…' --requests 20000")]
+    Poll {
+        /// A room's join URL; repeat for more rooms of the same server.
+        #[arg(long = "join-url", required = true)]
+        join_urls: Vec<JoinUrl>,
+        /// Extra instances of the same server (base URLs) to spread the polls over.
+        #[arg(long = "also")]
+        also: Vec<String>,
+        /// Distinct users polling.
+        #[arg(long, default_value_t = 1000)]
+        users: usize,
+        /// Timed polls in total.
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        /// Polls in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Plain HTTP instead of onion requests.
+        #[arg(long, conflicts_with = "aes_gcm")]
+        plain: bool,
+        /// Onion requests with AES-256-GCM instead of XChaCha20-Poly1305.
+        #[arg(long)]
+        aes_gcm: bool,
+        /// The server's process id, to report its resident memory before and after.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+    /// Time from a post answered 201 by one instance to it being readable through another.
+    #[command(after_help = "Example: sogs-loadtest post-visible --join-url \
+                            'http://127.0.0.2:8080/lobby?public_key=…' --poll-via http://127.0.0.3:8080")]
+    PostVisible {
+        /// The room's join URL; posts go to its server.
+        #[arg(long = "join-url")]
+        join_url: JoinUrl,
+        /// The instance to read through (default: the same one).
+        #[arg(long)]
+        poll_via: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+    },
+    /// Add many messages to a room directly in the database (for poll latency on big rooms).
+    #[command(
+        after_help = "Example: sogs-loadtest fill --database-url postgres://root@127.0.0.1/sogs \
+                            --room big --messages 1000000"
+    )]
+    Fill {
+        #[arg(long)]
+        database_url: String,
+        #[arg(long)]
+        room: String,
+        #[arg(long)]
+        messages: u64,
+        #[arg(long, default_value_t = 1000)]
+        users: u64,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.scenario).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sogs-loadtest: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(scenario: Scenario) -> anyhow::Result<()> {
+    match scenario {
+        Scenario::Poll {
+            join_urls,
+            also,
+            users,
+            requests,
+            concurrency,
+            plain,
+            aes_gcm,
+            server_pid,
+        } => {
+            let first = &join_urls[0];
+            let transport = match (plain, aes_gcm) {
+                (true, _) => poll::Transport::Plain,
+                (_, true) => poll::Transport::Onion(EncType::Aes256Gcm),
+                _ => poll::Transport::Onion(EncType::XChaCha20Poly1305),
+            };
+            let options = poll::PollOptions {
+                targets: std::iter::once(first.base.clone()).chain(also).collect(),
+                server_pk: first.server_pk,
+                rooms: join_urls.iter().map(|u| u.token.clone()).collect(),
+                users,
+                requests,
+                concurrency,
+                transport,
+                server_pid,
+            };
+            println!(
+                "poll ({transport:?}): {requests} requests, {concurrency} in flight, {users} users, \
+                 {} room(s), {} instance(s)",
+                options.rooms.len(),
+                options.targets.len()
+            );
+            let mut report = poll::run(&options).await?;
+            println!(
+                "throughput: {:.0} polls/s over {:.2} s",
+                report.throughput(),
+                report.elapsed.as_secs_f64()
+            );
+            println!("{}", report.tally.latency_line());
+            println!("{}", report.tally.errors_line());
+            if let Some((before, after)) = report.rss_kib {
+                println!(
+                    "server RSS: {} MiB before, {} MiB after",
+                    before / 1024,
+                    after / 1024
+                );
+            }
+            if report.tally.error_count() > 0 {
+                anyhow::bail!("{} polls failed", report.tally.error_count());
+            }
+        }
+        Scenario::PostVisible {
+            join_url,
+            poll_via,
+            samples,
+        } => {
+            let options = post_visible::PostVisibleOptions {
+                poll_target: poll_via.unwrap_or_else(|| join_url.base.clone()),
+                post_target: join_url.base,
+                server_pk: join_url.server_pk,
+                room: join_url.token,
+                samples,
+                timeout: Duration::from_secs(5),
+            };
+            println!(
+                "post-visible: {samples} posts via {}, read via {}",
+                options.post_target, options.poll_target
+            );
+            let mut report = post_visible::run(&options).await?;
+            println!("{} (from 201 to readable)", report.tally.latency_line());
+            println!(
+                "resolution: one poll round trip ≈ {:.2} ms",
+                report.poll_round_trip.as_secs_f64() * 1e3
+            );
+            println!("{}", report.tally.errors_line());
+        }
+        Scenario::Fill {
+            database_url,
+            room,
+            messages,
+            users,
+            concurrency,
+        } => {
+            let options = fill::FillOptions {
+                database_url,
+                room,
+                messages,
+                users,
+                concurrency,
+            };
+            let took = fill::run(&options).await?;
+            println!(
+                "filled {}: {messages} messages in {:.1} s ({:.0}/s)",
+                options.room,
+                took.as_secs_f64(),
+                messages as f64 / took.as_secs_f64().max(1e-9)
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod smoke_tests;
