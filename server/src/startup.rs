@@ -160,7 +160,10 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         &config.database_url(),
         &StoreOptions {
             max_connections: config.database.max_connections,
-            ..StoreOptions::default()
+            acquire_timeout: std::time::Duration::try_from_secs_f64(
+                config.database.acquire_timeout_secs,
+            )
+            .unwrap_or(StoreOptions::default().acquire_timeout),
         },
     )
     .await?;
@@ -174,8 +177,15 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         Some(url) => Cluster::with_redis(url)?,
         None => Cluster::local(store.backend() == crate::store::Backend::Sqlite),
     };
+    let metrics = Metrics::new()?;
+    metrics
+        .registry()
+        .register(Box::new(crate::gauges::StateGauges::new(
+            cluster.clone(),
+            store.clone(),
+        )?))?;
     Ok(AppState {
-        metrics: Metrics::new()?,
+        metrics,
         activity: Arc::default(),
         blobs: crate::blobs::from_config(&config)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?,

@@ -1,24 +1,39 @@
 //! What instances share beyond the database. With no Redis configured, everything stays in
 //! this process (the single-instance default); with Redis, instances join into one.
+//!
+//! Redis is a helper, never the source of truth: when it cannot be reached, every caller
+//! falls back to PostgreSQL (replay checks in the database, caches bypassed), the outage is
+//! logged and shown by `/readyz` and `sogs_redis_up`, and the instance goes back to Redis
+//! on its own once it answers again. See [`health`] for how an outage is noticed.
 
 pub mod activity;
 pub mod cache;
+mod epoch;
+mod health;
 mod invalidation;
+mod lock;
 mod nonces;
 
 /// The pub/sub channel of cache invalidations, for tools that publish or watch them.
 pub use invalidation::CHANNEL;
+pub use lock::Lead;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
 use cache::{CacheMode, Caches};
+use health::RedisHealth;
 use nonces::LocalNonces;
 
 /// How long a health probe of Redis may take before Redis counts as unreachable.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one Redis command on the request path may take. Beyond it the request goes on
+/// without Redis (database fallback) rather than waiting: a slow Redis must not make a
+/// slow server.
+const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -37,7 +52,11 @@ pub struct Cluster {
     /// One auto-reconnecting connection shared by all requests, made on first use so that
     /// an instance can start while Redis is down.
     connection: Arc<OnceCell<redis::aio::ConnectionManager>>,
+    health: Arc<RedisHealth>,
     local_nonces: Arc<LocalNonces>,
+    /// Unix time until which nonces are also checked in the database (see `nonces`).
+    nonce_fallback_until: Arc<AtomicU64>,
+    local_leases: Arc<lock::LocalLeases>,
 }
 
 impl Cluster {
@@ -53,7 +72,10 @@ impl Cluster {
             caches: Arc::new(Caches::new(mode)),
             redis: None,
             connection: Arc::default(),
+            health: Arc::default(),
             local_nonces: Arc::default(),
+            nonce_fallback_until: Arc::default(),
+            local_leases: Arc::default(),
         }
     }
 
@@ -66,7 +88,10 @@ impl Cluster {
             caches: Arc::new(Caches::new(CacheMode::Shared)),
             redis: Some(client),
             connection: Arc::default(),
+            health: Arc::default(),
             local_nonces: Arc::default(),
+            nonce_fallback_until: Arc::default(),
+            local_leases: Arc::default(),
         })
     }
 
@@ -75,15 +100,31 @@ impl Cluster {
         self.redis.is_some()
     }
 
-    /// The shared Redis connection, if Redis is configured and reachable.
+    /// Whether Redis answers commands and the invalidation subscription is up (always true
+    /// without Redis). False during an outage, while the instance serves from the database
+    /// alone.
+    pub fn redis_up(&self) -> bool {
+        self.redis.is_none() || (self.health.is_up() && self.caches.subscribed())
+    }
+
+    /// The shared Redis connection, if Redis is configured and not known to be down. While
+    /// it is down, one caller a second is let through to probe it; the others go straight
+    /// to the fallback instead of each waiting for a timeout.
     async fn connection(&self) -> Option<redis::aio::ConnectionManager> {
         let client = self.redis.as_ref()?;
+        if !self.health.may_try() {
+            return None;
+        }
         let made = self
             .connection
             .get_or_try_init(|| async {
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(COMMAND_TIMEOUT))
+                    .set_response_timeout(Some(COMMAND_TIMEOUT))
+                    .set_number_of_retries(1);
                 tokio::time::timeout(
                     PING_TIMEOUT,
-                    redis::aio::ConnectionManager::new(client.clone()),
+                    redis::aio::ConnectionManager::new_with_config(client.clone(), config),
                 )
                 .await
                 .map_err(|_| ClusterError::Unreachable("timed out".into()))?
@@ -93,9 +134,50 @@ impl Cluster {
         match made {
             Ok(conn) => Some(conn.clone()),
             Err(e) => {
-                tracing::warn!(error = %e, "redis unreachable");
+                self.redis_failed(&e.to_string());
                 None
             }
+        }
+    }
+
+    /// Runs one Redis command within [`COMMAND_TIMEOUT`], noting the outcome in the health
+    /// state. `None` when Redis is absent, down or failed: the caller falls back.
+    async fn redis_query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Option<T> {
+        let mut conn = self.connection().await?;
+        match tokio::time::timeout(COMMAND_TIMEOUT, cmd.query_async::<T>(&mut conn)).await {
+            Ok(Ok(value)) => {
+                self.redis_succeeded();
+                Some(value)
+            }
+            Ok(Err(e)) => {
+                self.redis_failed(&e.to_string());
+                None
+            }
+            Err(_) => {
+                self.redis_failed("timed out");
+                None
+            }
+        }
+    }
+
+    /// Notes a working Redis; after an outage, drops the caches (invalidations may have
+    /// been missed meanwhile) and logs the recovery.
+    fn redis_succeeded(&self) {
+        if self.health.mark_up() {
+            tracing::info!("redis reachable again; shared caches and replay set back in use");
+            self.caches.set_redis_healthy(true);
+        }
+    }
+
+    /// Notes a Redis failure; on the first one of an outage, stops trusting the caches and
+    /// logs it loudly.
+    fn redis_failed(&self, error: &str) {
+        if self.health.mark_down() {
+            tracing::warn!(
+                error,
+                "redis unreachable; serving from the database alone until it returns"
+            );
+            self.caches.set_redis_healthy(false);
         }
     }
 
