@@ -58,6 +58,9 @@ impl Cluster {
                     .query_async(&mut conn)
                     .await?;
                 self.caches.reset_epoch(epoch.unwrap_or(0));
+                // The subscription broke because Redis did; the shared command connection
+                // most likely broke with it, so let the next command connect afresh.
+                self.forget_connection();
                 self.caches.set_subscribed(true);
                 self.redis_succeeded();
                 tracing::info!("subscribed to cache invalidations");

@@ -18,11 +18,9 @@ mod nonces;
 pub use invalidation::CHANNEL;
 pub use lock::Lead;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
-
-use tokio::sync::OnceCell;
 
 use cache::{CacheMode, Caches};
 use health::RedisHealth;
@@ -49,9 +47,10 @@ pub struct Cluster {
     /// Per-instance caches, kept fresh by invalidations from every instance.
     pub caches: Arc<Caches>,
     redis: Option<redis::Client>,
-    /// One auto-reconnecting connection shared by all requests, made on first use so that
-    /// an instance can start while Redis is down.
-    connection: Arc<OnceCell<redis::aio::ConnectionManager>>,
+    /// One connection shared by all requests, made on first use so that an instance can
+    /// start while Redis is down, and forgotten after a failure so that the next probe
+    /// starts from a fresh connection rather than a broken one.
+    connection: Arc<Mutex<Option<redis::aio::ConnectionManager>>>,
     health: Arc<RedisHealth>,
     local_nonces: Arc<LocalNonces>,
     /// Unix time until which nonces are also checked in the database (see `nonces`).
@@ -115,28 +114,40 @@ impl Cluster {
         if !self.health.may_try() {
             return None;
         }
-        let made = self
-            .connection
-            .get_or_try_init(|| async {
-                let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(COMMAND_TIMEOUT))
-                    .set_response_timeout(Some(COMMAND_TIMEOUT))
-                    .set_number_of_retries(1);
-                tokio::time::timeout(
-                    PING_TIMEOUT,
-                    redis::aio::ConnectionManager::new_with_config(client.clone(), config),
-                )
-                .await
-                .map_err(|_| ClusterError::Unreachable("timed out".into()))?
-                .map_err(|e| ClusterError::Unreachable(e.to_string()))
-            })
-            .await;
+        if let Some(conn) = self.connection.lock().ok().and_then(|c| c.clone()) {
+            return Some(conn);
+        }
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_number_of_retries(1);
+        let made = tokio::time::timeout(
+            PING_TIMEOUT,
+            redis::aio::ConnectionManager::new_with_config(client.clone(), config),
+        )
+        .await;
         match made {
-            Ok(conn) => Some(conn.clone()),
-            Err(e) => {
+            Ok(Ok(conn)) => {
+                if let Ok(mut shared) = self.connection.lock() {
+                    *shared = Some(conn.clone());
+                }
+                Some(conn)
+            }
+            Ok(Err(e)) => {
                 self.redis_failed(&e.to_string());
                 None
             }
+            Err(_) => {
+                self.redis_failed("connecting timed out");
+                None
+            }
+        }
+    }
+
+    /// Drops the shared connection; the next command connects afresh.
+    fn forget_connection(&self) {
+        if let Ok(mut shared) = self.connection.lock() {
+            *shared = None;
         }
     }
 
@@ -150,10 +161,12 @@ impl Cluster {
                 Some(value)
             }
             Ok(Err(e)) => {
+                self.forget_connection();
                 self.redis_failed(&e.to_string());
                 None
             }
             Err(_) => {
+                self.forget_connection();
                 self.redis_failed("timed out");
                 None
             }

@@ -423,7 +423,7 @@ async fn a_redis_outage_keeps_answers_right_and_recovers_without_a_restart() {
     since(&b.as_user(&user), 0).await;
     since(&b.as_user(&user), 0).await;
     let hits_after = sample(&b.metrics().await, "sogs_cache_lookups_total", &[("cache", "room"), ("outcome", "hit")]);
-    assert!(hits_after > hits_before, "B does not use its caches again");
+    assert!(hits_after > hits_before, "B does not use its caches again: {}\n{}", b.metrics().await, b.log_text());
     let res = admin
         .post_json(&format!("/user/{}/ban", user.id()), &json!({"rooms": [TOKEN]}))
         .await

@@ -248,6 +248,11 @@ impl Instance {
         self.log.lock().unwrap().contains(text)
     }
 
+    /// Everything the process logged so far.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
     /// Kills the process with SIGKILL: no draining, no final flush.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -348,7 +353,7 @@ impl TestCluster {
     pub async fn wait_until_subscribed(&self) {
         for instance in &self.instances {
             let ok = eventually(Duration::from_secs(10), || async {
-                instance.metrics().await.contains("sogs_redis_up 1")
+                sample(&instance.metrics().await, "sogs_redis_up", &[]) == 1.0
             })
             .await;
             assert!(ok, "instance {} never subscribed", instance.ip);
