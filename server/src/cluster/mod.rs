@@ -18,8 +18,8 @@ mod nonces;
 pub use invalidation::CHANNEL;
 pub use lock::Lead;
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cache::{CacheMode, Caches};

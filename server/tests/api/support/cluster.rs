@@ -275,6 +275,8 @@ pub struct ClusterOptions {
     pub pg_proxy: bool,
     /// Extra `SOGS_*` variables for every instance.
     pub env: Vec<(String, String)>,
+    /// Rooms created before the instances start (so their first background runs see them).
+    pub rooms: Vec<String>,
 }
 
 impl Default for ClusterOptions {
@@ -283,6 +285,7 @@ impl Default for ClusterOptions {
             instances: 3,
             pg_proxy: false,
             env: Vec::new(),
+            rooms: Vec::new(),
         }
     }
 }
@@ -301,6 +304,12 @@ pub struct TestCluster {
 impl TestCluster {
     pub async fn start(options: ClusterOptions) -> Self {
         let db = TestDb::postgres().await;
+        for token in &options.rooms {
+            db.store
+                .create_room(token, token, None, sogs::clock::Clock::system().now())
+                .await
+                .unwrap();
+        }
         let redis = PrivateRedis::start().await;
         let proxy = if options.pg_proxy {
             Some(PgProxy::start(pg_host_port(&db.url)).await)
