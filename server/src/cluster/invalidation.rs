@@ -19,6 +19,12 @@ pub const CHANNEL: &str = "sogs:invalidate";
 /// Wait before resubscribing after the subscription failed.
 const RETRY: Duration = Duration::from_secs(1);
 
+/// What a message on [`CHANNEL`] asks to invalidate, for tools that watch the channel
+/// (messages are `<count>|<payload>`; bare payloads are accepted too).
+pub fn decode_message(text: &str) -> Invalidation {
+    Invalidation::decode(split_message(text).1)
+}
+
 impl Cluster {
     /// Drops stale cache entries here and, with Redis, on every other instance.
     ///

@@ -15,7 +15,7 @@ mod lock;
 mod nonces;
 
 /// The pub/sub channel of cache invalidations, for tools that publish or watch them.
-pub use invalidation::CHANNEL;
+pub use invalidation::{CHANNEL, decode_message};
 pub use lock::Lead;
 
 use std::sync::atomic::AtomicU64;
