@@ -622,3 +622,39 @@ async fn metrics_are_served_on_their_own_port_and_move_with_traffic() {
     assert!(!after.contains(&user.id()));
     assert!(!after.contains("/room/lobby"));
 }
+
+/// The cleanup runs on one instance per interval, whichever takes the Redis lease; the
+/// others count a skipped run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cleanup_runs_on_one_instance_per_interval() {
+    let cluster = TestCluster::start(ClusterOptions {
+        instances: 2,
+        ..ClusterOptions::default()
+    })
+    .await;
+    let counts = || async {
+        let mut ran = 0.0;
+        let mut skipped = 0.0;
+        for instance in &cluster.instances {
+            let metrics = instance.metrics().await;
+            let runs = |outcome| {
+                sample(
+                    &metrics,
+                    "sogs_background_task_runs_total",
+                    &[("task", "cleanup"), ("outcome", outcome)],
+                )
+            };
+            ran += runs("ok");
+            skipped += runs("skipped");
+        }
+        (ran, skipped)
+    };
+    // Both instances tick once at start (the interval is 10 s, the lease 9.5 s).
+    let both_ticked = eventually(Duration::from_secs(5), || async {
+        let (ran, skipped) = counts().await;
+        ran + skipped >= 2.0
+    })
+    .await;
+    assert!(both_ticked, "the cleanup did not tick on both instances");
+    assert_eq!(counts().await, (1.0, 1.0));
+}
