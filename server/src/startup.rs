@@ -156,7 +156,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     if created {
         tracing::warn!(path = %config.key_file().display(), "created a new server key");
     }
-    let store = Store::connect_with(
+    let store = connect_patiently(
         &config.database_url(),
         &StoreOptions {
             max_connections: config.database.max_connections,
@@ -196,6 +196,24 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         key: Arc::new(key),
         clock,
     })
+}
+
+/// How long a starting server waits for its database to come up (containers often start
+/// together); requests later wait only `database.acquire_timeout_secs`.
+const STARTUP_DATABASE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connects, retrying an unreachable database for up to [`STARTUP_DATABASE_PATIENCE`].
+async fn connect_patiently(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+    let deadline = std::time::Instant::now() + STARTUP_DATABASE_PATIENCE;
+    loop {
+        match Store::connect_with(url, options).await {
+            Err(StoreError::Unavailable(e)) if std::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "database unreachable; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 fn http_server(

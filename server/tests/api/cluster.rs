@@ -699,3 +699,24 @@ async fn posting_goes_on_without_an_error_while_redis_is_killed_and_restarted() 
     assert_eq!(max, Some(count), "seqnos are not gap-free");
     cluster.wait_until_subscribed().await;
 }
+
+/// An instance started while its database is still unreachable waits for it (containers
+/// often start together) instead of exiting at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_started_before_its_database_waits_for_it() {
+    use crate::support::cluster::{PgProxy, pg_host_port, spawn_instance};
+    let db = crate::support::TestDb::postgres().await;
+    let proxy = PgProxy::start(pg_host_port(&db.url)).await;
+    proxy.cut();
+    let data_dir = tempfile::tempdir().unwrap();
+    let key = data_dir.path().join("key_x25519");
+    let env = vec![("SOGS_DATABASE_URL".to_string(), proxy.url_through(&db.url))];
+    let starting = tokio::task::spawn_blocking(move || {
+        spawn_instance("127.0.0.2".into(), data_dir, &key, &env)
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    proxy.restore();
+    let instance = starting.await.unwrap();
+    assert!(instance.logged("database unreachable; retrying"));
+    assert_eq!(readyz(&instance).await.0, 200);
+}

@@ -331,8 +331,6 @@ impl TestCluster {
                 .clone()
                 .unwrap_or_else(|| data_dir.path().join("key_x25519"));
             let mut env = vec![
-                ("SOGS_SERVER_LISTEN".to_string(), format!("{ip}:0")),
-                ("SOGS_METRICS_LISTEN".to_string(), format!("{ip}:0")),
                 ("SOGS_DATABASE_URL".to_string(), database_url.clone()),
                 ("SOGS_REDIS_URL".to_string(), redis.url()),
             ];
@@ -379,8 +377,9 @@ impl TestCluster {
     }
 }
 
-/// Starts one instance and waits until it logs that it listens.
-fn spawn_instance(
+/// Starts one instance on `ip` (API and metrics on free ports) and waits until it logs that
+/// it listens. `env` adds or overrides `SOGS_*` variables.
+pub fn spawn_instance(
     ip: String,
     data_dir: tempfile::TempDir,
     key_file: &Path,
@@ -392,6 +391,8 @@ fn spawn_instance(
         .env("SOGS_SERVER_DATA_DIR", data_dir.path())
         .env("SOGS_SERVER_KEY_FILE", key_file)
         .env("SOGS_SERVER_BASE_URL", format!("http://{ip}"))
+        .env("SOGS_SERVER_LISTEN", format!("{ip}:0"))
+        .env("SOGS_METRICS_LISTEN", format!("{ip}:0"))
         .env("SOGS_SERVER_SHUTDOWN_TIMEOUT_SECS", "1")
         .env("SOGS_DATABASE_MAX_CONNECTIONS", "4")
         .env("SOGS_DATABASE_ACQUIRE_TIMEOUT_SECS", "1")
