@@ -41,7 +41,7 @@ impl Cluster {
             .arg(EPOCH_KEY)
             .arg(CHANNEL)
             .arg(what.encode());
-        match self.redis_query::<u64>(&cmd).await {
+        match self.redis_query_always::<u64>(&cmd).await {
             Some(epoch) => self.note_own_epoch(epoch),
             None => tracing::warn!("cannot publish cache invalidation; redis unreachable"),
         }

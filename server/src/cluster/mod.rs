@@ -107,11 +107,12 @@ impl Cluster {
     }
 
     /// The shared Redis connection, if Redis is configured and not known to be down. While
-    /// it is down, one caller a second is let through to probe it; the others go straight
-    /// to the fallback instead of each waiting for a timeout.
-    async fn connection(&self) -> Option<redis::aio::ConnectionManager> {
+    /// it is down, one caller a second is let through to probe it (or any caller with
+    /// `always`); the others go straight to the fallback instead of each waiting for a
+    /// timeout.
+    async fn connection(&self, always: bool) -> Option<redis::aio::ConnectionManager> {
         let client = self.redis.as_ref()?;
-        if !self.health.may_try() {
+        if !always && !self.health.may_try() {
             return None;
         }
         if let Some(conn) = self.connection.lock().ok().and_then(|c| c.clone()) {
@@ -154,7 +155,23 @@ impl Cluster {
     /// Runs one Redis command within [`COMMAND_TIMEOUT`], noting the outcome in the health
     /// state. `None` when Redis is absent, down or failed: the caller falls back.
     async fn redis_query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Option<T> {
-        let mut conn = self.connection().await?;
+        self.redis_command(cmd, false).await
+    }
+
+    /// [`Self::redis_query`] for commands worth trying even while Redis is thought down:
+    /// invalidations. Another instance may already be back on Redis and caching; a write
+    /// here that it is not told of would leave it serving stale entries. Writes are rare
+    /// beside reads, so trying costs little.
+    async fn redis_query_always<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Option<T> {
+        self.redis_command(cmd, true).await
+    }
+
+    async fn redis_command<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+        always: bool,
+    ) -> Option<T> {
+        let mut conn = self.connection(always).await?;
         match tokio::time::timeout(COMMAND_TIMEOUT, cmd.query_async::<T>(&mut conn)).await {
             Ok(Ok(value)) => {
                 self.redis_succeeded();
