@@ -4,9 +4,14 @@
 //! stamped in the future can be replayed once its nonce is pruned. Here a nonce is kept for
 //! [`NONCE_TTL_SECS`] (48 h) from first sight, which covers the whole acceptance window.
 //!
-//! Where the nonce is kept: in Redis (`SET NX EX`) when configured; in the database when
-//! Redis is absent or unreachable and the database is PostgreSQL (several instances may
-//! share it); in this process for the single-instance SQLite default.
+//! Where the nonce is kept: in Redis (`SET NX EX`) when configured; in the database while
+//! Redis is unreachable (and for a nonce lifetime after, see [`Cluster::remember_nonce`]),
+//! or without Redis on PostgreSQL (several instances may share it); in this process for
+//! the single-instance SQLite default.
+//!
+//! Known limit: a nonce accepted through Redis before an outage is only in Redis, so a
+//! replay of that request during the outage is not caught. Writing every nonce to the
+//! database as well would cost the SQL insert per request that Redis is there to save.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
