@@ -88,6 +88,8 @@ pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
     pub migrate_on_start: bool,
+    /// How long a request waits for a database connection before failing with 503.
+    pub acquire_timeout_secs: f64,
 }
 
 impl Default for DatabaseConfig {
@@ -96,6 +98,7 @@ impl Default for DatabaseConfig {
             url: String::new(),
             max_connections: 16,
             migrate_on_start: true,
+            acquire_timeout_secs: 3.0,
         }
     }
 }
@@ -107,6 +110,7 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("url", &redact_url(&self.url))
             .field("max_connections", &self.max_connections)
             .field("migrate_on_start", &self.migrate_on_start)
+            .field("acquire_timeout_secs", &self.acquire_timeout_secs)
             .finish()
     }
 }
@@ -401,6 +405,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         comment: "Apply pending migrations when the server starts (else run `sogs-admin migrate`).",
     },
     OptionDoc {
+        section: "database",
+        key: "acquire_timeout_secs",
+        comment: "How long a request waits for a database connection before failing with 503, so that an unreachable database fails requests fast (also the time allowed to connect at start).",
+    },
+    OptionDoc {
         section: "redis",
         key: "url",
         comment: "redis://HOST:PORT to join several instances into one. Empty: single instance, state in process.",
@@ -685,6 +694,13 @@ impl Config {
                     ConfigError::Invalid(format!("filters.rooms.{token}.alphabets: {e}"))
                 })?;
             }
+        }
+        if !(self.database.acquire_timeout_secs > 0.0
+            && self.database.acquire_timeout_secs <= 3600.0)
+        {
+            return Err(ConfigError::Invalid(
+                "database.acquire_timeout_secs must be above 0 and at most 3600".into(),
+            ));
         }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
@@ -1023,6 +1039,10 @@ mod tests {
             ("SOGS_METRICS_LISTEN", "x"),
             ("SOGS_LOG_FORMAT", "xml"),
             ("SOGS_DATABASE_MAX_CONNECTIONS", "0"),
+            ("SOGS_DATABASE_ACQUIRE_TIMEOUT_SECS", "0"),
+            ("SOGS_DATABASE_ACQUIRE_TIMEOUT_SECS", "-1"),
+            ("SOGS_DATABASE_ACQUIRE_TIMEOUT_SECS", "nan"),
+            ("SOGS_DATABASE_ACQUIRE_TIMEOUT_SECS", "soon"),
             ("SOGS_ONION_PAD_MIN_BYTES", "0"),
             ("SOGS_ONION_PAD_STEP_BYTES", "1024"),
             ("SOGS_FILES_S3_ENDPOINT", "ftp://store"),

@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// The metrics of one server instance.
@@ -17,6 +18,10 @@ pub struct Metrics {
     http_duration: HistogramVec,
     onion_requests: IntCounterVec,
     pub build_info: IntGauge,
+    auth_failures: IntCounterVec,
+    posts: IntCounterVec,
+    room_active_users: IntGaugeVec,
+    background_runs: IntCounterVec,
 }
 
 impl Metrics {
@@ -48,6 +53,38 @@ impl Metrics {
                 .const_label("version", env!("CARGO_PKG_VERSION")),
         )?;
         build_info.set(1);
+        let auth_failures = IntCounterVec::new(
+            Opts::new(
+                "sogs_auth_failures_total",
+                "Requests refused by authentication, by reason",
+            ),
+            &["reason"],
+        )?;
+        let posts = IntCounterVec::new(
+            Opts::new(
+                "sogs_posts_total",
+                "Messages accepted: room posts and direct messages",
+            ),
+            &["kind"],
+        )?;
+        let room_active_users = IntGaugeVec::new(
+            Opts::new(
+                "sogs_room_active_users",
+                "Users active in each room within rooms.active_threshold_days",
+            ),
+            &["room"],
+        )?;
+        let background_runs = IntCounterVec::new(
+            Opts::new(
+                "sogs_background_task_runs_total",
+                "Background task runs by task and outcome (ok, error, skipped: another instance held the lease)",
+            ),
+            &["task", "outcome"],
+        )?;
+        registry.register(Box::new(auth_failures.clone()))?;
+        registry.register(Box::new(posts.clone()))?;
+        registry.register(Box::new(room_active_users.clone()))?;
+        registry.register(Box::new(background_runs.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(onion_requests.clone()))?;
@@ -58,7 +95,38 @@ impl Metrics {
             http_duration,
             onion_requests,
             build_info,
+            auth_failures,
+            posts,
+            room_active_users,
+            background_runs,
         })
+    }
+
+    /// Counts a request refused by authentication; `reason` is one of a fixed set of
+    /// names (see `api::auth::failure_reason`).
+    pub fn observe_auth_failure(&self, reason: &str) {
+        self.auth_failures.with_label_values(&[reason]).inc();
+    }
+
+    /// Counts one accepted message; `kind` is `message` or `direct_message`.
+    pub fn observe_post(&self, kind: &str) {
+        self.posts.with_label_values(&[kind]).inc();
+    }
+
+    /// Replaces the per-room active user counts. Rooms are created by operators, so the
+    /// series stay few; a deleted room's series goes away here.
+    pub fn set_room_active_users<'a>(&self, rooms: impl IntoIterator<Item = (&'a str, i64)>) {
+        self.room_active_users.reset();
+        for (room, users) in rooms {
+            self.room_active_users.with_label_values(&[room]).set(users);
+        }
+    }
+
+    /// Counts one run of a background task; `outcome` is `ok`, `error` or `skipped`.
+    pub fn observe_background_run(&self, task: &str, outcome: &str) {
+        self.background_runs
+            .with_label_values(&[task, outcome])
+            .inc();
     }
 
     /// Records one served request under its route template.
@@ -115,6 +183,27 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("sogs_build_info"));
+    }
+
+    #[test]
+    fn auth_failures_posts_rooms_and_background_runs_are_exposed() {
+        let m = Metrics::new().unwrap();
+        m.observe_auth_failure("nonce_reused");
+        m.observe_post("message");
+        m.observe_post("message");
+        m.set_room_active_users([("lobby", 3), ("gone", 1)]);
+        m.set_room_active_users([("lobby", 4)]);
+        m.observe_background_run("cleanup", "skipped");
+        let text = m.render();
+        for line in [
+            r#"sogs_auth_failures_total{reason="nonce_reused"} 1"#,
+            r#"sogs_posts_total{kind="message"} 2"#,
+            r#"sogs_room_active_users{room="lobby"} 4"#,
+            r#"sogs_background_task_runs_total{outcome="skipped",task="cleanup"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} missing:\n{text}");
+        }
+        assert!(!text.contains(r#"room="gone""#), "{text}");
     }
 
     #[test]

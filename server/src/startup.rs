@@ -156,11 +156,14 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     if created {
         tracing::warn!(path = %config.key_file().display(), "created a new server key");
     }
-    let store = Store::connect_with(
+    let store = connect_patiently(
         &config.database_url(),
         &StoreOptions {
             max_connections: config.database.max_connections,
-            ..StoreOptions::default()
+            acquire_timeout: std::time::Duration::try_from_secs_f64(
+                config.database.acquire_timeout_secs,
+            )
+            .unwrap_or(StoreOptions::default().acquire_timeout),
         },
     )
     .await?;
@@ -175,8 +178,15 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         None => Cluster::local(store.backend() == crate::store::Backend::Sqlite),
     };
     cluster.caches.watch_admin_changes(&config.server.data_dir);
+    let metrics = Metrics::new()?;
+    metrics
+        .registry()
+        .register(Box::new(crate::gauges::StateGauges::new(
+            cluster.clone(),
+            store.clone(),
+        )?))?;
     Ok(AppState {
-        metrics: Metrics::new()?,
+        metrics,
         activity: Arc::default(),
         blobs: crate::blobs::from_config(&config)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?,
@@ -187,6 +197,24 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         key: Arc::new(key),
         clock,
     })
+}
+
+/// How long a starting server waits for its database to come up (containers often start
+/// together); requests later wait only `database.acquire_timeout_secs`.
+const STARTUP_DATABASE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connects, retrying an unreachable database for up to [`STARTUP_DATABASE_PATIENCE`].
+async fn connect_patiently(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+    let deadline = std::time::Instant::now() + STARTUP_DATABASE_PATIENCE;
+    loop {
+        match Store::connect_with(url, options).await {
+            Err(StoreError::Unavailable(e)) if std::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "database unreachable; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 fn http_server(

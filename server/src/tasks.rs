@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::AppState;
 use crate::blobs::BlobKey;
 use crate::clock::DAY;
+use crate::cluster::Lead;
 
 /// How often coalesced activity is written.
 pub const ACTIVITY_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
@@ -25,6 +26,9 @@ pub const CLEANUP_INTERVAL: Duration = Duration::from_secs(10);
 /// change starts, within about a second of its time (PySOGS: up to 10 s late). The query
 /// is one indexed DELETE … RETURNING, cheap even every second on every instance.
 pub const FUTURES_INTERVAL: Duration = Duration::from_secs(1);
+/// How long the cleanup lease is held: a little under the interval, so that the holder's
+/// next tick finds it free even if its timer fires a moment early.
+const CLEANUP_LEASE: Duration = Duration::from_millis(9_500);
 
 /// Starts the background tasks; they stop when `shutdown` is cancelled.
 pub fn spawn(state: AppState, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
@@ -44,9 +48,16 @@ async fn activity_flusher(state: AppState, shutdown: CancellationToken) {
             _ = tick.tick() => false,
             _ = shutdown.cancelled() => true,
         };
-        if let Err(e) = state.activity.flush(&state.store).await {
-            tracing::warn!(error = %e, "activity flush failed; will retry");
-        }
+        let outcome = match state.activity.flush(&state.store).await {
+            Ok(()) => "ok",
+            Err(e) => {
+                tracing::warn!(error = %e, "activity flush failed; will retry");
+                "error"
+            }
+        };
+        state
+            .metrics
+            .observe_background_run("activity_flush", outcome);
         if stopping {
             return;
         }
@@ -61,9 +72,14 @@ async fn futures_loop(state: AppState, shutdown: CancellationToken) {
             _ = tick.tick() => {}
             _ = shutdown.cancelled() => return,
         }
-        if let Err(e) = apply_due_changes(&state).await {
-            tracing::warn!(error = %e, "applying scheduled permission changes failed; will retry");
-        }
+        let outcome = match apply_due_changes(&state).await {
+            Ok(_) => "ok",
+            Err(e) => {
+                tracing::warn!(error = %e, "applying scheduled permission changes failed; will retry");
+                "error"
+            }
+        };
+        state.metrics.observe_background_run("futures", outcome);
     }
 }
 
@@ -90,8 +106,24 @@ async fn cleanup_loop(state: AppState, shutdown: CancellationToken) {
             _ = tick.tick() => {}
             _ = shutdown.cancelled() => return,
         }
-        if let Err(e) = run_cleanup(&state).await {
-            tracing::warn!(error = %e, "cleanup failed; will retry");
+        let outcome = match state.cluster.lead("cleanup", CLEANUP_LEASE).await {
+            Lead::Skip => "skipped",
+            Lead::Run => match run_cleanup(&state).await {
+                Ok(()) => "ok",
+                Err(e) => {
+                    tracing::warn!(error = %e, "cleanup failed; will retry");
+                    "error"
+                }
+            },
+        };
+        state.metrics.observe_background_run("cleanup", outcome);
+        // Every instance exports the active-user counts the cleanup (wherever it ran) keeps.
+        if let Ok(rooms) = state.store.list_rooms().await {
+            state.metrics.set_room_active_users(
+                rooms
+                    .iter()
+                    .map(|room| (room.token.as_str(), room.active_users)),
+            );
         }
     }
 }

@@ -344,7 +344,8 @@ mod tests {
         // Other tests may share this Redis; wait for an invalidation of everything.
         let seen = tokio::time::timeout(std::time::Duration::from_secs(5), async {
             while let Some(msg) = messages.next().await {
-                if msg.get_payload::<String>().unwrap() == "all" {
+                let text = msg.get_payload::<String>().unwrap();
+                if sogs::cluster::decode_message(&text) == sogs::cluster::cache::Invalidation::All {
                     return true;
                 }
             }

@@ -92,6 +92,28 @@ async fn user_row(state: &AppState, session_id: &SessionId, now: f64) -> Result<
     Ok(user)
 }
 
+/// A metric label for why authentication refused a request: one of a fixed set of names,
+/// never text from the request.
+pub fn failure_reason(error: &ApiError) -> &'static str {
+    match error {
+        ApiError::Auth(e) => match e {
+            AuthError::MissingHeaders(_) => "missing_headers",
+            AuthError::PubkeyEncoding | AuthError::PubkeyPrefix | AuthError::InvalidPubkey => {
+                "bad_pubkey"
+            }
+            AuthError::BlindingRequired => "blinding_required",
+            AuthError::NonceEncoding => "bad_nonce",
+            AuthError::SignatureEncoding => "bad_signature_encoding",
+            AuthError::TimestampFormat | AuthError::TimestampOutOfRange => "bad_timestamp",
+            AuthError::Banned => "banned",
+            AuthError::NonceReused => "nonce_reused",
+            AuthError::SignatureInvalid => "bad_signature",
+        },
+        ApiError::Unavailable => "unavailable",
+        _ => "other",
+    }
+}
+
 /// Authenticates `req` from its own `X-SOGS-*` headers.
 pub async fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Identity, ApiError> {
     let header = |name: &str| req.headers.get(name).map(str::as_bytes);

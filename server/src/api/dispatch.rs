@@ -311,11 +311,17 @@ async fn serve_with(state: &AppState, req: ApiRequest, inherited: Option<&Identi
     // PySOGS order: match the URL, then authenticate (400/401/403/425), then report a
     // routing failure (404/405), then run the endpoint. So a bad auth header beats a 404.
     let matched = match_route(ROUTES, req.method, &req.path);
+    if inherited.is_none() && !is_container(&matched) {
+        // Before anything is read from the caches: apply any invalidation another
+        // instance published before this request arrived.
+        state.cluster.sync_caches().await;
+    }
     let identity = match inherited {
         Some(identity) => identity.clone(),
         None => match auth::authenticate(state, &req).await {
             Ok(identity) => identity,
             Err(e) => {
+                state.metrics.observe_auth_failure(auth::failure_reason(&e));
                 return Served {
                     response: e.into_response(),
                     route: route_of(&matched),
@@ -352,6 +358,13 @@ async fn serve_with(state: &AppState, req: ApiRequest, inherited: Option<&Identi
         Ok(response) => response,
         Err(e) => e.into_response(),
     };
+    if response.is_success() {
+        match endpoint {
+            Endpoint::PostMessage => state.metrics.observe_post("message"),
+            Endpoint::SendDirectMessage => state.metrics.observe_post("direct_message"),
+            _ => {}
+        }
+    }
     if let Some(what) = invalidation_after(req.method, pattern, &ctx.params, &response) {
         state.cluster.invalidate(what).await;
     }
@@ -380,6 +393,17 @@ fn invalidation_after(
         return Some(Invalidation::Room(token.to_lowercase()));
     }
     (pattern.starts_with("/user/") || pattern.starts_with("/rooms/")).then_some(Invalidation::All)
+}
+
+/// Onion requests only carry another request, which is served (and synced) on its own.
+fn is_container(matched: &Matched<Endpoint>) -> bool {
+    matches!(
+        matched,
+        Matched::Found {
+            endpoint: Endpoint::OnionV3 | Endpoint::OnionV4,
+            ..
+        }
+    )
 }
 
 fn route_of<E>(matched: &Matched<E>) -> &'static str {

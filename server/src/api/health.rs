@@ -10,8 +10,11 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: the database answers, and Redis too when configured. A 503 takes the
-/// instance out of a load balancer's rotation until its dependencies are back.
+/// `GET /readyz`: 200 while the database answers, 503 (out of a load balancer's rotation)
+/// while it does not. Redis is reported but does not decide readiness: without it the
+/// instance still answers correctly from the database, and failing readiness on a Redis
+/// outage would take every instance out of rotation at once. Its outage shows as
+/// `"degraded": true` (and `sogs_redis_up 0`).
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let database = match state.store.ping().await {
         Ok(()) => "ok".to_string(),
@@ -31,8 +34,14 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     } else {
         "not configured".to_string()
     };
-    let ready = database == "ok" && redis != "unreachable";
-    let body = json!({ "ready": ready, "database": database, "redis": redis });
+    let ready = database == "ok";
+    let degraded = redis == "unreachable";
+    let body = json!({
+        "ready": ready,
+        "degraded": degraded,
+        "database": database,
+        "redis": redis,
+    });
     if ready {
         HttpResponse::Ok().json(body)
     } else {

@@ -10,6 +10,11 @@
 //!   listens for the others'; entries are trusted while the subscription is up (with a
 //!   safety TTL), and bypassed while it is down, since invalidations may be missed.
 //! - PostgreSQL without Redis: other instances may write unseen, so nothing is cached.
+//!
+//! In shared mode a request also checks the cluster-wide invalidation count first (see
+//! `cluster::epoch`), so that an invalidation published just before the request arrived is
+//! applied even if its pub/sub message is still on the way: a change made on one instance
+//! is seen by every other on the very next request.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -117,6 +122,12 @@ pub struct Caches {
     mode: CacheMode,
     /// In shared mode: whether the invalidation subscription is up.
     subscribed: AtomicBool,
+    /// In shared mode: whether Redis answered the last command. A failed publish or epoch
+    /// check means invalidations may be lost even while the subscription looks up.
+    redis_healthy: AtomicBool,
+    /// The highest cluster-wide invalidation number applied here (shared mode).
+    applied_epoch: AtomicU64,
+    stats: Stats,
     rooms: Map<String, Room>,
     users: Map<String, User>,
     permissions: Map<(i64, i64), RoomPermissions>,
@@ -135,6 +146,9 @@ impl Caches {
         Self {
             mode,
             subscribed: AtomicBool::new(false),
+            redis_healthy: AtomicBool::new(true),
+            applied_epoch: AtomicU64::new(0),
+            stats: Stats::default(),
             rooms: Map::new(),
             users: Map::new(),
             permissions: Map::new(),
@@ -180,7 +194,12 @@ impl Caches {
     fn ttl(&self) -> Duration {
         match self.mode {
             CacheMode::Local => LOCAL_TTL,
-            CacheMode::Shared if self.subscribed.load(Ordering::Acquire) => SHARED_TTL,
+            CacheMode::Shared
+                if self.subscribed.load(Ordering::Acquire)
+                    && self.redis_healthy.load(Ordering::Acquire) =>
+            {
+                SHARED_TTL
+            }
             _ => Duration::ZERO,
         }
     }
@@ -197,8 +216,59 @@ impl Caches {
         self.apply(&Invalidation::All);
     }
 
+    /// Whether the invalidation subscription is up (shared mode).
+    pub fn subscribed(&self) -> bool {
+        self.subscribed.load(Ordering::Acquire)
+    }
+
+    /// Marks Redis answering or not; either way everything cached so far is dropped.
+    pub fn set_redis_healthy(&self, up: bool) {
+        self.redis_healthy.store(up, Ordering::Release);
+        self.apply(&Invalidation::All);
+    }
+
+    /// The highest cluster-wide invalidation number applied here.
+    pub fn applied_epoch(&self) -> u64 {
+        self.applied_epoch.load(Ordering::Acquire)
+    }
+
+    /// Notes that every invalidation up to `epoch` has been applied.
+    pub fn note_epoch(&self, epoch: u64) {
+        self.applied_epoch.fetch_max(epoch, Ordering::AcqRel);
+    }
+
+    /// Sets the applied count outright (after dropping everything, or on subscribing).
+    pub fn reset_epoch(&self, epoch: u64) {
+        self.applied_epoch.store(epoch, Ordering::Release);
+    }
+
+    pub(super) fn epoch_cell(&self) -> &AtomicU64 {
+        &self.applied_epoch
+    }
+
+    /// Hit, miss and bypass counts per cache, for metrics.
+    pub fn stats(&self) -> Vec<(&'static str, &'static str, u64)> {
+        self.stats.snapshot()
+    }
+
+    /// Counts one lookup of `kind` that found `found`.
+    fn count<T>(&self, kind: Kind, found: Option<T>) -> Option<T> {
+        let outcome = if found.is_some() {
+            Outcome::Hit
+        } else if self.enabled() {
+            Outcome::Miss
+        } else {
+            Outcome::Bypass
+        };
+        self.stats.add(kind, outcome);
+        found
+    }
+
     pub fn room(&self, token: &str) -> Option<Room> {
-        self.rooms.get(&token.to_lowercase(), self.ttl())
+        self.count(
+            Kind::Room,
+            self.rooms.get(&token.to_lowercase(), self.ttl()),
+        )
     }
 
     pub fn put_room(&self, room: &Room, seen: u64) {
@@ -208,7 +278,10 @@ impl Caches {
     }
 
     pub fn user(&self, session_id: &str) -> Option<User> {
-        self.users.get(&session_id.to_string(), self.ttl())
+        self.count(
+            Kind::User,
+            self.users.get(&session_id.to_string(), self.ttl()),
+        )
     }
 
     pub fn put_user(&self, user: &User, seen: u64) {
@@ -218,7 +291,10 @@ impl Caches {
     }
 
     pub fn permissions(&self, room: i64, user: i64) -> Option<RoomPermissions> {
-        self.permissions.get(&(room, user), self.ttl())
+        self.count(
+            Kind::Permissions,
+            self.permissions.get(&(room, user), self.ttl()),
+        )
     }
 
     pub fn put_permissions(&self, perms: &RoomPermissions, seen: u64) {
@@ -229,9 +305,11 @@ impl Caches {
 
     /// Whether `user`'s inbox (or outbox) is known to hold nothing.
     pub fn mailbox_empty(&self, user: i64, outbox: bool) -> bool {
-        self.empty_mailboxes
-            .get(&(user, outbox), self.ttl())
-            .is_some()
+        self.count(
+            Kind::Mailbox,
+            self.empty_mailboxes.get(&(user, outbox), self.ttl()),
+        )
+        .is_some()
     }
 
     /// Notes that `user`'s inbox (or outbox) held nothing when the count was `seen`.
@@ -270,6 +348,55 @@ impl Caches {
                 self.empty_mailboxes.retain(|_, _| false);
             }
         }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Room,
+    User,
+    Permissions,
+    Mailbox,
+}
+
+#[derive(Clone, Copy)]
+enum Outcome {
+    Hit,
+    Miss,
+    /// The cache could not be trusted (shared mode with Redis down), so it was not asked.
+    Bypass,
+}
+
+const KINDS: [(Kind, &str); 4] = [
+    (Kind::Room, "room"),
+    (Kind::User, "user"),
+    (Kind::Permissions, "permissions"),
+    (Kind::Mailbox, "empty_mailbox"),
+];
+const OUTCOMES: [(Outcome, &str); 3] = [
+    (Outcome::Hit, "hit"),
+    (Outcome::Miss, "miss"),
+    (Outcome::Bypass, "bypass"),
+];
+
+/// Lookup counts, one counter per cache and outcome.
+#[derive(Default)]
+struct Stats([[AtomicU64; 3]; 4]);
+
+impl Stats {
+    fn add(&self, kind: Kind, outcome: Outcome) {
+        self.0[kind as usize][outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> Vec<(&'static str, &'static str, u64)> {
+        let mut out = Vec::with_capacity(12);
+        for (kind, kind_name) in KINDS {
+            for (outcome, outcome_name) in OUTCOMES {
+                let n = self.0[kind as usize][outcome as usize].load(Ordering::Relaxed);
+                out.push((kind_name, outcome_name, n));
+            }
+        }
+        out
     }
 }
 
@@ -336,6 +463,39 @@ mod tests {
         assert!(c.room("lobby").is_some());
         c.set_subscribed(false);
         assert!(c.room("lobby").is_none());
+    }
+
+    #[test]
+    fn shared_mode_stops_caching_while_redis_fails_even_if_subscribed() {
+        let c = Caches::new(CacheMode::Shared);
+        c.set_subscribed(true);
+        c.put_room(&room(1, "lobby"), c.generation());
+        c.set_redis_healthy(false);
+        assert!(c.room("lobby").is_none());
+        c.put_room(&room(1, "lobby"), c.generation());
+        assert!(c.room("lobby").is_none());
+        c.set_redis_healthy(true);
+        c.put_room(&room(1, "lobby"), c.generation());
+        assert!(c.room("lobby").is_some());
+    }
+
+    #[test]
+    fn lookups_are_counted_as_hits_misses_or_bypasses() {
+        let c = Caches::new(CacheMode::Shared);
+        assert!(c.room("lobby").is_none());
+        c.set_subscribed(true);
+        assert!(c.room("lobby").is_none());
+        c.put_room(&room(1, "lobby"), c.generation());
+        assert!(c.room("lobby").is_some());
+        let stats = c.stats();
+        let n = |outcome| {
+            stats
+                .iter()
+                .find(|(k, o, _)| *k == "room" && *o == outcome)
+                .unwrap()
+                .2
+        };
+        assert_eq!((n("hit"), n("miss"), n("bypass")), (1, 1, 1));
     }
 
     #[test]

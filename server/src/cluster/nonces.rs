@@ -4,12 +4,18 @@
 //! stamped in the future can be replayed once its nonce is pruned. Here a nonce is kept for
 //! [`NONCE_TTL_SECS`] (48 h) from first sight, which covers the whole acceptance window.
 //!
-//! Where the nonce is kept: in Redis (`SET NX EX`) when configured; in the database when
-//! Redis is absent or unreachable and the database is PostgreSQL (several instances may
-//! share it); in this process for the single-instance SQLite default.
+//! Where the nonce is kept: in Redis (`SET NX EX`) when configured; in the database while
+//! Redis is unreachable (and for a nonce lifetime after, see [`Cluster::remember_nonce`]),
+//! or without Redis on PostgreSQL (several instances may share it); in this process for
+//! the single-instance SQLite default.
+//!
+//! Known limit: a nonce accepted through Redis before an outage is only in Redis, so a
+//! replay of that request during the outage is not caught. Writing every nonce to the
+//! database as well would cost the SQL insert per request that Redis is there to save.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 
 use crate::store::{Backend, Store};
 
@@ -22,6 +28,10 @@ const REDIS_PREFIX: &str = "sogs:nonce:";
 
 impl Cluster {
     /// Records a request nonce; `Ok(false)` means it was seen before (a replay).
+    ///
+    /// While Redis is down, nonces go to the database. For a full nonce lifetime after
+    /// that, a nonce new to Redis is also checked against the database, so a request first
+    /// seen during the outage cannot be replayed once Redis is back.
     pub async fn remember_nonce(
         &self,
         store: &Store,
@@ -29,31 +39,40 @@ impl Cluster {
         user: i64,
         now: f64,
     ) -> Result<bool, ClusterError> {
-        if let Some(mut conn) = self.connection().await {
-            let key = format!("{REDIS_PREFIX}{}", hex::encode(nonce));
-            let set: Result<Option<String>, _> = redis::cmd("SET")
-                .arg(&key)
-                .arg(1)
-                .arg("NX")
-                .arg("EX")
-                .arg(NONCE_TTL_SECS)
-                .query_async(&mut conn)
-                .await;
-            match set {
-                Ok(reply) => return Ok(reply.is_some()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "redis nonce check failed; using the database")
-                }
-            }
-        }
         let expiry = now + NONCE_TTL_SECS as f64;
-        if self.uses_redis() || store.backend() == Backend::Postgres {
-            return store
+        let in_database = || async {
+            store
                 .use_nonce(user, nonce, expiry)
                 .await
-                .map_err(|e| ClusterError::Unreachable(format!("database: {e}")));
+                .map_err(|e| ClusterError::Unreachable(format!("database: {e}")))
+        };
+        if self.redis.is_none() {
+            if store.backend() == Backend::Postgres {
+                return in_database().await;
+            }
+            return Ok(self.local_nonces.remember(*nonce, now, expiry));
         }
-        Ok(self.local_nonces.remember(*nonce, now, expiry))
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(format!("{REDIS_PREFIX}{}", hex::encode(nonce)))
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(NONCE_TTL_SECS);
+        match self.redis_query::<Option<String>>(&cmd).await {
+            Some(None) => Ok(false),
+            Some(Some(_)) if now < self.database_nonces_until() => in_database().await,
+            Some(Some(_)) => Ok(true),
+            None => {
+                self.nonce_fallback_until
+                    .fetch_max(expiry.ceil() as u64, Ordering::AcqRel);
+                in_database().await
+            }
+        }
+    }
+
+    /// Until when nonces new to Redis are checked in the database as well.
+    fn database_nonces_until(&self) -> f64 {
+        self.nonce_fallback_until.load(Ordering::Acquire) as f64
     }
 }
 

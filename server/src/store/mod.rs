@@ -89,6 +89,14 @@ impl Default for StoreOptions {
     }
 }
 
+/// A snapshot of the connection pool, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// The database, cheap to clone (pools are reference counted).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -234,6 +242,15 @@ impl Store {
                 .await
                 .map_err(StoreError::Unavailable)?;
             Ok(())
+        })
+    }
+
+    /// Connections open in the pool, idle among them, and the most it may open.
+    pub fn pool_stats(&self) -> PoolStats {
+        with_pool!(self, |pool| PoolStats {
+            open: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
         })
     }
 

@@ -10,6 +10,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod cluster;
 mod community;
 mod files;
 mod filters;
