@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod import;
 pub mod key;
 pub mod metrics;
 pub mod startup;

@@ -14,6 +14,7 @@ mod community;
 mod files;
 mod filters;
 mod health;
+mod import;
 mod inbox;
 mod messages;
 mod moderation;
