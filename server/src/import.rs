@@ -100,15 +100,13 @@ pub async fn import_pysogs(
     target_key_file: &Path,
 ) -> Result<ImportReport, ImportError> {
     let key = read_key(&options.key_file)?;
-    let source = PysogsDb::open(&options.source)
-        .await
-        .map_err(|e| match e {
-            StoreError::Invalid(msg) => ImportError::Invalid(msg),
-            other => ImportError::Invalid(format!(
-                "cannot open the PySOGS database {}: {other}",
-                redact(&options.source)
-            )),
-        })?;
+    let source = PysogsDb::open(&options.source).await.map_err(|e| match e {
+        StoreError::Invalid(msg) => ImportError::Invalid(msg),
+        other => ImportError::Invalid(format!(
+            "cannot open the PySOGS database {}: {other}",
+            redact(&options.source)
+        )),
+    })?;
     let outcome = import_from(options, &source, &key, store, blobs, target_key_file).await;
     source.close().await;
     outcome
@@ -134,8 +132,7 @@ async fn import_from(
         )));
     }
     let counts = source.counts().await?;
-    if counts.get(&ImportTable::Files).copied().unwrap_or(0) > 0 && !options.uploads_dir.is_dir()
-    {
+    if counts.get(&ImportTable::Files).copied().unwrap_or(0) > 0 && !options.uploads_dir.is_dir() {
         return Err(ImportError::Invalid(format!(
             "the uploads directory {} does not exist",
             options.uploads_dir.display()
@@ -356,7 +353,11 @@ pub fn locate_upload(uploads_dir: &Path, file: &FileLocation) -> Option<PathBuf>
 
 impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.dry_run { "would import" } else { "imported" };
+        let verb = if self.dry_run {
+            "would import"
+        } else {
+            "imported"
+        };
         writeln!(f, "{verb}:")?;
         for table in ImportTable::ALL {
             let n = self.rows.get(&table).copied().unwrap_or(0);
@@ -382,7 +383,10 @@ impl fmt::Display for ImportReport {
             KeyOutcome::Installed => "installed".to_string(),
             KeyOutcome::AlreadyInstalled => "already installed".to_string(),
             KeyOutcome::Replaced { backup } => {
-                format!("installed; the previous key was moved to {}", backup.display())
+                format!(
+                    "installed; the previous key was moved to {}",
+                    backup.display()
+                )
             }
             KeyOutcome::WouldInstall { replacing: false } => "would be installed".to_string(),
             KeyOutcome::WouldInstall { replacing: true } => {
@@ -413,7 +417,11 @@ mod tests {
         std::fs::create_dir_all(uploads.join("lobby")).unwrap();
         let file = uploads.join("lobby").join("1_a.png");
         std::fs::write(&file, b"abc").unwrap();
-        for stored in ["uploads/lobby/1_a.png", "lobby/1_a.png", "/srv/sogs/uploads/lobby/1_a.png"] {
+        for stored in [
+            "uploads/lobby/1_a.png",
+            "lobby/1_a.png",
+            "/srv/sogs/uploads/lobby/1_a.png",
+        ] {
             assert_eq!(
                 locate_upload(&uploads, &location(stored, Some("lobby"))),
                 Some(file.clone()),

@@ -20,13 +20,13 @@ use std::path::Path;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
+use super::{Backend, Pool, StoreError, StoreResult, with_pool};
 use super::{
     BatchSource, ImportBanFuture, ImportBatch, ImportDirectMessage, ImportFile, ImportMessage,
     ImportNeedsBlinding, ImportOverride, ImportPermissionFuture, ImportPin, ImportReaction,
     ImportReactor, ImportRevision, ImportRoom, ImportRoomUser, ImportTable, ImportUser,
     TableCounts,
 };
-use super::{Backend, Pool, StoreError, StoreResult, with_pool};
 
 /// Keys per window: big enough that a sparse table needs few queries, small enough that a
 /// window of messages fits comfortably in memory.
@@ -50,7 +50,7 @@ pub struct FileLocation {
 }
 
 /// The key column that windows a table's rows, and the columns read, as our names.
-fn table_query(table: ImportTable, backend: Backend) -> (&'static str, String) {
+fn table_query(table: ImportTable, backend: Backend) -> (String, String) {
     let (key, columns, order) = match table {
         ImportTable::Users => (
             "id",
@@ -110,11 +110,7 @@ fn table_query(table: ImportTable, backend: Backend) -> (&'static str, String) {
             "room, \"user\" AS user_id, at, banned",
             "\"user\", at",
         ),
-        ImportTable::NeedsBlinding => (
-            "\"user\"",
-            "blinded_abs, \"user\" AS user_id",
-            "\"user\"",
-        ),
+        ImportTable::NeedsBlinding => ("\"user\"", "blinded_abs, \"user\" AS user_id", "\"user\""),
         ImportTable::Inbox => (
             "id",
             "id, recipient, sender, body, COALESCE(posted_at, 0.0) AS posted_at, expiry",
@@ -127,20 +123,26 @@ fn table_query(table: ImportTable, backend: Backend) -> (&'static str, String) {
         ),
     };
     let name = table.name();
-    (
-        key,
-        format!(
-            "SELECT {columns} FROM {name} WHERE {key} >= $1 AND {key} < $2 ORDER BY {order}"
-        ),
-    )
+    let sql =
+        format!("SELECT {columns} FROM {name} WHERE {key} >= $1 AND {key} < $2 ORDER BY {order}");
+    (key.to_string(), quote_for(backend, &sql))
+}
+
+/// SQLite reads a double-quoted name that is not a column as a string literal, so a
+/// missing `"user"` column would go unnoticed there; its `[user]` quoting has no such
+/// fallback.
+fn quote_for(backend: Backend, sql: &str) -> String {
+    match backend {
+        Backend::Sqlite => sql.replace("\"user\"", "[user]"),
+        Backend::Postgres => sql.to_string(),
+    }
 }
 
 impl PysogsDb {
     /// Opens `source`: a `postgres://` / `postgresql://` URL, or a SQLite file given as a
     /// path or `sqlite://path` (opened read-only; it must exist).
     pub async fn open(source: &str) -> StoreResult<Self> {
-        let pool = if source.starts_with("postgres://") || source.starts_with("postgresql://")
-        {
+        let pool = if source.starts_with("postgres://") || source.starts_with("postgresql://") {
             let options: PgConnectOptions = source
                 .parse()
                 .map_err(|e| StoreError::Invalid(format!("bad PostgreSQL URL: {e}")))?;
@@ -253,7 +255,10 @@ impl PysogsDb {
     /// The smallest and largest key of a table, `None` if it is empty.
     async fn key_range(&self, table: ImportTable) -> StoreResult<Option<(i64, i64)>> {
         let (key, _) = table_query(table, self.backend());
-        let sql = format!("SELECT MIN({key}), MAX({key}) FROM {}", table.name());
+        let sql = quote_for(
+            self.backend(),
+            &format!("SELECT MIN({key}), MAX({key}) FROM {}", table.name()),
+        );
         let (min, max) = with_pool!(self, |pool| {
             sqlx::query_as::<_, (Option<i64>, Option<i64>)>(sqlx::AssertSqlSafe(sql))
                 .fetch_one(pool)
@@ -300,9 +305,8 @@ impl PysogsDb {
 /// to an operator than our generic wrapper text.
 fn describe(err: &StoreError) -> String {
     match err {
-        StoreError::Other(sqlx::Error::Database(db)) | StoreError::Unavailable(sqlx::Error::Database(db)) => {
-            db.message().to_string()
-        }
+        StoreError::Other(sqlx::Error::Database(db))
+        | StoreError::Unavailable(sqlx::Error::Database(db)) => db.message().to_string(),
         StoreError::Other(e) | StoreError::Unavailable(e) => e.to_string(),
         other => other.to_string(),
     }

@@ -367,7 +367,10 @@ impl PysogsFixture {
             .filename(&path)
             .create_if_missing(true);
         let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
-        sqlx::raw_sql(SQLITE_SCHEMA).execute(&mut conn).await.unwrap();
+        sqlx::raw_sql(SQLITE_SCHEMA)
+            .execute(&mut conn)
+            .await
+            .unwrap();
         let mut db = Db::Sqlite(conn);
         let fixture = Self::fill(&mut db, dir, path.display().to_string(), None).await;
         if let Db::Sqlite(conn) = db {
@@ -506,15 +509,128 @@ impl PysogsFixture {
             bool,
         );
         let messages: [Row; 7] = [
-            (1, 1, 1, t0 + 1.0, None, 1, 11, 1, Some(b"hello".to_vec()), Some(8), Some(sig(1)), None, false),
-            (2, 1, 2, t0 + 2.0, Some(t0 + 3.0), 3, 0, 2, Some(b"hello world".to_vec()), Some(11), Some(sig(22)), None, false),
-            (3, 1, 2, t0 + 4.0, Some(t0 + 5.0), 5, 0, 4, None, None, None, None, false),
-            (4, 1, 3, t0 + 6.0, None, 6, 0, 6, Some(b"psst bob".to_vec()), Some(8), Some(sig(4)), Some(2), false),
-            (5, 1, 3, t0 + 7.0, None, 7, 0, 7, Some(b"mods only".to_vec()), Some(9), Some(sig(5)), None, true),
-            (6, 1, 1, t0 + 8.0, None, 8, 0, 8, Some(b"look: a cat".to_vec()), Some(11), Some(sig(6)), None, false),
-            (7, 2, 1, t0 + 9.0, None, 1, 0, 1, Some(b"read-only note".to_vec()), Some(14), Some(sig(7)), None, false),
+            (
+                1,
+                1,
+                1,
+                t0 + 1.0,
+                None,
+                1,
+                11,
+                1,
+                Some(b"hello".to_vec()),
+                Some(8),
+                Some(sig(1)),
+                None,
+                false,
+            ),
+            (
+                2,
+                1,
+                2,
+                t0 + 2.0,
+                Some(t0 + 3.0),
+                3,
+                0,
+                2,
+                Some(b"hello world".to_vec()),
+                Some(11),
+                Some(sig(22)),
+                None,
+                false,
+            ),
+            (
+                3,
+                1,
+                2,
+                t0 + 4.0,
+                Some(t0 + 5.0),
+                5,
+                0,
+                4,
+                None,
+                None,
+                None,
+                None,
+                false,
+            ),
+            (
+                4,
+                1,
+                3,
+                t0 + 6.0,
+                None,
+                6,
+                0,
+                6,
+                Some(b"psst bob".to_vec()),
+                Some(8),
+                Some(sig(4)),
+                Some(2),
+                false,
+            ),
+            (
+                5,
+                1,
+                3,
+                t0 + 7.0,
+                None,
+                7,
+                0,
+                7,
+                Some(b"mods only".to_vec()),
+                Some(9),
+                Some(sig(5)),
+                None,
+                true,
+            ),
+            (
+                6,
+                1,
+                1,
+                t0 + 8.0,
+                None,
+                8,
+                0,
+                8,
+                Some(b"look: a cat".to_vec()),
+                Some(11),
+                Some(sig(6)),
+                None,
+                false,
+            ),
+            (
+                7,
+                2,
+                1,
+                t0 + 9.0,
+                None,
+                1,
+                0,
+                1,
+                Some(b"read-only note".to_vec()),
+                Some(14),
+                Some(sig(7)),
+                None,
+                false,
+            ),
         ];
-        for (id, room, user, posted, edited, seqno_data, seqno_reactions, seqno_creation, data, data_size, signature, whisper, whisper_mods) in messages {
+        for (
+            id,
+            room,
+            user,
+            posted,
+            edited,
+            seqno_data,
+            seqno_reactions,
+            seqno_creation,
+            data,
+            data_size,
+            signature,
+            whisper,
+            whisper_mods,
+        ) in messages
+        {
             exec!(
                 db,
                 "INSERT INTO messages (id, room, \"user\", posted, edited, seqno, seqno_data, \
@@ -570,9 +686,30 @@ impl PysogsFixture {
         // Files: 1 attached to #6 (pinned, so it never expires), 2 an unattached upload
         // whose bytes are gone, 3 the room image.
         let files: [(i64, Option<i64>, i64, Option<f64>, &str, &str); 3] = [
-            (1, Some(6), FILE1.len() as i64, None, "cat.txt", "uploads/lobby/1_cat.txt"),
-            (2, None, 4, Some(t0 + 8.0 * 3600.0), "gone.bin", "uploads/lobby/2_gone.bin"),
-            (3, None, FILE3.len() as i64, None, "logo.png", "uploads/lobby/3_logo.png"),
+            (
+                1,
+                Some(6),
+                FILE1.len() as i64,
+                None,
+                "cat.txt",
+                "uploads/lobby/1_cat.txt",
+            ),
+            (
+                2,
+                None,
+                4,
+                Some(t0 + 8.0 * 3600.0),
+                "gone.bin",
+                "uploads/lobby/2_gone.bin",
+            ),
+            (
+                3,
+                None,
+                FILE3.len() as i64,
+                None,
+                "logo.png",
+                "uploads/lobby/3_logo.png",
+            ),
         ];
         for (id, message, size, expiry, filename, path) in files {
             exec!(
@@ -624,9 +761,10 @@ impl PysogsFixture {
             "INSERT INTO needs_blinding (blinded_abs, \"user\") VALUES ($1, 8)",
             legacy_blinded_abs()
         );
-        for (id, recipient, sender, body, at) in
-            [(1_i64, 1_i64, 2_i64, b"sealed for alice".to_vec(), 20.0), (2, 2, 1, b"sealed for bob".to_vec(), 21.0)]
-        {
+        for (id, recipient, sender, body, at) in [
+            (1_i64, 1_i64, 2_i64, b"sealed for alice".to_vec(), 20.0),
+            (2, 2, 1, b"sealed for bob".to_vec(), 21.0),
+        ] {
             exec!(
                 db,
                 "INSERT INTO inbox (id, recipient, sender, body, posted_at, expiry) \
