@@ -3,6 +3,7 @@
 
 mod audit;
 mod ban;
+mod import;
 mod key;
 mod migrate;
 mod moderator;
@@ -237,6 +238,7 @@ pub async fn run_with_config(
         Command::Bans(BansCommand::List { room }) => ban::list(&ctx, room.as_deref(), out).await,
         Command::Permissions(cmd) => permissions::run(&ctx, cmd, out).await,
         Command::Audit(args) => audit::run(&ctx, &args, out).await,
+        Command::ImportPysogs(args) => import::run(&ctx, &args, input, out).await,
     }
 }
 
