@@ -73,6 +73,87 @@ pub fn sig(n: u8) -> Vec<u8> {
     vec![n; 64]
 }
 
+/// One row of `messages`, as the story leaves it.
+struct Post {
+    id: i64,
+    room: i64,
+    user: i64,
+    posted: f64,
+    edited: Option<f64>,
+    seqno_data: i64,
+    seqno_reactions: i64,
+    seqno_creation: i64,
+    data: Option<Vec<u8>>,
+    data_size: Option<i64>,
+    signature: Option<Vec<u8>>,
+    whisper: Option<i64>,
+    whisper_mods: bool,
+}
+
+impl Post {
+    /// A live post: `data` stored unpadded, `data_size` its padded length.
+    fn new(
+        id: i64,
+        room: i64,
+        user: i64,
+        posted: f64,
+        data: &[u8],
+        size: i64,
+        sig_byte: u8,
+    ) -> Self {
+        Self {
+            id,
+            room,
+            user,
+            posted,
+            edited: None,
+            seqno_data: 0,
+            seqno_reactions: 0,
+            seqno_creation: 0,
+            data: Some(data.to_vec()),
+            data_size: Some(size),
+            signature: Some(sig(sig_byte)),
+            whisper: None,
+            whisper_mods: false,
+        }
+    }
+
+    /// A deleted post: data, size and signature gone, `edited` set by the deletion.
+    fn deleted(id: i64, room: i64, user: i64, posted: f64, deleted: f64) -> Self {
+        Self {
+            data: None,
+            data_size: None,
+            signature: None,
+            edited: Some(deleted),
+            ..Self::new(id, room, user, posted, b"", 0, 0)
+        }
+    }
+
+    fn seqnos(self, data: i64, reactions: i64, creation: i64) -> Self {
+        Self {
+            seqno_data: data,
+            seqno_reactions: reactions,
+            seqno_creation: creation,
+            ..self
+        }
+    }
+
+    fn edited(self, at: f64) -> Self {
+        Self {
+            edited: Some(at),
+            ..self
+        }
+    }
+
+    fn whisper(self, to: Option<i64>, mods: bool) -> Self {
+        Self {
+            whisper: to,
+            whisper_mods: mods,
+            ..self
+        }
+    }
+}
+
 enum Db {
     Sqlite(SqliteConnection),
     Postgres(PgConnection),
@@ -225,165 +306,41 @@ impl PysogsFixture {
              active_users, write) VALUES (2, 'notes', 'Notes', $1, 1, 2, 0, FALSE)",
             t0 + 0.25
         );
-        // (id, room, user, posted, edited, seqno_data, seqno_reactions, seqno_creation,
-        //  data, data_size, signature, whisper, whisper_mods)
-        type Row = (
-            i64,
-            i64,
-            i64,
-            f64,
-            Option<f64>,
-            i64,
-            i64,
-            i64,
-            Option<Vec<u8>>,
-            Option<i64>,
-            Option<Vec<u8>>,
-            Option<i64>,
-            bool,
-        );
-        let messages: [Row; 7] = [
-            (
-                1,
-                1,
-                1,
-                t0 + 1.0,
-                None,
-                1,
-                11,
-                1,
-                Some(b"hello".to_vec()),
-                Some(8),
-                Some(sig(1)),
-                None,
-                false,
-            ),
-            (
-                2,
-                1,
-                2,
-                t0 + 2.0,
-                Some(t0 + 3.0),
-                3,
-                0,
-                2,
-                Some(b"hello world".to_vec()),
-                Some(11),
-                Some(sig(22)),
-                None,
-                false,
-            ),
-            (
-                3,
-                1,
-                2,
-                t0 + 4.0,
-                Some(t0 + 5.0),
-                5,
-                0,
-                4,
-                None,
-                None,
-                None,
-                None,
-                false,
-            ),
-            (
-                4,
-                1,
-                3,
-                t0 + 6.0,
-                None,
-                6,
-                0,
-                6,
-                Some(b"psst bob".to_vec()),
-                Some(8),
-                Some(sig(4)),
-                Some(2),
-                false,
-            ),
-            (
-                5,
-                1,
-                3,
-                t0 + 7.0,
-                None,
-                7,
-                0,
-                7,
-                Some(b"mods only".to_vec()),
-                Some(9),
-                Some(sig(5)),
-                None,
-                true,
-            ),
-            (
-                6,
-                1,
-                1,
-                t0 + 8.0,
-                None,
-                8,
-                0,
-                8,
-                Some(b"look: a cat".to_vec()),
-                Some(11),
-                Some(sig(6)),
-                None,
-                false,
-            ),
-            (
-                7,
-                2,
-                1,
-                t0 + 9.0,
-                None,
-                1,
-                0,
-                1,
-                Some(b"read-only note".to_vec()),
-                Some(14),
-                Some(sig(7)),
-                None,
-                false,
-            ),
+        let messages = [
+            Post::new(1, 1, 1, t0 + 1.0, b"hello", 8, 1).seqnos(1, 11, 1),
+            Post::new(2, 1, 2, t0 + 2.0, b"hello world", 11, 22)
+                .seqnos(3, 0, 2)
+                .edited(t0 + 3.0),
+            Post::deleted(3, 1, 2, t0 + 4.0, t0 + 5.0).seqnos(5, 0, 4),
+            Post::new(4, 1, 3, t0 + 6.0, b"psst bob", 8, 4)
+                .seqnos(6, 0, 6)
+                .whisper(Some(2), false),
+            Post::new(5, 1, 3, t0 + 7.0, b"mods only", 9, 5)
+                .seqnos(7, 0, 7)
+                .whisper(None, true),
+            Post::new(6, 1, 1, t0 + 8.0, b"look: a cat", 11, 6).seqnos(8, 0, 8),
+            Post::new(7, 2, 1, t0 + 9.0, b"read-only note", 14, 7).seqnos(1, 0, 1),
         ];
-        for (
-            id,
-            room,
-            user,
-            posted,
-            edited,
-            seqno_data,
-            seqno_reactions,
-            seqno_creation,
-            data,
-            data_size,
-            signature,
-            whisper,
-            whisper_mods,
-        ) in messages
-        {
+        for m in messages {
             exec!(
                 db,
                 "INSERT INTO messages (id, room, \"user\", posted, edited, seqno, seqno_data, \
                  seqno_reactions, seqno_creation, data, data_size, signature, whisper, \
                  whisper_mods) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                id,
-                room,
-                user,
-                posted,
-                edited,
-                seqno_data.max(seqno_reactions),
-                seqno_data,
-                seqno_reactions,
-                seqno_creation,
-                data,
-                data_size,
-                signature,
-                whisper,
-                whisper_mods
+                m.id,
+                m.room,
+                m.user,
+                m.posted,
+                m.edited,
+                m.seqno_data.max(m.seqno_reactions),
+                m.seqno_data,
+                m.seqno_reactions,
+                m.seqno_creation,
+                m.data,
+                m.data_size,
+                m.signature,
+                m.whisper,
+                m.whisper_mods
             );
         }
         // PySOGS's PostgreSQL keeps history bytes in a TEXT column, as bytea's text form.
@@ -419,33 +376,13 @@ impl PysogsFixture {
         }
         // Files: 1 attached to #6 (pinned, so it never expires), 2 an unattached upload
         // whose bytes are gone, 3 the room image.
-        let files: [(i64, Option<i64>, i64, Option<f64>, &str, &str); 3] = [
-            (
-                1,
-                Some(6),
-                FILE1.len() as i64,
-                None,
-                "cat.txt",
-                "uploads/lobby/1_cat.txt",
-            ),
-            (
-                2,
-                None,
-                4,
-                Some(t0 + 8.0 * 3600.0),
-                "gone.bin",
-                "uploads/lobby/2_gone.bin",
-            ),
-            (
-                3,
-                None,
-                FILE3.len() as i64,
-                None,
-                "logo.png",
-                "uploads/lobby/3_logo.png",
-            ),
+        let files = [
+            (1_i64, Some(6_i64), FILE1.len() as i64, None, "cat.txt"),
+            (2, None, 4, Some(t0 + 8.0 * 3600.0), "gone.bin"),
+            (3, None, FILE3.len() as i64, None, "logo.png"),
         ];
-        for (id, message, size, expiry, filename, path) in files {
+        for (id, message, size, expiry, filename) in files {
+            let path = format!("uploads/lobby/{id}_{filename}");
             exec!(
                 db,
                 "INSERT INTO files (id, room, uploader, message, size, uploaded, expiry, \
