@@ -13,7 +13,8 @@
 //!   `bytea` decodes.
 //!
 //! Rows come out in windows of the table's key (ids, or the user/message a row belongs
-//! to), so a source of any size is read in bounded memory.
+//! to), each starting at the next key present, so a source of any size is read in bounded
+//! memory and gaps in its ids are skipped.
 
 use std::path::Path;
 
@@ -241,7 +242,7 @@ impl PysogsDb {
         PysogsBatches {
             db: self,
             table: 0,
-            window: None,
+            from: i64::MIN,
         }
     }
 
@@ -252,19 +253,22 @@ impl PysogsDb {
         }
     }
 
-    /// The smallest and largest key of a table, `None` if it is empty.
-    async fn key_range(&self, table: ImportTable) -> StoreResult<Option<(i64, i64)>> {
+    /// The smallest key of `table` at or above `from`, `None` past the last row. Windows
+    /// start there, so gaps in the ids (deleted rows, renumbered imports) cost nothing.
+    async fn next_key(&self, table: ImportTable, from: i64) -> StoreResult<Option<i64>> {
         let (key, _) = table_query(table, self.backend());
         let sql = quote_for(
             self.backend(),
-            &format!("SELECT MIN({key}), MAX({key}) FROM {}", table.name()),
+            &format!("SELECT MIN({key}) FROM {} WHERE {key} >= $1", table.name()),
         );
-        let (min, max) = with_pool!(self, |pool| {
-            sqlx::query_as::<_, (Option<i64>, Option<i64>)>(sqlx::AssertSqlSafe(sql))
-                .fetch_one(pool)
-                .await
-        })?;
-        Ok(min.zip(max))
+        with_pool!(self, |pool| {
+            Ok(
+                sqlx::query_scalar::<_, Option<i64>>(sqlx::AssertSqlSafe(sql))
+                    .bind(from)
+                    .fetch_one(pool)
+                    .await?,
+            )
+        })
     }
 
     /// The rows of `table` whose key is in `[lo, hi)`.
@@ -318,8 +322,8 @@ pub struct PysogsBatches<'a> {
     db: &'a PysogsDb,
     /// Index into [`ImportTable::ALL`] of the table being read.
     table: usize,
-    /// The next window's start and the table's largest key, once the table is started.
-    window: Option<(i64, i64)>,
+    /// Where the next window of the current table may start.
+    from: i64,
 }
 
 impl BatchSource for PysogsBatches<'_> {
@@ -328,26 +332,20 @@ impl BatchSource for PysogsBatches<'_> {
             let Some(&table) = ImportTable::ALL.get(self.table) else {
                 return Ok(None);
             };
-            let (lo, max) = match self.window {
-                Some(window) => window,
-                None => match self.db.key_range(table).await? {
-                    Some(range) => range,
-                    None => {
-                        self.table += 1;
-                        continue;
-                    }
-                },
-            };
-            if lo > max {
+            let Some(lo) = self.db.next_key(table, self.from).await? else {
                 self.table += 1;
-                self.window = None;
+                self.from = i64::MIN;
                 continue;
-            }
+            };
             let hi = lo.saturating_add(WINDOW);
-            self.window = Some((hi, max));
+            self.from = hi;
             let batch = self.db.read_window(table, lo, hi).await?;
             if !batch.is_empty() {
                 return Ok(Some(batch));
+            }
+            if hi == i64::MAX {
+                self.table += 1;
+                self.from = i64::MIN;
             }
         }
     }

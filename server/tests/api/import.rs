@@ -493,3 +493,82 @@ async fn bad_sources_are_refused_with_the_problem_named() {
     assert!(err.to_string().contains("uploads directory"), "{err}");
     assert!(target.db.store.list_rooms().await.unwrap().is_empty());
 }
+
+/// Sources are read in windows of ids; ids far apart (deleted rows, old imports) and tables
+/// larger than a window must all arrive, and new rows continue after the largest id.
+async fn sparse_ids_across_many_windows_all_arrive(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = sogs::crypto::keys::ServerKey::from_bytes([8; 32]);
+    std::fs::write(dir.path().join("key"), key.to_bytes()).unwrap();
+    let path = dir.path().join("sogs.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::raw_sql(SQLITE_SCHEMA).execute(&mut db).await.unwrap();
+    sqlx::query("INSERT INTO rooms (id, token, name, created) VALUES (7, 'big', 'Big', 1.0)")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let user_ids: Vec<i64> = (1..=4_500).chain([123_456, 9_000_000]).collect();
+    for id in &user_ids {
+        sqlx::query(
+            "INSERT INTO users (id, session_id, created, last_active) VALUES ($1, $2, 1.0, 1.0)",
+        )
+        .bind(id)
+        .bind(format!("15{id:064x}"))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    let message_ids = [1_i64, 1_999, 2_000, 2_001, 77_777, 5_000_000_000];
+    for (seqno, id) in (1_i64..).zip(message_ids) {
+        sqlx::query(
+            "INSERT INTO messages (id, room, \"user\", posted, seqno, seqno_data, seqno_creation, \
+             data, data_size, signature) VALUES ($1, 7, 9000000, 2.0, $2, $2, $2, X'00', 1, X'00')",
+        )
+        .bind(id)
+        .bind(seqno)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    sqlx::query("UPDATE rooms SET message_sequence = 6 WHERE id = 7")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::Connection::close(db).await.unwrap();
+
+    let target = Target::new(backend).await;
+    let report = target
+        .import(&PysogsImport {
+            source: path.display().to_string(),
+            uploads_dir: dir.path().to_path_buf(),
+            key_file: dir.path().join("key"),
+            dry_run: false,
+            replace_key: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.rows[&ImportTable::Users], user_ids.len() as u64);
+    assert_eq!(
+        report.rows[&ImportTable::Messages],
+        message_ids.len() as u64
+    );
+    let store = &target.db.store;
+    let room = store.room_by_token("big").await.unwrap().unwrap();
+    assert_eq!((room.id, room.message_sequence), (7, 6));
+    let recent = store
+        .recent_messages(7, 100, sogs::store::Viewer::anonymous())
+        .await;
+    let ids: Vec<i64> = recent.unwrap().iter().map(|m| m.id).rev().collect();
+    assert_eq!(ids, message_ids);
+    // Ids handed out after the import continue past the largest imported one.
+    let fresh = store
+        .get_or_create_user(&format!("15{}", "e".repeat(64)), 3.0)
+        .await
+        .unwrap();
+    assert_eq!(fresh.id, 9_000_001);
+    target.db.cleanup().await;
+}
+both_backends!(sparse_ids_across_many_windows_all_arrive);
