@@ -572,3 +572,32 @@ async fn sparse_ids_across_many_windows_all_arrive(backend: Backend) {
     target.db.cleanup().await;
 }
 both_backends!(sparse_ids_across_many_windows_all_arrive);
+
+/// A row our schema rejects (here a room token longer than 64 characters, which PySOGS's
+/// database would hold) fails the import as a whole, naming the problem.
+#[tokio::test]
+async fn a_row_that_does_not_fit_aborts_the_whole_import() {
+    let fixture = PysogsFixture::sqlite().await;
+    let url = format!("sqlite://{}", fixture.source);
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE rooms SET token = $1 WHERE id = 2")
+        .bind("n".repeat(70))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::Connection::close(db).await.unwrap();
+
+    let target = Target::new(Backend::Sqlite).await;
+    let err = target.import(&options(&fixture)).await.unwrap_err();
+    assert!(matches!(err, ImportError::Invalid(_)), "{err:?}");
+    assert!(err.to_string().contains("nothing was imported"), "{err}");
+    let store = &target.db.store;
+    assert_eq!(
+        store.user_by_session_id(&fixture.sid(ALICE)).await.unwrap(),
+        None
+    );
+    assert!(store.list_rooms().await.unwrap().is_empty());
+    assert!(!target.config.key_file().exists());
+}
