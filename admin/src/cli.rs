@@ -63,6 +63,19 @@ pub enum Command {
     /// Look up users: last activity, rooms, bans, permissions and moderator roles.
     #[command(subcommand)]
     User(UserCommand),
+    /// Move a PySOGS server here: its database, uploaded files and key.
+    ///
+    /// Copies rooms, users, messages (with their ids, seqnos and edit history), reactions,
+    /// pins, files, moderators, bans, scheduled changes and DMs unchanged, so Session
+    /// clients stay joined and see nothing move. Only fills a fresh database, so it cannot
+    /// run twice. Stop PySOGS first.
+    #[command(
+        name = "import-pysogs",
+        after_help = "Example: sogs-admin import-pysogs /var/lib/session-pysogs/sogs.db \\\n\
+                      \x20   --uploads /var/lib/session-pysogs/uploads \\\n\
+                      \x20   --key /var/lib/session-pysogs/key_x25519 --dry-run"
+    )]
+    ImportPysogs(ImportPysogsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +101,29 @@ pub enum UserCommand {
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..))]
         limit: i64,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportPysogsArgs {
+    /// The PySOGS database: a SQLite file or a postgres:// URL.
+    #[arg(value_name = "DATABASE")]
+    pub source: String,
+    /// PySOGS's uploads directory ([files] uploads_dir).
+    #[arg(long, value_name = "DIR")]
+    pub uploads: PathBuf,
+    /// PySOGS's key file (key_x25519, 32 raw bytes; or the older x25519_private_key.pem).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Check everything and count the rows, but change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replace a different key already installed here (it is kept as KEYFILE.replaced);
+    /// asks first unless --yes.
+    #[arg(long)]
+    pub replace_key: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -56,3 +56,48 @@ fn exit_codes_tell_success_usage_errors_and_declined_confirmations_apart() {
     assert_eq!(admin(&dir, &["room", "delete", "lobby"], "y\n").0, 0);
     assert_eq!(admin(&dir, &["room", "show", "lobby"], "").0, 1);
 }
+
+#[test]
+fn import_pysogs_names_what_is_wrong_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = dir.path().join("key_x25519");
+    std::fs::write(&key, [3u8; 32]).unwrap();
+    let key = key.display().to_string();
+    let missing = dir.path().join("sogs.db").display().to_string();
+    let uploads = dir.path().display().to_string();
+    let (code, err) = admin(
+        &data,
+        &[
+            "import-pysogs",
+            &missing,
+            "--uploads",
+            &uploads,
+            "--key",
+            &key,
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no PySOGS database") && err.contains(&missing),
+        "{err}"
+    );
+
+    let (code, err) = admin(
+        &data,
+        &[
+            "import-pysogs",
+            &missing,
+            "--uploads",
+            &uploads,
+            "--key",
+            &uploads,
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("key file"), "{err}");
+    // --uploads and --key are required.
+    assert_eq!(admin(&data, &["import-pysogs", &missing], "").0, 1);
+}

@@ -5,6 +5,7 @@ mod audit;
 mod ban;
 #[cfg(test)]
 mod end_to_end;
+mod import;
 mod key;
 mod migrate;
 mod moderator;
@@ -268,6 +269,7 @@ pub async fn run_with_config(
         Command::Permissions(cmd) => permissions::run(&ctx, cmd, out).await,
         Command::Audit(args) => audit::run(&ctx, &args, out).await,
         Command::User(cmd) => user::run(&ctx, cmd, out).await,
+        Command::ImportPysogs(args) => import::run(&ctx, &args, input, out).await,
     }
 }
 

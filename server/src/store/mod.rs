@@ -22,6 +22,7 @@ mod blinding;
 mod cleanup;
 mod error;
 mod files;
+mod import;
 mod inbox;
 mod messages;
 mod models;
@@ -29,6 +30,7 @@ mod moderators;
 mod nonces;
 mod permissions;
 mod pins;
+pub mod pysogs;
 mod reactions;
 mod reports;
 mod rooms;
@@ -45,6 +47,12 @@ use sqlx::sqlite::{
 };
 
 pub use error::StoreError;
+pub use import::{
+    BatchSource, ImportBanFuture, ImportBatch, ImportDirectMessage, ImportFile, ImportMessage,
+    ImportNeedsBlinding, ImportOverride, ImportPermissionFuture, ImportPin, ImportReaction,
+    ImportReactor, ImportRevision, ImportRoom, ImportRoomUser, ImportTable, ImportUser,
+    TableCounts,
+};
 pub use models::{
     AuditEntry, AuditFilter, BanFuture, DirectMessage, File, Message, MessageEdit, MessageRevision,
     ModeratorRole, NewAuditEntry, NewFile, NewMessage, PermissionChange, PermissionFuture,

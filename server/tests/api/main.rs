@@ -15,6 +15,7 @@ mod community;
 mod files;
 mod filters;
 mod health;
+mod import;
 mod inbox;
 mod messages;
 mod moderation;

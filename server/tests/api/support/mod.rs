@@ -4,6 +4,7 @@ pub mod app;
 pub mod cluster;
 pub mod db;
 pub mod fake_s3;
+pub mod pysogs;
 
 pub use app::{spawn_app, spawn_app_with, spawn_app_with_clock};
 pub use db::TestDb;
