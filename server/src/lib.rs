@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod domain;
 pub mod key;
 pub mod metrics;
+pub mod snode;
 pub mod startup;
 pub mod store;
 pub mod tasks;

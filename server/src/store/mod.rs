@@ -31,6 +31,7 @@ mod permissions;
 mod pins;
 mod reactions;
 mod rooms;
+mod service_nodes;
 mod sequence;
 mod uploads;
 mod users;
