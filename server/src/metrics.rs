@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// The metrics of one server instance.
@@ -17,6 +18,10 @@ pub struct Metrics {
     http_duration: HistogramVec,
     onion_requests: IntCounterVec,
     pub build_info: IntGauge,
+    onion_origins: IntCounterVec,
+    probe_success: IntGauge,
+    probe_latency: Gauge,
+    probes: IntCounterVec,
 }
 
 impl Metrics {
@@ -48,6 +53,29 @@ impl Metrics {
                 .const_label("version", env!("CARGO_PKG_VERSION")),
         )?;
         build_info.set(1);
+        let onion_origins = IntCounterVec::new(
+            Opts::new(
+                "sogs_onion_requests_by_origin_total",
+                "Onion requests by sender: service_node (an address in the service-node list) or other",
+            ),
+            &["origin"],
+        )?;
+        let probe_success = IntGauge::new(
+            "sogs_onion_probe_success",
+            "1 if the last self-probe through a 3-hop onion path succeeded, else 0",
+        )?;
+        let probe_latency = Gauge::new(
+            "sogs_onion_probe_latency_seconds",
+            "Round trip of the last successful self-probe through 3 hops",
+        )?;
+        let probes = IntCounterVec::new(
+            Opts::new("sogs_onion_probes_total", "Self-probes by outcome"),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(onion_origins.clone()))?;
+        registry.register(Box::new(probe_success.clone()))?;
+        registry.register(Box::new(probe_latency.clone()))?;
+        registry.register(Box::new(probes.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(onion_requests.clone()))?;
@@ -58,6 +86,10 @@ impl Metrics {
             http_duration,
             onion_requests,
             build_info,
+            onion_origins,
+            probe_success,
+            probe_latency,
+            probes,
         })
     }
 
@@ -77,6 +109,22 @@ impl Metrics {
     pub fn observe_onion(&self, version: &str, cipher: &str, outcome: &str) {
         self.onion_requests
             .with_label_values(&[version, cipher, outcome])
+            .inc();
+    }
+
+    /// Counts one onion request by origin: `service_node` or `other` (two series only).
+    pub fn observe_onion_origin(&self, origin: &str) {
+        self.onion_origins.with_label_values(&[origin]).inc();
+    }
+
+    /// Records a self-probe: success and, when it succeeded, its round trip.
+    pub fn observe_probe(&self, ok: bool, round_trip: Option<Duration>) {
+        self.probe_success.set(i64::from(ok));
+        if let Some(rt) = round_trip {
+            self.probe_latency.set(rt.as_secs_f64());
+        }
+        self.probes
+            .with_label_values(&[if ok { "ok" } else { "failed" }])
             .inc();
     }
 

@@ -9,7 +9,9 @@
 //! - [`builder`]: onion layers and reply decryption (pure).
 //! - [`client`]: the transport: sends onions over paths, with timeouts and retries.
 //! - [`ons`]: Session (ONS) name resolution.
+//! - [`origins`]: a bounded tally of who sends onion requests.
 //! - [`probe`]: the staged probe of this server's own onion endpoint.
+//! - [`tasks`]: node-list refresh, self-probe and origin report in the background.
 //! - [`sim`]: a simulated network of service nodes for tests and local development.
 
 pub mod bootstrap;
@@ -18,9 +20,11 @@ pub mod client;
 pub mod directory;
 pub mod node;
 pub mod ons;
+pub mod origins;
 pub mod paths;
 pub mod probe;
 pub mod sim;
+pub mod tasks;
 
 pub use builder::{Destination, ServerTarget};
 pub use client::{OnionClient, Settings};
