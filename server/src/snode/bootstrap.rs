@@ -78,7 +78,7 @@ pub async fn refresh(
             if let Some(store) = store
                 && let Err(e) = store.replace_service_nodes(&nodes, now).await
             {
-                tracing::warn!(error = %e, "could not store the service-node list");
+                tracing::warn!(error = ?e, "could not store the service-node list");
             }
             directory.set(nodes, Source::Seed);
             return Ok(Source::Seed);

@@ -68,6 +68,8 @@ pub struct OnionClient {
     directory: Arc<Directory>,
     store: Option<Store>,
     paths: Mutex<PathSet>,
+    /// Held while the node list is fetched, so concurrent first uses fetch it once.
+    refreshing: Mutex<()>,
 }
 
 /// How one attempt ended, when it did not succeed.
@@ -86,6 +88,7 @@ impl OnionClient {
             directory,
             store,
             paths: Mutex::new(PathSet::default()),
+            refreshing: Mutex::new(()),
         }
     }
 
@@ -99,6 +102,11 @@ impl OnionClient {
 
     /// Refreshes the node list (see [`bootstrap::refresh`]).
     pub async fn refresh_nodes(&self, now: f64) -> Result<Source, SnodeError> {
+        let _one_at_a_time = self.refreshing.lock().await;
+        self.refresh_locked(now).await
+    }
+
+    async fn refresh_locked(&self, now: f64) -> Result<Source, SnodeError> {
         bootstrap::refresh(
             &self.http,
             &self.settings.seeds,
@@ -112,8 +120,12 @@ impl OnionClient {
 
     /// Makes sure a node list is known, fetching it on first use.
     pub async fn ensure_nodes(&self) -> Result<Source, SnodeError> {
+        if !self.directory.is_empty() {
+            return Ok(self.directory.source());
+        }
+        let _one_at_a_time = self.refreshing.lock().await;
         if self.directory.is_empty() {
-            self.refresh_nodes(crate::clock::Clock::system().now()).await
+            self.refresh_locked(crate::clock::Clock::system().now()).await
         } else {
             Ok(self.directory.source())
         }
@@ -157,6 +169,7 @@ impl OnionClient {
     pub async fn test_node(&self, node: &ServiceNode) -> Result<Duration, SnodeError> {
         let url = format!("{}://{}/storage_rpc/v1", self.settings.scheme, node.address());
         let started = Instant::now();
+        tracing::debug!(node = ?node, "testing node");
         let res = self
             .http
             .post(url)

@@ -51,6 +51,7 @@ impl ProbeReport {
 
     fn push(&mut self, name: &str, started: Instant, result: Result<String, String>) -> bool {
         let ok = result.is_ok();
+        tracing::debug!(stage = name, ok, elapsed = ?started.elapsed(), "probe stage");
         self.stages.push(Stage {
             name: name.to_string(),
             ok,

@@ -26,4 +26,5 @@ mod restart;
 mod rooms;
 mod scheduled;
 mod server_binary;
+mod snode;
 mod store;
