@@ -7,6 +7,7 @@ mod key;
 mod migrate;
 mod moderator;
 mod permissions;
+mod probe;
 mod room;
 #[cfg(test)]
 pub(crate) mod test_env;
@@ -215,6 +216,7 @@ pub async fn run_with_config(
         Command::Moderator(cmd) => match cmd {
             ModeratorCommand::Add {
                 session_id,
+                ons,
                 scope,
                 admin,
                 hidden,
@@ -224,6 +226,15 @@ pub async fn run_with_config(
                     Some(visible)
                 } else {
                     None
+                };
+                let session_id = match (session_id, ons) {
+                    (Some(sid), _) => sid,
+                    (None, Some(name)) => probe::resolve_ons(&ctx, &name, out).await?,
+                    (None, None) => {
+                        return Err(AdminError::Usage(
+                            "name the user by Session id or --ons NAME".into(),
+                        ));
+                    }
                 };
                 moderator::add(&ctx, &session_id, &scope, admin, visible, out).await
             }
@@ -237,6 +248,7 @@ pub async fn run_with_config(
         Command::Bans(BansCommand::List { room }) => ban::list(&ctx, room.as_deref(), out).await,
         Command::Permissions(cmd) => permissions::run(&ctx, cmd, out).await,
         Command::Audit(args) => audit::run(&ctx, &args, out).await,
+        Command::Probe(args) => probe::run(&ctx, args.url.as_deref(), out).await,
     }
 }
 
