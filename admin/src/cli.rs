@@ -172,8 +172,10 @@ pub enum ModeratorCommand {
     ///
     /// A 05 id applies to its owner's blinded id as the server knows it. Room moderators
     /// are visible by default, global ones hidden.
-    #[command(after_help = "Example: sogs-admin moderator add 0512…ab --room lobby --admin\n\
-                      Example: sogs-admin moderator add --ons alice --global")]
+    #[command(
+        after_help = "Example: sogs-admin moderator add 0512…ab --room lobby --admin\n\
+                      Example: sogs-admin moderator add --ons alice --global"
+    )]
     Add {
         /// The user's Session id (05, 15 or 25 followed by 64 hex digits).
         #[arg(value_parser = parse_session_id, required_unless_present = "ons")]
@@ -658,16 +660,32 @@ mod tests {
     #[test]
     fn moderator_add_takes_a_session_id_or_an_ons_name_but_not_both() {
         let cli = Cli::try_parse_from([
-            "sogs-admin", "moderator", "add", "--ons", "alice", "--global",
+            "sogs-admin",
+            "moderator",
+            "add",
+            "--ons",
+            "alice",
+            "--global",
         ])
         .unwrap();
-        let Command::Moderator(ModeratorCommand::Add { session_id, ons, .. }) = cli.command else {
+        let Command::Moderator(ModeratorCommand::Add {
+            session_id, ons, ..
+        }) = cli.command
+        else {
             panic!("not moderator add")
         };
         assert_eq!((session_id, ons.as_deref()), (None, Some("alice")));
         for bad in [
             vec!["sogs-admin", "moderator", "add", "--global"],
-            vec!["sogs-admin", "moderator", "add", SID, "--ons", "alice", "--global"],
+            vec![
+                "sogs-admin",
+                "moderator",
+                "add",
+                SID,
+                "--ons",
+                "alice",
+                "--global",
+            ],
             vec!["sogs-admin", "moderator", "add", "--ons", "--global"],
         ] {
             assert!(Cli::try_parse_from(&bad).is_err(), "{bad:?} accepted");

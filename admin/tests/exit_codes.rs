@@ -92,7 +92,12 @@ async fn probe_exits_0_through_three_simulated_hops_and_1_without_a_node_list() 
     };
     let ok = run(sim.seeds()).await.unwrap();
     let stdout = String::from_utf8_lossy(&ok.stdout);
-    assert_eq!(ok.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(stdout.contains("hop 3 reachable"), "{stdout}");
     assert!(stdout.contains("probe succeeded"), "{stdout}");
 

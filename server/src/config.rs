@@ -292,8 +292,7 @@ pub struct SnodeConfig {
 }
 
 /// The public seed nodes Session clients use.
-pub const DEFAULT_SEEDS: &str =
-    "https://seed1.getsession.org:4443,https://seed2.getsession.org:4443,https://seed3.getsession.org:4443";
+pub const DEFAULT_SEEDS: &str = "https://seed1.getsession.org:4443,https://seed2.getsession.org:4443,https://seed3.getsession.org:4443";
 
 impl Default for SnodeConfig {
     fn default() -> Self {
@@ -330,7 +329,11 @@ impl SnodeConfig {
                 "snode.attempts and snode.refresh_interval_secs must be at least 1".into(),
             ));
         }
-        for seed in self.seeds.split([',', ' ']).filter(|s| !s.trim().is_empty()) {
+        for seed in self
+            .seeds
+            .split([',', ' '])
+            .filter(|s| !s.trim().is_empty())
+        {
             if !(seed.starts_with("http://") || seed.starts_with("https://")) {
                 return Err(ConfigError::Invalid(format!(
                     "snode.seeds entries must start with http:// or https://, got `{seed}`"

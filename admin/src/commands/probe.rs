@@ -27,7 +27,10 @@ pub async fn run(ctx: &Context, url: Option<&str>, out: &mut impl Write) -> Resu
     let key = ctx.server_key()?;
     let target = ServerTarget::from_url(url, key.public_key())
         .map_err(|e| AdminError::Usage(e.to_string()))?;
-    say(out, format!("probing {url}{} through 3 hops", target.target));
+    say(
+        out,
+        format!("probing {url}{} through 3 hops", target.target),
+    );
     let report = probe::run(&onion_client(ctx), &target).await;
     let _ = write!(out, "{}", report.render());
     match report.stages.iter().find(|s| !s.ok) {
@@ -85,7 +88,13 @@ mod tests {
         let mut out = Vec::new();
         run(&ctx, Some(&url), &mut out).await.unwrap();
         let text = String::from_utf8(out).unwrap();
-        for stage in ["node list", "paths", "hop 1 reachable", "hop 3 reachable", "onion round trip"] {
+        for stage in [
+            "node list",
+            "paths",
+            "hop 1 reachable",
+            "hop 3 reachable",
+            "onion round trip",
+        ] {
             assert!(text.contains(stage), "{text}");
         }
         assert!(text.contains("HTTP 200"), "{text}");
@@ -108,7 +117,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.exit_code(), 1);
         assert!(err.to_string().contains("onion round trip"), "{err}");
-        let err = run(&ctx, Some("ftp://x"), &mut Vec::new()).await.unwrap_err();
+        let err = run(&ctx, Some("ftp://x"), &mut Vec::new())
+            .await
+            .unwrap_err();
         assert!(matches!(err, AdminError::Usage(_)), "{err}");
         sim.stop().await;
     }
@@ -149,7 +160,9 @@ mod tests {
             .unwrap();
         let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();
         assert_eq!(ctx.store.room_moderators(room.id).await.unwrap().len(), 1);
-        let err = resolve_ons(&ctx, "nobody", &mut Vec::new()).await.unwrap_err();
+        let err = resolve_ons(&ctx, "nobody", &mut Vec::new())
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("not registered"), "{err}");
         sim.stop().await;
     }

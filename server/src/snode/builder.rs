@@ -167,7 +167,9 @@ pub fn build(
     entropy: &mut dyn LayerEntropy,
 ) -> Result<BuiltOnion, SnodeError> {
     let Some((last, _)) = path.split_last() else {
-        return Err(SnodeError::NoPath("an onion path needs at least one hop".into()));
+        return Err(SnodeError::NoPath(
+            "an onion path needs at least one hop".into(),
+        ));
     };
     check_distinct(path, destination)?;
     // The destination's layer.
@@ -216,7 +218,9 @@ pub fn build(
 fn check_distinct(path: &[ServiceNode], destination: &Destination) -> Result<(), SnodeError> {
     for (i, node) in path.iter().enumerate() {
         if path[..i].iter().any(|n| n.ed25519 == node.ed25519) {
-            return Err(SnodeError::NoPath(format!("{node:?} appears twice in the path")));
+            return Err(SnodeError::NoPath(format!(
+                "{node:?} appears twice in the path"
+            )));
         }
         if let Destination::Node(dest) = destination
             && dest.ed25519 == node.ed25519
@@ -390,11 +394,7 @@ mod tests {
                 ServerKey::from_bytes(bytes32(B_3C)),
                 ServerKey::generate(),
             ];
-            let path: Vec<ServiceNode> = keys
-                .iter()
-                .zip(2u8..)
-                .map(|(k, n)| hop(k, n))
-                .collect();
+            let path: Vec<ServiceNode> = keys.iter().zip(2u8..).map(|(k, n)| hop(k, n)).collect();
             let server = ServerKey::generate();
             let built = build(
                 &path,
@@ -424,7 +424,11 @@ mod tests {
     fn a_node_destination_gets_the_body_with_empty_headers_and_its_reply_opens() {
         use base64::Engine;
         let keys: Vec<ServerKey> = (0..4).map(|_| ServerKey::generate()).collect();
-        let path: Vec<ServiceNode> = keys[..3].iter().zip(2u8..).map(|(k, n)| hop(k, n)).collect();
+        let path: Vec<ServiceNode> = keys[..3]
+            .iter()
+            .zip(2u8..)
+            .map(|(k, n)| hop(k, n))
+            .collect();
         let dest = hop(&keys[3], 9);
         let built = build(
             &path,
@@ -462,11 +466,23 @@ mod tests {
         let a = hop(&key, 2);
         let b = hop(&key, 3);
         let server = Destination::Server(server_target(&key));
-        let err = build(&[a.clone(), b.clone(), a.clone()], &server, b"x", EncType::Aes256Gcm, &mut Random)
-            .unwrap_err();
+        let err = build(
+            &[a.clone(), b.clone(), a.clone()],
+            &server,
+            b"x",
+            EncType::Aes256Gcm,
+            &mut Random,
+        )
+        .unwrap_err();
         assert!(matches!(err, SnodeError::NoPath(_)), "{err}");
-        let err = build(&[a.clone(), b.clone()], &Destination::Node(b.clone()), b"x", EncType::Aes256Gcm, &mut Random)
-            .unwrap_err();
+        let err = build(
+            &[a.clone(), b.clone()],
+            &Destination::Node(b.clone()),
+            b"x",
+            EncType::Aes256Gcm,
+            &mut Random,
+        )
+        .unwrap_err();
         assert!(matches!(err, SnodeError::NoPath(_)), "{err}");
         assert!(build(&[], &server, b"x", EncType::Aes256Gcm, &mut Random).is_err());
     }
@@ -480,7 +496,10 @@ mod tests {
             b"\x01\x00\x00\x00xnot json",
             b"\x01\x00\x00\x00x[1]",
         ] {
-            assert!(matches!(unframe(bad), Err(SnodeError::BadLayer(_))), "{bad:?}");
+            assert!(
+                matches!(unframe(bad), Err(SnodeError::BadLayer(_))),
+                "{bad:?}"
+            );
         }
         let key = OnionKey::derive(
             &[1; 32],
@@ -496,12 +515,24 @@ mod tests {
     #[test]
     fn server_urls_become_targets_with_default_ports() {
         let pk = ServerPublicKey::from_bytes([1; 32]);
-        let t = ServerTarget::from_url("https://sogs.example", pk.clone()).unwrap();
-        assert_eq!((t.protocol.as_str(), t.host.as_str(), t.port), ("https", "sogs.example", 443));
-        let t = ServerTarget::from_url("http://127.0.0.1:8080/", pk.clone()).unwrap();
-        assert_eq!((t.protocol.as_str(), t.host.as_str(), t.port), ("http", "127.0.0.1", 8080));
-        for bad in ["sogs.example", "ftp://x", "http://", "http://h:port", "http://h:99999"] {
-            assert!(ServerTarget::from_url(bad, pk.clone()).is_err(), "{bad}");
+        let t = ServerTarget::from_url("https://sogs.example", pk).unwrap();
+        assert_eq!(
+            (t.protocol.as_str(), t.host.as_str(), t.port),
+            ("https", "sogs.example", 443)
+        );
+        let t = ServerTarget::from_url("http://127.0.0.1:8080/", pk).unwrap();
+        assert_eq!(
+            (t.protocol.as_str(), t.host.as_str(), t.port),
+            ("http", "127.0.0.1", 8080)
+        );
+        for bad in [
+            "sogs.example",
+            "ftp://x",
+            "http://",
+            "http://h:port",
+            "http://h:99999",
+        ] {
+            assert!(ServerTarget::from_url(bad, pk).is_err(), "{bad}");
         }
     }
 }

@@ -125,7 +125,8 @@ impl OnionClient {
         }
         let _one_at_a_time = self.refreshing.lock().await;
         if self.directory.is_empty() {
-            self.refresh_locked(crate::clock::Clock::system().now()).await
+            self.refresh_locked(crate::clock::Clock::system().now())
+                .await
         } else {
             Ok(self.directory.source())
         }
@@ -167,7 +168,11 @@ impl OnionClient {
     /// Calls `info` on a node's storage RPC directly, as clients test guards; returns the
     /// round-trip time.
     pub async fn test_node(&self, node: &ServiceNode) -> Result<Duration, SnodeError> {
-        let url = format!("{}://{}/storage_rpc/v1", self.settings.scheme, node.address());
+        let url = format!(
+            "{}://{}/storage_rpc/v1",
+            self.settings.scheme,
+            node.address()
+        );
         let started = Instant::now();
         tracing::debug!(node = ?node, "testing node");
         let res = self
@@ -207,7 +212,10 @@ impl OnionClient {
         req: &BuiltRequest,
     ) -> Result<ClientResponse, SnodeError> {
         let destination = Destination::Server(server.clone());
-        match self.attempt(path, &destination, &v4_payload(req), open_v4).await {
+        match self
+            .attempt(path, &destination, &v4_payload(req), open_v4)
+            .await
+        {
             Ok(res) => Ok(res),
             Err(Failure::Path(e) | Failure::Fatal(e)) => Err(e),
         }
@@ -311,10 +319,20 @@ impl OnionClient {
         let BuiltOnion {
             guard_body,
             reply_key,
-        } = builder::build(&path.nodes, destination, payload, self.settings.enc, &mut Random)
-            .map_err(Failure::Fatal)?;
+        } = builder::build(
+            &path.nodes,
+            destination,
+            payload,
+            self.settings.enc,
+            &mut Random,
+        )
+        .map_err(Failure::Fatal)?;
         let guard = path.guard();
-        let url = format!("{}://{}/onion_req/v2", self.settings.scheme, guard.address());
+        let url = format!(
+            "{}://{}/onion_req/v2",
+            self.settings.scheme,
+            guard.address()
+        );
         let res = self
             .http
             .post(url)

@@ -70,14 +70,21 @@ impl Directory {
     pub fn remove(&self, ed25519: &[u8; 32]) {
         if let Ok(mut inner) = self.inner.write() {
             inner.nodes.retain(|n| &n.ed25519 != ed25519);
-            let ips = inner.nodes.iter().filter_map(|n| n.ip.parse().ok()).collect();
+            let ips = inner
+                .nodes
+                .iter()
+                .filter_map(|n| n.ip.parse().ok())
+                .collect();
             inner.ips = ips;
         }
     }
 
     /// A copy of the list.
     pub fn nodes(&self) -> Vec<ServiceNode> {
-        self.inner.read().map(|i| i.nodes.clone()).unwrap_or_default()
+        self.inner
+            .read()
+            .map(|i| i.nodes.clone())
+            .unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {

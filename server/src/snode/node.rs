@@ -181,7 +181,12 @@ mod tests {
     fn the_list_request_asks_for_the_four_path_fields() {
         let body = list_request_body();
         assert_eq!(body["method"], "get_n_service_nodes");
-        for field in ["public_ip", "storage_port", "pubkey_ed25519", "pubkey_x25519"] {
+        for field in [
+            "public_ip",
+            "storage_port",
+            "pubkey_ed25519",
+            "pubkey_x25519",
+        ] {
             assert_eq!(body["params"]["fields"][field], true);
         }
     }

@@ -79,7 +79,10 @@ pub fn read_reply(name: &str, body: &Value) -> Result<SessionId, SnodeError> {
     let ciphertext = hex::decode(encrypted).map_err(|_| bad("encrypted_value is not hex"))?;
     let mut nonce = [0u8; 24];
     hex::decode_to_slice(
-        result.get("nonce").and_then(Value::as_str).unwrap_or_default(),
+        result
+            .get("nonce")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
         &mut nonce,
     )
     .map_err(|_| bad("nonce is not 24 hex bytes"))?;
@@ -178,8 +181,8 @@ mod tests {
     fn answers_must_all_agree() {
         let a: SessionId = SID.parse().unwrap();
         let b: SessionId = SID.replace('b', "c").parse().unwrap();
-        assert_eq!(agree("x", vec![a.clone(), a.clone(), a.clone()]).unwrap(), a);
-        assert!(agree("x", vec![a.clone(), b, a]).is_err());
+        assert_eq!(agree("x", vec![a, a, a]).unwrap(), a);
+        assert!(agree("x", vec![a, b, a]).is_err());
         assert!(agree("x", vec![]).is_err());
     }
 }

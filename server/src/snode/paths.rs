@@ -108,9 +108,7 @@ impl PathSet {
             .filter(|p| !tried.contains(&p.guard().ed25519))
             .filter(|p| avoid.is_none_or(|a| !p.contains(a)))
             .collect();
-        candidates
-            .choose(&mut rand::rng())
-            .map(|p| (*p).clone())
+        candidates.choose(&mut rand::rng()).map(|p| (*p).clone())
     }
 
     pub fn paths(&self) -> &[Path] {
@@ -190,7 +188,10 @@ mod tests {
     fn too_small_a_pool_or_no_guard_is_a_clear_error() {
         let nodes = pool(5);
         let err = PathSet::build(&nodes[..2], &nodes).unwrap_err();
-        assert!(err.to_string().contains("need 4 more distinct nodes"), "{err}");
+        assert!(
+            err.to_string().contains("need 4 more distinct nodes"),
+            "{err}"
+        );
         assert!(PathSet::build(&[], &nodes).is_err());
         assert!(PathSet::build(&nodes[..1], &nodes).is_ok());
     }
@@ -217,7 +218,10 @@ mod tests {
         let set = PathSet::build(&nodes[..2], &nodes).unwrap();
         let first = set.pick(&[nodes[1].ed25519], None).unwrap();
         assert_eq!(first.guard(), &nodes[0]);
-        assert!(set.pick(&[nodes[0].ed25519, nodes[1].ed25519], None).is_none());
+        assert!(
+            set.pick(&[nodes[0].ed25519, nodes[1].ed25519], None)
+                .is_none()
+        );
         let through = set.paths()[0].nodes[2].ed25519;
         let other = set.pick(&[], Some(&through)).unwrap();
         assert_eq!(other.guard(), &nodes[1]);

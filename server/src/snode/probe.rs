@@ -66,12 +66,10 @@ impl ProbeReport {
 pub async fn run(client: &OnionClient, server: &ServerTarget) -> ProbeReport {
     let mut report = ProbeReport::default();
     let started = Instant::now();
-    let nodes = client.ensure_nodes().await.map(|source| {
-        format!(
-            "{} service nodes ({source:?})",
-            client.directory().len()
-        )
-    });
+    let nodes = client
+        .ensure_nodes()
+        .await
+        .map(|source| format!("{} service nodes ({source:?})", client.directory().len()));
     if !report.push("node list", started, nodes.map_err(|e| e.to_string())) {
         return report;
     }

@@ -31,8 +31,8 @@ mod permissions;
 mod pins;
 mod reactions;
 mod rooms;
-mod service_nodes;
 mod sequence;
+mod service_nodes;
 mod uploads;
 mod users;
 

@@ -87,7 +87,11 @@ async fn a_probe_and_a_client_post_and_poll_through_three_simulated_hops(backend
     );
     assert_eq!(report.path.len(), 3);
     assert!(report.round_trip.is_some());
-    assert!(report.stages[0].detail.contains("6 service nodes"), "{}", report.render());
+    assert!(
+        report.stages[0].detail.contains("6 service nodes"),
+        "{}",
+        report.render()
+    );
 
     let user = app.user();
     let post = user.build_json(
@@ -97,7 +101,12 @@ async fn a_probe_and_a_client_post_and_poll_through_three_simulated_hops(backend
     );
     let posted = onion.send_v4(&target(&app), &post).await.unwrap();
     assert_eq!(posted.status, 201, "{}", posted.text());
-    let poll = user.build("GET", &format!("/room/{TOKEN}/messages/recent"), Vec::new(), None);
+    let poll = user.build(
+        "GET",
+        &format!("/room/{TOKEN}/messages/recent"),
+        Vec::new(),
+        None,
+    );
     let polled = onion.send_v4(&target(&app), &poll).await.unwrap();
     assert_eq!(polled.status, 200);
     let messages = polled.json();
@@ -115,7 +124,10 @@ async fn a_corrupting_hop_costs_its_path_strikes_and_requests_succeed_on_the_oth
     let paths = onion.ensure_paths().await.unwrap();
     assert_eq!(paths.len(), 2);
     let bad = paths[0].clone();
-    sim.node(&bad.nodes[1].ed25519).unwrap().faults.set_corrupt(true);
+    sim.node(&bad.nodes[1].ed25519)
+        .unwrap()
+        .faults
+        .set_corrupt(true);
     let req = app.client().build("GET", "/capabilities", Vec::new(), None);
     for _ in 0..30 {
         let res = onion.send_v4(&target(&app), &req).await.unwrap();
@@ -141,7 +153,10 @@ async fn a_dropping_guard_times_out_and_the_request_succeeds_on_another_path() {
     let onion = client(&sim, Duration::from_millis(700));
     let paths = onion.ensure_paths().await.unwrap();
     for path in &paths[..1] {
-        sim.node(&path.guard().ed25519).unwrap().faults.set_drop(true);
+        sim.node(&path.guard().ed25519)
+            .unwrap()
+            .faults
+            .set_drop(true);
     }
     let req = app.client().build("GET", "/capabilities", Vec::new(), None);
     for _ in 0..4 {
@@ -165,7 +180,10 @@ async fn a_request_that_cannot_succeed_ends_with_a_clear_error_within_its_timeou
     let started = Instant::now();
     let err = onion.send_v4(&target(&app), &req).await.unwrap_err();
     let elapsed = started.elapsed();
-    assert!(elapsed < timeout * 3 + Duration::from_secs(1), "{elapsed:?}");
+    assert!(
+        elapsed < timeout * 3 + Duration::from_secs(1),
+        "{elapsed:?}"
+    );
     let text = err.to_string();
     assert!(text.contains("gave up after 3 attempts"), "{text}");
     assert!(text.contains("no answer within 500ms"), "{text}");
@@ -176,7 +194,10 @@ async fn a_request_that_cannot_succeed_ends_with_a_clear_error_within_its_timeou
         node.faults.set_delay(Duration::from_millis(20));
     }
     let fresh = client(&sim, Duration::from_secs(5));
-    assert_eq!(fresh.send_v4(&target(&app), &req).await.unwrap().status, 200);
+    assert_eq!(
+        fresh.send_v4(&target(&app), &req).await.unwrap().status,
+        200
+    );
     sim.stop().await;
 }
 
@@ -267,7 +288,9 @@ async fn with_no_seed_and_nothing_stored_the_error_is_clear_and_the_server_keeps
     let probe = probe::run(&app.state.snode, &target(&app)).await;
     assert!(!probe.ok());
     assert!(
-        probe.stages[0].detail.contains("no service-node list is stored"),
+        probe.stages[0]
+            .detail
+            .contains("no service-node list is stored"),
         "{}",
         probe.render()
     );

@@ -50,8 +50,10 @@ impl Faults {
     }
     /// Wait this long before handling each request.
     pub fn set_delay(&self, delay: Duration) {
-        self.delay_ms
-            .store(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
     /// Flip a byte of every onion reply that passes back through this node.
     pub fn set_corrupt(&self, on: bool) {

@@ -123,7 +123,12 @@ async fn json_rpc(ctx: web::Data<Ctx>, body: web::Bytes) -> HttpResponse {
             &json!({"jsonrpc": "2.0", "id": request.get("id"), "error": {"code": -32601, "message": "Method not found"}}),
         );
     }
-    let nodes = ctx.shared.nodes.read().map(|n| n.clone()).unwrap_or_default();
+    let nodes = ctx
+        .shared
+        .nodes
+        .read()
+        .map(|n| n.clone())
+        .unwrap_or_default();
     let states: Vec<Value> = nodes.iter().map(ServiceNode::to_json).collect();
     json_reply(
         200,
@@ -255,15 +260,26 @@ async fn hop(ctx: &Ctx, body: &[u8]) -> (u16, Vec<u8>, String) {
     forward(ctx, &url, forwarded).await
 }
 
-async fn relay_to_server(ctx: &Ctx, host: &str, info: &Value, payload: &[u8]) -> (u16, Vec<u8>, String) {
-    let target = info.get("target").and_then(Value::as_str).unwrap_or_default();
+async fn relay_to_server(
+    ctx: &Ctx,
+    host: &str,
+    info: &Value,
+    payload: &[u8],
+) -> (u16, Vec<u8>, String) {
+    let target = info
+        .get("target")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let allowed = (target.starts_with("/oxen/") || target.starts_with("/loki/"))
         && target.ends_with("/lsrpc")
         && !target.contains('?');
     if !allowed {
         return (400, b"Invalid url".to_vec(), "text/plain".into());
     }
-    let protocol = info.get("protocol").and_then(Value::as_str).unwrap_or("https");
+    let protocol = info
+        .get("protocol")
+        .and_then(Value::as_str)
+        .unwrap_or("https");
     let port = info.get("port").and_then(Value::as_u64).unwrap_or(443);
     let url = format!("{protocol}://{host}:{port}{target}");
     forward(ctx, &url, payload.to_vec()).await
@@ -280,8 +296,16 @@ async fn forward(ctx: &Ctx, url: &str, body: Vec<u8>) -> (u16, Vec<u8>, String) 
         .await;
     let res = match sent {
         Ok(res) => res,
-        Err(e) if e.is_timeout() => return (504, b"Request time out".to_vec(), "text/plain".into()),
-        Err(e) => return (502, format!("Relay failed: {e}").into_bytes(), "text/plain".into()),
+        Err(e) if e.is_timeout() => {
+            return (504, b"Request time out".to_vec(), "text/plain".into());
+        }
+        Err(e) => {
+            return (
+                502,
+                format!("Relay failed: {e}").into_bytes(),
+                "text/plain".into(),
+            );
+        }
     };
     let status = res.status().as_u16();
     let content_type = res
@@ -295,4 +319,3 @@ async fn forward(ctx: &Ctx, url: &str, body: Vec<u8>) -> (u16, Vec<u8>, String) 
         Err(_) => (504, b"Request time out".to_vec(), "text/plain".into()),
     }
 }
-
