@@ -1274,4 +1274,45 @@ mod tests {
         assert!(!shown.contains("s3cr3t-key"));
         assert!(shown.contains("db.example"));
     }
+
+    #[test]
+    fn the_snode_section_defaults_to_off_with_the_public_seeds() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert!(!config.snode.enabled);
+        assert!(config.snode.seeds.contains("https://seed1.getsession.org:4443"));
+        assert_eq!(config.snode.scheme, "https");
+        let config = Config::load(
+            None,
+            env(&[
+                ("SOGS_SNODE_ENABLED", "yes"),
+                ("SOGS_SNODE_SEEDS", "http://127.0.0.2:1,http://127.0.0.3:2"),
+                ("SOGS_SNODE_SCHEME", "http"),
+                ("SOGS_SNODE_REQUEST_TIMEOUT_SECS", "0.5"),
+                ("SOGS_SNODE_ONION_ONLY", "1"),
+            ]),
+        )
+        .unwrap();
+        assert!(config.snode.enabled && config.snode.onion_only);
+        assert_eq!(config.snode.request_timeout_secs, 0.5);
+    }
+
+    #[test]
+    fn invalid_snode_settings_are_refused_with_the_option_named() {
+        for (vars, named) in [
+            (vec![("SOGS_SNODE_SCHEME", "ftp")], "snode.scheme"),
+            (vec![("SOGS_SNODE_REQUEST_TIMEOUT_SECS", "0")], "request_timeout_secs"),
+            (vec![("SOGS_SNODE_REQUEST_TIMEOUT_SECS", "nan")], "request_timeout_secs"),
+            (vec![("SOGS_SNODE_ATTEMPTS", "0")], "snode.attempts"),
+            (vec![("SOGS_SNODE_SEEDS", "seed1.getsession.org")], "snode.seeds"),
+            (vec![("SOGS_SNODE_ONION_ONLY", "true")], "snode.enabled"),
+            (vec![("SOGS_SNODE_PROBE_INTERVAL_SECS", "60")], "snode.enabled"),
+        ] {
+            let err = Config::load(None, env(&vars)).unwrap_err().to_string();
+            assert!(err.contains(named), "{vars:?}: {err}");
+        }
+        let err = Config::load(None, env(&[("SOGS_SNODE_ATTEMPTS", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SOGS_SNODE_ATTEMPTS"), "{err}");
+    }
 }

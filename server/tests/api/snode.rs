@@ -397,3 +397,39 @@ async fn the_self_probe_exports_its_success_and_latency() {
     );
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_nodes_refuse_malformed_requests_with_the_storage_server_statuses() {
+    let sim = SimNetwork::start(2).await.unwrap();
+    let node = &sim.nodes()[0].info;
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Vec<u8>| {
+        http.post(format!("http://{}{path}", node.address()))
+            .body(body)
+            .send()
+    };
+    for body in [
+        b"".to_vec(),
+        b"\x05\x00\x00\x00ab".to_vec(),
+        b"\x01\x00\x00\x00x{}".to_vec(),
+        // A well-formed frame that is not sealed to this node.
+        sogs::crypto::onion::seal_request(
+            &sogs::crypto::ServerKey::generate().public_key(),
+            EncType::Aes256Gcm,
+            b"x",
+        )
+        .unwrap()
+        .0,
+    ] {
+        let res = post("/onion_req/v2", body).await.unwrap();
+        assert_eq!(res.status(), 400);
+    }
+    let res = post("/json_rpc", br#"{"method":"nope"}"#.to_vec())
+        .await
+        .unwrap();
+    let reply: Value = res.json().await.unwrap();
+    assert_eq!(reply["error"]["code"], -32601);
+    let res = post("/storage_rpc/v1", b"not json".to_vec()).await.unwrap();
+    assert_eq!(res.status(), 400);
+    sim.stop().await;
+}
