@@ -1279,7 +1279,12 @@ mod tests {
     fn the_snode_section_defaults_to_off_with_the_public_seeds() {
         let config = Config::load(None, env(&[])).unwrap();
         assert!(!config.snode.enabled);
-        assert!(config.snode.seeds.contains("https://seed1.getsession.org:4443"));
+        assert!(
+            config
+                .snode
+                .seeds
+                .contains("https://seed1.getsession.org:4443")
+        );
         assert_eq!(config.snode.scheme, "https");
         let config = Config::load(
             None,
@@ -1300,12 +1305,24 @@ mod tests {
     fn invalid_snode_settings_are_refused_with_the_option_named() {
         for (vars, named) in [
             (vec![("SOGS_SNODE_SCHEME", "ftp")], "snode.scheme"),
-            (vec![("SOGS_SNODE_REQUEST_TIMEOUT_SECS", "0")], "request_timeout_secs"),
-            (vec![("SOGS_SNODE_REQUEST_TIMEOUT_SECS", "nan")], "request_timeout_secs"),
+            (
+                vec![("SOGS_SNODE_REQUEST_TIMEOUT_SECS", "0")],
+                "request_timeout_secs",
+            ),
+            (
+                vec![("SOGS_SNODE_REQUEST_TIMEOUT_SECS", "nan")],
+                "request_timeout_secs",
+            ),
             (vec![("SOGS_SNODE_ATTEMPTS", "0")], "snode.attempts"),
-            (vec![("SOGS_SNODE_SEEDS", "seed1.getsession.org")], "snode.seeds"),
+            (
+                vec![("SOGS_SNODE_SEEDS", "seed1.getsession.org")],
+                "snode.seeds",
+            ),
             (vec![("SOGS_SNODE_ONION_ONLY", "true")], "snode.enabled"),
-            (vec![("SOGS_SNODE_PROBE_INTERVAL_SECS", "60")], "snode.enabled"),
+            (
+                vec![("SOGS_SNODE_PROBE_INTERVAL_SECS", "60")],
+                "snode.enabled",
+            ),
         ] {
             let err = Config::load(None, env(&vars)).unwrap_err().to_string();
             assert!(err.contains(named), "{vars:?}: {err}");

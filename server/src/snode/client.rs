@@ -24,6 +24,10 @@ use crate::crypto::onion::{EncType, OnionKey};
 use crate::crypto::onion_v4::V4Request;
 use crate::store::Store;
 
+/// Guard candidates tested before path building gives up (a dead network must not make
+/// us test every listed node).
+pub const MAX_GUARD_CANDIDATES: usize = 12;
+
 /// The prefix of a hop's refusal when it does not know the next node.
 pub const NEXT_NODE_NOT_FOUND: &str = "Next node not found: ";
 
@@ -147,6 +151,7 @@ impl OnionClient {
         let mut candidates = pool.clone();
         candidates.shuffle(&mut rand::rng());
         let mut guards = Vec::new();
+        candidates.truncate(MAX_GUARD_CANDIDATES);
         for batch in candidates.chunks(GUARDS) {
             let tests = batch.iter().map(|n| self.test_node(n));
             for (node, result) in batch.iter().zip(futures::future::join_all(tests).await) {
@@ -160,6 +165,12 @@ impl OnionClient {
             }
         }
         guards.truncate(GUARDS);
+        if guards.is_empty() {
+            return Err(SnodeError::NoPath(format!(
+                "none of {} guard candidates answered",
+                candidates.len()
+            )));
+        }
         let set = PathSet::build(&guards, &pool)?;
         tracing::info!(paths = ?set.paths().iter().map(|p| &p.nodes).collect::<Vec<_>>(), "onion paths built");
         Ok(set)

@@ -187,6 +187,17 @@ async fn a_request_that_cannot_succeed_ends_with_a_clear_error_within_its_timeou
     let text = err.to_string();
     assert!(text.contains("gave up after 3 attempts"), "{text}");
     assert!(text.contains("no answer within 500ms"), "{text}");
+    // A client that has a list but no path yet finds no guard, and says so.
+    let fresh = client(&sim, timeout);
+    fresh.directory().set(sim.service_nodes(), Source::Seed);
+    let started = Instant::now();
+    let err = fresh.send_v4(&target(&app), &req).await.unwrap_err();
+    assert!(started.elapsed() < timeout * 3 + Duration::from_secs(1));
+    assert!(
+        err.to_string()
+            .contains("none of 6 guard candidates answered"),
+        "{err}"
+    );
 
     // A delayed (not dead) network is slower but works once it answers in time.
     for node in sim.nodes() {
