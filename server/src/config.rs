@@ -643,7 +643,7 @@ const OPTION_DOCS: &[OptionDoc] = &[
     OptionDoc {
         section: "snode",
         key: "onion_only",
-        comment: "Accept /oxen/*/lsrpc and /loki/v3/lsrpc only from addresses in the current service-node list (403 otherwise); plain HTTP endpoints are unaffected.",
+        comment: "Accept /oxen/*/lsrpc and /loki/v3/lsrpc only from addresses in the current service-node list (403 otherwise); plain HTTP endpoints are unaffected. Fails open while no list is known.",
     },
     OptionDoc {
         section: "filters",

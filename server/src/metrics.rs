@@ -56,7 +56,7 @@ impl Metrics {
         let onion_origins = IntCounterVec::new(
             Opts::new(
                 "sogs_onion_requests_by_origin_total",
-                "Onion requests by sender: service_node (an address in the service-node list) or other",
+                "Onion requests by sender: service_node (an address in the service-node list), other, or unknown (no list known)",
             ),
             &["origin"],
         )?;
@@ -112,7 +112,8 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts one onion request by origin: `service_node` or `other` (two series only).
+    /// Counts one onion request by origin: `service_node`, `other` or `unknown` (three
+    /// series whatever the traffic).
     pub fn observe_onion_origin(&self, origin: &str) {
         self.onion_origins.with_label_values(&[origin]).inc();
     }
@@ -181,5 +182,29 @@ mod tests {
         assert!(text.contains(
             r#"sogs_onion_requests_total{cipher="unknown",outcome="bad_frame",version="v3"} 1"#
         ));
+    }
+
+    #[test]
+    fn probes_and_onion_origins_are_exported() {
+        let m = Metrics::new().unwrap();
+        m.observe_onion_origin("service_node");
+        m.observe_onion_origin("other");
+        m.observe_probe(true, Some(Duration::from_millis(250)));
+        let text = m.render();
+        assert!(text.contains(r#"sogs_onion_requests_by_origin_total{origin="service_node"} 1"#));
+        assert!(text.contains("\nsogs_onion_probe_success 1\n"), "{text}");
+        assert!(
+            text.contains("\nsogs_onion_probe_latency_seconds 0.25\n"),
+            "{text}"
+        );
+        m.observe_probe(false, None);
+        let text = m.render();
+        assert!(text.contains("\nsogs_onion_probe_success 0\n"), "{text}");
+        // The latency of the last success stays.
+        assert!(
+            text.contains("\nsogs_onion_probe_latency_seconds 0.25\n"),
+            "{text}"
+        );
+        assert!(text.contains(r#"sogs_onion_probes_total{outcome="failed"} 1"#));
     }
 }

@@ -34,10 +34,17 @@ pub async fn serve_http(
 }
 
 /// Counts who sends an onion request and, in onion-only mode, refuses senders that are not
-/// in the current service-node list (403).
+/// in the current service-node list (403). While no list is known (`[snode]` off, or no
+/// seed answered and none stored) the origin is `unknown` and nothing is refused: failing
+/// open keeps the server reachable for Session clients when the seeds are down.
 fn check_onion_origin(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
+    let directory = state.snode.directory();
+    if directory.is_empty() {
+        state.metrics.observe_onion_origin("unknown");
+        return None;
+    }
     let ip = req.peer_addr().map(|a| a.ip());
-    let from_node = ip.is_some_and(|ip| state.snode.directory().is_service_node(ip));
+    let from_node = ip.is_some_and(|ip| directory.is_service_node(ip));
     state
         .metrics
         .observe_onion_origin(if from_node { "service_node" } else { "other" });

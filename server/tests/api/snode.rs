@@ -287,6 +287,7 @@ async fn with_no_seed_and_nothing_stored_the_error_is_clear_and_the_server_keeps
         c.snode.scheme = "http".into();
         c.snode.seeds = "http://127.0.0.1:9".into();
         c.snode.request_timeout_secs = 1.0;
+        c.snode.onion_only = true;
     })
     .await;
     eventually("the bootstrap error", || {
@@ -305,7 +306,8 @@ async fn with_no_seed_and_nothing_stored_the_error_is_clear_and_the_server_keeps
         "{}",
         probe.render()
     );
-    // Plain HTTP and inbound onion requests are unaffected.
+    // Plain HTTP and inbound onion requests are unaffected: with no list known, onion-only
+    // mode fails open rather than cut Session clients off.
     let client: SogsClient = app.client();
     assert_eq!(client.get("/capabilities").await.unwrap().status, 200);
     let req = client.build("GET", "/capabilities", Vec::new(), None);
@@ -314,6 +316,11 @@ async fn with_no_seed_and_nothing_stored_the_error_is_clear_and_the_server_keeps
         .await
         .unwrap();
     assert_eq!(res.status, 200);
+    let metrics = app.state.metrics.render();
+    assert!(
+        metrics.contains(r#"sogs_onion_requests_by_origin_total{origin="unknown"} 1"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
