@@ -174,11 +174,14 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         Some(url) => Cluster::with_redis(url)?,
         None => Cluster::local(store.backend() == crate::store::Backend::Sqlite),
     };
-    let snode = Arc::new(crate::snode::OnionClient::new(
-        crate::snode::Settings::from_config(&config.snode),
-        Arc::default(),
-        Some(store.clone()),
-    ));
+    let snode = Arc::new(
+        crate::snode::OnionClient::new(
+            crate::snode::Settings::from_config(&config.snode),
+            Arc::default(),
+            Some(store.clone()),
+        )
+        .with_clock(clock.clone()),
+    );
     Ok(AppState {
         snode,
         onion_origins: Arc::default(),

@@ -19,6 +19,7 @@ use super::node::ServiceNode;
 use super::paths::{GUARDS, Path, PathSet, Strike};
 use super::{SnodeError, bootstrap, ons};
 use crate::client::{BuiltRequest, ClientResponse, SogsClient};
+use crate::clock::Clock;
 use crate::crypto::keys::SessionId;
 use crate::crypto::onion::{EncType, OnionKey};
 use crate::crypto::onion_v4::V4Request;
@@ -74,6 +75,8 @@ pub struct OnionClient {
     paths: Mutex<PathSet>,
     /// Held while the node list is fetched, so concurrent first uses fetch it once.
     refreshing: Mutex<()>,
+    /// Stamps the stored node list.
+    clock: Clock,
 }
 
 /// How one attempt ended, when it did not succeed.
@@ -93,7 +96,14 @@ impl OnionClient {
             store,
             paths: Mutex::new(PathSet::default()),
             refreshing: Mutex::new(()),
+            clock: Clock::system(),
         }
+    }
+
+    /// Uses `clock` (the server's injected clock) instead of the system clock.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn settings(&self) -> &Settings {

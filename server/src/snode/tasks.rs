@@ -25,27 +25,39 @@ pub fn spawn(state: &AppState, shutdown: &CancellationToken) -> Vec<JoinHandle<(
     tasks
 }
 
-/// Learns the node list now, then every `refresh_interval_secs`. A failure is logged and
-/// retried at the next tick; the server keeps serving whatever happens here.
+/// Learns the node list now, then every `refresh_interval_secs`. While no list is known at
+/// all, failures are retried sooner: after twice the request timeout, doubling up to the
+/// refresh interval. The server keeps serving whatever happens here.
 async fn refresh_loop(state: AppState, shutdown: CancellationToken) {
-    let period = Duration::from_secs(state.config.snode.refresh_interval_secs);
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let config = &state.config.snode;
+    let period = Duration::from_secs(config.refresh_interval_secs);
+    let first_retry = Duration::from_secs_f64(config.request_timeout_secs * 2.0).min(period);
+    let mut retry = first_retry;
     loop {
+        let wait = match state.snode.refresh_nodes(state.clock.now()).await {
+            Ok(source) => {
+                tracing::info!(
+                    nodes = state.snode.directory().len(),
+                    ?source,
+                    "service-node list ready"
+                );
+                retry = first_retry;
+                period
+            }
+            Err(e) => {
+                tracing::error!(
+                    error = %e,
+                    retry_secs = retry.as_secs_f64(),
+                    "no service-node list: onion paths, probes and onion_only cannot work until a seed answers; the server keeps serving"
+                );
+                let wait = retry;
+                retry = (retry * 2).min(period);
+                wait
+            }
+        };
         tokio::select! {
-            _ = tick.tick() => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = shutdown.cancelled() => return,
-        }
-        match state.snode.refresh_nodes(state.clock.now()).await {
-            Ok(source) => tracing::info!(
-                nodes = state.snode.directory().len(),
-                ?source,
-                "service-node list ready"
-            ),
-            Err(e) => tracing::error!(
-                error = %e,
-                "no service-node list: onion paths, probes and onion_only cannot work until a seed answers; the server keeps serving"
-            ),
         }
     }
 }

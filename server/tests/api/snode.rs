@@ -451,3 +451,72 @@ async fn simulated_nodes_refuse_malformed_requests_with_the_storage_server_statu
     assert_eq!(res.status(), 400);
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_that_comes_up_after_startup_is_used_without_waiting_for_the_refresh_interval() {
+    let sim = SimNetwork::start(NODES).await.unwrap();
+    // A seed address where nothing listens yet.
+    let seed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = seed.local_addr().unwrap();
+    drop(seed);
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        use_network(c, &sim);
+        c.snode.seeds = format!("http://{addr}");
+        c.snode.request_timeout_secs = 0.25;
+    })
+    .await;
+    eventually("the first failure", || {
+        app.state.snode.directory().last_error().is_some()
+    })
+    .await;
+    // The seed comes up: a minimal HTTP server answering with the simulated list.
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let states: Vec<Value> = sim.service_nodes().iter().map(|n| n.to_json()).collect();
+    let body = serde_json::json!({"result": {"service_node_states": states}}).to_string();
+    let seed = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 65536];
+            let _ = socket.read(&mut buf).await;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(reply.as_bytes()).await;
+        }
+    });
+    eventually("the list from the late seed", || {
+        app.state.snode.directory().source() == Source::Seed
+    })
+    .await;
+    assert_eq!(app.state.snode.directory().len(), NODES);
+    seed.abort();
+    sim.stop().await;
+}
+
+both_backends!(the_stored_node_list_is_replaced_as_a_whole);
+
+async fn the_stored_node_list_is_replaced_as_a_whole(backend: Backend) {
+    let db = crate::support::db::TestDb::new(backend).await;
+    let node = |n: u8| sogs::snode::ServiceNode {
+        ip: format!("10.0.0.{n}"),
+        port: 20000 + u16::from(n),
+        ed25519: [n; 32],
+        x25519: [n + 100; 32],
+    };
+    assert!(db.store.service_nodes().await.unwrap().is_empty());
+    db.store
+        .replace_service_nodes(&[node(1), node(2)], 1.0)
+        .await
+        .unwrap();
+    db.store
+        .replace_service_nodes(&[node(3), node(2), node(2)], 2.0)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.service_nodes().await.unwrap(),
+        vec![node(2), node(3)]
+    );
+    db.cleanup().await;
+}
