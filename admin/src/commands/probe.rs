@@ -139,6 +139,21 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn with_the_default_https_seeds_the_probe_says_https_is_unsupported() {
+        let env = TestEnv::sqlite();
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        let err = run(&ctx, Some("http://127.0.0.1:9"), &mut Vec::new())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("https://seed"), "{err}");
+        assert!(
+            err.contains("HTTPS to service nodes and seeds is not supported"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_moderator_can_be_named_by_ons_name() {
         let sim = SimNetwork::start(6).await.unwrap();
         let mut env = TestEnv::sqlite();

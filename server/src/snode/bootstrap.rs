@@ -44,6 +44,7 @@ async fn fetch_one(
     timeout: Duration,
 ) -> Result<Vec<ServiceNode>, SnodeError> {
     let url = format!("{}/json_rpc", seed.trim_end_matches('/'));
+    super::check_reachable(&url)?;
     let transport = |reason: String| SnodeError::Transport {
         node: seed.to_string(),
         reason,

@@ -3,8 +3,8 @@
 //!
 //! Service nodes speak HTTPS with self-signed certificates, which clients accept without
 //! verification (the onion layers carry the security). This build's HTTP client has no TLS
-//! support, so `scheme = "https"` fails with a clear error; the simulated network uses
-//! plain HTTP (`scheme = "http"`).
+//! support, so `https` seeds and `scheme = "https"` fail up front with
+//! [`SnodeError::TlsUnsupported`]; the simulated network uses plain HTTP.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -31,6 +31,15 @@ pub use client::{OnionClient, Settings};
 pub use directory::Directory;
 pub use node::ServiceNode;
 
+/// Refuses an `https://` URL up front: this build's HTTP client cannot speak TLS, and the
+/// operator should hear that rather than a connection error.
+pub(crate) fn check_reachable(url: &str) -> Result<(), SnodeError> {
+    if url.starts_with("https://") {
+        return Err(SnodeError::TlsUnsupported(url.to_string()));
+    }
+    Ok(())
+}
+
 use crate::crypto::onion::OnionError;
 
 /// Why the service-node client could not do what it was asked. Each names the stage.
@@ -50,6 +59,10 @@ pub enum SnodeError {
     BadReply(String),
     #[error("server URL `{0}` is not http(s)://host[:port]")]
     BadServerUrl(String),
+    #[error(
+        "{0}: HTTPS to service nodes and seeds is not supported by this build (its HTTP client has no TLS); only scheme = \"http\" networks such as sogs-simnet can be reached"
+    )]
+    TlsUnsupported(String),
     #[error("request to {node} failed: {reason}")]
     Transport { node: String, reason: String },
     #[error("path through guard {guard} refused the request: HTTP {status}: {body}")]
