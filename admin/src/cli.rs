@@ -76,6 +76,13 @@ pub enum Command {
                       \x20   --key /var/lib/session-pysogs/key_x25519 --dry-run"
     )]
     ImportPysogs(ImportPysogsArgs),
+    /// Send a request to this server's own /oxen/v4/lsrpc through a 3-hop onion path of
+    /// the Session network and report each stage with its latency.
+    ///
+    /// Uses the [snode] settings (seeds, scheme, request_timeout_secs); the target is
+    /// --url, else [snode] probe_url, else server.base_url.
+    #[command(after_help = "Example: sogs-admin probe --url https://sogs.example.org")]
+    Probe(ProbeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +131,13 @@ pub struct ImportPysogsArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Where the last hop reaches this server: http(s)://host[:port].
+    #[arg(long)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,11 +248,18 @@ pub enum ModeratorCommand {
     ///
     /// A 05 id applies to its owner's blinded id as the server knows it. Room moderators
     /// are visible by default, global ones hidden.
-    #[command(after_help = "Example: sogs-admin moderator add 0512…ab --room lobby --admin")]
+    #[command(
+        after_help = "Example: sogs-admin moderator add 0512…ab --room lobby --admin\n\
+                      Example: sogs-admin moderator add --ons alice --global"
+    )]
     Add {
         /// The user's Session id (05, 15 or 25 followed by 64 hex digits).
-        #[arg(value_parser = parse_session_id)]
-        session_id: SessionId,
+        #[arg(value_parser = parse_session_id, required_unless_present = "ons")]
+        session_id: Option<SessionId>,
+        /// Name the user by their ONS name instead, resolved through the Session network
+        /// with the [snode] settings.
+        #[arg(long, value_name = "NAME", conflicts_with = "session_id")]
+        ons: Option<String>,
         #[command(flatten)]
         scope: Scope,
         /// Make them an admin, not just a moderator.
@@ -729,5 +750,51 @@ mod tests {
             }
         }
         check(&Cli::command(), "");
+    }
+
+    #[test]
+    fn moderator_add_takes_a_session_id_or_an_ons_name_but_not_both() {
+        let cli = Cli::try_parse_from([
+            "sogs-admin",
+            "moderator",
+            "add",
+            "--ons",
+            "alice",
+            "--global",
+        ])
+        .unwrap();
+        let Command::Moderator(ModeratorCommand::Add {
+            session_id, ons, ..
+        }) = cli.command
+        else {
+            panic!("not moderator add")
+        };
+        assert_eq!((session_id, ons.as_deref()), (None, Some("alice")));
+        for bad in [
+            vec!["sogs-admin", "moderator", "add", "--global"],
+            vec![
+                "sogs-admin",
+                "moderator",
+                "add",
+                SID,
+                "--ons",
+                "alice",
+                "--global",
+            ],
+            vec!["sogs-admin", "moderator", "add", "--ons", "--global"],
+        ] {
+            assert!(Cli::try_parse_from(&bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn probe_takes_an_optional_url() {
+        let cli = Cli::try_parse_from(["sogs-admin", "probe", "--url", "http://h:1"]).unwrap();
+        let Command::Probe(args) = cli.command else {
+            panic!("not probe")
+        };
+        assert_eq!(args.url.as_deref(), Some("http://h:1"));
+        assert!(Cli::try_parse_from(["sogs-admin", "probe"]).is_ok());
+        assert!(Cli::try_parse_from(["sogs-admin", "probe", "extra"]).is_err());
     }
 }

@@ -101,3 +101,73 @@ fn import_pysogs_names_what_is_wrong_and_exits_1() {
     // --uploads and --key are required.
     assert_eq!(admin(&data, &["import-pysogs", &missing], "").0, 1);
 }
+
+/// `sogs-admin probe` as an operator runs it: exit 0 through three simulated hops to a
+/// running server sharing its data directory (and so its key); exit 1 with the failing
+/// stage named when no seed answers and no list is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_exits_0_through_three_simulated_hops_and_1_without_a_node_list() {
+    let sim = sogs::snode::sim::SimNetwork::start(6).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut config = sogs::config::Config::default();
+    config.server.listen = "127.0.0.1:0".into();
+    config.server.data_dir = data.clone();
+    let app = sogs::startup::Application::build(config, sogs::clock::Clock::system())
+        .await
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}", app.port());
+    let stop = app.shutdown_token();
+    let server = tokio::spawn(app.run_until_stopped());
+
+    let run = |seeds: String| {
+        let data = data.clone();
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_sogs-admin"))
+                .args(["probe", "--url", &url])
+                .env_clear()
+                .env("SOGS_SERVER_DATA_DIR", &data)
+                .env("SOGS_SNODE_SEEDS", seeds)
+                .env("SOGS_SNODE_SCHEME", "http")
+                .env("SOGS_SNODE_REQUEST_TIMEOUT_SECS", "3")
+                .output()
+                .unwrap()
+        })
+    };
+    let ok = run(sim.seeds()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(stdout.contains("hop 3 reachable"), "{stdout}");
+    assert!(stdout.contains("probe succeeded"), "{stdout}");
+
+    // A fresh data directory: no stored list, and the seeds are gone.
+    let empty = tempfile::tempdir().unwrap();
+    let failed = tokio::task::spawn_blocking({
+        let path = empty.path().join("data");
+        let url = url.clone();
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_sogs-admin"))
+                .args(["probe", "--url", &url])
+                .env_clear()
+                .env("SOGS_SERVER_DATA_DIR", &path)
+                .env("SOGS_SNODE_SEEDS", "http://127.0.0.1:9")
+                .env("SOGS_SNODE_SCHEME", "http")
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no seed node answered"), "{stderr}");
+    stop.cancel();
+    let _ = server.await;
+    sim.stop().await;
+}

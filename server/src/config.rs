@@ -54,6 +54,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub onion: OnionConfig,
     pub filters: FiltersConfig,
+    pub snode: SnodeConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -276,6 +277,81 @@ impl Default for OnionConfig {
             pad_min_bytes: 4096,
             pad_step_bytes: 65536,
         }
+    }
+}
+
+/// The built-in service-node client (`server/src/snode/`): node list, onion paths,
+/// self-probe, ONS, onion-only mode. Off by default so that nothing talks to the Session
+/// network unless the operator asks.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnodeConfig {
+    pub enabled: bool,
+    pub seeds: String,
+    pub scheme: String,
+    pub refresh_interval_secs: u64,
+    pub request_timeout_secs: f64,
+    pub attempts: u32,
+    pub probe_interval_secs: u64,
+    pub probe_url: String,
+    pub onion_only: bool,
+}
+
+/// The public seed nodes Session clients use.
+pub const DEFAULT_SEEDS: &str = "https://seed1.getsession.org:4443,https://seed2.getsession.org:4443,https://seed3.getsession.org:4443";
+
+impl Default for SnodeConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            seeds: DEFAULT_SEEDS.to_string(),
+            scheme: "https".to_string(),
+            refresh_interval_secs: 3600,
+            request_timeout_secs: 10.0,
+            attempts: 3,
+            probe_interval_secs: 0,
+            probe_url: String::new(),
+            onion_only: false,
+        }
+    }
+}
+
+impl SnodeConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.scheme.as_str(), "http" | "https") {
+            return Err(ConfigError::Invalid(format!(
+                "snode.scheme must be http or https, got `{}`",
+                self.scheme
+            )));
+        }
+        let timeout = self.request_timeout_secs;
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
+            return Err(ConfigError::Invalid(format!(
+                "snode.request_timeout_secs must be between 0 and 3600 seconds, got {timeout}"
+            )));
+        }
+        if self.attempts == 0 || self.refresh_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "snode.attempts and snode.refresh_interval_secs must be at least 1".into(),
+            ));
+        }
+        for seed in self
+            .seeds
+            .split([',', ' '])
+            .filter(|s| !s.trim().is_empty())
+        {
+            if !(seed.starts_with("http://") || seed.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "snode.seeds entries must start with http:// or https://, got `{seed}`"
+                )));
+            }
+        }
+        if (self.onion_only || self.probe_interval_secs > 0) && !self.enabled {
+            return Err(ConfigError::Invalid(
+                "snode.onion_only and snode.probe_interval_secs need snode.enabled = true".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -541,6 +617,51 @@ const OPTION_DOCS: &[OptionDoc] = &[
         comment: "Above this size, onion v4 replies are padded to a multiple of it, in bytes.",
     },
     OptionDoc {
+        section: "snode",
+        key: "enabled",
+        comment: "Run the built-in service-node client: learn the node list from the seeds at startup and every refresh_interval_secs, and keep it in the database. Needed by probe_interval_secs and onion_only.",
+    },
+    OptionDoc {
+        section: "snode",
+        key: "seeds",
+        comment: "Seed node base URLs, comma separated; each answers get_n_service_nodes at /json_rpc.",
+    },
+    OptionDoc {
+        section: "snode",
+        key: "scheme",
+        comment: "How to reach service nodes: https (the real network) or http (the simulated network of sogs-simnet).",
+    },
+    OptionDoc {
+        section: "snode",
+        key: "refresh_interval_secs",
+        comment: "How often the service-node list is fetched again from the seeds, in seconds.",
+    },
+    OptionDoc {
+        section: "snode",
+        key: "request_timeout_secs",
+        comment: "Limit of one onion request attempt (one path), guard test or seed request, in seconds.",
+    },
+    OptionDoc {
+        section: "snode",
+        key: "attempts",
+        comment: "Paths tried per onion request before it fails; each failure is a strike against its path.",
+    },
+    OptionDoc {
+        section: "snode",
+        key: "probe_interval_secs",
+        comment: "Send a request to this server's own /oxen/v4/lsrpc through a 3-hop path this often and export sogs_onion_probe_* metrics. 0: off.",
+    },
+    OptionDoc {
+        section: "snode",
+        key: "probe_url",
+        comment: "The URL the last hop reaches this server at, for probes. Empty: server.base_url.",
+    },
+    OptionDoc {
+        section: "snode",
+        key: "onion_only",
+        comment: "Accept /oxen/*/lsrpc and /loki/v3/lsrpc only from addresses in the current service-node list (403 otherwise); plain HTTP endpoints are unaffected. Fails open while no list is known.",
+    },
+    OptionDoc {
         section: "filters",
         key: "profanity",
         comment: "Filter posts whose body or display name contains a listed word (a short built-in English list plus profanity_custom).",
@@ -658,6 +779,7 @@ impl Config {
                 "onion.pad_min_bytes must be at least 1 and onion.pad_step_bytes at least pad_min_bytes".into(),
             ));
         }
+        self.snode.validate()?;
         let files = &self.files;
         if !files.s3_endpoint.is_empty() {
             crate::blobs::from_config(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -1178,5 +1300,63 @@ mod tests {
         assert!(!shown.contains("hunter2"));
         assert!(!shown.contains("s3cr3t-key"));
         assert!(shown.contains("db.example"));
+    }
+
+    #[test]
+    fn the_snode_section_defaults_to_off_with_the_public_seeds() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert!(!config.snode.enabled);
+        assert!(
+            config
+                .snode
+                .seeds
+                .contains("https://seed1.getsession.org:4443")
+        );
+        assert_eq!(config.snode.scheme, "https");
+        let config = Config::load(
+            None,
+            env(&[
+                ("SOGS_SNODE_ENABLED", "yes"),
+                ("SOGS_SNODE_SEEDS", "http://127.0.0.2:1,http://127.0.0.3:2"),
+                ("SOGS_SNODE_SCHEME", "http"),
+                ("SOGS_SNODE_REQUEST_TIMEOUT_SECS", "0.5"),
+                ("SOGS_SNODE_ONION_ONLY", "1"),
+            ]),
+        )
+        .unwrap();
+        assert!(config.snode.enabled && config.snode.onion_only);
+        assert_eq!(config.snode.request_timeout_secs, 0.5);
+    }
+
+    #[test]
+    fn invalid_snode_settings_are_refused_with_the_option_named() {
+        for (vars, named) in [
+            (vec![("SOGS_SNODE_SCHEME", "ftp")], "snode.scheme"),
+            (
+                vec![("SOGS_SNODE_REQUEST_TIMEOUT_SECS", "0")],
+                "request_timeout_secs",
+            ),
+            (
+                vec![("SOGS_SNODE_REQUEST_TIMEOUT_SECS", "nan")],
+                "request_timeout_secs",
+            ),
+            (vec![("SOGS_SNODE_ATTEMPTS", "0")], "snode.attempts"),
+            (
+                vec![("SOGS_SNODE_SEEDS", "seed1.getsession.org")],
+                "snode.seeds",
+            ),
+            (vec![("SOGS_SNODE_ONION_ONLY", "true")], "snode.enabled"),
+            (
+                vec![("SOGS_SNODE_PROBE_INTERVAL_SECS", "60")],
+                "snode.enabled",
+            ),
+        ] {
+            let err = Config::load(None, env(&vars)).unwrap_err().to_string();
+            assert!(err.contains(named), "{vars:?}: {err}");
+        }
+        let err = Config::load(None, env(&[("SOGS_SNODE_ATTEMPTS", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SOGS_SNODE_ATTEMPTS"), "{err}");
     }
 }

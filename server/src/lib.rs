@@ -16,6 +16,7 @@ pub mod gauges;
 pub mod import;
 pub mod key;
 pub mod metrics;
+pub mod snode;
 pub mod startup;
 pub mod store;
 pub mod tasks;

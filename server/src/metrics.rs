@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The metrics of one server instance.
@@ -22,6 +22,10 @@ pub struct Metrics {
     posts: IntCounterVec,
     room_active_users: IntGaugeVec,
     background_runs: IntCounterVec,
+    onion_origins: IntCounterVec,
+    probe_success: IntGauge,
+    probe_latency: Gauge,
+    probes: IntCounterVec,
 }
 
 impl Metrics {
@@ -85,6 +89,29 @@ impl Metrics {
         registry.register(Box::new(posts.clone()))?;
         registry.register(Box::new(room_active_users.clone()))?;
         registry.register(Box::new(background_runs.clone()))?;
+        let onion_origins = IntCounterVec::new(
+            Opts::new(
+                "sogs_onion_requests_by_origin_total",
+                "Onion requests by sender: service_node (an address in the service-node list), other, or unknown (no list known)",
+            ),
+            &["origin"],
+        )?;
+        let probe_success = IntGauge::new(
+            "sogs_onion_probe_success",
+            "1 if the last self-probe through a 3-hop onion path succeeded, else 0",
+        )?;
+        let probe_latency = Gauge::new(
+            "sogs_onion_probe_latency_seconds",
+            "Round trip of the last successful self-probe through 3 hops",
+        )?;
+        let probes = IntCounterVec::new(
+            Opts::new("sogs_onion_probes_total", "Self-probes by outcome"),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(onion_origins.clone()))?;
+        registry.register(Box::new(probe_success.clone()))?;
+        registry.register(Box::new(probe_latency.clone()))?;
+        registry.register(Box::new(probes.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(onion_requests.clone()))?;
@@ -99,6 +126,10 @@ impl Metrics {
             posts,
             room_active_users,
             background_runs,
+            onion_origins,
+            probe_success,
+            probe_latency,
+            probes,
         })
     }
 
@@ -145,6 +176,23 @@ impl Metrics {
     pub fn observe_onion(&self, version: &str, cipher: &str, outcome: &str) {
         self.onion_requests
             .with_label_values(&[version, cipher, outcome])
+            .inc();
+    }
+
+    /// Counts one onion request by origin: `service_node`, `other` or `unknown` (three
+    /// series whatever the traffic).
+    pub fn observe_onion_origin(&self, origin: &str) {
+        self.onion_origins.with_label_values(&[origin]).inc();
+    }
+
+    /// Records a self-probe: success and, when it succeeded, its round trip.
+    pub fn observe_probe(&self, ok: bool, round_trip: Option<Duration>) {
+        self.probe_success.set(i64::from(ok));
+        if let Some(rt) = round_trip {
+            self.probe_latency.set(rt.as_secs_f64());
+        }
+        self.probes
+            .with_label_values(&[if ok { "ok" } else { "failed" }])
             .inc();
     }
 
@@ -222,5 +270,29 @@ mod tests {
         assert!(text.contains(
             r#"sogs_onion_requests_total{cipher="unknown",outcome="bad_frame",version="v3"} 1"#
         ));
+    }
+
+    #[test]
+    fn probes_and_onion_origins_are_exported() {
+        let m = Metrics::new().unwrap();
+        m.observe_onion_origin("service_node");
+        m.observe_onion_origin("other");
+        m.observe_probe(true, Some(Duration::from_millis(250)));
+        let text = m.render();
+        assert!(text.contains(r#"sogs_onion_requests_by_origin_total{origin="service_node"} 1"#));
+        assert!(text.contains("\nsogs_onion_probe_success 1\n"), "{text}");
+        assert!(
+            text.contains("\nsogs_onion_probe_latency_seconds 0.25\n"),
+            "{text}"
+        );
+        m.observe_probe(false, None);
+        let text = m.render();
+        assert!(text.contains("\nsogs_onion_probe_success 0\n"), "{text}");
+        // The latency of the last success stays.
+        assert!(
+            text.contains("\nsogs_onion_probe_latency_seconds 0.25\n"),
+            "{text}"
+        );
+        assert!(text.contains(r#"sogs_onion_probes_total{outcome="failed"} 1"#));
     }
 }

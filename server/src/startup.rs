@@ -177,6 +177,14 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         Some(url) => Cluster::with_redis(url)?,
         None => Cluster::local(store.backend() == crate::store::Backend::Sqlite),
     };
+    let snode = Arc::new(
+        crate::snode::OnionClient::new(
+            crate::snode::Settings::from_config(&config.snode),
+            Arc::default(),
+            Some(store.clone()),
+        )
+        .with_clock(clock.clone()),
+    );
     cluster.caches.watch_admin_changes(&config.server.data_dir);
     let metrics = Metrics::new()?;
     metrics
@@ -186,6 +194,8 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
             store.clone(),
         )?))?;
     Ok(AppState {
+        snode,
+        onion_origins: Arc::default(),
         metrics,
         activity: Arc::default(),
         blobs: crate::blobs::from_config(&config)

@@ -32,12 +32,15 @@ const CLEANUP_LEASE: Duration = Duration::from_millis(9_500);
 
 /// Starts the background tasks; they stop when `shutdown` is cancelled.
 pub fn spawn(state: AppState, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
-    vec![
+    let snode = crate::snode::tasks::spawn(&state, &shutdown);
+    let mut tasks = vec![
         tokio::spawn(activity_flusher(state.clone(), shutdown.clone())),
         tokio::spawn(state.cluster.clone().run_subscriber(shutdown.clone())),
         tokio::spawn(futures_loop(state.clone(), shutdown.clone())),
         tokio::spawn(cleanup_loop(state, shutdown)),
-    ]
+    ];
+    tasks.extend(snode);
+    tasks
 }
 
 async fn activity_flusher(state: AppState, shutdown: CancellationToken) {

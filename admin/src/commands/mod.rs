@@ -10,6 +10,7 @@ mod key;
 mod migrate;
 mod moderator;
 mod permissions;
+mod probe;
 mod room;
 #[cfg(test)]
 pub(crate) mod test_env;
@@ -246,6 +247,7 @@ pub async fn run_with_config(
         Command::Moderator(cmd) => match cmd {
             ModeratorCommand::Add {
                 session_id,
+                ons,
                 scope,
                 admin,
                 hidden,
@@ -255,6 +257,15 @@ pub async fn run_with_config(
                     Some(visible)
                 } else {
                     None
+                };
+                let session_id = match (session_id, ons) {
+                    (Some(sid), _) => sid,
+                    (None, Some(name)) => probe::resolve_ons(&ctx, &name, out).await?,
+                    (None, None) => {
+                        return Err(AdminError::Usage(
+                            "name the user by Session id or --ons NAME".into(),
+                        ));
+                    }
                 };
                 moderator::add(&ctx, &session_id, &scope, admin, visible, out).await
             }
@@ -270,6 +281,7 @@ pub async fn run_with_config(
         Command::Audit(args) => audit::run(&ctx, &args, out).await,
         Command::User(cmd) => user::run(&ctx, cmd, out).await,
         Command::ImportPysogs(args) => import::run(&ctx, &args, input, out).await,
+        Command::Probe(args) => probe::run(&ctx, args.url.as_deref(), out).await,
     }
 }
 

@@ -19,6 +19,11 @@ pub async fn serve_http(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    if super::onion::is_onion_path(req.path())
+        && let Some(refused) = check_onion_origin(&req, &state)
+    {
+        return refused;
+    }
     let api_req = match to_api_request(&req, body) {
         Ok(r) => r,
         Err(e) => return to_http_response(e.into_response()),
@@ -27,6 +32,37 @@ pub async fn serve_http(
     let served = dispatch::serve(&state, api_req).await;
     req.extensions_mut().insert(RouteLabel(served.route));
     to_http_response(served.response)
+}
+
+/// Counts who sends an onion request and, in onion-only mode, refuses senders that are not
+/// in the current service-node list (403). While no list is known (`[snode]` off, or no
+/// seed answered and none stored) the origin is `unknown` and nothing is refused: failing
+/// open keeps the server reachable for Session clients when the seeds are down.
+fn check_onion_origin(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
+    let directory = state.snode.directory();
+    if directory.is_empty() {
+        state.metrics.observe_onion_origin("unknown");
+        return None;
+    }
+    let ip = req.peer_addr().map(|a| a.ip());
+    let from_node = ip.is_some_and(|ip| directory.is_service_node(ip));
+    state
+        .metrics
+        .observe_onion_origin(if from_node { "service_node" } else { "other" });
+    if from_node {
+        return None;
+    }
+    if let Some(ip) = ip {
+        state.onion_origins.count(ip);
+    }
+    if state.config.snode.onion_only {
+        tracing::debug!(peer = ?ip, "onion request from outside the service-node list refused");
+        return Some(to_http_response(ApiResponse::text(
+            403,
+            "Onion requests are accepted from service nodes only",
+        )));
+    }
+    None
 }
 
 fn to_api_request(req: &HttpRequest, body: web::Bytes) -> Result<ApiRequest, ApiError> {

@@ -27,4 +27,9 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// Content filters, built once at startup so the word list is read only once.
     pub filters: Arc<FilterSet>,
+    /// The service-node client and its node list (used even when `[snode]` is off: the
+    /// list is then empty).
+    pub snode: Arc<crate::snode::OnionClient>,
+    /// Onion-request senders that are not service nodes, for the periodic log line.
+    pub onion_origins: Arc<crate::snode::origins::OriginTally>,
 }

@@ -35,6 +35,7 @@ mod reactions;
 mod reports;
 mod rooms;
 mod sequence;
+mod service_nodes;
 mod uploads;
 mod users;
 

@@ -28,5 +28,6 @@ mod restart;
 mod rooms;
 mod scheduled;
 mod server_binary;
+mod snode;
 mod store;
 mod web;

@@ -1,0 +1,147 @@
+//! A simulated service-node network for tests and local development (`sogs-simnet`).
+//!
+//! Each node listens on its own loopback address (127.0.0.2, 127.0.0.3, …; Linux routes all
+//! of 127/8 to the loopback interface) on an ephemeral port, over plain HTTP, and serves:
+//! - `POST /json_rpc`: `get_n_service_nodes`, the seed RPC (every node can act as a seed);
+//! - `POST /onion_req/v2`: opens its onion layer and relays to the next node, POSTs to the
+//!   final HTTP server, or, when it is the destination, answers the storage RPC (`info`,
+//!   and `batch` of `oxend_request`/`ons_resolve` for the fixed [`TEST_NAMES`]);
+//! - `POST /storage_rpc/v1`: `info`, the direct call clients use to test guards.
+//!
+//! Relays connect from their own address, so the final server sees the last hop's IP as a
+//! real deployment would. Every node has [`Faults`] switches: drop (never answer), delay,
+//! corrupt (flip a byte of every onion reply passing through it).
+
+mod node;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+pub use node::SimNode;
+
+use super::node::ServiceNode;
+use crate::crypto::keys::SessionId;
+
+/// ONS names every simulated node resolves, and their Session IDs.
+pub const TEST_NAMES: &[(&str, &str)] = &[
+    (
+        "alice",
+        "05a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+    ),
+    (
+        "bob-the-mod",
+        "05b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0",
+    ),
+];
+
+/// Fault switches of one node, flipped at any time by the test.
+#[derive(Debug, Default)]
+pub struct Faults {
+    drop: AtomicBool,
+    delay_ms: AtomicU64,
+    corrupt: AtomicBool,
+}
+
+impl Faults {
+    /// Accept requests but never answer them.
+    pub fn set_drop(&self, on: bool) {
+        self.drop.store(on, Ordering::Relaxed);
+    }
+    /// Wait this long before handling each request.
+    pub fn set_delay(&self, delay: Duration) {
+        self.delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+    /// Flip a byte of every onion reply that passes back through this node.
+    pub fn set_corrupt(&self, on: bool) {
+        self.corrupt.store(on, Ordering::Relaxed);
+    }
+    /// Back to healthy.
+    pub fn clear(&self) {
+        self.set_drop(false);
+        self.set_delay(Duration::ZERO);
+        self.set_corrupt(false);
+    }
+    fn dropping(&self) -> bool {
+        self.drop.load(Ordering::Relaxed)
+    }
+    fn delay(&self) -> Duration {
+        Duration::from_millis(self.delay_ms.load(Ordering::Relaxed))
+    }
+    fn corrupting(&self) -> bool {
+        self.corrupt.load(Ordering::Relaxed)
+    }
+}
+
+/// What all nodes share: the list they serve as seeds and relay by, and the ONS records.
+#[derive(Debug)]
+struct Shared {
+    nodes: std::sync::RwLock<Vec<ServiceNode>>,
+    names: Vec<(String, SessionId)>,
+    relay_timeout: Duration,
+}
+
+/// A running simulated network.
+pub struct SimNetwork {
+    nodes: Vec<SimNode>,
+}
+
+impl SimNetwork {
+    /// Starts `count` nodes on 127.0.0.2 upwards.
+    pub async fn start(count: usize) -> std::io::Result<Self> {
+        let names = TEST_NAMES
+            .iter()
+            .filter_map(|(name, sid)| Some(((*name).to_string(), sid.parse().ok()?)))
+            .collect();
+        let shared = Arc::new(Shared {
+            nodes: std::sync::RwLock::new(Vec::new()),
+            names,
+            relay_timeout: Duration::from_secs(5),
+        });
+        let mut nodes = Vec::with_capacity(count);
+        for i in 0..count {
+            let octet = u8::try_from(i + 2).map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "at most 253 nodes")
+            })?;
+            nodes.push(SimNode::start(format!("127.0.0.{octet}"), shared.clone()).await?);
+        }
+        if let Ok(mut list) = shared.nodes.write() {
+            *list = nodes.iter().map(|n| n.info.clone()).collect();
+        }
+        Ok(Self { nodes })
+    }
+
+    pub fn nodes(&self) -> &[SimNode] {
+        &self.nodes
+    }
+
+    /// The node list as a client learns it.
+    pub fn service_nodes(&self) -> Vec<ServiceNode> {
+        self.nodes.iter().map(|n| n.info.clone()).collect()
+    }
+
+    /// The node with this identity key.
+    pub fn node(&self, ed25519: &[u8; 32]) -> Option<&SimNode> {
+        self.nodes.iter().find(|n| &n.info.ed25519 == ed25519)
+    }
+
+    /// Seed URLs (the first two nodes), comma-separated as `[snode] seeds` takes them.
+    pub fn seeds(&self) -> String {
+        self.nodes
+            .iter()
+            .take(2)
+            .map(|n| format!("http://{}", n.info.address()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Stops every node.
+    pub async fn stop(self) {
+        for node in self.nodes {
+            node.stop().await;
+        }
+    }
+}
