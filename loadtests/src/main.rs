@@ -50,6 +50,10 @@ enum Scenario {
         /// Onion requests with AES-256-GCM instead of XChaCha20-Poly1305.
         #[arg(long)]
         aes_gcm: bool,
+        /// Poll from this many seqnos back, so each poll returns messages (default 0: only
+        /// new ones, the usual empty poll).
+        #[arg(long, default_value_t = 0)]
+        behind: i64,
         /// The server's process id, to report its resident memory before and after.
         #[arg(long)]
         server_pid: Option<u32>,
@@ -108,6 +112,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             concurrency,
             plain,
             aes_gcm,
+            behind,
             server_pid,
         } => {
             let first = &join_urls[0];
@@ -124,6 +129,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 requests,
                 concurrency,
                 transport,
+                behind,
                 server_pid,
             };
             println!(

@@ -35,6 +35,9 @@ pub struct PollOptions {
     pub requests: usize,
     pub concurrency: usize,
     pub transport: Transport,
+    /// Ask for messages from this many seqnos back (0: only what is new, the usual poll that
+    /// finds nothing), so the polls read real rows from the room.
+    pub behind: i64,
     /// A server process to report the resident memory of, before and after.
     pub server_pid: Option<u32>,
 }
@@ -71,7 +74,11 @@ pub async fn run(options: &PollOptions) -> anyhow::Result<PollReport> {
     let users: Vec<SogsClient> = (0..options.users.max(1))
         .map(|_| SogsClient::new(&options.targets[0], options.server_pk).with_random_user())
         .collect();
-    let rooms = room_positions(&users[0], &options.rooms).await?;
+    let rooms: Vec<(String, i64, i64)> = room_positions(&users[0], &options.rooms)
+        .await?
+        .into_iter()
+        .map(|(token, info, seqno)| (token, info, (seqno - options.behind).max(0)))
+        .collect();
     let poll = Value::Array(SogsClient::poll_batch(
         &rooms
             .iter()

@@ -33,12 +33,15 @@ pub struct PostVisibleReport {
 }
 
 pub async fn run(options: &PostVisibleOptions) -> anyhow::Result<PostVisibleReport> {
-    let poster = SogsClient::new(&options.post_target, options.server_pk).with_random_user();
+    // A new poster per message: the server's per-user post rate limit must not be the
+    // thing measured.
+    let poster_of = || SogsClient::new(&options.post_target, options.server_pk).with_random_user();
     let reader = SogsClient::new(&options.poll_target, options.server_pk).with_random_user();
     let path = format!("/room/{}/message", options.room);
     let mut tally = Tally::default();
     let (mut polls, mut polling) = (0u64, Duration::ZERO);
     for i in 0..options.samples {
+        let poster = poster_of();
         let body = poster.message_json(format!("load test message {i}").as_bytes());
         let posted = poster.post_json(&path, &body).await?;
         if posted.status != 201 {

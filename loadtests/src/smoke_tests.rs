@@ -59,6 +59,7 @@ async fn the_poll_scenario_gets_every_poll_answered_over_onion_and_plain_http() 
             requests: 100,
             concurrency: 8,
             transport,
+            behind: 0,
             server_pid: Some(std::process::id()),
         };
         let mut report = poll::run(&options).await.unwrap();
@@ -82,6 +83,7 @@ async fn a_poll_of_an_unknown_room_is_a_clear_error() {
         requests: 1,
         concurrency: 1,
         transport: poll::Transport::Plain,
+        behind: 0,
         server_pid: None,
     };
     let err = poll::run(&options).await.unwrap_err();
