@@ -295,6 +295,8 @@ pub struct SnodeConfig {
     pub probe_interval_secs: u64,
     pub probe_url: String,
     pub onion_only: bool,
+    /// SHA-256 fingerprints (hex) of the seeds' certificates; empty: any certificate.
+    pub seed_cert_sha256: Vec<String>,
 }
 
 /// The public seed nodes Session clients use.
@@ -312,6 +314,7 @@ impl Default for SnodeConfig {
             probe_interval_secs: 0,
             probe_url: String::new(),
             onion_only: false,
+            seed_cert_sha256: Vec::new(),
         }
     }
 }
@@ -345,6 +348,10 @@ impl SnodeConfig {
                     "snode.seeds entries must start with http:// or https://, got `{seed}`"
                 )));
             }
+        }
+        for pin in &self.seed_cert_sha256 {
+            crate::snode::tls::parse_fingerprint(pin)
+                .map_err(|e| ConfigError::Invalid(format!("snode.seed_cert_sha256: {e}")))?;
         }
         if (self.onion_only || self.probe_interval_secs > 0) && !self.enabled {
             return Err(ConfigError::Invalid(
@@ -660,6 +667,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         section: "snode",
         key: "onion_only",
         comment: "Accept /oxen/*/lsrpc and /loki/v3/lsrpc only from addresses in the current service-node list (403 otherwise); plain HTTP endpoints are unaffected. Fails open while no list is known.",
+    },
+    OptionDoc {
+        section: "snode",
+        key: "seed_cert_sha256",
+        comment: "Pin the seeds' certificates: a list of SHA-256 fingerprints of their DER certificates, 64 hex digits each (colons allowed), e.g. [\"ab12…\"]; in the environment, comma separated. A seed whose certificate matches none is refused and the next seed tried; http:// seeds are refused while pins are set. Empty: any seed certificate is accepted and the node list is unauthenticated (a warning is logged). Service-node certificates are never verified: the onion layers, encrypted to each node's key from the list, carry the security.",
     },
     OptionDoc {
         section: "filters",
@@ -1013,6 +1025,13 @@ fn apply_env_var(table: &mut Table, var: &str, raw: &str) -> Result<(), ConfigEr
         Value::Boolean(_) => Value::Boolean(parse_bool(raw).ok_or_else(|| bad("a boolean"))?),
         Value::Integer(_) => Value::Integer(raw.trim().parse().map_err(|_| bad("an integer"))?),
         Value::Float(_) => Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?),
+        Value::Array(_) => Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        ),
         _ => Value::String(raw.to_string()),
     };
     let entry = table
@@ -1326,6 +1345,32 @@ mod tests {
         .unwrap();
         assert!(config.snode.enabled && config.snode.onion_only);
         assert_eq!(config.snode.request_timeout_secs, 0.5);
+        assert!(config.snode.seed_cert_sha256.is_empty());
+    }
+
+    #[test]
+    fn seed_fingerprints_are_read_from_the_file_and_from_a_comma_separated_variable() {
+        let a = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let b = "FE:DC:BA:98:76:54:32:10:FE:DC:BA:98:76:54:32:10:FE:DC:BA:98:76:54:32:10:FE:DC:BA:98:76:54:32:10";
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[snode]\nseed_cert_sha256 = [\"{a}\", \"{b}\"]").unwrap();
+        let config = Config::load(Some(file.path()), env(&[])).unwrap();
+        assert_eq!(config.snode.seed_cert_sha256, [a, b]);
+        let settings = crate::snode::Settings::from_config(&config.snode);
+        assert_eq!(settings.seed_cert_sha256.len(), 2);
+        assert_eq!(hex::encode(settings.seed_cert_sha256[0]), a);
+        let config = Config::load(
+            None,
+            env(&[("SOGS_SNODE_SEED_CERT_SHA256", &format!("{a}, {b}"))]),
+        )
+        .unwrap();
+        assert_eq!(config.snode.seed_cert_sha256, [a, b]);
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[snode]\nseed_cert_sha256 = [\"{a}\", \"nope\"]").unwrap();
+        let err = Config::load(Some(file.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("snode.seed_cert_sha256") && err.contains("`nope`"), "{err}");
     }
 
     #[test]
@@ -1349,6 +1394,17 @@ mod tests {
             (
                 vec![("SOGS_SNODE_PROBE_INTERVAL_SECS", "60")],
                 "snode.enabled",
+            ),
+            (
+                vec![("SOGS_SNODE_SEED_CERT_SHA256", "abcd")],
+                "snode.seed_cert_sha256",
+            ),
+            (
+                vec![(
+                    "SOGS_SNODE_SEED_CERT_SHA256",
+                    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg",
+                )],
+                "not hexadecimal",
             ),
         ] {
             let err = Config::load(None, env(&vars)).unwrap_err().to_string();

@@ -11,12 +11,13 @@ use sogs::snode::{OnionClient, ServerTarget, Settings, probe};
 
 use super::{AdminError, Context, failed, say};
 
-fn onion_client(ctx: &Context) -> OnionClient {
+fn onion_client(ctx: &Context) -> Result<OnionClient, AdminError> {
     OnionClient::new(
         Settings::from_config(&ctx.config.snode),
         Arc::default(),
         Some(ctx.store.clone()),
     )
+    .map_err(failed)
 }
 
 /// `probe [--url URL]`: the URL defaults to `[snode] probe_url`, then `server.base_url`.
@@ -31,7 +32,7 @@ pub async fn run(ctx: &Context, url: Option<&str>, out: &mut impl Write) -> Resu
         out,
         format!("probing {url}{} through 3 hops", target.target),
     );
-    let report = probe::run(&onion_client(ctx), &target).await;
+    let report = probe::run(&onion_client(ctx)?, &target).await;
     let _ = write!(out, "{}", report.render());
     match report.stages.iter().find(|s| !s.ok) {
         None => {
@@ -52,7 +53,7 @@ pub async fn resolve_ons(
     name: &str,
     out: &mut impl Write,
 ) -> Result<SessionId, AdminError> {
-    let sid = onion_client(ctx).resolve_ons(name).await.map_err(failed)?;
+    let sid = onion_client(ctx)?.resolve_ons(name).await.map_err(failed)?;
     say(out, format!("ONS name {name} is {sid}"));
     Ok(sid)
 }

@@ -15,6 +15,7 @@ use crate::store::Store;
 pub async fn fetch_from_seeds(
     http: &reqwest::Client,
     seeds: &[String],
+    pinned: bool,
     timeout: Duration,
 ) -> Result<Vec<ServiceNode>, SnodeError> {
     if seeds.is_empty() {
@@ -24,7 +25,7 @@ pub async fn fetch_from_seeds(
     order.shuffle(&mut rand::rng());
     let mut errors = Vec::new();
     for seed in order {
-        match fetch_one(http, seed, timeout).await {
+        match fetch_one(http, seed, pinned, timeout).await {
             Ok(nodes) => {
                 tracing::info!(seed = %seed, nodes = nodes.len(), "service-node list fetched");
                 return Ok(nodes);
@@ -38,24 +39,31 @@ pub async fn fetch_from_seeds(
     Err(SnodeError::NoNodes(errors.join("; ")))
 }
 
+/// `http` checks the seed's certificate against the pinned fingerprints (`pinned`): a
+/// plain-HTTP seed cannot be checked, so it is refused when fingerprints are pinned.
 async fn fetch_one(
     http: &reqwest::Client,
     seed: &str,
+    pinned: bool,
     timeout: Duration,
 ) -> Result<Vec<ServiceNode>, SnodeError> {
     let url = format!("{}/json_rpc", seed.trim_end_matches('/'));
-    super::check_reachable(&url)?;
     let transport = |reason: String| SnodeError::Transport {
         node: seed.to_string(),
         reason,
     };
+    if pinned && !url.starts_with("https://") {
+        return Err(transport(
+            "snode.seed_cert_sha256 is set but this seed is not https://, so its certificate cannot be checked".into(),
+        ));
+    }
     let res = http
         .post(&url)
         .json(&list_request_body())
         .timeout(timeout)
         .send()
         .await
-        .map_err(|e| transport(e.to_string()))?;
+        .map_err(|e| transport(super::client::error_chain(&e)))?;
     let status = res.status();
     let body = res.bytes().await.map_err(|e| transport(e.to_string()))?;
     if !status.is_success() {
@@ -69,12 +77,13 @@ async fn fetch_one(
 pub async fn refresh(
     http: &reqwest::Client,
     seeds: &[String],
+    pinned: bool,
     timeout: Duration,
     directory: &Directory,
     store: Option<&Store>,
     now: f64,
 ) -> Result<Source, SnodeError> {
-    let seed_error = match fetch_from_seeds(http, seeds, timeout).await {
+    let seed_error = match fetch_from_seeds(http, seeds, pinned, timeout).await {
         Ok(nodes) => {
             if let Some(store) = store
                 && let Err(e) = store.replace_service_nodes(&nodes, now).await
