@@ -49,9 +49,16 @@ pub fn parse_fingerprint(text: &str) -> Result<Fingerprint, String> {
 }
 
 /// A seed's certificate matched none of the pinned fingerprints.
-#[derive(Debug)]
 pub struct PinMismatch {
     pub presented: Fingerprint,
+}
+
+/// rustls shows the cause of a certificate error with `Debug`; this makes that the
+/// operator's sentence rather than 32 numbers.
+impl fmt::Debug for PinMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 impl fmt::Display for PinMismatch {
