@@ -1370,7 +1370,10 @@ mod tests {
         let err = Config::load(Some(file.path()), env(&[]))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("snode.seed_cert_sha256") && err.contains("`nope`"), "{err}");
+        assert!(
+            err.contains("snode.seed_cert_sha256") && err.contains("`nope`"),
+            "{err}"
+        );
     }
 
     #[test]

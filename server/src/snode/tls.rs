@@ -252,7 +252,10 @@ mod tests {
         assert!(verify(vec![[1; 32], fingerprint(cert)], cert).is_ok());
         let err = verify(vec![[1; 32]], cert).unwrap_err().to_string();
         assert!(err.contains(&hex::encode(fingerprint(cert))), "{err}");
-        assert!(err.contains("matches none of snode.seed_cert_sha256"), "{err}");
+        assert!(
+            err.contains("matches none of snode.seed_cert_sha256"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -270,7 +270,11 @@ async fn hop(ctx: &Ctx, body: &[u8]) -> (u16, Vec<u8>, String) {
         enc_type,
     }
     .encode();
-    let url = format!("{}://{}/onion_req/v2", ctx.shared.scheme, next_node.address());
+    let url = format!(
+        "{}://{}/onion_req/v2",
+        ctx.shared.scheme,
+        next_node.address()
+    );
     forward(ctx, &url, forwarded).await
 }
 
