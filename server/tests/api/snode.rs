@@ -157,6 +157,29 @@ async fn over_tls_with_the_seeds_pinned_a_probe_and_a_post_and_poll_go_through_t
     sim.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_service_node_client_accepts_a_self_signed_node_certificate() {
+    let sim = SimNetwork::start_tls(1).await.unwrap();
+    let url = format!("https://{}/storage_rpc/v1", sim.nodes()[0].info.address());
+    let info = serde_json::json!({"method": "info", "params": {}});
+    let node_client = tls::node_client_builder().unwrap().build().unwrap();
+    let res = node_client.post(&url).json(&info).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    // Every other HTTPS client (S3 uploads) verifies certificates against the CA store.
+    let err = reqwest::Client::new()
+        .post(&url)
+        .json(&info)
+        .send()
+        .await
+        .unwrap_err();
+    let chain = format!("{err:?}");
+    assert!(
+        chain.contains("InvalidCertificate(UnknownIssuer)"),
+        "{chain}"
+    );
+    sim.stop().await;
+}
+
 /// A fingerprint no certificate has.
 const WRONG_PIN: &str = "abababababababababababababababababababababababababababababababab";
 
