@@ -302,6 +302,15 @@ pub struct SnodeConfig {
 /// The public seed nodes Session clients use.
 pub const DEFAULT_SEEDS: &str = "https://seed1.getsession.org:4443,https://seed2.getsession.org:4443,https://seed3.getsession.org:4443";
 
+/// SHA-256 fingerprints of the public seeds' certificates (seed1, seed2, seed3), as the
+/// Session desktop client pins them (the `cert256` values of its seed-node API; the
+/// certificates are self-signed RSA-2048, valid 2023-04-05 to 2033-04-05).
+pub const DEFAULT_SEED_CERT_SHA256: [&str; 3] = [
+    "36ea0b253537988551ee856e4fd20d55011e9c8b27eaa2f34b8f32a0bdf04f2d",
+    "c5908dd4139acd96aedd1e45576597650809c8a5ea02af556d4853d45396e0e7",
+    "8a0af2c712342f22ce00e53c1601410ef8d84156aee0a9809c32f6f7efbe556e",
+];
+
 impl Default for SnodeConfig {
     fn default() -> Self {
         Self {
@@ -314,7 +323,7 @@ impl Default for SnodeConfig {
             probe_interval_secs: 0,
             probe_url: String::new(),
             onion_only: false,
-            seed_cert_sha256: Vec::new(),
+            seed_cert_sha256: DEFAULT_SEED_CERT_SHA256.map(String::from).to_vec(),
         }
     }
 }
@@ -671,7 +680,7 @@ const OPTION_DOCS: &[OptionDoc] = &[
     OptionDoc {
         section: "snode",
         key: "seed_cert_sha256",
-        comment: "Pin the seeds' certificates: a list of SHA-256 fingerprints of their DER certificates, 64 hex digits each (colons allowed), e.g. [\"ab12…\"]; in the environment, comma separated. A seed whose certificate matches none is refused and the next seed tried; http:// seeds are refused while pins are set. Empty: any seed certificate is accepted and the node list is unauthenticated (a warning is logged). Service-node certificates are never verified: the onion layers, encrypted to each node's key from the list, carry the security.",
+        comment: "Pin the seeds' certificates: SHA-256 fingerprints of their DER certificates, 64 hex digits each (colons allowed); in the environment, comma separated. The default is the three public seeds' fingerprints, as the Session desktop client pins them. An https:// seed whose certificate matches none is refused and the next seed tried. Empty ([]): any seed certificate is accepted and the node list is unauthenticated (a warning is logged); http:// seeds are never authenticated. Service-node certificates are never verified: the onion layers, encrypted to each node's key from the list, carry the security.",
     },
     OptionDoc {
         section: "filters",
@@ -1345,7 +1354,17 @@ mod tests {
         .unwrap();
         assert!(config.snode.enabled && config.snode.onion_only);
         assert_eq!(config.snode.request_timeout_secs, 0.5);
-        assert!(config.snode.seed_cert_sha256.is_empty());
+        assert_eq!(config.snode.seed_cert_sha256, DEFAULT_SEED_CERT_SHA256);
+        let pins = crate::snode::Settings::from_config(&config.snode).seed_cert_sha256;
+        assert_eq!(pins.len(), 3);
+        // The desktop client's colon form of seed1's pin is the same fingerprint.
+        assert_eq!(
+            crate::snode::tls::parse_fingerprint(
+                "36:EA:0B:25:35:37:98:85:51:EE:85:6E:4F:D2:0D:55:01:1E:9C:8B:27:EA:A2:F3:4B:8F:32:A0:BD:F0:4F:2D"
+            )
+            .unwrap(),
+            pins[0]
+        );
     }
 
     #[test]
@@ -1365,6 +1384,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.snode.seed_cert_sha256, [a, b]);
+        // An empty value clears the default pins (a private network of http:// seeds).
+        let config = Config::load(None, env(&[("SOGS_SNODE_SEED_CERT_SHA256", "")])).unwrap();
+        assert!(config.snode.seed_cert_sha256.is_empty());
         let mut file = tempfile::NamedTempFile::new().unwrap();
         writeln!(file, "[snode]\nseed_cert_sha256 = [\"{a}\", \"nope\"]").unwrap();
         let err = Config::load(Some(file.path()), env(&[]))

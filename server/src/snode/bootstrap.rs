@@ -15,7 +15,6 @@ use crate::store::Store;
 pub async fn fetch_from_seeds(
     http: &reqwest::Client,
     seeds: &[String],
-    pinned: bool,
     timeout: Duration,
 ) -> Result<Vec<ServiceNode>, SnodeError> {
     if seeds.is_empty() {
@@ -25,7 +24,7 @@ pub async fn fetch_from_seeds(
     order.shuffle(&mut rand::rng());
     let mut errors = Vec::new();
     for seed in order {
-        match fetch_one(http, seed, pinned, timeout).await {
+        match fetch_one(http, seed, timeout).await {
             Ok(nodes) => {
                 tracing::info!(seed = %seed, nodes = nodes.len(), "service-node list fetched");
                 return Ok(nodes);
@@ -39,12 +38,10 @@ pub async fn fetch_from_seeds(
     Err(SnodeError::NoNodes(errors.join("; ")))
 }
 
-/// `http` checks the seed's certificate against the pinned fingerprints (`pinned`): a
-/// plain-HTTP seed cannot be checked, so it is refused when fingerprints are pinned.
+/// `http` checks an `https://` seed's certificate against the pinned fingerprints.
 async fn fetch_one(
     http: &reqwest::Client,
     seed: &str,
-    pinned: bool,
     timeout: Duration,
 ) -> Result<Vec<ServiceNode>, SnodeError> {
     let url = format!("{}/json_rpc", seed.trim_end_matches('/'));
@@ -52,11 +49,6 @@ async fn fetch_one(
         node: seed.to_string(),
         reason,
     };
-    if pinned && !url.starts_with("https://") {
-        return Err(transport(
-            "snode.seed_cert_sha256 is set but this seed is not https://, so its certificate cannot be checked".into(),
-        ));
-    }
     let res = http
         .post(&url)
         .json(&list_request_body())
@@ -77,13 +69,12 @@ async fn fetch_one(
 pub async fn refresh(
     http: &reqwest::Client,
     seeds: &[String],
-    pinned: bool,
     timeout: Duration,
     directory: &Directory,
     store: Option<&Store>,
     now: f64,
 ) -> Result<Source, SnodeError> {
-    let seed_error = match fetch_from_seeds(http, seeds, pinned, timeout).await {
+    let seed_error = match fetch_from_seeds(http, seeds, timeout).await {
         Ok(nodes) => {
             if let Some(store) = store
                 && let Err(e) = store.replace_service_nodes(&nodes, now).await

@@ -122,6 +122,9 @@ impl OnionClient {
                 "snode.seed_cert_sha256 is empty: any seed certificate is accepted, so the service-node list is unauthenticated; pin the seeds' certificates"
             );
         }
+        if let Some(plain) = settings.seeds.iter().find(|s| s.starts_with("http://")) {
+            tracing::warn!(seed = %plain, "plain-HTTP seed: the service-node list it gives is unauthenticated");
+        }
         Ok(Self {
             http,
             seed_http,
@@ -158,7 +161,6 @@ impl OnionClient {
         bootstrap::refresh(
             &self.seed_http,
             &self.settings.seeds,
-            !self.settings.seed_cert_sha256.is_empty(),
             self.settings.timeout,
             &self.directory,
             self.store.as_ref(),

@@ -7,9 +7,10 @@
 //!   opens (a damaged reply counts against the path). TLS here only hides the framing.
 //! - **Seeds** hand out that node list, so they are what must be authentic. They too have
 //!   self-signed certificates; clients pin them. We pin the SHA-256 of the seed's
-//!   end-entity certificate (DER), `[snode] seed_cert_sha256`. With no fingerprint
-//!   configured any certificate is accepted and the list is unauthenticated (the server
-//!   warns once at startup).
+//!   end-entity certificate (DER), `[snode] seed_cert_sha256` (by default the public seeds'
+//!   fingerprints, as the desktop client pins them). With no fingerprint configured any
+//!   certificate is accepted and the list is unauthenticated (the server warns once at
+//!   startup).
 //!
 //! In both cases the handshake signature is still checked against the presented
 //! certificate's key (ring's `verify_tls12_signature`/`verify_tls13_signature`), so the
