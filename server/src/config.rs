@@ -295,10 +295,21 @@ pub struct SnodeConfig {
     pub probe_interval_secs: u64,
     pub probe_url: String,
     pub onion_only: bool,
+    /// SHA-256 fingerprints (hex) of the seeds' certificates; empty: any certificate.
+    pub seed_cert_sha256: Vec<String>,
 }
 
 /// The public seed nodes Session clients use.
 pub const DEFAULT_SEEDS: &str = "https://seed1.getsession.org:4443,https://seed2.getsession.org:4443,https://seed3.getsession.org:4443";
+
+/// SHA-256 fingerprints of the public seeds' certificates (seed1, seed2, seed3), as the
+/// Session desktop client pins them (the `cert256` values of its seed-node API; the
+/// certificates are self-signed RSA-2048, valid 2023-04-05 to 2033-04-05).
+pub const DEFAULT_SEED_CERT_SHA256: [&str; 3] = [
+    "36ea0b253537988551ee856e4fd20d55011e9c8b27eaa2f34b8f32a0bdf04f2d",
+    "c5908dd4139acd96aedd1e45576597650809c8a5ea02af556d4853d45396e0e7",
+    "8a0af2c712342f22ce00e53c1601410ef8d84156aee0a9809c32f6f7efbe556e",
+];
 
 impl Default for SnodeConfig {
     fn default() -> Self {
@@ -312,6 +323,7 @@ impl Default for SnodeConfig {
             probe_interval_secs: 0,
             probe_url: String::new(),
             onion_only: false,
+            seed_cert_sha256: DEFAULT_SEED_CERT_SHA256.map(String::from).to_vec(),
         }
     }
 }
@@ -345,6 +357,10 @@ impl SnodeConfig {
                     "snode.seeds entries must start with http:// or https://, got `{seed}`"
                 )));
             }
+        }
+        for pin in &self.seed_cert_sha256 {
+            crate::snode::tls::parse_fingerprint(pin)
+                .map_err(|e| ConfigError::Invalid(format!("snode.seed_cert_sha256: {e}")))?;
         }
         if (self.onion_only || self.probe_interval_secs > 0) && !self.enabled {
             return Err(ConfigError::Invalid(
@@ -660,6 +676,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         section: "snode",
         key: "onion_only",
         comment: "Accept /oxen/*/lsrpc and /loki/v3/lsrpc only from addresses in the current service-node list (403 otherwise); plain HTTP endpoints are unaffected. Fails open while no list is known.",
+    },
+    OptionDoc {
+        section: "snode",
+        key: "seed_cert_sha256",
+        comment: "Pin the seeds' certificates: SHA-256 fingerprints of their DER certificates, 64 hex digits each (colons allowed); in the environment, comma separated. The default is the three public seeds' fingerprints, as the Session desktop client pins them. An https:// seed whose certificate matches none is refused and the next seed tried. Empty ([]): any seed certificate is accepted and the node list is unauthenticated (a warning is logged); http:// seeds are never authenticated. Service-node certificates are never verified: the onion layers, encrypted to each node's key from the list, carry the security.",
     },
     OptionDoc {
         section: "filters",
@@ -1013,6 +1034,13 @@ fn apply_env_var(table: &mut Table, var: &str, raw: &str) -> Result<(), ConfigEr
         Value::Boolean(_) => Value::Boolean(parse_bool(raw).ok_or_else(|| bad("a boolean"))?),
         Value::Integer(_) => Value::Integer(raw.trim().parse().map_err(|_| bad("an integer"))?),
         Value::Float(_) => Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?),
+        Value::Array(_) => Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        ),
         _ => Value::String(raw.to_string()),
     };
     let entry = table
@@ -1326,6 +1354,48 @@ mod tests {
         .unwrap();
         assert!(config.snode.enabled && config.snode.onion_only);
         assert_eq!(config.snode.request_timeout_secs, 0.5);
+        assert_eq!(config.snode.seed_cert_sha256, DEFAULT_SEED_CERT_SHA256);
+        let pins = crate::snode::Settings::from_config(&config.snode).seed_cert_sha256;
+        assert_eq!(pins.len(), 3);
+        // The desktop client's colon form of seed1's pin is the same fingerprint.
+        assert_eq!(
+            crate::snode::tls::parse_fingerprint(
+                "36:EA:0B:25:35:37:98:85:51:EE:85:6E:4F:D2:0D:55:01:1E:9C:8B:27:EA:A2:F3:4B:8F:32:A0:BD:F0:4F:2D"
+            )
+            .unwrap(),
+            pins[0]
+        );
+    }
+
+    #[test]
+    fn seed_fingerprints_are_read_from_the_file_and_from_a_comma_separated_variable() {
+        let a = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let b = "FE:DC:BA:98:76:54:32:10:FE:DC:BA:98:76:54:32:10:FE:DC:BA:98:76:54:32:10:FE:DC:BA:98:76:54:32:10";
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[snode]\nseed_cert_sha256 = [\"{a}\", \"{b}\"]").unwrap();
+        let config = Config::load(Some(file.path()), env(&[])).unwrap();
+        assert_eq!(config.snode.seed_cert_sha256, [a, b]);
+        let settings = crate::snode::Settings::from_config(&config.snode);
+        assert_eq!(settings.seed_cert_sha256.len(), 2);
+        assert_eq!(hex::encode(settings.seed_cert_sha256[0]), a);
+        let config = Config::load(
+            None,
+            env(&[("SOGS_SNODE_SEED_CERT_SHA256", &format!("{a}, {b}"))]),
+        )
+        .unwrap();
+        assert_eq!(config.snode.seed_cert_sha256, [a, b]);
+        // An empty value clears the default pins (a private network of http:// seeds).
+        let config = Config::load(None, env(&[("SOGS_SNODE_SEED_CERT_SHA256", "")])).unwrap();
+        assert!(config.snode.seed_cert_sha256.is_empty());
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[snode]\nseed_cert_sha256 = [\"{a}\", \"nope\"]").unwrap();
+        let err = Config::load(Some(file.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("snode.seed_cert_sha256") && err.contains("`nope`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1349,6 +1419,17 @@ mod tests {
             (
                 vec![("SOGS_SNODE_PROBE_INTERVAL_SECS", "60")],
                 "snode.enabled",
+            ),
+            (
+                vec![("SOGS_SNODE_SEED_CERT_SHA256", "abcd")],
+                "snode.seed_cert_sha256",
+            ),
+            (
+                vec![(
+                    "SOGS_SNODE_SEED_CERT_SHA256",
+                    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg",
+                )],
+                "not hexadecimal",
             ),
         ] {
             let err = Config::load(None, env(&vars)).unwrap_err().to_string();

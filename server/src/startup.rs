@@ -35,6 +35,8 @@ pub enum StartupError {
     },
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error("service-node client: {0}")]
+    Snode(#[from] crate::snode::SnodeError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -182,7 +184,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
             crate::snode::Settings::from_config(&config.snode),
             Arc::default(),
             Some(store.clone()),
-        )
+        )?
         .with_clock(clock.clone()),
     );
     cluster.caches.watch_admin_changes(&config.server.data_dir);

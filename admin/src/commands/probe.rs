@@ -11,12 +11,13 @@ use sogs::snode::{OnionClient, ServerTarget, Settings, probe};
 
 use super::{AdminError, Context, failed, say};
 
-fn onion_client(ctx: &Context) -> OnionClient {
+fn onion_client(ctx: &Context) -> Result<OnionClient, AdminError> {
     OnionClient::new(
         Settings::from_config(&ctx.config.snode),
         Arc::default(),
         Some(ctx.store.clone()),
     )
+    .map_err(failed)
 }
 
 /// `probe [--url URL]`: the URL defaults to `[snode] probe_url`, then `server.base_url`.
@@ -31,7 +32,7 @@ pub async fn run(ctx: &Context, url: Option<&str>, out: &mut impl Write) -> Resu
         out,
         format!("probing {url}{} through 3 hops", target.target),
     );
-    let report = probe::run(&onion_client(ctx), &target).await;
+    let report = probe::run(&onion_client(ctx)?, &target).await;
     let _ = write!(out, "{}", report.render());
     match report.stages.iter().find(|s| !s.ok) {
         None => {
@@ -52,7 +53,7 @@ pub async fn resolve_ons(
     name: &str,
     out: &mut impl Write,
 ) -> Result<SessionId, AdminError> {
-    let sid = onion_client(ctx).resolve_ons(name).await.map_err(failed)?;
+    let sid = onion_client(ctx)?.resolve_ons(name).await.map_err(failed)?;
     say(out, format!("ONS name {name} is {sid}"));
     Ok(sid)
 }
@@ -66,15 +67,25 @@ mod tests {
     use super::*;
     use crate::cli::Scope;
 
+    /// Reaches `sim` as it serves (http or https), its seeds pinned when it has certificates.
     fn use_network(env: &mut TestEnv, sim: &SimNetwork) {
         env.config.snode.seeds = sim.seeds();
-        env.config.snode.scheme = "http".into();
+        env.config.snode.scheme = sim.scheme().into();
+        env.config.snode.seed_cert_sha256 = sim.seed_fingerprints();
         env.config.snode.request_timeout_secs = 3.0;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_probe_reaches_the_running_server_through_three_hops() {
-        let sim = SimNetwork::start(6).await.unwrap();
+        probe_a_running_server(SimNetwork::start(6).await.unwrap()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_probe_reaches_the_running_server_through_three_tls_hops_with_the_seeds_pinned() {
+        probe_a_running_server(SimNetwork::start_tls(6).await.unwrap()).await;
+    }
+
+    async fn probe_a_running_server(sim: SimNetwork) {
         let mut env = TestEnv::sqlite();
         use_network(&mut env, &sim);
         env.config.server.listen = "127.0.0.1:0".into();
@@ -139,18 +150,25 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn with_the_default_https_seeds_the_probe_says_https_is_unsupported() {
-        let env = TestEnv::sqlite();
+    async fn a_seed_certificate_that_matches_no_pin_fails_the_node_list_stage_naming_it() {
+        let sim = SimNetwork::start_tls(6).await.unwrap();
+        let mut env = TestEnv::sqlite();
+        use_network(&mut env, &sim);
+        env.config.snode.seed_cert_sha256 = vec!["ab".repeat(32)];
         let ctx = Context::open(env.config.clone()).await.unwrap();
         let err = run(&ctx, Some("http://127.0.0.1:9"), &mut Vec::new())
             .await
             .unwrap_err()
             .to_string();
-        assert!(err.contains("https://seed"), "{err}");
+        assert!(err.contains("`node list`"), "{err}");
         assert!(
-            err.contains("HTTPS to service nodes and seeds is not supported"),
+            err.contains(&format!(
+                "seed certificate SHA-256 {} matches none of snode.seed_cert_sha256",
+                sim.seed_fingerprints()[0]
+            )),
             "{err}"
         );
+        sim.stop().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

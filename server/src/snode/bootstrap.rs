@@ -38,13 +38,13 @@ pub async fn fetch_from_seeds(
     Err(SnodeError::NoNodes(errors.join("; ")))
 }
 
+/// `http` checks an `https://` seed's certificate against the pinned fingerprints.
 async fn fetch_one(
     http: &reqwest::Client,
     seed: &str,
     timeout: Duration,
 ) -> Result<Vec<ServiceNode>, SnodeError> {
     let url = format!("{}/json_rpc", seed.trim_end_matches('/'));
-    super::check_reachable(&url)?;
     let transport = |reason: String| SnodeError::Transport {
         node: seed.to_string(),
         reason,
@@ -55,7 +55,7 @@ async fn fetch_one(
         .timeout(timeout)
         .send()
         .await
-        .map_err(|e| transport(e.to_string()))?;
+        .map_err(|e| transport(super::client::error_chain(&e)))?;
     let status = res.status();
     let body = res.bytes().await.map_err(|e| transport(e.to_string()))?;
     if !status.is_success() {

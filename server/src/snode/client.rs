@@ -2,9 +2,9 @@
 //! retries on other paths, and keeps the paths healthy with strike counting.
 //!
 //! Service nodes speak HTTPS with self-signed certificates, which clients accept without
-//! verification (the onion layers carry the security). This build's HTTP client has no TLS
-//! support, so `https` seeds and `scheme = "https"` fail up front with
-//! [`SnodeError::TlsUnsupported`]; the simulated network uses plain HTTP.
+//! verification (the onion layers carry the security); seeds are pinned by certificate
+//! fingerprint when `seed_cert_sha256` is set. See [`super::tls`]. `scheme = "http"` is for
+//! the simulated network.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use super::builder::{self, BuiltOnion, Destination, NodeReply, Random, ServerTar
 use super::directory::{Directory, Source};
 use super::node::ServiceNode;
 use super::paths::{GUARDS, Path, PathSet, Strike};
+use super::tls::{self, Fingerprint};
 use super::{SnodeError, bootstrap, ons};
 use crate::client::{BuiltRequest, ClientResponse, SogsClient};
 use crate::clock::Clock;
@@ -45,12 +46,20 @@ pub struct Settings {
     pub attempts: u32,
     /// The cipher of every layer.
     pub enc: EncType,
+    /// SHA-256 fingerprints of the seeds' certificates; empty: any certificate.
+    pub seed_cert_sha256: Vec<Fingerprint>,
 }
 
 impl Settings {
-    /// From the `[snode]` configuration section.
+    /// From the `[snode]` configuration section (validated, so the fingerprints parse; one
+    /// that did not would have stopped the configuration from loading).
     pub fn from_config(config: &crate::config::SnodeConfig) -> Self {
         Self {
+            seed_cert_sha256: config
+                .seed_cert_sha256
+                .iter()
+                .filter_map(|f| tls::parse_fingerprint(f).ok())
+                .collect(),
             seeds: config
                 .seeds
                 .split([',', ' '])
@@ -68,7 +77,10 @@ impl Settings {
 
 /// The service-node client.
 pub struct OnionClient {
+    /// For service nodes: any certificate (see [`super::tls`]).
     http: reqwest::Client,
+    /// For seeds: pinned certificates, or any when none is configured.
+    seed_http: reqwest::Client,
     settings: Settings,
     directory: Arc<Directory>,
     store: Option<Store>,
@@ -88,16 +100,41 @@ enum Failure {
 }
 
 impl OnionClient {
-    pub fn new(settings: Settings, directory: Arc<Directory>, store: Option<Store>) -> Self {
-        Self {
-            http: reqwest::Client::new(),
+    /// Fails only if the TLS client cannot be set up.
+    pub fn new(
+        settings: Settings,
+        directory: Arc<Directory>,
+        store: Option<Store>,
+    ) -> Result<Self, SnodeError> {
+        let tls_error = |e: &dyn std::fmt::Display| SnodeError::Tls(e.to_string());
+        let http = tls::node_client_builder()
+            .map_err(|e| tls_error(&e))?
+            .build()
+            .map_err(|e| tls_error(&e))?;
+        let seed_http = tls::seed_client_builder(&settings.seed_cert_sha256)
+            .map_err(|e| tls_error(&e))?
+            .build()
+            .map_err(|e| tls_error(&e))?;
+        if settings.seed_cert_sha256.is_empty()
+            && settings.seeds.iter().any(|s| s.starts_with("https://"))
+        {
+            tracing::warn!(
+                "snode.seed_cert_sha256 is empty: any seed certificate is accepted, so the service-node list is unauthenticated; pin the seeds' certificates"
+            );
+        }
+        if let Some(plain) = settings.seeds.iter().find(|s| s.starts_with("http://")) {
+            tracing::warn!(seed = %plain, "plain-HTTP seed: the service-node list it gives is unauthenticated");
+        }
+        Ok(Self {
+            http,
+            seed_http,
             settings,
             directory,
             store,
             paths: Mutex::new(PathSet::default()),
             refreshing: Mutex::new(()),
             clock: Clock::system(),
-        }
+        })
     }
 
     /// Uses `clock` (the server's injected clock) instead of the system clock.
@@ -122,7 +159,7 @@ impl OnionClient {
 
     async fn refresh_locked(&self, now: f64) -> Result<Source, SnodeError> {
         bootstrap::refresh(
-            &self.http,
+            &self.seed_http,
             &self.settings.seeds,
             self.settings.timeout,
             &self.directory,
@@ -425,15 +462,24 @@ fn transport_error(node: &ServiceNode, e: &reqwest::Error, timeout: Duration) ->
     if e.is_timeout() {
         return SnodeError::Timeout(timeout);
     }
-    let mut reason = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
-        source = s.source();
-    }
     SnodeError::Transport {
         node: format!("{node:?}"),
-        reason,
+        reason: error_chain(e),
     }
+}
+
+/// An error with its causes, so a TLS refusal (a pin mismatch) is named and not hidden
+/// behind "error sending request".
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !reason.contains(&text) {
+            reason.push_str(": ");
+            reason.push_str(&text);
+        }
+        source = s.source();
+    }
+    reason
 }

@@ -12,6 +12,7 @@
 //! - [`origins`]: a bounded tally of who sends onion requests.
 //! - [`probe`]: the staged probe of this server's own onion endpoint.
 //! - [`tasks`]: node-list refresh, self-probe and origin report in the background.
+//! - [`tls`]: HTTPS as clients do it: service nodes unverified, seeds pinned.
 //! - [`sim`]: a simulated network of service nodes for tests and local development.
 
 pub mod bootstrap;
@@ -25,20 +26,12 @@ pub mod paths;
 pub mod probe;
 pub mod sim;
 pub mod tasks;
+pub mod tls;
 
 pub use builder::{Destination, ServerTarget};
 pub use client::{OnionClient, Settings};
 pub use directory::Directory;
 pub use node::ServiceNode;
-
-/// Refuses an `https://` URL up front: this build's HTTP client cannot speak TLS, and the
-/// operator should hear that rather than a connection error.
-pub(crate) fn check_reachable(url: &str) -> Result<(), SnodeError> {
-    if url.starts_with("https://") {
-        return Err(SnodeError::TlsUnsupported(url.to_string()));
-    }
-    Ok(())
-}
 
 use crate::crypto::onion::OnionError;
 
@@ -59,10 +52,8 @@ pub enum SnodeError {
     BadReply(String),
     #[error("server URL `{0}` is not http(s)://host[:port]")]
     BadServerUrl(String),
-    #[error(
-        "{0}: HTTPS to service nodes and seeds is not supported by this build (its HTTP client has no TLS); only scheme = \"http\" networks such as sogs-simnet can be reached"
-    )]
-    TlsUnsupported(String),
+    #[error("TLS client setup: {0}")]
+    Tls(String),
     #[error("request to {node} failed: {reason}")]
     Transport { node: String, reason: String },
     #[error("path through guard {guard} refused the request: HTTP {status}: {body}")]

@@ -12,7 +12,7 @@ use sogs::config::Config;
 use sogs::crypto::EncType;
 use sogs::snode::directory::Source;
 use sogs::snode::sim::{SimNetwork, TEST_NAMES};
-use sogs::snode::{OnionClient, ServerTarget, Settings, probe};
+use sogs::snode::{OnionClient, ServerTarget, Settings, probe, tls};
 
 use crate::community::{TOKEN, now};
 use crate::support::app::TestApp;
@@ -20,18 +20,25 @@ use crate::support::{Backend, spawn_app_with};
 
 const NODES: usize = 6;
 
+/// Reaches `sim` as it serves (http or https), pinning its seeds' certificates when it has
+/// any.
 fn settings(sim: &SimNetwork, timeout: Duration) -> Settings {
     Settings {
         seeds: sim.seeds().split(',').map(str::to_string).collect(),
-        scheme: "http".into(),
+        scheme: sim.scheme().into(),
         timeout,
         attempts: 3,
         enc: EncType::XChaCha20Poly1305,
+        seed_cert_sha256: sim
+            .seed_fingerprints()
+            .iter()
+            .map(|f| tls::parse_fingerprint(f).unwrap())
+            .collect(),
     }
 }
 
 fn client(sim: &SimNetwork, timeout: Duration) -> OnionClient {
-    OnionClient::new(settings(sim, timeout), Arc::default(), None)
+    OnionClient::new(settings(sim, timeout), Arc::default(), None).unwrap()
 }
 
 /// The server's onion endpoint as the last hop reaches it.
@@ -42,7 +49,8 @@ fn target(app: &TestApp) -> ServerTarget {
 fn use_network(config: &mut Config, sim: &SimNetwork) {
     config.snode.enabled = true;
     config.snode.seeds = sim.seeds();
-    config.snode.scheme = "http".into();
+    config.snode.scheme = sim.scheme().into();
+    config.snode.seed_cert_sha256 = sim.seed_fingerprints();
     config.snode.request_timeout_secs = 2.0;
 }
 
@@ -69,9 +77,13 @@ async fn a_probe_and_a_client_post_and_poll_through_three_simulated_hops(backend
     let sim = SimNetwork::start(NODES).await.unwrap();
     let app = spawn_app_with(backend, |_| {}).await;
     with_room(&app).await;
-    let onion = client(&sim, Duration::from_secs(5));
+    probe_post_and_poll(&client(&sim, Duration::from_secs(5)), &app).await;
+    sim.stop().await;
+}
 
-    let report = probe::run(&onion, &target(&app)).await;
+/// Probes `app` through `onion`, then posts and polls a message through it.
+async fn probe_post_and_poll(onion: &OnionClient, app: &TestApp) {
+    let report = probe::run(onion, &target(app)).await;
     assert!(report.ok(), "{}", report.render());
     let names: Vec<&str> = report.stages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
@@ -99,7 +111,7 @@ async fn a_probe_and_a_client_post_and_poll_through_three_simulated_hops(backend
         &format!("/room/{TOKEN}/message"),
         &user.message_json(b"through the onion"),
     );
-    let posted = onion.send_v4(&target(&app), &post).await.unwrap();
+    let posted = onion.send_v4(&target(app), &post).await.unwrap();
     assert_eq!(posted.status, 201, "{}", posted.text());
     let poll = user.build(
         "GET",
@@ -107,12 +119,128 @@ async fn a_probe_and_a_client_post_and_poll_through_three_simulated_hops(backend
         Vec::new(),
         None,
     );
-    let polled = onion.send_v4(&target(&app), &poll).await.unwrap();
+    let polled = onion.send_v4(&target(app), &poll).await.unwrap();
     assert_eq!(polled.status, 200);
     let messages = polled.json();
     assert_eq!(messages.as_array().unwrap().len(), 1);
     assert_eq!(messages[0]["id"], posted.json()["id"]);
     assert_eq!(messages[0]["session_id"], Value::String(user.id()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_with_the_seeds_pinned_a_probe_and_a_post_and_poll_go_through_three_hops() {
+    let sim = SimNetwork::start_tls(NODES).await.unwrap();
+    assert_eq!(sim.scheme(), "https");
+    assert!(sim.seeds().starts_with("https://127.0.0.2:"));
+    assert_eq!(sim.seed_fingerprints().len(), 2);
+    // The nodes speak only TLS: plain HTTP to one gets no answer.
+    let plain = format!("http://{}/storage_rpc/v1", sim.nodes()[0].info.address());
+    assert!(reqwest::Client::new().post(plain).send().await.is_err());
+
+    // The server learns the list from a pinned seed and probes through TLS hops.
+    let app = spawn_app_with(Backend::Sqlite, |c| use_network(c, &sim)).await;
+    with_room(&app).await;
+    eventually("the seed list", || {
+        app.state.snode.directory().source() == Source::Seed
+    })
+    .await;
+    assert_eq!(app.state.snode.directory().len(), NODES);
+    assert_eq!(app.state.snode.settings().seed_cert_sha256.len(), 2);
+    let report = probe::run(&app.state.snode, &target(&app)).await;
+    assert!(report.ok(), "{}", report.render());
+
+    // A client's post and poll ride the same kind of path (the last hop reaches this
+    // plain-HTTP server as its `protocol` field says).
+    let onion = client(&sim, Duration::from_secs(5));
+    assert_eq!(onion.settings().scheme, "https");
+    probe_post_and_poll(&onion, &app).await;
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_service_node_client_accepts_a_self_signed_node_certificate() {
+    let sim = SimNetwork::start_tls(1).await.unwrap();
+    let url = format!("https://{}/storage_rpc/v1", sim.nodes()[0].info.address());
+    let info = serde_json::json!({"method": "info", "params": {}});
+    let node_client = tls::node_client_builder().unwrap().build().unwrap();
+    let res = node_client.post(&url).json(&info).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    // Every other HTTPS client (S3 uploads) verifies certificates against the CA store.
+    let err = reqwest::Client::new()
+        .post(&url)
+        .json(&info)
+        .send()
+        .await
+        .unwrap_err();
+    let chain = format!("{err:?}");
+    assert!(
+        chain.contains("InvalidCertificate(UnknownIssuer)"),
+        "{chain}"
+    );
+    sim.stop().await;
+}
+
+/// A fingerprint no certificate has.
+const WRONG_PIN: &str = "abababababababababababababababababababababababababababababababab";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_whose_certificate_does_not_match_the_pin_is_refused_and_the_next_seed_tried() {
+    let sim = SimNetwork::start_tls(NODES).await.unwrap();
+    let fingerprints = sim.seed_fingerprints();
+
+    // Only the second seed's certificate is pinned: whichever seed is tried first, the list
+    // comes from the second.
+    let mut only_second = settings(&sim, Duration::from_secs(5));
+    only_second.seed_cert_sha256 = vec![tls::parse_fingerprint(&fingerprints[1]).unwrap()];
+    let onion = OnionClient::new(only_second, Arc::default(), None).unwrap();
+    assert_eq!(onion.refresh_nodes(now()).await.unwrap(), Source::Seed);
+    assert_eq!(onion.directory().len(), NODES);
+
+    // Pinned to nothing they present: both seeds are refused, each naming its certificate.
+    let mut wrong = settings(&sim, Duration::from_secs(5));
+    wrong.seed_cert_sha256 = vec![tls::parse_fingerprint(WRONG_PIN).unwrap()];
+    let onion = OnionClient::new(wrong, Arc::default(), None).unwrap();
+    let err = onion.ensure_nodes().await.unwrap_err().to_string();
+    assert!(err.contains("no seed node answered"), "{err}");
+    for (seed, fingerprint) in sim.seeds().split(',').zip(&fingerprints) {
+        assert!(err.contains(seed), "{err}");
+        assert!(
+            err.contains(&format!(
+                "seed certificate SHA-256 {fingerprint} matches none of snode.seed_cert_sha256"
+            )),
+            "{err}"
+        );
+    }
+    assert!(onion.directory().is_empty());
+
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_seed_pin_mismatched_the_server_falls_back_to_its_stored_list() {
+    let sim = SimNetwork::start_tls(NODES).await.unwrap();
+    let first = spawn_app_with(Backend::Sqlite, |c| use_network(c, &sim)).await;
+    eventually("the seed list", || {
+        first.state.snode.directory().source() == Source::Seed
+    })
+    .await;
+    // Restarted with a pin the seeds do not match (a seed impersonated, or its certificate
+    // renewed), it refuses them and keeps serving with the list it stored.
+    let second = first
+        .another_instance(|c| c.snode.seed_cert_sha256 = vec![WRONG_PIN.into()])
+        .await;
+    eventually("the stored list", || {
+        second.state.snode.directory().source() == Source::Stored
+    })
+    .await;
+    assert_eq!(second.state.snode.directory().len(), NODES);
+    let err = second.state.snode.directory().last_error().unwrap();
+    assert!(
+        err.contains("matches none of snode.seed_cert_sha256"),
+        "{err}"
+    );
+    let report = probe::run(&second.state.snode, &target(&second)).await;
+    assert!(report.ok(), "{}", report.render());
     sim.stop().await;
 }
 

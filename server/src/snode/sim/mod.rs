@@ -1,7 +1,9 @@
 //! A simulated service-node network for tests and local development (`sogs-simnet`).
 //!
 //! Each node listens on its own loopback address (127.0.0.2, 127.0.0.3, …; Linux routes all
-//! of 127/8 to the loopback interface) on an ephemeral port, over plain HTTP, and serves:
+//! of 127/8 to the loopback interface) on an ephemeral port, over plain HTTP or, started with
+//! [`SimNetwork::start_tls`], over HTTPS with a fresh self-signed certificate as real nodes
+//! have (its fingerprint is [`SimNode::cert_sha256`], for tests that pin seeds). It serves:
 //! - `POST /json_rpc`: `get_n_service_nodes`, the seed RPC (every node can act as a seed);
 //! - `POST /onion_req/v2`: opens its onion layer and relays to the next node, POSTs to the
 //!   final HTTP server, or, when it is the destination, answers the storage RPC (`info`,
@@ -82,6 +84,8 @@ struct Shared {
     nodes: std::sync::RwLock<Vec<ServiceNode>>,
     names: Vec<(String, SessionId)>,
     relay_timeout: Duration,
+    /// `https` or `http`: how nodes serve and reach each other.
+    scheme: &'static str,
 }
 
 /// A running simulated network.
@@ -90,8 +94,18 @@ pub struct SimNetwork {
 }
 
 impl SimNetwork {
-    /// Starts `count` nodes on 127.0.0.2 upwards.
+    /// Starts `count` plain-HTTP nodes on 127.0.0.2 upwards.
     pub async fn start(count: usize) -> std::io::Result<Self> {
+        Self::start_with(count, false).await
+    }
+
+    /// Starts `count` HTTPS nodes on 127.0.0.2 upwards, each with its own self-signed
+    /// certificate; they relay to each other over HTTPS.
+    pub async fn start_tls(count: usize) -> std::io::Result<Self> {
+        Self::start_with(count, true).await
+    }
+
+    async fn start_with(count: usize, tls: bool) -> std::io::Result<Self> {
         let names = TEST_NAMES
             .iter()
             .filter_map(|(name, sid)| Some(((*name).to_string(), sid.parse().ok()?)))
@@ -100,13 +114,14 @@ impl SimNetwork {
             nodes: std::sync::RwLock::new(Vec::new()),
             names,
             relay_timeout: Duration::from_secs(5),
+            scheme: if tls { "https" } else { "http" },
         });
         let mut nodes = Vec::with_capacity(count);
         for i in 0..count {
             let octet = u8::try_from(i + 2).map_err(|_| {
                 std::io::Error::new(std::io::ErrorKind::InvalidInput, "at most 253 nodes")
             })?;
-            nodes.push(SimNode::start(format!("127.0.0.{octet}"), shared.clone()).await?);
+            nodes.push(SimNode::start(format!("127.0.0.{octet}"), shared.clone(), tls).await?);
         }
         if let Ok(mut list) = shared.nodes.write() {
             *list = nodes.iter().map(|n| n.info.clone()).collect();
@@ -128,14 +143,32 @@ impl SimNetwork {
         self.nodes.iter().find(|n| &n.info.ed25519 == ed25519)
     }
 
+    /// `https` or `http`, as `[snode] scheme` must be to reach the nodes.
+    pub fn scheme(&self) -> &'static str {
+        match self.nodes.first().and_then(|n| n.cert_sha256) {
+            Some(_) => "https",
+            None => "http",
+        }
+    }
+
     /// Seed URLs (the first two nodes), comma-separated as `[snode] seeds` takes them.
     pub fn seeds(&self) -> String {
         self.nodes
             .iter()
             .take(2)
-            .map(|n| format!("http://{}", n.info.address()))
+            .map(|n| format!("{}://{}", self.scheme(), n.info.address()))
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    /// The certificate fingerprints of the seeds (hex, as `[snode] seed_cert_sha256` takes
+    /// them); empty for a plain-HTTP network.
+    pub fn seed_fingerprints(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .take(2)
+            .filter_map(|n| n.cert_sha256.map(hex::encode))
+            .collect()
     }
 
     /// Stops every node.

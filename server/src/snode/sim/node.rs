@@ -22,6 +22,8 @@ pub struct SimNode {
     pub info: ServiceNode,
     /// Its fault switches.
     pub faults: Arc<Faults>,
+    /// SHA-256 of its self-signed certificate, when it serves HTTPS.
+    pub cert_sha256: Option<crate::snode::tls::Fingerprint>,
     handle: ServerHandle,
 }
 
@@ -35,7 +37,7 @@ struct Ctx {
 }
 
 impl SimNode {
-    pub(super) async fn start(ip: String, shared: Arc<Shared>) -> std::io::Result<Self> {
+    pub(super) async fn start(ip: String, shared: Arc<Shared>, tls: bool) -> std::io::Result<Self> {
         let listener = std::net::TcpListener::bind((ip.as_str(), 0))?;
         let port = listener.local_addr()?.port();
         let key = ServerKey::generate();
@@ -53,7 +55,9 @@ impl SimNode {
         let local: std::net::IpAddr = ip
             .parse()
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad ip"))?;
-        let http = reqwest::Client::builder()
+        // Relays accept any certificate, as storage servers do between nodes.
+        let http = crate::snode::tls::node_client_builder()
+            .map_err(std::io::Error::other)?
             .local_address(local)
             .build()
             .map_err(std::io::Error::other)?;
@@ -65,6 +69,12 @@ impl SimNode {
             shared,
             http,
         });
+        let certificate = if tls {
+            Some(crate::snode::tls::self_signed_server(&ip).map_err(std::io::Error::other)?)
+        } else {
+            None
+        };
+        let cert_sha256 = certificate.as_ref().map(|c| c.fingerprint);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(ctx.clone())
@@ -75,14 +85,18 @@ impl SimNode {
         })
         .workers(1)
         .disable_signals()
-        .shutdown_timeout(0)
-        .listen(listener)?
+        .shutdown_timeout(0);
+        let server = match certificate {
+            Some(certificate) => server.listen_rustls_0_23(listener, certificate.config)?,
+            None => server.listen(listener)?,
+        }
         .run();
         let handle = server.handle();
         tokio::spawn(server);
         Ok(Self {
             info,
             faults,
+            cert_sha256,
             handle,
         })
     }
@@ -256,7 +270,11 @@ async fn hop(ctx: &Ctx, body: &[u8]) -> (u16, Vec<u8>, String) {
         enc_type,
     }
     .encode();
-    let url = format!("http://{}/onion_req/v2", next_node.address());
+    let url = format!(
+        "{}://{}/onion_req/v2",
+        ctx.shared.scheme,
+        next_node.address()
+    );
     forward(ctx, &url, forwarded).await
 }
 
