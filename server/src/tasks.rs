@@ -1,7 +1,8 @@
 //! Background work with a lifecycle: started with the server, stopped by its shutdown
 //! token, joined before the process exits.
 //!
-//! - The activity flusher writes coalesced `last_active` data every few seconds.
+//! - The activity flusher writes coalesced `last_active` data every few seconds, and drops
+//!   cache entries past their lifetime.
 //! - The invalidation subscriber (with Redis) keeps this instance's caches fresh.
 //! - The cleanup (spec §6.12) prunes expired files, edit history, DMs, old room activity and
 //!   nonces, refreshes active-user counts and applies due permission and ban changes. Every
@@ -51,6 +52,7 @@ async fn activity_flusher(state: AppState, shutdown: CancellationToken) {
             _ = tick.tick() => false,
             _ = shutdown.cancelled() => true,
         };
+        state.cluster.caches.prune_expired();
         let outcome = match state.activity.flush(&state.store).await {
             Ok(()) => "ok",
             Err(e) => {

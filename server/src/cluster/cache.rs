@@ -115,6 +115,21 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
             map.retain(|k, e| keep(k, &e.value));
         }
     }
+
+    /// Drops entries older than `ttl`, and gives memory back once the map has shrunk to a
+    /// quarter of its capacity, so a burst of users does not stay resident.
+    fn prune(&self, ttl: Duration) {
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|_, e| e.stored.elapsed() < ttl);
+            if map.len() < map.capacity() / 4 {
+                map.shrink_to_fit();
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.lock().map_or(0, |m| m.len())
+    }
 }
 
 /// The caches of one instance.
@@ -319,6 +334,22 @@ impl Caches {
         }
     }
 
+    /// Forgets entries that can no longer be served (older than the current lifetime), so
+    /// memory follows the users active lately rather than every user ever seen. Run by a
+    /// background task every few seconds.
+    pub fn prune_expired(&self) {
+        let ttl = self.ttl();
+        self.rooms.prune(ttl);
+        self.users.prune(ttl);
+        self.permissions.prune(ttl);
+        self.empty_mailboxes.prune(ttl);
+    }
+
+    /// How many entries are held, all caches together.
+    pub fn entries(&self) -> usize {
+        self.rooms.len() + self.users.len() + self.permissions.len() + self.empty_mailboxes.len()
+    }
+
     /// Drops what `what` made stale.
     pub fn apply(&self, what: &Invalidation) {
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -444,6 +475,21 @@ mod tests {
         super::super::change_marker::touch(dir.path()).unwrap();
         c.notice_admin_changes();
         assert!(c.room("lobby").is_none());
+    }
+
+    #[test]
+    fn pruning_forgets_entries_past_their_lifetime_and_keeps_fresh_ones() {
+        let c = Caches::new(CacheMode::Local);
+        c.put_room(&room(1, "old"), c.generation());
+        std::thread::sleep(LOCAL_TTL + Duration::from_millis(50));
+        c.put_room(&room(2, "new"), c.generation());
+        assert_eq!(c.entries(), 2);
+        c.prune_expired();
+        assert_eq!(c.entries(), 1);
+        assert!(c.room("new").is_some());
+        let off = Caches::new(CacheMode::Off);
+        off.prune_expired();
+        assert_eq!(off.entries(), 0);
     }
 
     #[test]
