@@ -25,7 +25,7 @@ use sogs::cluster::cache::Invalidation;
 use sogs::config::Config;
 use sogs::crypto::keys::{ServerKey, SessionId};
 use sogs::domain::RoomToken;
-use sogs::store::{NewAuditEntry, Room, Store, User};
+use sogs::store::{NewAuditEntry, Room, RoomUpdate, Store, User};
 
 use crate::cli::{BansCommand, Cli, Command, KeyCommand, ModeratorCommand, RoomCommand};
 
@@ -151,6 +151,24 @@ impl Context {
         self.store.record_audit(&entry).await.map_err(failed)?;
         self.tell_servers().await;
         Ok(())
+    }
+
+    /// Applies a change of a room's details or defaults and records it in the audit log.
+    pub async fn update_room(
+        &self,
+        room: &Room,
+        update: &RoomUpdate,
+        action: &str,
+        details: Value,
+    ) -> Result<Room, AdminError> {
+        let updated = self
+            .store
+            .update_room_details(room.id, update)
+            .await
+            .map_err(failed)?;
+        self.record(Some(&room.token), None, action, details)
+            .await?;
+        Ok(updated)
     }
 
     /// Tells running servers that the database changed: over Redis when configured, and

@@ -191,22 +191,18 @@ async fn set_defaults(
         ..RoomUpdate::default()
     };
     let updated = ctx
-        .store
-        .update_room_details(room.id, &update)
-        .await
-        .map_err(failed)?;
-    ctx.record(
-        Some(&room.token),
-        None,
-        "set_default_permissions",
-        json!({
-            "read": update.default_read,
-            "accessible": update.default_accessible,
-            "write": update.default_write,
-            "upload": update.default_upload,
-        }),
-    )
-    .await?;
+        .update_room(
+            room,
+            &update,
+            "set_default_permissions",
+            json!({
+                "read": update.default_read,
+                "accessible": update.default_accessible,
+                "write": update.default_write,
+                "upload": update.default_upload,
+            }),
+        )
+        .await?;
     say(
         out,
         format!("Room {} defaults: {}", updated.token, defaults(&updated)),

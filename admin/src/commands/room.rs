@@ -93,17 +93,8 @@ async fn set_image(
         ..RoomUpdate::default()
     };
     let updated = ctx
-        .store
-        .update_room_details(room.id, &update)
-        .await
-        .map_err(failed)?;
-    ctx.record(
-        Some(&room.token),
-        None,
-        "set_room_image",
-        json!({ "file": file_id }),
-    )
-    .await?;
+        .update_room(room, &update, "set_room_image", json!({ "file": file_id }))
+        .await?;
     Ok(updated)
 }
 
@@ -270,24 +261,20 @@ pub async fn update(
         default_upload: permissions.upload(),
     };
     let updated = ctx
-        .store
-        .update_room_details(room.id, &update)
-        .await
-        .map_err(failed)?;
-    ctx.record(
-        Some(&room.token),
-        None,
-        "update_room",
-        json!({
-            "name": name,
-            "description": description,
-            "read": update.default_read,
-            "accessible": update.default_accessible,
-            "write": update.default_write,
-            "upload": update.default_upload,
-        }),
-    )
-    .await?;
+        .update_room(
+            &room,
+            &update,
+            "update_room",
+            json!({
+                "name": name,
+                "description": description,
+                "read": update.default_read,
+                "accessible": update.default_accessible,
+                "write": update.default_write,
+                "upload": update.default_upload,
+            }),
+        )
+        .await?;
     print_room(ctx, &updated, out).await
 }
 
