@@ -145,6 +145,7 @@ pub enum RoomCommand {
     /// Create a room and print its join URL.
     ///
     /// Example: sogs-admin room add lobby --name "The Lobby" --description "Say hi"
+    /// Example: sogs-admin room add news --name "News" --no-write
     Add {
         /// The room token: 1-64 letters, digits, '_' or '-'; it appears in the URL.
         token: String,
@@ -157,6 +158,9 @@ pub enum RoomCommand {
         /// The room's image, from a file (PNG, JPEG…; at most the server's upload limit).
         #[arg(long, value_name = "FILE")]
         image: Option<PathBuf>,
+        /// Default permissions other than read, write and upload for everyone.
+        #[command(flatten)]
+        permissions: PermissionFlags,
     },
     /// List every room with its details, moderators and join URL.
     #[command(after_help = "Example: sogs-admin room list")]
@@ -626,7 +630,9 @@ mod tests {
                 name,
                 description,
                 image,
+                permissions,
             }) => {
+                assert!(permissions.is_empty());
                 assert_eq!(image, None);
                 assert_eq!(token, "lobby");
                 assert_eq!(name.as_deref(), Some("The Lobby"));

@@ -263,6 +263,22 @@ async fn every_subcommand_takes_effect_on_a_running_server(env: TestEnv) {
     let key = ok(&env, &["key", "show"]).await;
     assert_eq!(key.trim(), server.public_key.to_hex());
 
+    // room add with its own defaults: an announcements room nobody but mods may post in.
+    ok(&env, &["room", "add", "news", "--no-write"]).await;
+    settle(&env).await;
+    let news = bob
+        .post_json("/room/news/message", &bob.message_json(b"hi"))
+        .await
+        .unwrap();
+    assert_eq!(news.status, 403);
+    let (status, view) = {
+        let res = bob.get("/room/news").await.unwrap();
+        (res.status, res.json())
+    };
+    assert_eq!(status, 200);
+    assert_eq!(view["write"], false, "{view}");
+    ok(&env, &["room", "delete", "news", "--yes"]).await;
+
     // room update --no-image, then room delete: gone for clients at once.
     ok(&env, &["room", "update", "lobby", "--no-image"]).await;
     settle(&env).await;

@@ -221,13 +221,15 @@ pub async fn run_with_config(
                 name,
                 description,
                 image,
+                permissions,
             } => {
-                room::add(
+                room::add_room(
                     &ctx,
                     &token,
                     name.as_deref(),
                     description.as_deref(),
                     image.as_deref(),
+                    &permissions,
                     out,
                 )
                 .await

@@ -10,14 +10,30 @@ use sogs::store::{NewFile, Room, RoomUpdate, StoreError};
 
 use super::{AdminError, Context, confirm, failed, say};
 use crate::cli::PermissionFlags;
-/// `room add TOKEN [--name] [--description] [--image FILE]`: creates the room and prints
-/// its join URL.
+/// [`add_room`] with the usual defaults (everyone reads, writes and uploads), as the
+/// command tests create their rooms.
+#[cfg(test)]
 pub async fn add(
     ctx: &Context,
     token: &str,
     name: Option<&str>,
     description: Option<&str>,
     image: Option<&Path>,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    let defaults = PermissionFlags::default();
+    add_room(ctx, token, name, description, image, &defaults, out).await
+}
+
+/// `room add TOKEN [--name] [--description] [--image FILE] [--no-write …]`: creates the
+/// room, with its default permissions if given, and prints its join URL.
+pub async fn add_room(
+    ctx: &Context,
+    token: &str,
+    name: Option<&str>,
+    description: Option<&str>,
+    image: Option<&Path>,
+    defaults: &PermissionFlags,
     out: &mut impl Write,
 ) -> Result<(), AdminError> {
     // Read the image first: a bad path should not leave a room behind without it.
@@ -45,6 +61,29 @@ pub async fn add(
     let room = match image {
         Some(image) => set_image(ctx, &room, Some(image)).await?,
         None => room,
+    };
+    let room = if defaults.is_empty() {
+        room
+    } else {
+        let update = RoomUpdate {
+            default_read: defaults.read(),
+            default_accessible: defaults.accessible(),
+            default_write: defaults.write(),
+            default_upload: defaults.upload(),
+            ..RoomUpdate::default()
+        };
+        ctx.update_room(
+            &room,
+            &update,
+            "set_default_permissions",
+            json!({
+                "read": update.default_read,
+                "accessible": update.default_accessible,
+                "write": update.default_write,
+                "upload": update.default_upload,
+            }),
+        )
+        .await?
     };
     print_room(ctx, &room, out).await
 }
