@@ -313,7 +313,7 @@ async fn serve_with(state: &AppState, req: ApiRequest, inherited: Option<&Identi
     let matched = match_route(ROUTES, req.method, &req.path);
     if inherited.is_none() && !is_container(&matched) {
         // Before anything is read from the caches: apply any invalidation another
-        // instance published before this request arrived.
+        // instance (or `sogs-admin`) made before this request arrived.
         state.cluster.sync_caches().await;
     }
     let identity = match inherited {

@@ -28,7 +28,6 @@ pub async fn serve_http(
         Ok(r) => r,
         Err(e) => return to_http_response(e.into_response()),
     };
-    state.cluster.caches.notice_admin_changes();
     let served = dispatch::serve(&state, api_req).await;
     req.extensions_mut().insert(RouteLabel(served.route));
     to_http_response(served.response)

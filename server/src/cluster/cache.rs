@@ -127,6 +127,7 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
         }
     }
 
+    #[cfg(test)]
     fn len(&self) -> usize {
         self.0.lock().map_or(0, |m| m.len())
     }
@@ -181,8 +182,8 @@ impl Caches {
         }
     }
 
-    /// Drops everything if `sogs-admin` changed the database since the last request. Called
-    /// once per incoming request, before anything is looked up.
+    /// Drops everything if `sogs-admin` changed the database since the last look; called
+    /// through [`super::Cluster::sync_caches`] before a request reads the caches.
     pub fn notice_admin_changes(&self) {
         if let Some(marker) = self.admin_changes.get()
             && marker.changed()
@@ -346,7 +347,8 @@ impl Caches {
     }
 
     /// How many entries are held, all caches together.
-    pub fn entries(&self) -> usize {
+    #[cfg(test)]
+    fn entries(&self) -> usize {
         self.rooms.len() + self.users.len() + self.permissions.len() + self.empty_mailboxes.len()
     }
 

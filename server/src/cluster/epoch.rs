@@ -31,11 +31,17 @@ pub(super) fn split_message(text: &str) -> (Option<u64>, &str) {
 }
 
 impl Cluster {
-    /// Makes sure no invalidation published before this call is still pending here; called
-    /// at the start of every request that may read the caches. A no-op unless the caches
-    /// are shared and in use; a failing Redis switches them off (see `health`).
+    /// Makes sure no invalidation made before this call is still pending here; called once
+    /// at the start of every request that may read the caches. With Redis: one read of the
+    /// invalidation counter (a failing Redis switches the caches off, see `health`). A
+    /// single server without Redis: one look at the marker `sogs-admin` replaces (see
+    /// `change_marker`). Uncached modes have nothing to do.
     pub async fn sync_caches(&self) {
         let caches = &self.caches;
+        if caches.mode() == CacheMode::Local {
+            caches.notice_admin_changes();
+            return;
+        }
         if caches.mode() != CacheMode::Shared || !caches.enabled() {
             return;
         }
