@@ -19,6 +19,10 @@ struct Args {
     /// Print every option with its default and a comment, then exit.
     #[arg(long)]
     print_default_config: bool,
+    /// Ask the server this configuration describes for /healthz and exit 0 if it answers
+    /// 200, else 1 (the container image's HEALTHCHECK: it has no shell or curl).
+    #[arg(long)]
+    healthcheck: bool,
 }
 
 #[tokio::main]
@@ -35,6 +39,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.healthcheck {
+        return healthcheck(&config).await;
+    }
     sogs::telemetry::init(&config.log);
     let app = match Application::build(config, Clock::system()).await {
         Ok(app) => app,
@@ -48,6 +55,25 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sogs-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn healthcheck(config: &Config) -> ExitCode {
+    let result = match config.listen_addr() {
+        Ok(listen) => {
+            let addr = sogs::healthcheck::probe_addr(listen);
+            sogs::healthcheck::check(addr, std::time::Duration::from_secs(3))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sogs-server: unhealthy: {e}");
             ExitCode::FAILURE
         }
     }
