@@ -29,7 +29,13 @@ pub fn probe_addr(listen: SocketAddr) -> SocketAddr {
 
 /// `GET http://{addr}/healthz`, healthy on 200 within `timeout`.
 pub async fn check(addr: SocketAddr, timeout: Duration) -> Result<(), HealthcheckError> {
-    let url = format!("http://{addr}/healthz");
+    check_url(&format!("http://{addr}/healthz"), timeout).await
+}
+
+/// `GET {url}`, healthy on 200 within `timeout` (a `helm test` pod checks a Service's
+/// `/healthz` and `/readyz` this way).
+pub async fn check_url(url: &str, timeout: Duration) -> Result<(), HealthcheckError> {
+    let url = url.to_string();
     let request = |source| HealthcheckError::Request {
         url: url.clone(),
         source,

@@ -23,6 +23,9 @@ struct Args {
     /// 200, else 1 (the container image's HEALTHCHECK: it has no shell or curl).
     #[arg(long)]
     healthcheck: bool,
+    /// Like --healthcheck, for any URL (e.g. http://sogs/readyz); repeat to check several.
+    #[arg(long, value_name = "URL")]
+    healthcheck_url: Vec<String>,
 }
 
 #[tokio::main]
@@ -31,6 +34,9 @@ async fn main() -> ExitCode {
     if args.print_default_config {
         print!("{}", Config::default_toml());
         return ExitCode::SUCCESS;
+    }
+    if !args.healthcheck_url.is_empty() {
+        return healthcheck_urls(&args.healthcheck_url).await;
     }
     let config = match Config::from_process(args.config.as_deref()) {
         Ok(config) => config,
@@ -77,4 +83,15 @@ async fn healthcheck(config: &Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn healthcheck_urls(urls: &[String]) -> ExitCode {
+    for url in urls {
+        let timeout = std::time::Duration::from_secs(5);
+        if let Err(e) = sogs::healthcheck::check_url(url, timeout).await {
+            eprintln!("sogs-server: unhealthy: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
 }

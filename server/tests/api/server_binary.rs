@@ -261,6 +261,19 @@ fn healthcheck_flag_exits_0_while_the_server_answers_and_1_once_it_is_gone() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let by_url = |path: &str| {
+        Command::new(BIN)
+            .arg("--healthcheck-url")
+            .arg(format!("http://127.0.0.1:{port}/healthz"))
+            .arg("--healthcheck-url")
+            .arg(format!("http://127.0.0.1:{port}{path}"))
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(by_url("/readyz"), Some(0));
+    assert_eq!(by_url("/no-such-path"), Some(1));
     terminate(running);
     let out = check();
     assert_eq!(out.status.code(), Some(1));
