@@ -32,7 +32,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- tools ------------------------------------------------------------------------------
 need_apt=()
-for tool in podman:podman runc:runc debootstrap:debootstrap iptables:iptables \
+for tool in podman:podman runc:runc debootstrap:debootstrap iptables:iptables curl:curl \
             /usr/lib/podman/netavark:netavark /usr/lib/podman/aardvark-dns:aardvark-dns; do
   path=${tool%%:*}; pkg=${tool##*:}
   if [ "${path#/}" != "$path" ]; then [ -x "$path" ] || need_apt+=("$pkg")
@@ -46,7 +46,10 @@ fi
 if [ ! -x "$VENV/bin/podman-compose" ] || ! cmp -s docker/ci/requirements.txt "$VENV/requirements.txt"; then
   log "installing the pinned Python tools (docker/ci/requirements.txt)"
   rm -rf "$VENV"
-  python3 -m venv "$VENV"
+  python3 -m venv "$VENV" 2>/dev/null || {
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$VENV"
+  }
   "$VENV/bin/pip" install -q --disable-pip-version-check -r docker/ci/requirements.txt
   cp docker/ci/requirements.txt "$VENV/requirements.txt"
 fi
@@ -74,13 +77,17 @@ cleanup() {
       echo "----- $c"; pm logs --tail 40 "$c" 2>&1 || true
     done
   fi
-  (cd docker && podman-compose -p "$PROJECT" -f compose.yaml down -v >/dev/null 2>&1) || true
-  pm rm -f sogs-ci-one >/dev/null 2>&1 || true
-  pm volume rm -f sogs-ci-one-data >/dev/null 2>&1 || true
+  remove_leftovers
   rm -rf "$STATE"
   exit $rc
 }
+remove_leftovers() {
+  (cd docker && podman-compose -p "$PROJECT" -f compose.yaml down -v >/dev/null 2>&1) || true
+  pm rm -f sogs-ci-one >/dev/null 2>&1 || true
+  pm volume rm -f sogs-ci-one-data >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
+remove_leftovers   # of a run that was killed
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -168,6 +175,10 @@ compose() { (cd docker && podman-compose -p "$PROJECT" -f compose.yaml "$@") 2> 
 # order the depends_on conditions give, running the healthchecks itself. One at a time also
 # because on this machine (netavark 1.4) two containers attached to the network at the same
 # instant sometimes leave one unable to reach the others.
+services=$(compose --profile monitoring config \
+  | python3 -c 'import sys, yaml; print(" ".join(sorted(yaml.safe_load(sys.stdin)["services"])))')
+[ "$services" = "grafana key lb migrate postgres prometheus redis sogs-1 sogs-2" ] \
+  || { log "compose services with --profile monitoring: $services"; exit 1; }
 healthy() { pm healthcheck run "${PROJECT}_${1}_1"; }
 exited_0() { [ "$(pm inspect "${PROJECT}_${1}_1" --format '{{.State.Status}} {{.State.ExitCode}}')" = "exited 0" ]; }
 start() { compose up -d --no-deps "$1" >/dev/null; }
@@ -189,7 +200,7 @@ for i in 1 2; do
   got=$(compose exec -T "sogs-$i" sogs-admin key show | tr -d '\r')
   [ "$got" = "$pk" ] || { log "sogs-$i has another key: $got"; exit 1; }
 done
-compose run --rm --no-deps key | grep -q "kept the existing key" || { log "the key service made a new key"; exit 1; }
+compose run -T --rm --no-deps key | grep -q "kept the existing key" || { log "the key service made a new key"; exit 1; }
 network=$(pm inspect "${PROJECT}_sogs-1_1" --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}')
 log "post on sogs-1, read through sogs-2 (network $network)"
 pm run --rm --network "$network" -v "$STATE/bin/sogs-loadtest:/usr/local/bin/sogs-loadtest:ro" \
