@@ -35,7 +35,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    sogs::telemetry::init(&config.log);
+    sogs::telemetry::init(&config.log, &config.limits);
     let app = match Application::build(config, Clock::system()).await {
         Ok(app) => app,
         Err(e) => {
