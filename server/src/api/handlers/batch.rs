@@ -36,11 +36,20 @@ pub async fn sequence(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
 /// other requests it serves, so a long batch delays honest polls by one sub-request at most.
 async fn run(ctx: &Ctx<'_>, stop_on_failure: bool) -> Result<ApiResponse, ApiError> {
     let limits = &ctx.state.config.limits;
-    let requests =
-        parse_sub_requests(&ctx.req.body, limits.max_sub_requests).map_err(|e| match e {
-            ApiError::Limit(over) => limits::refuse(ctx.state, over),
-            other => other,
-        })?;
+    let max = limits.max_sub_requests;
+    let parsed = if ctx.req.body.len() > OFF_WORKER_BYTES {
+        // A large body is parsed on the blocking pool, not on the worker other requests share.
+        let body = ctx.req.body.clone();
+        tokio::task::spawn_blocking(move || parse_sub_requests(&body, max))
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("batch parsing task failed: {e}")))?
+    } else {
+        parse_sub_requests(&ctx.req.body, max)
+    };
+    let requests = parsed.map_err(|e| match e {
+        ApiError::Limit(over) => limits::refuse(ctx.state, over),
+        other => other,
+    })?;
     let max_reply = usize::try_from(limits.max_reply_bytes).unwrap_or(usize::MAX);
     let mut reply = Vec::with_capacity(1024);
     reply.push(b'[');
@@ -77,6 +86,9 @@ async fn run(ctx: &Ctx<'_>, stop_on_failure: bool) -> Result<ApiResponse, ApiErr
         },
     })
 }
+
+/// Batch bodies above this size are parsed off the async worker; a Session poll is ~1 KiB.
+const OFF_WORKER_BYTES: usize = 64 * 1024;
 
 fn is_batch_path(path: &str) -> bool {
     path == "/batch" || path == "/sequence"
