@@ -212,6 +212,9 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 report.poll_round_trip.as_secs_f64() * 1e3
             );
             println!("{}", report.tally.errors_line());
+            if report.tally.error_count() > 0 {
+                anyhow::bail!("{} posts were not readable", report.tally.error_count());
+            }
         }
         Scenario::Hostile {
             join_url,

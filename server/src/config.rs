@@ -17,6 +17,8 @@ use crate::domain::filters::{
     Alphabet, ContentFilter, FilterReply, FilterSet, WordList, parse_reply_key,
 };
 
+mod service_links;
+
 /// Environment variables with the `SOGS_` prefix that are not configuration options.
 const NON_OPTION_VARS: &[&str] = &["SOGS_CONFIG"];
 /// Prefixes of `SOGS_` variables owned by other tools (the test suite).
@@ -1159,6 +1161,10 @@ fn apply_env_var(table: &mut Table, var: &str, raw: &str) -> Result<(), ConfigEr
         Some((section.clone(), key.to_string(), default.clone()))
     });
     let Some((section, key, default)) = found else {
+        // Kubernetes injects `SOGS_PORT=tcp://…` and the like for a Service named `sogs`.
+        if service_links::is_injected(var, raw) {
+            return Ok(());
+        }
         return Err(ConfigError::UnknownKey(var.to_string()));
     };
     let bad = |what: &str| ConfigError::Env {
@@ -1290,6 +1296,28 @@ mod tests {
             ]),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn kubernetes_service_link_variables_load_but_mistyped_options_still_fail() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("SOGS_PORT", "tcp://10.0.0.1:80"),
+                ("SOGS_PORT_80_TCP", "tcp://10.0.0.1:80"),
+                ("SOGS_PORT_80_TCP_ADDR", "10.0.0.1"),
+                ("SOGS_SERVICE_HOST", "10.0.0.1"),
+                ("SOGS_SERVICE_PORT_HTTP", "80"),
+                ("SOGS_METRICS_PORT", "tcp://10.0.0.2:9090"),
+                ("SOGS_SERVER_LISTEN", "0.0.0.0:8080"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.server.listen, "0.0.0.0:8080");
+        for (var, value) in [("SOGS_SERVER_PORT", "8080"), ("SOGS_PORT", "8080")] {
+            let err = Config::load(None, env(&[(var, value)])).unwrap_err();
+            assert!(err.to_string().contains(var), "{err}");
+        }
     }
 
     #[test]
