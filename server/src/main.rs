@@ -48,7 +48,7 @@ async fn main() -> ExitCode {
     if args.healthcheck {
         return healthcheck(&config).await;
     }
-    sogs::telemetry::init(&config.log);
+    sogs::telemetry::init(&config.log, &config.limits);
     let app = match Application::build(config, Clock::system()).await {
         Ok(app) => app,
         Err(e) => {
