@@ -292,6 +292,9 @@ fn http_server(
 ) -> Result<Server, StartupError> {
     let shutdown_timeout = state.config.server.shutdown_timeout_secs;
     let body_limit = usize::try_from(state.config.server.max_request_bytes).unwrap_or(usize::MAX);
+    // A client that has not sent its whole request head by then gets 408 (actix-http).
+    let header_timeout =
+        crate::config::LimitsConfig::duration(state.config.limits.header_timeout_secs);
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -302,6 +305,7 @@ fn http_server(
             .configure(crate::web::routes)
             .configure(api::routes)
     })
+    .client_request_timeout(header_timeout)
     .shutdown_signal(stop_signal(shutdown))
     .shutdown_timeout(shutdown_timeout)
     .listen(listener)
