@@ -87,11 +87,12 @@ pub enum Command {
     /// --url, else [snode] probe_url, else server.base_url.
     #[command(after_help = "Example: sogs-admin probe --url https://sogs.example.org")]
     Probe(ProbeArgs),
-    /// Print a shell completion script.
-    ///
-    /// bash: sogs-admin completions bash > /etc/bash_completion.d/sogs-admin
-    /// zsh:  sogs-admin completions zsh > "${fpath[1]}/_sogs-admin"
-    /// fish: sogs-admin completions fish > ~/.config/fish/completions/sogs-admin.fish
+    /// Print a shell completion script (needs no configuration or database).
+    #[command(
+        after_help = "Example: sogs-admin completions bash > /etc/bash_completion.d/sogs-admin\n\
+                      Example: sogs-admin completions zsh > \"${fpath[1]}/_sogs-admin\"\n\
+                      Example: sogs-admin completions fish > ~/.config/fish/completions/sogs-admin.fish"
+    )]
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
