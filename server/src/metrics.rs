@@ -26,6 +26,7 @@ pub struct Metrics {
     probe_success: IntGauge,
     probe_latency: Gauge,
     probes: IntCounterVec,
+    limit_rejections: IntCounterVec,
 }
 
 impl Metrics {
@@ -116,6 +117,17 @@ impl Metrics {
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(onion_requests.clone()))?;
         registry.register(Box::new(build_info.clone()))?;
+        let limit_rejections = IntCounterVec::new(
+            Opts::new(
+                "sogs_limit_rejections_total",
+                "Requests refused for going over one of the [limits], by limit",
+            ),
+            &["limit"],
+        )?;
+        registry.register(Box::new(limit_rejections.clone()))?;
+        if let Some(malformed) = crate::telemetry::malformed_requests() {
+            registry.register(Box::new(malformed.clone()))?;
+        }
         Ok(Self {
             registry,
             http_requests,
@@ -130,6 +142,7 @@ impl Metrics {
             probe_success,
             probe_latency,
             probes,
+            limit_rejections,
         })
     }
 
@@ -137,6 +150,12 @@ impl Metrics {
     /// names (see `api::auth::failure_reason`).
     pub fn observe_auth_failure(&self, reason: &str) {
         self.auth_failures.with_label_values(&[reason]).inc();
+    }
+
+    /// Counts a request refused for going over a limit; `limit` is one of the fixed
+    /// labels of `api::limits::Limit`.
+    pub fn observe_limit(&self, limit: &str) {
+        self.limit_rejections.with_label_values(&[limit]).inc();
     }
 
     /// Counts one accepted message; `kind` is `message` or `direct_message`.

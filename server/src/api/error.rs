@@ -7,6 +7,7 @@
 use crate::crypto::request_signature::AuthError;
 use crate::store::StoreError;
 
+use super::limits::LimitExceeded;
 use super::request::ApiResponse;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,9 @@ pub enum ApiError {
     RateLimited(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A count or size over one of the `[limits]`; carries its own status.
+    #[error(transparent)]
+    Limit(#[from] LimitExceeded),
     #[error("Service unavailable")]
     Unavailable,
     #[error("Internal server error")]
@@ -53,6 +57,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => 405,
             ApiError::NotAcceptable(_) => 406,
             ApiError::PayloadTooLarge(_) => 413,
+            ApiError::Limit(e) => e.status(),
             ApiError::RateLimited(_) => 429,
             ApiError::Internal(_) => 500,
             ApiError::Unavailable => 503,

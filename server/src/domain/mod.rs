@@ -2,12 +2,16 @@
 
 pub mod filename;
 pub mod filters;
+pub mod fingerprint;
+pub mod flood;
 pub mod moderation;
+pub mod normalise;
 pub mod padding;
 pub mod permissions;
 pub mod rate_limit;
 pub mod reaction;
 pub mod room_token;
+pub mod similarity;
 
 pub use filename::FileName;
 pub use permissions::{Need, Permissions};

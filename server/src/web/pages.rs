@@ -379,7 +379,7 @@ mod tests {
             id: 7,
             posted: 1_700_000_000.0,
             author: Some("<b>Eve</b>".into()),
-            session_id: "15".to_string() + &"ab".repeat(32),
+            session_id: format!("15{}", "ab".repeat(32)),
             text: Some(text.into()),
             attachments: vec!["<img src=x>.png".into()],
         }

@@ -17,6 +17,7 @@ mod filters;
 mod health;
 mod import;
 mod inbox;
+mod limits;
 mod messages;
 mod moderation;
 mod onion;

@@ -12,7 +12,6 @@ use serde_json::json;
 use crate::api::auth::AuthedUser;
 use crate::api::context::Ctx;
 use crate::api::error::ApiError;
-use crate::api::input::parse_message_input;
 use crate::api::request::ApiResponse;
 use crate::api::room_access::RoomAccess;
 use crate::api::views::message::{self as view, MessageView};
@@ -204,7 +203,7 @@ async fn room_and_user<'c>(ctx: &'c Ctx<'_>) -> Result<(RoomAccess, &'c AuthedUs
 pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let (access, user) = room_and_user(ctx).await?;
     access.require(Need::WRITE)?;
-    let input = parse_message_input(&ctx.req.body)?;
+    let input = ctx.message_input()?;
     if input.is_whisper() && !access.perms.moderator {
         return Err(ApiError::permission_denied());
     }
@@ -361,7 +360,7 @@ async fn post_filter_reply(
 pub async fn edit_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let (access, user) = room_and_user(ctx).await?;
     access.require(Need::WRITE)?;
-    let input = parse_message_input(&ctx.req.body)?;
+    let input = ctx.message_input()?;
     let id = ctx.params.int("id");
     let store = &ctx.state.store;
     let existing = live_message(ctx, &access, id).await?;
