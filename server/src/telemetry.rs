@@ -55,7 +55,10 @@ pub fn init(config: &LogConfig, limits: &LimitsConfig) {
             limits.malformed_log_interval_secs,
         ))),
     };
-    let registry = tracing_subscriber::registry().with(summary);
+    // The summary gets its own per-layer filter: a layer that answered "not enabled" itself
+    // would disable every other event for the whole subscriber, the log lines included.
+    let only_malformed = tracing_subscriber::filter::filter_fn(is_malformed_request_report);
+    let registry = tracing_subscriber::registry().with(summary.with_filter(only_malformed));
     let _ = if json {
         let fmt = tracing_subscriber::fmt::layer()
             .json()
@@ -127,18 +130,6 @@ struct MalformedRequestSummary {
 }
 
 impl<S: Subscriber> Layer<S> for MalformedRequestSummary {
-    fn register_callsite(&self, meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
-        if is_malformed_request_report(meta) {
-            tracing::subscriber::Interest::always()
-        } else {
-            tracing::subscriber::Interest::never()
-        }
-    }
-
-    fn enabled(&self, meta: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        is_malformed_request_report(meta)
-    }
-
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         if !is_malformed_request_report(event.metadata()) {
             return;
