@@ -5,7 +5,7 @@ use sogs::store::{ModeratorRole, RoomModerator, Store, StoreError};
 use super::fixtures::{NOW, current, room, user};
 
 on_both_backends!(
-    room_moderator_changes_bump_info_updates_but_visibility_alone_does_not,
+    room_moderator_changes_bump_info_updates_and_so_does_visibility_alone_unlike_pysogs_room_trigger,
     global_moderators_appear_in_every_room_and_bump_every_room,
     a_room_ban_drops_moderator_rights_and_schedules_the_unban,
     a_global_ban_can_be_scheduled_to_end_and_lifted,
@@ -37,7 +37,7 @@ fn listed(session_id: &str, admin: bool, visible: bool, global: bool) -> RoomMod
     }
 }
 
-async fn room_moderator_changes_bump_info_updates_but_visibility_alone_does_not(store: Store) {
+async fn room_moderator_changes_bump_info_updates_and_so_does_visibility_alone_unlike_pysogs_room_trigger(store: Store) {
     let lobby = room(&store, "lobby").await;
     let alice = user(&store, 1).await;
 
@@ -59,7 +59,7 @@ async fn room_moderator_changes_bump_info_updates_but_visibility_alone_does_not(
         .set_room_moderator(lobby.id, alice.id, Some(HIDDEN_MOD))
         .await
         .unwrap();
-    assert_eq!(info, 1, "visibility alone is not an info update");
+    assert_eq!(info, 2, "visibility alone is an info update (clients re-read the mod lists)");
     let mods = store.room_moderators(lobby.id).await.unwrap();
     assert_eq!(mods, [listed(&alice.session_id, false, false, false)]);
 
@@ -67,7 +67,7 @@ async fn room_moderator_changes_bump_info_updates_but_visibility_alone_does_not(
         .set_room_moderator(lobby.id, alice.id, Some(VISIBLE_ADMIN))
         .await
         .unwrap();
-    assert_eq!(info, 2);
+    assert_eq!(info, 3);
     let perms = store
         .user_permissions(lobby.id, alice.id)
         .await
@@ -79,7 +79,7 @@ async fn room_moderator_changes_bump_info_updates_but_visibility_alone_does_not(
         .set_room_moderator(lobby.id, alice.id, None)
         .await
         .unwrap();
-    assert_eq!(info, 3);
+    assert_eq!(info, 4);
     assert!(store.room_moderators(lobby.id).await.unwrap().is_empty());
     assert_eq!(
         store.permission_override(lobby.id, alice.id).await.unwrap(),
@@ -89,7 +89,7 @@ async fn room_moderator_changes_bump_info_updates_but_visibility_alone_does_not(
         .set_room_moderator(lobby.id, alice.id, None)
         .await
         .unwrap();
-    assert_eq!(info, 3, "removing nothing changes nothing");
+    assert_eq!(info, 4, "removing nothing changes nothing");
 
     let err = store
         .set_room_moderator(9999, alice.id, Some(VISIBLE_MOD))
