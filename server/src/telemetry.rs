@@ -50,11 +50,16 @@ pub fn init(config: &LogConfig, limits: &LimitsConfig) {
     let json = uses_json(config);
     let not_malformed =
         tracing_subscriber::filter::filter_fn(|meta| !is_malformed_request_report(meta));
+    // A per-layer filter, so the summary sees only those reports: a layer without one
+    // that answered "never" for the other callsites would disable every other log line.
     let summary = MalformedRequestSummary {
         budget: Mutex::new(LogBudget::new(LimitsConfig::duration(
             limits.malformed_log_interval_secs,
         ))),
-    };
+    }
+    .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+        is_malformed_request_report(meta)
+    }));
     let registry = tracing_subscriber::registry().with(summary);
     let _ = if json {
         let fmt = tracing_subscriber::fmt::layer()
@@ -127,18 +132,6 @@ struct MalformedRequestSummary {
 }
 
 impl<S: Subscriber> Layer<S> for MalformedRequestSummary {
-    fn register_callsite(&self, meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
-        if is_malformed_request_report(meta) {
-            tracing::subscriber::Interest::always()
-        } else {
-            tracing::subscriber::Interest::never()
-        }
-    }
-
-    fn enabled(&self, meta: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        is_malformed_request_report(meta)
-    }
-
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         if !is_malformed_request_report(event.metadata()) {
             return;
