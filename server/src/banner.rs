@@ -22,6 +22,8 @@ pub struct StartupFacts {
     /// The command line that runs `sogs-admin` against this server's data, without the
     /// subcommand (see [`admin_command`]).
     pub admin: String,
+    /// `server.show_index`: `/` lists the public rooms.
+    pub show_index: bool,
 }
 
 /// The banner, one line per entry, without trailing newlines.
@@ -49,7 +51,15 @@ pub fn lines(facts: &StartupFacts) -> Vec<String> {
             "  Add a room:  {} room add lobby --name \"The Lobby\"",
             facts.admin
         ),
-        format!("  Web pages:   {base}/ lists the public rooms, {base}/r/<room token>/ shows one"),
+        if facts.show_index {
+            format!(
+                "  Web pages:   {base}/ lists the public rooms, {base}/r/<room token>/ shows one"
+            )
+        } else {
+            format!(
+                "  Web pages:   {base}/r/<room token>/ shows a public room (the list at / is off)"
+            )
+        },
     ]
 }
 
@@ -176,6 +186,7 @@ mod tests {
             database_url: "sqlite:///srv/sogs/sogs.db".into(),
             uploads: "directory /srv/sogs/uploads".into(),
             admin: "sogs-admin".into(),
+            show_index: true,
         })
         .join("\n");
         assert!(text.contains("Server key:  /srv/sogs/key_x25519 (created now"));

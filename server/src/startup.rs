@@ -125,6 +125,7 @@ impl Application {
             database_url: config.database_url(),
             uploads,
             admin,
+            show_index: config.server.show_index,
         }
     }
 
