@@ -78,6 +78,7 @@ cleanup() {
     done
   fi
   remove_leftovers
+  pm image prune -f >/dev/null 2>&1 || true   # superseded builds; tagged images stay cached
   rm -rf "$STATE"
   exit $rc
 }
@@ -109,7 +110,7 @@ hadolint docker/Dockerfile docker/ci/standins.Dockerfile
 if ! pm image exists "$BASE_IMAGE"; then
   log "making the Debian base image with debootstrap (no registry to pull from)"
   as_root debootstrap --variant=minbase bookworm "$STATE/rootfs" >/dev/null
-  tar -C "$STATE/rootfs" -c . | pm import - "$BASE_IMAGE" >/dev/null
+  tar -C "$STATE/rootfs" -c . | pm import --quiet - "$BASE_IMAGE" >/dev/null
   as_root rm -rf "$STATE/rootfs"
 fi
 
