@@ -78,6 +78,7 @@ cleanup() {
     done
   fi
   remove_leftovers
+  pm image prune -f >/dev/null 2>&1 || true   # superseded builds; tagged images stay cached
   rm -rf "$STATE"
   exit $rc
 }
@@ -109,7 +110,7 @@ hadolint docker/Dockerfile docker/ci/standins.Dockerfile
 if ! pm image exists "$BASE_IMAGE"; then
   log "making the Debian base image with debootstrap (no registry to pull from)"
   as_root debootstrap --variant=minbase bookworm "$STATE/rootfs" >/dev/null
-  tar -C "$STATE/rootfs" -c . | pm import - "$BASE_IMAGE" >/dev/null
+  tar -C "$STATE/rootfs" -c . | pm import --quiet - "$BASE_IMAGE" >/dev/null
   as_root rm -rf "$STATE/rootfs"
 fi
 
@@ -187,10 +188,34 @@ retry 120 healthy postgres
 retry 60 healthy redis
 start key; retry 60 exited_0 key
 start migrate; retry 120 exited_0 migrate
-start sogs-1; start sogs-2
-retry 60 healthy sogs-1
-retry 60 healthy sogs-2
+# Ready (/readyz, and sogs-admin inside reaches the database), not only alive. On this host a container's network
+# namespace now and then comes up unable to reach the others (seen with netavark 1.4 under
+# gVisor); a restart sets it up anew, so CI restarts an instance that stays unready.
+ready() {
+  pm exec "${PROJECT}_${1}_1" sogs-server --healthcheck-url http://127.0.0.1:8080/readyz \
+    && pm exec "${PROJECT}_${1}_1" sogs-admin room list
+}
+start_instance() {
+  start "$1"
+  retry 60 healthy "$1"
+  for _ in 1 2 3; do
+    if retry 30 ready "$1"; then return 0; fi
+    log "$1 is not ready (cannot reach its database); restarting it"
+    pm restart "${PROJECT}_${1}_1" >/dev/null
+  done
+  return 1
+}
+start_instance sogs-1
+start_instance sogs-2
 start lb
+# Starting a container can also break one started before it: check them all again.
+for _ in 1 2 3; do
+  broken=()
+  for i in sogs-1 sogs-2; do retry 15 ready "$i" || broken+=("$i"); done
+  [ ${#broken[@]} -eq 0 ] && break
+  log "not ready: ${broken[*]}; restarting"
+  for i in "${broken[@]}"; do pm restart "${PROJECT}_${i}_1" >/dev/null; done
+done
 retry 30 curl -fsS "$SOGS_BASE_URL/readyz"
 join=$(compose exec -T sogs-1 sogs-admin room add lobby --name Lobby | sed -n 's/.*join URL: *//p')
 log "compose room: $join"

@@ -81,11 +81,11 @@ instance_start() { # $1: index from 1
   SOGS_SERVER_DATA_DIR="$state/instance-$i" SOGS_SERVER_KEY_FILE="$key_file" \
   SOGS_DATABASE_URL="$database_url" SOGS_REDIS_URL="redis://127.0.0.1:$redis_port" \
   SOGS_METRICS_LISTEN="$ip:$((port + 100))" SOGS_ROOMS_POST_RATE_LIMIT=0 \
-  SOGS_LOG_FORMAT=json \
+  SOGS_LOG_FORMAT=json SOGS_LOG_LEVEL=info \
     "$bin/sogs-server" >>"$state/instance-$i.log" 2>&1 &
   echo $! >"$state/instance-$i.pid"
   pids+=($!)
-  for _ in $(seq 200); do
+  for _ in $(seq 900); do
     [[ $(grep -c '"sogs-server listening' "$state/instance-$i.log" 2>/dev/null) -ge 1 ]] \
       && [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$ip:$port/readyz") == 200 ]] && return
     sleep 0.1
