@@ -55,6 +55,7 @@ pub struct Config {
     pub onion: OnionConfig,
     pub filters: FiltersConfig,
     pub snode: SnodeConfig,
+    pub detectors: DetectorsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -438,6 +439,123 @@ impl Default for FiltersConfig {
     }
 }
 
+/// The anti-raid detectors (issue 14): the same message, file or picture from many distinct
+/// users within a short window is refused. See `domain::flood`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorsConfig {
+    /// Whether flood detection runs.
+    pub flood_enabled: bool,
+    /// K: copies from this many distinct users pass; the next are refused.
+    pub flood_distinct_users: u32,
+    /// W: how far back copies count, in seconds.
+    pub flood_window_secs: f64,
+    /// Texts shorter than this many letters and digits (after normalisation) are never
+    /// compared.
+    pub flood_min_text_chars: u32,
+    /// Estimated Jaccard similarity (0 to 1] from which two texts are copies.
+    pub flood_similarity: f64,
+    /// Largest Hamming distance (0 to 64) between two pictures' perceptual hashes that
+    /// still makes them copies.
+    pub flood_image_distance: u32,
+    /// Most posts remembered per room.
+    pub flood_window_posts: u32,
+    /// What happens to a copy past K: `refuse` (403) or `hide` (stored as a filtered post
+    /// only its sender sees, so a bot is not told it was caught).
+    pub flood_action: FloodAction,
+    /// Also ban (in the room) the senders of refused copies.
+    pub flood_auto_ban: bool,
+    /// Hash bans: largest Hamming distance (0 to 64) between a picture's perceptual hash
+    /// and a banned one's that still refuses it.
+    pub hash_ban_distance: u32,
+    /// Hash bans: estimated Jaccard similarity (0 to 1] from which a text is a copy of a
+    /// banned one.
+    pub hash_ban_similarity: f64,
+}
+
+/// What the flood detector does with a copy past the threshold.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FloodAction {
+    Refuse,
+    Hide,
+}
+
+impl Default for DetectorsConfig {
+    fn default() -> Self {
+        let flood = crate::domain::flood::FloodPolicy::default();
+        Self {
+            flood_enabled: flood.enabled,
+            flood_distinct_users: u32::try_from(flood.distinct_users).unwrap_or(3),
+            flood_window_secs: flood.window_secs,
+            flood_min_text_chars: u32::try_from(flood.min_text_chars).unwrap_or(16),
+            flood_similarity: flood.similarity,
+            flood_image_distance: flood.image_distance,
+            flood_window_posts: u32::try_from(flood.max_window_posts).unwrap_or(10_000),
+            flood_action: FloodAction::Refuse,
+            flood_auto_ban: false,
+            hash_ban_distance: 6,
+            hash_ban_similarity: 0.6,
+        }
+    }
+}
+
+impl DetectorsConfig {
+    /// The flood policy these options describe.
+    pub fn flood_policy(&self) -> crate::domain::flood::FloodPolicy {
+        crate::domain::flood::FloodPolicy {
+            enabled: self.flood_enabled,
+            distinct_users: self.flood_distinct_users as usize,
+            window_secs: self.flood_window_secs,
+            min_text_chars: self.flood_min_text_chars as usize,
+            similarity: self.flood_similarity,
+            image_distance: self.flood_image_distance,
+            max_window_posts: self.flood_window_posts as usize,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |what: String| Err(ConfigError::Invalid(format!("detectors.{what}")));
+        if self.flood_distinct_users == 0 {
+            return invalid("flood_distinct_users must be at least 1".into());
+        }
+        if !(self.flood_window_secs.is_finite() && self.flood_window_secs > 0.0) {
+            return invalid(format!(
+                "flood_window_secs must be a number of seconds above 0, got {}",
+                self.flood_window_secs
+            ));
+        }
+        if !(self.flood_similarity > 0.0 && self.flood_similarity <= 1.0) {
+            return invalid(format!(
+                "flood_similarity must be above 0 and at most 1, got {}",
+                self.flood_similarity
+            ));
+        }
+        if self.flood_image_distance > 64 {
+            return invalid(format!(
+                "flood_image_distance must be 0 to 64, got {}",
+                self.flood_image_distance
+            ));
+        }
+        if self.hash_ban_distance > 64 {
+            return invalid(format!(
+                "hash_ban_distance must be 0 to 64, got {}",
+                self.hash_ban_distance
+            ));
+        }
+        if !(self.hash_ban_similarity > 0.0 && self.hash_ban_similarity <= 1.0) {
+            return invalid(format!(
+                "hash_ban_similarity must be above 0 and at most 1, got {}",
+                self.hash_ban_similarity
+            ));
+        }
+        if self.flood_window_posts == 0 {
+            return invalid("flood_window_posts must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 /// One documented option, for `--print-default-config`.
 struct OptionDoc {
     section: &'static str,
@@ -722,6 +840,61 @@ const OPTION_DOCS: &[OptionDoc] = &[
         key: "replies",
         comment: "Bot replies to filtered posts, as tables keyed ROOM:TYPE (either may be *; TYPE profanity, alphabet or an alphabet name): [filters.replies.\"*:profanity\"] then reply = [\"\\\\@ please keep it clean\"], profile_name = \"SOGS\", public = false. Escapes (doubled inside TOML strings): \\@ mention, \\p name, \\r room, \\t token, \\n newline.",
     },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_enabled",
+        comment: "Refuse the same message, file or picture arriving from many distinct users within a short window (a raid), however each copy is disguised (fancy text, look-alike letters, emoji, zero-width characters).",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_distinct_users",
+        comment: "K: copies from this many distinct users pass; the next copies are refused.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_window_secs",
+        comment: "W: how far back copies count, in seconds.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_min_text_chars",
+        comment: "Texts shorter than this many letters and digits after normalisation are never compared (everyone says \"ok\").",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_similarity",
+        comment: "Estimated Jaccard similarity of two texts' 4-letter shingles (above 0, at most 1) from which they are copies.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_image_distance",
+        comment: "Largest Hamming distance (0-64) between two pictures' perceptual hashes that still makes them copies.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_window_posts",
+        comment: "Most posts remembered per room (the similarity window).",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_action",
+        comment: "What happens to a copy past K: \"refuse\" (403) or \"hide\" (stored as a filtered post only its sender sees).",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_auto_ban",
+        comment: "Also ban, in the room, the senders of copies past K.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "hash_ban_distance",
+        comment: "Hash bans: a picture whose perceptual hash is within this Hamming distance (0-64) of a banned one is refused.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "hash_ban_similarity",
+        comment: "Hash bans: a text at least this similar (above 0, at most 1) to a banned one is refused.",
+    },
 ];
 
 impl Config {
@@ -801,6 +974,7 @@ impl Config {
             ));
         }
         self.snode.validate()?;
+        self.detectors.validate()?;
         let files = &self.files;
         if !files.s3_endpoint.is_empty() {
             crate::blobs::from_config(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;

@@ -4,6 +4,7 @@ pub mod filename;
 pub mod filters;
 pub mod fingerprint;
 pub mod flood;
+pub mod hash_ban;
 pub mod moderation;
 pub mod normalise;
 pub mod padding;

@@ -22,6 +22,7 @@ mod blinding;
 mod cleanup;
 mod error;
 mod files;
+pub mod hash_bans;
 mod import;
 mod inbox;
 mod messages;
