@@ -304,6 +304,9 @@ pub struct BanArgs {
     /// Lift the ban automatically after this long: a number with s, m, h, d or w.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub duration: Option<f64>,
+    /// Also delete everything they posted (in the room, or everywhere with --global).
+    #[arg(long)]
+    pub delete_all: bool,
 }
 
 #[derive(Debug, Args)]

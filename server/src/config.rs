@@ -56,6 +56,7 @@ pub struct Config {
     pub filters: FiltersConfig,
     pub snode: SnodeConfig,
     pub detectors: DetectorsConfig,
+    pub antiraid: AntiraidConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -369,6 +370,90 @@ impl SnodeConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// Defences against raids and spam (issue 14): the server-wide defaults of every room's
+/// policy. Moderators change them per room (room commands, the moderation API or
+/// `sogs-admin`); a room nobody tuned follows these.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AntiraidConfig {
+    /// Slow mode: seconds a user waits between posts in a room; 0 is off.
+    pub slowmode_secs: f64,
+    /// Probation: users first seen in the room and on the server less than this many
+    /// seconds ago may not post links or upload; 0 is off.
+    pub probation_secs: f64,
+    /// On probation, may not post at all (read-only) instead of at a reduced rate.
+    pub probation_read_only: bool,
+    /// On probation (not read-only): at most this many posts per window.
+    pub probation_posts: u32,
+    pub probation_window_secs: f64,
+    /// Raid detection: this many distinct new users posting within `raid_window_secs` is
+    /// a raid (0 turns detection off). "New" is first seen in the room within
+    /// `raid_new_user_secs`.
+    pub raid_new_posters: u32,
+    pub raid_window_secs: f64,
+    pub raid_new_user_secs: f64,
+    /// How long the automatic lockdown for new users lasts.
+    pub raid_lockdown_secs: f64,
+    /// Media and link rules: whether members may post links, images, video, audio and
+    /// other documents (moderators always may).
+    pub allow_links: bool,
+    pub allow_images: bool,
+    pub allow_video: bool,
+    pub allow_audio: bool,
+    pub allow_documents: bool,
+    /// The display name of the server's moderation bot, which whispers command results
+    /// and raid alerts to moderators.
+    pub bot_name: String,
+}
+
+impl AntiraidConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let non_negative = [
+            ("slowmode_secs", self.slowmode_secs),
+            ("probation_secs", self.probation_secs),
+            ("probation_window_secs", self.probation_window_secs),
+            ("raid_window_secs", self.raid_window_secs),
+            ("raid_new_user_secs", self.raid_new_user_secs),
+            ("raid_lockdown_secs", self.raid_lockdown_secs),
+        ];
+        for (name, value) in non_negative {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(ConfigError::Invalid(format!(
+                    "antiraid.{name} must be a number of seconds, 0 or more, got {value}"
+                )));
+            }
+        }
+        if self.bot_name.trim().is_empty() {
+            return Err(ConfigError::Invalid(
+                "antiraid.bot_name must not be empty".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for AntiraidConfig {
+    fn default() -> Self {
+        Self {
+            slowmode_secs: 0.0,
+            probation_secs: 0.0,
+            probation_read_only: false,
+            probation_posts: 1,
+            probation_window_secs: 60.0,
+            raid_new_posters: 20,
+            raid_window_secs: 60.0,
+            raid_new_user_secs: 600.0,
+            raid_lockdown_secs: 1800.0,
+            allow_links: true,
+            allow_images: true,
+            allow_video: true,
+            allow_audio: true,
+            allow_documents: true,
+            bot_name: "Moderation".into(),
+        }
     }
 }
 
@@ -975,6 +1060,7 @@ impl Config {
         }
         self.snode.validate()?;
         self.detectors.validate()?;
+        self.antiraid.validate()?;
         let files = &self.files;
         if !files.s3_endpoint.is_empty() {
             crate::blobs::from_config(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;

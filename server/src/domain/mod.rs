@@ -1,5 +1,6 @@
 //! Pure business rules, free of HTTP and SQL.
 
+pub mod admission;
 pub mod filename;
 pub mod filters;
 pub mod fingerprint;
@@ -11,6 +12,8 @@ pub mod padding;
 pub mod permissions;
 pub mod rate_limit;
 pub mod reaction;
+pub mod room_command;
+pub mod room_policy;
 pub mod room_token;
 pub mod similarity;
 

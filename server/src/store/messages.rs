@@ -131,6 +131,43 @@ impl Store {
         })
     }
 
+    /// Stores a message and deletes it in the same transaction: for moderator commands
+    /// typed in the room. Nobody ever reads it; the sender's client, which shows what it
+    /// sent, sees the deletion on its next poll and removes it. Returns the message as it
+    /// was stored (so the sender gets the usual 201 body).
+    #[tracing::instrument(skip_all, fields(room = new.room))]
+    pub async fn post_retracted_message(
+        &self,
+        new: &NewMessage<'_>,
+        now: f64,
+    ) -> StoreResult<Message> {
+        const INSERT: &str = "INSERT INTO messages (room, user_id, posted, seqno, seqno_data, \
+             seqno_creation, data, data_size, signature, filtered, whisper, whisper_mods) \
+             VALUES ($1, $2, $3, $4, $4, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+        write_tx!(self, |tx| {
+            let seqno = bump_sequence!(tx, new.room, 1_i64);
+            let id = sqlx::query_scalar::<_, i64>(INSERT)
+                .bind(new.room)
+                .bind(new.author)
+                .bind(now)
+                .bind(seqno)
+                .bind(new.data)
+                .bind(new.data_size)
+                .bind(new.signature)
+                .bind(new.filtered)
+                .bind(new.whisper_to)
+                .bind(new.whisper_mods)
+                .fetch_one(&mut *tx)
+                .await?;
+            let stored = sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            soft_delete!(tx, new.room, id, now);
+            Ok(stored)
+        })
+    }
+
     /// Replaces a live message's content: the old data and signature go to the history,
     /// `edited = now`, and the message takes the next sequence number. `posted` and the
     /// whisper fields stay. [`StoreError::NotFound`] if missing, in another room, or

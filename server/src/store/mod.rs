@@ -31,6 +31,7 @@ mod moderators;
 mod nonces;
 mod permissions;
 mod pins;
+mod policies;
 pub mod pysogs;
 mod reactions;
 mod reports;
@@ -61,6 +62,7 @@ pub use models::{
     PermissionOverride, PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor,
     Room, RoomModerator, RoomPermissions, RoomUpdate, Unpinned, User, Viewer,
 };
+pub use policies::{JoinEntry, StoredLockdown, StoredMedia, StoredRoomPolicy, UserRestrictions};
 pub use reports::{ACTIVITY_WINDOWS_DAYS, RoomStats, UserInRoom};
 pub use users::SYSTEM_USER_ID;
 
