@@ -17,6 +17,8 @@
 
 pub mod admission;
 pub mod commands;
+pub mod detectors;
+pub mod hash_bans;
 pub mod moderation;
 pub mod notify;
 pub mod policy;

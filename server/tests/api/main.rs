@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod cluster;
 mod community;
+mod detectors;
 mod files;
 mod filters;
 mod health;

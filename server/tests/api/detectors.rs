@@ -1,0 +1,237 @@
+//! The anti-raid detectors over HTTP (issue 14): flood and similarity detection across
+//! identities (disguised copies refused or hidden after K distinct senders, senders flagged
+//! in the audit log, optionally banned, moderators told once), shared across instances
+//! through Redis; hash bans of texts and files.
+
+use serde_json::{Value, json};
+use sogs::config::{Config, FloodAction};
+use sogs::domain::filters::encode_message;
+use sogs::store::AuditFilter;
+
+use crate::community::{Community, TOKEN, ids, now};
+use crate::support::{Backend, spawn_app_with};
+
+/// A padded Session message with `body`, as clients send it.
+fn message(body: &str) -> Vec<u8> {
+    encode_message(body, (now() * 1000.0) as u64, "Someone")
+}
+
+/// The `i`th disguise of one raid message: fancy alphabets, look-alike letters, zero-width
+/// characters and emoji, different every time.
+fn raid_copy(i: usize) -> String {
+    let base = "free crypto airdrop for session users, claim yours at scam dot example";
+    let emoji = ["🔥", "🚀", "💰", "✅", "🎉", "👉"];
+    let mut out = String::new();
+    for (n, c) in base.chars().enumerate() {
+        let offset = u32::from(c).wrapping_sub(u32::from('a'));
+        let fancy = match (i * 7 + n * 3) % 6 {
+            0 if c.is_ascii_lowercase() => char::from_u32(0x1D4EA + offset),
+            1 if c.is_ascii_lowercase() => char::from_u32(0xFF41 + offset),
+            2 if c.is_ascii_lowercase() => char::from_u32(0x24D0 + offset),
+            3 if c == 'a' => Some('\u{0430}'),
+            _ => None,
+        };
+        out.push(fancy.unwrap_or(c));
+        if (i + n) % 11 == 0 {
+            out.push('\u{200B}');
+        }
+        if c == ' ' && (i + n) % 4 == 0 {
+            out.push_str(emoji[(i + n) % emoji.len()]);
+        }
+    }
+    out.push_str(emoji[i % emoji.len()]);
+    out
+}
+
+/// A server with the lobby and no per-user post rate limit.
+async fn community(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Community {
+    let app = spawn_app_with(backend, |config| {
+        config.rooms.post_rate_limit = 0;
+        adjust(config);
+    })
+    .await;
+    let room = app
+        .state
+        .store
+        .create_room(TOKEN, "Lobby", None, now())
+        .await
+        .unwrap();
+    Community { app, room }
+}
+
+async fn audit(c: &Community, action: &str) -> Vec<sogs::store::AuditEntry> {
+    c.app
+        .state
+        .store
+        .audit_log(&AuditFilter {
+            action: Some(action.into()),
+            limit: 100,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap()
+}
+
+/// The bodies of the moderator whispers `client` sees in the lobby.
+async fn whispers(c: &Community, client: &sogs::client::SogsClient) -> Vec<Value> {
+    let (status, recent) = c.get(client, &c.path("/messages/recent")).await;
+    assert_eq!(status, 200);
+    recent
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["whisper_mods"] == json!(true))
+        .cloned()
+        .collect()
+}
+
+async fn disguised_copies_from_distinct_users_are_refused_after_the_first_k(backend: Backend) {
+    let c = community(backend, |_| {}).await;
+    let moderator = c.moderator().await;
+    let mut passed = Vec::new();
+    for i in 0..3 {
+        let raider = c.user().await;
+        passed.push(crate::community::id_of(
+            &c.post(&raider, &message(&raid_copy(i))).await,
+        ));
+    }
+    let mut refused = Vec::new();
+    for i in 3..8 {
+        let raider = c.user().await;
+        let res = c.try_post(&raider, &message(&raid_copy(i))).await;
+        assert_eq!(res.status, 403, "copy {i}: {}", res.text());
+        assert!(res.text().contains("flood protection"), "{}", res.text());
+        refused.push(raider.id());
+    }
+    // Regular conversation goes on, short replies everyone makes included.
+    let regular = c.user().await;
+    c.post(
+        &regular,
+        &message("does anyone know when the next release is due?"),
+    )
+    .await;
+    for _ in 0..5 {
+        let someone = c.user().await;
+        c.post(&someone, &message("lol ok 😂")).await;
+    }
+    // Moderators are never held back.
+    c.post(&moderator, &message(&raid_copy(99))).await;
+
+    // Readers see the first K copies only.
+    let reader = c.user().await;
+    let visible = c.recent_ids(&reader).await;
+    for id in &passed {
+        assert!(visible.contains(id));
+    }
+    assert_eq!(visible.len(), 3 + 1 + 5 + 1, "{visible:?}");
+
+    // Each refused sender is flagged in the audit log, by the server.
+    let flags = audit(&c, "flood_flag").await;
+    assert_eq!(flags.len(), 5);
+    let mut targets: Vec<String> = flags.iter().filter_map(|e| e.target.clone()).collect();
+    targets.sort();
+    refused.sort();
+    assert_eq!(targets, refused);
+    let details = flags[0].details.clone().unwrap();
+    assert_eq!(details["kind"], json!("text"));
+    assert_eq!(details["door"], json!("automatic"));
+
+    // The moderators are told once, not once per copy.
+    let told = whispers(&c, &moderator).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(whispers(&c, &reader).await.is_empty());
+
+    // Counted by the pipeline's metric.
+    let metrics = c.app.state.metrics.render();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("sogs_admission_outcomes_total")
+                && l.contains("stage=\"flood\"")
+                && l.contains("outcome=\"refuse\"")
+                && l.ends_with(" 5")),
+        "{metrics}"
+    );
+}
+both_backends!(disguised_copies_from_distinct_users_are_refused_after_the_first_k);
+
+async fn with_flood_action_hide_copies_are_stored_filtered_and_shown_to_nobody_else(
+    backend: Backend,
+) {
+    let c = community(backend, |config| {
+        config.detectors.flood_action = FloodAction::Hide;
+        config.detectors.flood_distinct_users = 2;
+    })
+    .await;
+    for i in 0..2 {
+        let raider = c.user().await;
+        c.post(&raider, &message(&raid_copy(i))).await;
+    }
+    let raider = c.user().await;
+    let res = c.try_post(&raider, &message(&raid_copy(2))).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let body = res.json();
+    assert_eq!(body["filtered"], json!(true));
+    let reader = c.user().await;
+    assert_eq!(c.recent_ids(&reader).await.len(), 2);
+}
+both_backends!(with_flood_action_hide_copies_are_stored_filtered_and_shown_to_nobody_else);
+
+async fn with_auto_ban_the_senders_of_refused_copies_are_banned_from_the_room(backend: Backend) {
+    let c = community(backend, |config| {
+        config.detectors.flood_auto_ban = true;
+        config.detectors.flood_distinct_users = 2;
+    })
+    .await;
+    for i in 0..2 {
+        let raider = c.user().await;
+        c.post(&raider, &message(&raid_copy(i))).await;
+    }
+    let raider = c.user().await;
+    assert_eq!(
+        c.try_post(&raider, &message(&raid_copy(2))).await.status,
+        403
+    );
+    // Banned now: even an ordinary post is refused, and the room is hidden from them.
+    let res = c
+        .try_post(&raider, &message("just an ordinary message, honestly"))
+        .await;
+    assert_eq!(res.status, 403, "{}", res.text());
+    let (status, _) = c.get(&raider, &c.path("/messages/recent")).await;
+    assert_eq!(status, 403);
+    assert_eq!(audit(&c, "ban").await.len(), 1);
+}
+both_backends!(with_auto_ban_the_senders_of_refused_copies_are_banned_from_the_room);
+
+async fn with_flood_detection_off_copies_all_pass(backend: Backend) {
+    let c = community(backend, |config| config.detectors.flood_enabled = false).await;
+    for i in 0..6 {
+        let raider = c.user().await;
+        c.post(&raider, &message(&raid_copy(i))).await;
+    }
+    let reader = c.user().await;
+    assert_eq!(
+        ids(&c.get(&reader, &c.path("/messages/recent")).await.1).len(),
+        6
+    );
+}
+both_backends!(with_flood_detection_off_copies_all_pass);
+
+async fn copies_posted_after_the_window_pass_again(backend: Backend) {
+    let c = community(backend, |config| {
+        config.detectors.flood_distinct_users = 1;
+        config.detectors.flood_window_secs = 1.0;
+    })
+    .await;
+    let first = c.user().await;
+    c.post(&first, &message(&raid_copy(0))).await;
+    let second = c.user().await;
+    assert_eq!(
+        c.try_post(&second, &message(&raid_copy(1))).await.status,
+        403
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    let third = c.user().await;
+    c.post(&third, &message(&raid_copy(2))).await;
+}
+both_backends!(copies_posted_after_the_window_pass_again);
