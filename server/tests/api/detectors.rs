@@ -235,3 +235,37 @@ async fn copies_posted_after_the_window_pass_again(backend: Backend) {
     c.post(&third, &message(&raid_copy(2))).await;
 }
 both_backends!(copies_posted_after_the_window_pass_again);
+
+/// Copies spread over instances behind a load balancer are judged as one window: the
+/// instances share what they saw through Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_spread_over_instances_are_counted_together_through_redis() {
+    use crate::support::cluster::{ClusterOptions, TestCluster};
+    let cluster = TestCluster::start(ClusterOptions {
+        instances: 2,
+        rooms: vec![TOKEN.to_string()],
+        env: vec![("SOGS_ROOMS_POST_RATE_LIMIT".into(), "0".into())],
+        ..ClusterOptions::default()
+    })
+    .await;
+    let post = |instance: usize, i: usize| {
+        let client = cluster.instances[instance].client().with_random_user();
+        async move {
+            let res = client
+                .post_json(
+                    &format!("/room/{TOKEN}/message"),
+                    &client.message_json(&message(&raid_copy(i))),
+                )
+                .await
+                .unwrap();
+            res.status
+        }
+    };
+    // K = 3 copies pass, alternating instances; every later copy is refused on either.
+    assert_eq!(post(0, 0).await, 201);
+    assert_eq!(post(1, 1).await, 201);
+    assert_eq!(post(0, 2).await, 201);
+    assert_eq!(post(1, 3).await, 403);
+    assert_eq!(post(0, 4).await, 403);
+    assert_eq!(post(1, 5).await, 403);
+}
