@@ -83,6 +83,10 @@ pub enum Command {
     /// --url, else [snode] probe_url, else server.base_url.
     #[command(after_help = "Example: sogs-admin probe --url https://sogs.example.org")]
     Probe(ProbeArgs),
+    /// Room defences against raids and spam (slowmode, lockdown, unlock, policy,
+    /// probation, probation-lift, media, joins, ban-since, timeout).
+    #[command(flatten)]
+    Antiraid(crate::commands::antiraid::AntiraidCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -495,7 +499,7 @@ pub enum KeyCommand {
 }
 
 /// A Session id as clap sees it; the error names the expected form.
-fn parse_session_id(s: &str) -> Result<SessionId, String> {
+pub fn parse_session_id(s: &str) -> Result<SessionId, String> {
     s.parse()
         .map_err(|e| format!("{e} (expected 05, 15 or 25 followed by 64 hex digits)"))
 }

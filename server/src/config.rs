@@ -406,6 +406,10 @@ pub struct AntiraidConfig {
     /// The display name of the server's moderation bot, which whispers command results
     /// and raid alerts to moderators.
     pub bot_name: String,
+    /// Seconds a moderator's command typed in the room stays (as a moderator whisper)
+    /// before it is deleted: long enough for the sender's client to poll it, so that it
+    /// sees the deletion and stops showing the command.
+    pub command_retract_secs: f64,
 }
 
 impl AntiraidConfig {
@@ -417,6 +421,7 @@ impl AntiraidConfig {
             ("raid_window_secs", self.raid_window_secs),
             ("raid_new_user_secs", self.raid_new_user_secs),
             ("raid_lockdown_secs", self.raid_lockdown_secs),
+            ("command_retract_secs", self.command_retract_secs),
         ];
         for (name, value) in non_negative {
             if !(value.is_finite() && value >= 0.0) {
@@ -452,6 +457,7 @@ impl Default for AntiraidConfig {
             allow_audio: true,
             allow_documents: true,
             bot_name: "Moderation".into(),
+            command_retract_secs: 30.0,
         }
     }
 }

@@ -8,6 +8,7 @@
 #[macro_use]
 mod support;
 
+mod antiraid;
 mod audit;
 mod auth;
 mod cluster;
