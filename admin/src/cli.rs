@@ -487,8 +487,15 @@ pub enum KeyCommand {
     #[command(after_help = "Example: sogs-admin key show")]
     Show,
     /// Create a new server key; refuses if a key file exists.
-    #[command(after_help = "Example: sogs-admin key generate")]
-    Generate,
+    ///
+    /// With --if-missing an existing key is kept and its public key printed instead, so a
+    /// container's first-start step can run on every start.
+    #[command(after_help = "Example: sogs-admin key generate --if-missing")]
+    Generate {
+        /// Keep an existing key file (exit 0) rather than refusing.
+        #[arg(long)]
+        if_missing: bool,
+    },
     /// Install a PySOGS key file (32 raw bytes, or the PEM x25519_private_key.pem of older
     /// releases); refuses if a key file exists.
     #[command(after_help = "Example: sogs-admin key import /var/lib/session-pysogs/key_x25519")]

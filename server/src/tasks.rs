@@ -37,6 +37,7 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) -> Vec<JoinHandle<()>
     let mut tasks = vec![
         tokio::spawn(activity_flusher(state.clone(), shutdown.clone())),
         tokio::spawn(state.cluster.clone().run_subscriber(shutdown.clone())),
+        tokio::spawn(state.cluster.clone().run_prober(shutdown.clone())),
         tokio::spawn(futures_loop(state.clone(), shutdown.clone())),
         tokio::spawn(cleanup_loop(state, shutdown)),
     ];

@@ -240,7 +240,7 @@ pub async fn run_with_config(
         Command::Key(cmd) => {
             return match cmd {
                 KeyCommand::Show => key::show(&config, out),
-                KeyCommand::Generate => key::generate(&config, out),
+                KeyCommand::Generate { if_missing } => key::generate(&config, if_missing, out),
                 KeyCommand::Import { file } => key::import(&config, &file, out),
             };
         }

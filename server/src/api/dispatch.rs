@@ -13,6 +13,7 @@ use super::auth::{self, Identity};
 use super::context::Ctx;
 use super::error::ApiError;
 use super::handlers;
+use super::limits;
 use super::request::{ApiRequest, ApiResponse, Method};
 use super::router::{Matched, match_route};
 use super::state::AppState;
@@ -404,6 +405,12 @@ async fn serve_with(state: &AppState, req: ApiRequest, inherited: Option<&Identi
     // PySOGS order: match the URL, then authenticate (400/401/403/425), then report a
     // routing failure (404/405), then run the endpoint. So a bad auth header beats a 404.
     let matched = match_route(ROUTES, req.method, &req.path);
+    if let Err(e) = limits::check_request(&req, &state.config.limits) {
+        return Served {
+            response: limits::refuse(state, e).into_response(),
+            route: route_of(&matched),
+        };
+    }
     if inherited.is_none() && !is_container(&matched) {
         // Before anything is read from the caches: apply any invalidation another
         // instance (or `sogs-admin`) made before this request arrived.

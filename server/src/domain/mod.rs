@@ -3,7 +3,10 @@
 pub mod admission;
 pub mod filename;
 pub mod filters;
+pub mod fingerprint;
+pub mod flood;
 pub mod moderation;
+pub mod normalise;
 pub mod padding;
 pub mod permissions;
 pub mod rate_limit;
@@ -11,6 +14,7 @@ pub mod reaction;
 pub mod room_command;
 pub mod room_policy;
 pub mod room_token;
+pub mod similarity;
 
 pub use filename::FileName;
 pub use permissions::{Need, Permissions};

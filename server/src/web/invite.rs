@@ -62,7 +62,7 @@ mod tests {
 
     #[test]
     fn the_invite_is_a_512_square_png_with_dark_modules_inside_a_white_border() {
-        let url = "http://sogs.example/lobby?public_key=".to_string() + &"ab".repeat(32);
+        let url = format!("http://sogs.example/lobby?public_key={}", "ab".repeat(32));
         let png = invite_png(&url).unwrap();
         let decoder = png::Decoder::new(std::io::Cursor::new(png));
         let mut reader = decoder.read_info().unwrap();

@@ -18,6 +18,7 @@ mod filters;
 mod health;
 mod import;
 mod inbox;
+mod limits;
 mod messages;
 mod moderation;
 mod onion;
