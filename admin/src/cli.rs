@@ -83,6 +83,10 @@ pub enum Command {
     /// --url, else [snode] probe_url, else server.base_url.
     #[command(after_help = "Example: sogs-admin probe --url https://sogs.example.org")]
     Probe(ProbeArgs),
+    /// Room defences against raids and spam (slowmode, lockdown, unlock, policy,
+    /// probation, probation-lift, media, joins, ban-since, timeout).
+    #[command(flatten)]
+    Antiraid(crate::commands::antiraid::AntiraidCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -483,8 +487,15 @@ pub enum KeyCommand {
     #[command(after_help = "Example: sogs-admin key show")]
     Show,
     /// Create a new server key; refuses if a key file exists.
-    #[command(after_help = "Example: sogs-admin key generate")]
-    Generate,
+    ///
+    /// With --if-missing an existing key is kept and its public key printed instead, so a
+    /// container's first-start step can run on every start.
+    #[command(after_help = "Example: sogs-admin key generate --if-missing")]
+    Generate {
+        /// Keep an existing key file (exit 0) rather than refusing.
+        #[arg(long)]
+        if_missing: bool,
+    },
     /// Install a PySOGS key file (32 raw bytes, or the PEM x25519_private_key.pem of older
     /// releases); refuses if a key file exists.
     #[command(after_help = "Example: sogs-admin key import /var/lib/session-pysogs/key_x25519")]
@@ -495,7 +506,7 @@ pub enum KeyCommand {
 }
 
 /// A Session id as clap sees it; the error names the expected form.
-fn parse_session_id(s: &str) -> Result<SessionId, String> {
+pub fn parse_session_id(s: &str) -> Result<SessionId, String> {
     s.parse()
         .map_err(|e| format!("{e} (expected 05, 15 or 25 followed by 64 hex digits)"))
 }

@@ -2,6 +2,7 @@
 //! See `loadtests/README.md` for the scenarios and how to read the figures.
 
 mod fill;
+mod hostile;
 mod poll;
 mod post_visible;
 mod stats;
@@ -70,6 +71,36 @@ enum Scenario {
         poll_via: Option<String>,
         #[arg(long, default_value_t = 200)]
         samples: usize,
+    },
+    /// Honest clients poll while one attacker runs each pattern of issue 23 in turn; per
+    /// pattern, the honest polls' p50/p99 and the server's RSS.
+    #[command(after_help = "Example: sogs-loadtest hostile --join-url \
+                            'http://127.0.0.1:21080/lobby?public_key=…' --server-pid 1234")]
+    Hostile {
+        /// The room's join URL (any user may post to it: `batch-memory` posts 25 messages).
+        #[arg(long = "join-url")]
+        join_url: JoinUrl,
+        /// Honest clients polling.
+        #[arg(long, default_value_t = 50)]
+        users: usize,
+        /// Pause of each honest client between two polls, in milliseconds.
+        #[arg(long, default_value_t = 100)]
+        poll_interval_ms: u64,
+        /// Length of each phase, in seconds.
+        #[arg(long, default_value_t = 20)]
+        phase_secs: u64,
+        /// Attacker connections, each repeating the phase's pattern.
+        #[arg(long, default_value_t = 4)]
+        attackers: usize,
+        /// Patterns to run, in order (default: all, `none` first).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        patterns: Vec<hostile::Pattern>,
+        /// Size of the messages `batch-memory` posts.
+        #[arg(long, default_value_t = 60_000)]
+        message_bytes: usize,
+        /// The server's process id, to sample its resident memory.
+        #[arg(long)]
+        server_pid: Option<u32>,
     },
     /// Add many messages to a room directly in the database (for poll latency on big rooms).
     #[command(
@@ -181,6 +212,47 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 report.poll_round_trip.as_secs_f64() * 1e3
             );
             println!("{}", report.tally.errors_line());
+            if report.tally.error_count() > 0 {
+                anyhow::bail!("{} posts were not readable", report.tally.error_count());
+            }
+        }
+        Scenario::Hostile {
+            join_url,
+            users,
+            poll_interval_ms,
+            phase_secs,
+            attackers,
+            patterns,
+            message_bytes,
+            server_pid,
+        } => {
+            let options = hostile::HostileOptions {
+                base: join_url.base,
+                server_pk: join_url.server_pk,
+                room: join_url.token,
+                users,
+                poll_interval: Duration::from_millis(poll_interval_ms),
+                phase: Duration::from_secs(phase_secs),
+                attackers,
+                patterns: if patterns.is_empty() {
+                    hostile::Pattern::ALL.to_vec()
+                } else {
+                    patterns
+                },
+                message_bytes,
+                server_pid,
+            };
+            println!(
+                "hostile: {users} honest clients (onion v4 poll, {poll_interval_ms} ms apart), \
+                 {attackers} attacker connections, {phase_secs} s per pattern"
+            );
+            let mut reports = hostile::run(&options).await?;
+            print!("{}", hostile::table(&mut reports));
+            for r in &reports {
+                if !r.honest.errors.is_empty() {
+                    println!("{}: honest {}", r.pattern.name(), r.honest.errors_line());
+                }
+            }
         }
         Scenario::Fill {
             database_url,

@@ -53,3 +53,13 @@ CREATE TABLE room_user_restrictions (
     allow_documents BOOLEAN,
     PRIMARY KEY (room, user_id)
 );
+
+-- Moderator commands typed in a room are stored as moderator whispers and deleted a little
+-- later, once the sender's client has polled them: a message created and deleted between
+-- two polls never reaches a client, which would then keep showing what it sent.
+CREATE TABLE message_retractions (
+    message BIGINT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+    room BIGINT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX message_retractions_at ON message_retractions (at);

@@ -85,8 +85,11 @@ async fn sub_requests(
     let identity = sogs::api::auth::authenticate(state, &outer)
         .await
         .map_err(|e| anyhow::anyhow!("the poll does not authenticate: {e}"))?;
-    let subs = sogs::api::handlers::batch::parse_sub_requests(&signed.body)
-        .map_err(|e| anyhow::anyhow!("the poll does not parse: {e}"))?;
+    let subs = sogs::api::handlers::batch::parse_sub_requests(
+        &signed.body,
+        state.config.limits.max_sub_requests,
+    )
+    .map_err(|e| anyhow::anyhow!("the poll does not parse: {e}"))?;
     println!("\nsub-requests served alone under the poll's user (median µs):");
     let mut total = 0.0;
     for sub in subs {

@@ -17,6 +17,8 @@ use crate::domain::filters::{
     Alphabet, ContentFilter, FilterReply, FilterSet, WordList, parse_reply_key,
 };
 
+mod service_links;
+
 /// Environment variables with the `SOGS_` prefix that are not configuration options.
 const NON_OPTION_VARS: &[&str] = &["SOGS_CONFIG"];
 /// Prefixes of `SOGS_` variables owned by other tools (the test suite).
@@ -57,6 +59,7 @@ pub struct Config {
     pub snode: SnodeConfig,
     pub detectors: DetectorsConfig,
     pub antiraid: AntiraidConfig,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -407,6 +410,10 @@ pub struct AntiraidConfig {
     /// The display name of the server's moderation bot, which whispers command results
     /// and raid alerts to moderators.
     pub bot_name: String,
+    /// Seconds a moderator's command typed in the room stays (as a moderator whisper)
+    /// before it is deleted: long enough for the sender's client to poll it, so that it
+    /// sees the deletion and stops showing the command.
+    pub command_retract_secs: f64,
 }
 
 impl AntiraidConfig {
@@ -418,6 +425,7 @@ impl AntiraidConfig {
             ("raid_window_secs", self.raid_window_secs),
             ("raid_new_user_secs", self.raid_new_user_secs),
             ("raid_lockdown_secs", self.raid_lockdown_secs),
+            ("command_retract_secs", self.command_retract_secs),
         ];
         for (name, value) in non_negative {
             if !(value.is_finite() && value >= 0.0) {
@@ -453,6 +461,7 @@ impl Default for AntiraidConfig {
             allow_audio: true,
             allow_documents: true,
             bot_name: "Moderation".into(),
+            command_retract_secs: 30.0,
         }
     }
 }
@@ -638,6 +647,84 @@ impl DetectorsConfig {
             return invalid("flood_window_posts must be at least 1".into());
         }
         Ok(())
+    }
+}
+
+/// Bounds on everything one request controls (`[limits]`), so that no single request can
+/// take unbounded memory, time or locks. Each refusal is a 4xx and counts in
+/// `sogs_limit_rejections_total{limit}`. The defaults sit well above what Session clients
+/// send (desktop, Android and iOS put capabilities, two sub-requests per joined room, inbox
+/// and outbox in one poll; a message is a padded protobuf of a few KiB).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_sub_requests: u64,
+    pub max_reply_bytes: u64,
+    pub max_message_bytes: u64,
+    pub max_files_per_message: u64,
+    pub max_headers: u64,
+    pub max_header_bytes: u64,
+    pub max_path_bytes: u64,
+    pub max_query_bytes: u64,
+    pub header_timeout_secs: f64,
+    pub body_timeout_secs: f64,
+    pub malformed_log_interval_secs: f64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_sub_requests: 256,
+            max_reply_bytes: 8 * 1024 * 1024,
+            max_message_bytes: 64 * 1024,
+            max_files_per_message: 100,
+            max_headers: 64,
+            max_header_bytes: 16 * 1024,
+            max_path_bytes: 2048,
+            max_query_bytes: 2048,
+            header_timeout_secs: 5.0,
+            body_timeout_secs: 20.0,
+            malformed_log_interval_secs: 60.0,
+        }
+    }
+}
+
+impl LimitsConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let counts = [
+            ("max_sub_requests", self.max_sub_requests),
+            ("max_reply_bytes", self.max_reply_bytes),
+            ("max_message_bytes", self.max_message_bytes),
+            ("max_headers", self.max_headers),
+            ("max_header_bytes", self.max_header_bytes),
+            ("max_path_bytes", self.max_path_bytes),
+            ("max_query_bytes", self.max_query_bytes),
+        ];
+        if let Some((key, _)) = counts.iter().find(|(_, v)| *v == 0) {
+            return Err(ConfigError::Invalid(format!(
+                "limits.{key} must be at least 1"
+            )));
+        }
+        for (key, secs) in [
+            ("header_timeout_secs", self.header_timeout_secs),
+            ("body_timeout_secs", self.body_timeout_secs),
+            (
+                "malformed_log_interval_secs",
+                self.malformed_log_interval_secs,
+            ),
+        ] {
+            if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+                return Err(ConfigError::Invalid(format!(
+                    "limits.{key} must be above 0 and at most 3600 seconds, got {secs}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// A duration in seconds from this section (validated positive and finite).
+    pub fn duration(secs: f64) -> std::time::Duration {
+        std::time::Duration::try_from_secs_f64(secs).unwrap_or(std::time::Duration::from_secs(1))
     }
 }
 
@@ -980,6 +1067,61 @@ const OPTION_DOCS: &[OptionDoc] = &[
         key: "hash_ban_similarity",
         comment: "Hash bans: a text at least this similar (above 0, at most 1) to a banned one is refused.",
     },
+    OptionDoc {
+        section: "limits",
+        key: "max_sub_requests",
+        comment: "Most sub-requests in one /batch or /sequence (413 beyond). Session clients send capabilities, two per joined room, inbox and outbox.",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "max_reply_bytes",
+        comment: "Largest /batch or /sequence reply, in bytes (413 beyond): sub-responses are serialised one by one and counted, so a batch of large listings cannot hold more than this in memory.",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "max_message_bytes",
+        comment: "Largest message a post or edit may carry (its data, decoded, before unpadding), in bytes (413 beyond).",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "max_files_per_message",
+        comment: "Most file ids one post or edit may attach (413 beyond); all are attached in one statement.",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "max_headers",
+        comment: "Most headers on one request, plain, onion inner or batch sub-request (431 beyond).",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "max_header_bytes",
+        comment: "Most bytes of header names and values on one request (431 beyond).",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "max_path_bytes",
+        comment: "Longest request path, in bytes (414 beyond).",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "max_query_bytes",
+        comment: "Longest query string, in bytes (414 beyond).",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "header_timeout_secs",
+        comment: "A client must send a request's headers within this many seconds of starting it (408 beyond).",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "body_timeout_secs",
+        comment: "A client must send a request's whole body within this many seconds after its headers (408 beyond), so a Content-Length that lies cannot hold a connection.",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "malformed_log_interval_secs",
+        comment: "Malformed HTTP requests are counted in sogs_malformed_requests_total and logged as one summary line per this many seconds at most.",
+    },
 ];
 
 impl Config {
@@ -1061,6 +1203,7 @@ impl Config {
         self.snode.validate()?;
         self.detectors.validate()?;
         self.antiraid.validate()?;
+        self.limits.validate()?;
         let files = &self.files;
         if !files.s3_endpoint.is_empty() {
             crate::blobs::from_config(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -1284,6 +1427,10 @@ fn apply_env_var(table: &mut Table, var: &str, raw: &str) -> Result<(), ConfigEr
         Some((section.clone(), key.to_string(), default.clone()))
     });
     let Some((section, key, default)) = found else {
+        // Kubernetes injects `SOGS_PORT=tcp://…` and the like for a Service named `sogs`.
+        if service_links::is_injected(var, raw) {
+            return Ok(());
+        }
         return Err(ConfigError::UnknownKey(var.to_string()));
     };
     let bad = |what: &str| ConfigError::Env {
@@ -1415,6 +1562,28 @@ mod tests {
             ]),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn kubernetes_service_link_variables_load_but_mistyped_options_still_fail() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("SOGS_PORT", "tcp://10.0.0.1:80"),
+                ("SOGS_PORT_80_TCP", "tcp://10.0.0.1:80"),
+                ("SOGS_PORT_80_TCP_ADDR", "10.0.0.1"),
+                ("SOGS_SERVICE_HOST", "10.0.0.1"),
+                ("SOGS_SERVICE_PORT_HTTP", "80"),
+                ("SOGS_METRICS_PORT", "tcp://10.0.0.2:9090"),
+                ("SOGS_SERVER_LISTEN", "0.0.0.0:8080"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.server.listen, "0.0.0.0:8080");
+        for (var, value) in [("SOGS_SERVER_PORT", "8080"), ("SOGS_PORT", "8080")] {
+            let err = Config::load(None, env(&[(var, value)])).unwrap_err();
+            assert!(err.to_string().contains(var), "{err}");
+        }
     }
 
     #[test]

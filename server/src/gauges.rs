@@ -6,7 +6,7 @@
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts};
+use prometheus::{Counter, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts};
 
 use crate::cluster::Cluster;
 use crate::store::Store;
@@ -25,6 +25,9 @@ struct Templates {
     db_pool: IntGaugeVec,
     db_pool_max: IntGauge,
     redis_up: IntGauge,
+    redis_outages: IntCounter,
+    redis_degraded: Counter,
+    redis_publishes_skipped: IntCounter,
 }
 
 impl Templates {
@@ -52,6 +55,18 @@ impl Templates {
                 "sogs_redis_up",
                 "1 while Redis answers, 0 during an outage (serving from the database alone); absent without Redis",
             ))?,
+            redis_outages: IntCounter::with_opts(Opts::new(
+                "sogs_redis_outages_total",
+                "Redis outages this instance went through (each logged once as it begins and once as it ends)",
+            ))?,
+            redis_degraded: Counter::with_opts(Opts::new(
+                "sogs_redis_degraded_seconds_total",
+                "Seconds spent serving without Redis (database alone, caches bypassed)",
+            ))?,
+            redis_publishes_skipped: IntCounter::with_opts(Opts::new(
+                "sogs_redis_publishes_skipped_total",
+                "Cache invalidations not published because Redis was down (made good by one drop-everything on recovery)",
+            ))?,
         })
     }
 }
@@ -73,6 +88,9 @@ impl Collector for StateGauges {
         descs.extend(t.db_pool.desc());
         descs.extend(t.db_pool_max.desc());
         descs.extend(t.redis_up.desc());
+        descs.extend(t.redis_outages.desc());
+        descs.extend(t.redis_degraded.desc());
+        descs.extend(t.redis_publishes_skipped.desc());
         descs
     }
 
@@ -99,6 +117,13 @@ impl Collector for StateGauges {
         if self.cluster.uses_redis() {
             now.redis_up.set(i64::from(self.cluster.redis_up()));
             out.extend(now.redis_up.collect());
+            let stats = self.cluster.redis_stats();
+            now.redis_outages.inc_by(stats.outages);
+            now.redis_degraded.inc_by(stats.degraded_seconds);
+            now.redis_publishes_skipped.inc_by(stats.publishes_skipped);
+            out.extend(now.redis_outages.collect());
+            out.extend(now.redis_degraded.collect());
+            out.extend(now.redis_publishes_skipped.collect());
         }
         out
     }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod gauges;
+pub mod healthcheck;
 pub mod import;
 pub mod key;
 pub mod metrics;

@@ -19,6 +19,13 @@ struct Args {
     /// Print every option with its default and a comment, then exit.
     #[arg(long)]
     print_default_config: bool,
+    /// Ask the server this configuration describes for /healthz and exit 0 if it answers
+    /// 200, else 1 (the container image's HEALTHCHECK: it has no shell or curl).
+    #[arg(long)]
+    healthcheck: bool,
+    /// Like --healthcheck, for any URL (e.g. http://sogs/readyz); repeat to check several.
+    #[arg(long, value_name = "URL")]
+    healthcheck_url: Vec<String>,
 }
 
 #[tokio::main]
@@ -28,6 +35,9 @@ async fn main() -> ExitCode {
         print!("{}", Config::default_toml());
         return ExitCode::SUCCESS;
     }
+    if !args.healthcheck_url.is_empty() {
+        return healthcheck_urls(&args.healthcheck_url).await;
+    }
     let config = match Config::from_process(args.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
@@ -35,7 +45,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    sogs::telemetry::init(&config.log);
+    if args.healthcheck {
+        return healthcheck(&config).await;
+    }
+    sogs::telemetry::init(&config.log, &config.limits);
     let app = match Application::build(config, Clock::system()).await {
         Ok(app) => app,
         Err(e) => {
@@ -51,4 +64,34 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn healthcheck(config: &Config) -> ExitCode {
+    let result = match config.listen_addr() {
+        Ok(listen) => {
+            let addr = sogs::healthcheck::probe_addr(listen);
+            sogs::healthcheck::check(addr, std::time::Duration::from_secs(3))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sogs-server: unhealthy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn healthcheck_urls(urls: &[String]) -> ExitCode {
+    for url in urls {
+        let timeout = std::time::Duration::from_secs(5);
+        if let Err(e) = sogs::healthcheck::check_url(url, timeout).await {
+            eprintln!("sogs-server: unhealthy: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
 }

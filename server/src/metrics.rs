@@ -29,6 +29,7 @@ pub struct Metrics {
     moderation_actions: IntCounterVec,
     admission_outcomes: IntCounterVec,
     raid_lockdowns: IntCounterVec,
+    limit_rejections: IntCounterVec,
 }
 
 impl Metrics {
@@ -143,6 +144,17 @@ impl Metrics {
         registry.register(Box::new(moderation_actions.clone()))?;
         registry.register(Box::new(admission_outcomes.clone()))?;
         registry.register(Box::new(raid_lockdowns.clone()))?;
+        let limit_rejections = IntCounterVec::new(
+            Opts::new(
+                "sogs_limit_rejections_total",
+                "Requests refused for going over one of the [limits], by limit",
+            ),
+            &["limit"],
+        )?;
+        registry.register(Box::new(limit_rejections.clone()))?;
+        if let Some(malformed) = crate::telemetry::malformed_requests() {
+            registry.register(Box::new(malformed.clone()))?;
+        }
         Ok(Self {
             registry,
             http_requests,
@@ -160,6 +172,7 @@ impl Metrics {
             moderation_actions,
             admission_outcomes,
             raid_lockdowns,
+            limit_rejections,
         })
     }
 
@@ -187,6 +200,12 @@ impl Metrics {
     /// names (see `api::auth::failure_reason`).
     pub fn observe_auth_failure(&self, reason: &str) {
         self.auth_failures.with_label_values(&[reason]).inc();
+    }
+
+    /// Counts a request refused for going over a limit; `limit` is one of the fixed
+    /// labels of `api::limits::Limit`.
+    pub fn observe_limit(&self, limit: &str) {
+        self.limit_rejections.with_label_values(&[limit]).inc();
     }
 
     /// Counts one accepted message; `kind` is `message` or `direct_message`.

@@ -4,6 +4,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpMessage, HttpServer, web};
@@ -87,7 +88,13 @@ impl Application {
             state.config.server.base_url,
             state.key.public_key().to_hex()
         );
-        let tasks = crate::tasks::spawn(state.clone(), shutdown.clone());
+        let mut tasks = crate::tasks::spawn(state.clone(), shutdown.clone());
+        if !state.database_ready.load(Ordering::Acquire) {
+            tasks.push(tokio::spawn(wait_for_database(
+                state.clone(),
+                shutdown.clone(),
+            )));
+        }
         Ok(Self {
             port,
             metrics_port,
@@ -158,23 +165,31 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     if created {
         tracing::warn!(path = %config.key_file().display(), "created a new server key");
     }
-    let store = connect_patiently(
-        &config.database_url(),
-        &StoreOptions {
-            max_connections: config.database.max_connections,
-            acquire_timeout: std::time::Duration::try_from_secs_f64(
-                config.database.acquire_timeout_secs,
-            )
-            .unwrap_or(StoreOptions::default().acquire_timeout),
-        },
-    )
-    .await?;
-    if config.database.migrate_on_start {
-        store.migrate().await?;
-    }
-    store
-        .ensure_system_user(&key.system_session_id().to_string(), clock.now())
-        .await?;
+    let options = StoreOptions {
+        max_connections: config.database.max_connections,
+        acquire_timeout: std::time::Duration::try_from_secs_f64(
+            config.database.acquire_timeout_secs,
+        )
+        .unwrap_or(StoreOptions::default().acquire_timeout),
+    };
+    let url = config.database_url();
+    let (store, database_ready) = match Store::connect_with(&url, &options).await {
+        Ok(store) => {
+            bring_up_database(&store, &config, &key, &clock).await?;
+            (store, true)
+        }
+        Err(StoreError::Unavailable(e)) if url.starts_with("postgres") => {
+            // Containers often start together, and a supervisor restarts an instance
+            // whenever it likes: come up anyway, alive but not ready, and finish starting
+            // once the database answers (see `Application::build`).
+            tracing::warn!(
+                error = %e,
+                "database unreachable; serving /healthz, not ready until it answers"
+            );
+            (Store::connect_lazy_with(&url, &options)?, false)
+        }
+        Err(e) => return Err(e.into()),
+    };
     let cluster = match config.redis_url() {
         Some(url) => Cluster::with_redis(url)?,
         None => Cluster::local(store.backend() == crate::store::Backend::Sqlite),
@@ -211,25 +226,66 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         cluster,
         key: Arc::new(key),
         clock,
+        database_ready: Arc::new(AtomicBool::new(database_ready)),
     })
 }
 
-/// How long a starting server waits for its database to come up (containers often start
-/// together); requests later wait only `database.acquire_timeout_secs`.
-const STARTUP_DATABASE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+/// What a fresh or upgraded database needs before the first request: migrations (unless
+/// told not to) and the system user.
+async fn bring_up_database(
+    store: &Store,
+    config: &Config,
+    key: &crate::crypto::keys::ServerKey,
+    clock: &Clock,
+) -> Result<(), StoreError> {
+    if config.database.migrate_on_start {
+        store.migrate().await?;
+    }
+    store
+        .ensure_system_user(&key.system_session_id().to_string(), clock.now())
+        .await?;
+    Ok(())
+}
 
-/// Connects, retrying an unreachable database for up to [`STARTUP_DATABASE_PATIENCE`].
-async fn connect_patiently(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
-    let deadline = std::time::Instant::now() + STARTUP_DATABASE_PATIENCE;
+/// For an instance that started during a database outage: retries the database bring-up
+/// every second until it succeeds, then lets requests through.
+async fn wait_for_database(state: AppState, shutdown: CancellationToken) {
     loop {
-        match Store::connect_with(url, options).await {
-            Err(StoreError::Unavailable(e)) if std::time::Instant::now() < deadline => {
-                tracing::warn!(error = %e, "database unreachable; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        match bring_up_database(&state.store, &state.config, &state.key, &state.clock).await {
+            Ok(()) => {
+                state.database_ready.store(true, Ordering::Release);
+                tracing::info!("database reachable; ready");
+                return;
             }
-            other => return other,
+            Err(StoreError::Unavailable(_)) => {}
+            Err(e) => tracing::error!(error = %e, "database bring-up failed; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = shutdown.cancelled() => return,
         }
     }
+}
+
+/// While the database has not come up yet, answers 503 to everything but the health
+/// endpoints, so nothing reads a database that is unmigrated or absent.
+async fn database_gate(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let ready = req
+        .app_data::<web::Data<AppState>>()
+        .is_none_or(|s| s.database_ready.load(Ordering::Acquire));
+    if ready || matches!(req.path(), "/healthz" | "/readyz") {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let response = actix_web::HttpResponse::ServiceUnavailable()
+        .content_type("text/plain; charset=utf-8")
+        .body("database unavailable");
+    Ok(req.into_response(response).map_into_right_body())
 }
 
 fn http_server(
@@ -239,15 +295,20 @@ fn http_server(
 ) -> Result<Server, StartupError> {
     let shutdown_timeout = state.config.server.shutdown_timeout_secs;
     let body_limit = usize::try_from(state.config.server.max_request_bytes).unwrap_or(usize::MAX);
+    // A client that has not sent its whole request head by then gets 408 (actix-http).
+    let header_timeout =
+        crate::config::LimitsConfig::duration(state.config.limits.header_timeout_secs);
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(body_limit))
+            .wrap(actix_web::middleware::from_fn(database_gate))
             .wrap(actix_web::middleware::from_fn(observe_request))
             .configure(crate::web::routes)
             .configure(api::routes)
     })
+    .client_request_timeout(header_timeout)
     .shutdown_signal(stop_signal(shutdown))
     .shutdown_timeout(shutdown_timeout)
     .listen(listener)

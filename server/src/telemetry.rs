@@ -1,15 +1,41 @@
 //! Logging setup: one place decides the format and filter of every log line.
+//!
+//! One kind of line is not written as it comes: the HTTP layer (actix-http) logs an ERROR
+//! for every connection that sent bytes it could not parse as HTTP. Those are the client's
+//! fault, and a flood of garbage would otherwise flood the log (one line per request), so
+//! they are counted in `sogs_malformed_requests_total` and summarised in at most one WARN
+//! line per `[limits] malformed_log_interval_secs`.
 
 use std::io::IsTerminal;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
+use prometheus::IntCounter;
+use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::config::{LogConfig, LogFormat};
+use crate::config::{LimitsConfig, LogConfig, LogFormat};
+
+static MALFORMED_REQUESTS: LazyLock<Option<IntCounter>> = LazyLock::new(|| {
+    IntCounter::new(
+        "sogs_malformed_requests_total",
+        "HTTP requests refused by the HTTP layer because they could not be parsed",
+    )
+    .ok()
+});
+
+/// The process-wide count of malformed HTTP requests (the HTTP layer reports them before
+/// any application state exists, so the counter is global; every registry shares it).
+pub fn malformed_requests() -> Option<&'static IntCounter> {
+    MALFORMED_REQUESTS.as_ref()
+}
 
 /// Installs the global `tracing` subscriber. `RUST_LOG`, when set, wins over the config's
 /// level so a developer can turn up one module without editing files. Calling it twice
 /// is harmless (the second call does nothing), which tests rely on.
-pub fn init(config: &LogConfig) {
+pub fn init(config: &LogConfig, limits: &LimitsConfig) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
@@ -18,12 +44,136 @@ pub fn init(config: &LogConfig) {
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().flatten_event(true).try_init()
-    } else {
-        builder.try_init()
+    let not_malformed =
+        tracing_subscriber::filter::filter_fn(|meta| !is_malformed_request_report(meta));
+    let summary = MalformedRequestSummary {
+        budget: Mutex::new(LogBudget::new(LimitsConfig::duration(
+            limits.malformed_log_interval_secs,
+        ))),
     };
+    let registry = tracing_subscriber::registry().with(summary);
+    let _ = if json {
+        let fmt = tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_writer(std::io::stderr);
+        registry
+            .with(fmt.with_filter(filter).with_filter(not_malformed))
+            .try_init()
+    } else {
+        let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+        registry
+            .with(fmt.with_filter(filter).with_filter(not_malformed))
+            .try_init()
+    };
+}
+
+/// Whether an event is actix-http's per-connection error report: a client sent something
+/// that is not HTTP (or broke off mid-request).
+fn is_malformed_request_report(meta: &Metadata<'_>) -> bool {
+    *meta.level() == tracing::Level::ERROR && meta.target().starts_with("actix_http::h1")
+}
+
+/// Lets one log line through per interval and counts what it held back.
+#[derive(Debug)]
+pub struct LogBudget {
+    interval: Duration,
+    last: Option<Instant>,
+    held_back: u64,
+}
+
+impl LogBudget {
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: None,
+            held_back: 0,
+        }
+    }
+
+    /// Called once per event at `now`: `Some(n)` when a line may be written, `n` being the
+    /// events held back since the previous line; `None` when this one is held back.
+    pub fn admit(&mut self, now: Instant) -> Option<u64> {
+        let due = self
+            .last
+            .is_none_or(|last| now.saturating_duration_since(last) >= self.interval);
+        if due {
+            self.last = Some(now);
+            Some(std::mem::take(&mut self.held_back))
+        } else {
+            self.held_back = self.held_back.saturating_add(1);
+            None
+        }
+    }
+}
+
+/// Counts actix-http's malformed-request reports and writes a bounded summary of them.
+struct MalformedRequestSummary {
+    budget: Mutex<LogBudget>,
+}
+
+impl<S: Subscriber> Layer<S> for MalformedRequestSummary {
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
+        if is_malformed_request_report(meta) {
+            tracing::subscriber::Interest::always()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, _: Context<'_, S>) -> bool {
+        is_malformed_request_report(meta)
+    }
+
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        if !is_malformed_request_report(event.metadata()) {
+            return;
+        }
+        if let Some(counter) = malformed_requests() {
+            counter.inc();
+        }
+        let admitted = match self.budget.lock() {
+            Ok(mut budget) => budget.admit(Instant::now()),
+            Err(_) => None,
+        };
+        if let Some(held_back) = admitted {
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            tracing::warn!(
+                target: "sogs::malformed_requests",
+                last = %message.0,
+                not_logged_since_previous_line = held_back,
+                "malformed HTTP request refused; all are counted in sogs_malformed_requests_total"
+            );
+        }
+    }
+}
+
+/// The `message` field of an event.
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_budget_lets_one_line_per_interval_through_and_counts_the_rest() {
+        let mut budget = LogBudget::new(Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert_eq!(budget.admit(t0), Some(0));
+        for i in 1..=1000 {
+            assert_eq!(budget.admit(t0 + Duration::from_millis(i)), None);
+        }
+        assert_eq!(budget.admit(t0 + Duration::from_secs(59)), None);
+        assert_eq!(budget.admit(t0 + Duration::from_secs(60)), Some(1001));
+        assert_eq!(budget.admit(t0 + Duration::from_secs(61)), None);
+    }
 }

@@ -27,8 +27,16 @@ pub fn show(config: &Config, out: &mut impl Write) -> Result<(), AdminError> {
     Ok(())
 }
 
-/// `key generate`: a new random key, only where there is none.
-pub fn generate(config: &Config, out: &mut impl Write) -> Result<(), AdminError> {
+/// `key generate`: a new random key, only where there is none. With `if_missing`, an
+/// existing key is kept and reported rather than refused.
+pub fn generate(config: &Config, if_missing: bool, out: &mut impl Write) -> Result<(), AdminError> {
+    let path = config.key_file();
+    if if_missing && path.exists() {
+        let key = sogs::key::load(&path).map_err(failed)?;
+        say(out, format!("kept the existing key {}", path.display()));
+        say(out, format!("public key: {}", key.public_key().to_hex()));
+        return Ok(());
+    }
     install(config, &ServerKey::generate(), out)
 }
 
@@ -74,7 +82,7 @@ mod tests {
             AdminError::Usage(_)
         ));
         let mut out = Vec::new();
-        generate(&env.config, &mut out).unwrap();
+        generate(&env.config, false, &mut out).unwrap();
         let key = sogs::key::load(&env.config.key_file()).unwrap();
         let hex = key.public_key().to_hex();
         assert!(text(out).contains(&hex));
@@ -82,8 +90,29 @@ mod tests {
         show(&env.config, &mut out).unwrap();
         assert_eq!(text(out).trim(), hex);
 
-        let again = generate(&env.config, &mut Vec::new()).unwrap_err();
+        let again = generate(&env.config, false, &mut Vec::new()).unwrap_err();
         assert!(again.to_string().contains("already exists"), "{again}");
+        assert_eq!(
+            sogs::key::load(&env.config.key_file()).unwrap().to_bytes(),
+            key.to_bytes()
+        );
+    }
+
+    #[test]
+    fn generate_if_missing_creates_a_key_once_then_keeps_it_on_every_later_run() {
+        let env = TestEnv::sqlite();
+        let mut out = Vec::new();
+        generate(&env.config, true, &mut out).unwrap();
+        let key = sogs::key::load(&env.config.key_file()).unwrap();
+        let hex = key.public_key().to_hex();
+        assert!(text(out).contains("wrote"));
+        let mut out = Vec::new();
+        generate(&env.config, true, &mut out).unwrap();
+        let out = text(out);
+        assert!(
+            out.contains("kept the existing key") && out.contains(&hex),
+            "{out}"
+        );
         assert_eq!(
             sogs::key::load(&env.config.key_file()).unwrap().to_bytes(),
             key.to_bytes()

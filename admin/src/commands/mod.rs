@@ -1,6 +1,7 @@
 //! Each subcommand as a function over the server library; output goes to a writer and
 //! confirmations come from a reader so tests can drive them.
 
+pub mod antiraid;
 mod audit;
 mod ban;
 #[cfg(test)]
@@ -239,7 +240,7 @@ pub async fn run_with_config(
         Command::Key(cmd) => {
             return match cmd {
                 KeyCommand::Show => key::show(&config, out),
-                KeyCommand::Generate => key::generate(&config, out),
+                KeyCommand::Generate { if_missing } => key::generate(&config, if_missing, out),
                 KeyCommand::Import { file } => key::import(&config, &file, out),
             };
         }
@@ -335,6 +336,7 @@ pub async fn run_with_config(
         Command::User(cmd) => user::run(&ctx, cmd, out).await,
         Command::ImportPysogs(args) => import::run(&ctx, &args, input, out).await,
         Command::Probe(args) => probe::run(&ctx, args.url.as_deref(), out).await,
+        Command::Antiraid(cmd) => antiraid::run(&ctx, cmd, out).await,
     }
 }
 

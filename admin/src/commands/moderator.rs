@@ -321,4 +321,66 @@ mod tests {
     async fn moderators_on_postgres() {
         appointing_and_removing_moderators_is_stored_and_audited(TestEnv::postgres().await).await;
     }
+
+    /// PySOGS's room trigger bumps `info_updates` only for moderator/admin flags, so hiding
+    /// or showing a moderator through its CLI left every client's room details stale. Here
+    /// a change of visibility alone bumps it once (in every room for a global moderator),
+    /// and the same command again bumps nothing.
+    async fn changing_only_visibility_bumps_info_updates_once_unlike_pysogs(env: TestEnv) {
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        for token in ["lobby", "other"] {
+            super::super::room::add(&ctx, token, None, None, None, &mut Vec::new())
+                .await
+                .unwrap();
+        }
+        let sid: &SessionId = &SID.parse().unwrap();
+        let info = || async {
+            let mut all = Vec::new();
+            for token in ["lobby", "other"] {
+                let room = ctx.store.room_by_token(token).await.unwrap().unwrap();
+                all.push(room.info_updates);
+            }
+            all
+        };
+        let lobby = room_scope("lobby");
+        let run = |scope: Scope, visible: bool| {
+            let ctx = &ctx;
+            async move {
+                add(ctx, sid, &scope, false, Some(visible), &mut Vec::new())
+                    .await
+                    .unwrap();
+            }
+        };
+
+        run(lobby.clone(), true).await;
+        let start = info().await;
+        run(lobby.clone(), false).await;
+        assert_eq!(info().await, [start[0] + 1, start[1]], "hidden: one bump");
+        run(lobby.clone(), false).await;
+        assert_eq!(info().await, [start[0] + 1, start[1]], "no change: no bump");
+        run(lobby, true).await;
+        assert_eq!(info().await, [start[0] + 2, start[1]], "shown: one bump");
+
+        run(global(), false).await;
+        let start = info().await;
+        run(global(), true).await;
+        assert_eq!(
+            info().await,
+            [start[0] + 1, start[1] + 1],
+            "every room once"
+        );
+        run(global(), true).await;
+        assert_eq!(info().await, [start[0] + 1, start[1] + 1]);
+    }
+
+    #[tokio::test]
+    async fn visibility_bumps_on_sqlite() {
+        changing_only_visibility_bumps_info_updates_once_unlike_pysogs(TestEnv::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn visibility_bumps_on_postgres() {
+        changing_only_visibility_bumps_info_updates_once_unlike_pysogs(TestEnv::postgres().await)
+            .await;
+    }
 }

@@ -9,7 +9,7 @@ use crate::domain::padding::unpad;
 use crate::domain::room_command;
 use crate::store::{Message, MessageEdit, NewMessage, Room, User};
 
-use super::admission::{Admission, Env, Facts, Submission};
+use super::admission::{Admission, Env, Facts, Submission, Upload};
 use super::{ActionError, Actor, Door, Services, commands};
 
 /// A post as the door parsed it.
@@ -160,9 +160,10 @@ pub async fn post_message(
     Ok(Posted::Stored(message))
 }
 
-/// Executes a moderator's command typed in the room: the message is stored deleted (so the
-/// moderator's client drops it), the command runs as its action, and the result, or a
-/// clear error, is whispered to the moderators.
+/// Executes a moderator's command typed in the room: the message is stored as a moderator
+/// whisper (members never see it) and deleted `command_retract_secs` later (by then the
+/// sender's client has polled it, so it sees the deletion and drops it); the command runs
+/// as its action, and the result, or a clear error, is whispered to the moderators.
 async fn run_command(
     env: &Env<'_>,
     req: &PostRequest<'_>,
@@ -172,7 +173,7 @@ async fn run_command(
 ) -> Result<Posted, ActionError> {
     let message = env
         .store
-        .post_retracted_message(
+        .post_command_message(
             &NewMessage {
                 room: req.room.id,
                 author: req.sender.id,
@@ -183,6 +184,7 @@ async fn run_command(
                 whisper_mods: true,
                 filtered: false,
             },
+            now + env.config.antiraid.command_retract_secs,
             now,
         )
         .await?;
@@ -300,6 +302,51 @@ pub async fn edit_message(
             .await?;
     }
     Ok(true)
+}
+
+/// Something other than a post or edit that the pipeline judges: a reaction or an upload.
+pub struct Attempted<'a> {
+    pub attempt: Attempt,
+    pub room: &'a Room,
+    pub sender: &'a User,
+    pub perms: &'a Permissions,
+    pub upload: Option<Upload<'a>>,
+}
+
+/// Asks the admission pipeline whether a reaction or upload may happen now; a refusal
+/// comes back as the error that carries its status (a hidden verdict is a 403 here).
+pub async fn admit(
+    env: &Env<'_>,
+    admission: &Admission,
+    what: &Attempted<'_>,
+    now: f64,
+) -> Result<(), ActionError> {
+    let facts = Facts::gather(
+        env,
+        what.room,
+        what.sender,
+        None,
+        None,
+        what.upload.map(|u| u.kind),
+        now,
+    )
+    .await?;
+    let sub = Submission {
+        attempt: what.attempt,
+        room: what.room,
+        sender: what.sender,
+        perms: what.perms,
+        content: None,
+        text: None,
+        files: &[],
+        upload: what.upload,
+        whisper: false,
+        now,
+        facts: &facts,
+    };
+    admission.admit(env, &sub).await?;
+    admission.admitted(env, &sub, None).await;
+    Ok(())
 }
 
 fn len_i64(n: usize) -> i64 {

@@ -5,6 +5,7 @@
 //! parsed and the signature verified first (pure CPU); only a verified request touches
 //! storage: user lookup, the ban check, then the replay check.
 
+use crate::cluster::NonceVerdict;
 use crate::crypto::blinding::blind15_abs;
 use crate::crypto::keys::{BlindedId, SessionId};
 use crate::crypto::request_signature::{
@@ -107,6 +108,7 @@ pub fn failure_reason(error: &ApiError) -> &'static str {
             AuthError::TimestampFormat | AuthError::TimestampOutOfRange => "bad_timestamp",
             AuthError::Banned => "banned",
             AuthError::NonceReused => "nonce_reused",
+            AuthError::NonceUnverifiable => "nonce_unverifiable",
             AuthError::SignatureInvalid => "bad_signature",
         },
         ApiError::Unavailable => "unavailable",
@@ -143,16 +145,24 @@ pub async fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Identity
     if user.banned {
         return Err(AuthError::Banned.into());
     }
-    let fresh = state
+    let verdict = state
         .cluster
-        .remember_nonce(&state.store, signed.nonce(), user.id, now)
+        .remember_nonce(
+            &state.store,
+            signed.nonce(),
+            user.id,
+            signed.timestamp() as f64,
+            now,
+        )
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "replay check unavailable");
             ApiError::Unavailable
         })?;
-    if !fresh {
-        return Err(AuthError::NonceReused.into());
+    match verdict {
+        NonceVerdict::Fresh => {}
+        NonceVerdict::Reused => return Err(AuthError::NonceReused.into()),
+        NonceVerdict::Unverifiable => return Err(AuthError::NonceUnverifiable.into()),
     }
     state.activity.user_seen(user.id, now);
     Ok(Identity::User(Box::new(AuthedUser { user, session_id })))

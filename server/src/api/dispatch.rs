@@ -13,6 +13,7 @@ use super::auth::{self, Identity};
 use super::context::Ctx;
 use super::error::ApiError;
 use super::handlers;
+use super::limits;
 use super::request::{ApiRequest, ApiResponse, Method};
 use super::router::{Matched, match_route};
 use super::state::AppState;
@@ -66,6 +67,20 @@ pub enum Endpoint {
     UnbanUser,
     OnionV4,
     OnionV3,
+    // Room defences (issue 14), namespaced under /sogs-rs/.
+    RoomPolicy,
+    SetSlowMode,
+    LockDown,
+    Unlock,
+    SetProbation,
+    LiftProbation,
+    SetRoomMedia,
+    SetUserMedia,
+    JoinLog,
+    BanFirstSeen,
+    SetTimeout,
+    EndTimeout,
+    PurgeUser,
 }
 
 /// The route table: method, pattern, endpoint. Order matters only where two patterns could
@@ -228,6 +243,72 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     (Method::Post, "/oxen/v4/lsrpc", Endpoint::OnionV4),
     (Method::Post, "/oxen/v3/lsrpc", Endpoint::OnionV3),
     (Method::Post, "/loki/v3/lsrpc", Endpoint::OnionV3),
+    // Room defences (issue 14): namespaced so future SOGS routes cannot clash.
+    (
+        Method::Get,
+        "/sogs-rs/room/{token}/policy",
+        Endpoint::RoomPolicy,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/slowmode",
+        Endpoint::SetSlowMode,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/lockdown",
+        Endpoint::LockDown,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/unlock",
+        Endpoint::Unlock,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/probation",
+        Endpoint::SetProbation,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/probation/lift/{sid:any_sid}",
+        Endpoint::LiftProbation,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/media",
+        Endpoint::SetRoomMedia,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/media/{sid:any_sid}",
+        Endpoint::SetUserMedia,
+    ),
+    (
+        Method::Get,
+        "/sogs-rs/room/{token}/joins",
+        Endpoint::JoinLog,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/ban-first-seen",
+        Endpoint::BanFirstSeen,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/timeout/{sid:any_sid}",
+        Endpoint::SetTimeout,
+    ),
+    (
+        Method::Delete,
+        "/sogs-rs/room/{token}/timeout/{sid:any_sid}",
+        Endpoint::EndTimeout,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/user/{sid:any_sid}/purge",
+        Endpoint::PurgeUser,
+    ),
 ];
 
 /// Runs the handler of `endpoint`.
@@ -282,6 +363,19 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::UnbanUser => handlers::moderation::unban_user(ctx).await,
         Endpoint::OnionV4 => handlers::onion::onion_v4(ctx).await,
         Endpoint::OnionV3 => handlers::onion::onion_v3(ctx).await,
+        Endpoint::RoomPolicy => handlers::antiraid::get_policy(ctx).await,
+        Endpoint::SetSlowMode => handlers::antiraid::set_slowmode(ctx).await,
+        Endpoint::LockDown => handlers::antiraid::lock_down(ctx).await,
+        Endpoint::Unlock => handlers::antiraid::unlock(ctx).await,
+        Endpoint::SetProbation => handlers::antiraid::set_probation(ctx).await,
+        Endpoint::LiftProbation => handlers::antiraid::lift_probation(ctx).await,
+        Endpoint::SetRoomMedia => handlers::antiraid::set_room_media(ctx).await,
+        Endpoint::SetUserMedia => handlers::antiraid::set_user_media(ctx).await,
+        Endpoint::JoinLog => handlers::antiraid::get_joins(ctx).await,
+        Endpoint::BanFirstSeen => handlers::antiraid::ban_first_seen(ctx).await,
+        Endpoint::SetTimeout => handlers::antiraid::set_timeout(ctx).await,
+        Endpoint::EndTimeout => handlers::antiraid::end_timeout(ctx).await,
+        Endpoint::PurgeUser => handlers::antiraid::purge_user(ctx).await,
     }
 }
 
@@ -311,6 +405,12 @@ async fn serve_with(state: &AppState, req: ApiRequest, inherited: Option<&Identi
     // PySOGS order: match the URL, then authenticate (400/401/403/425), then report a
     // routing failure (404/405), then run the endpoint. So a bad auth header beats a 404.
     let matched = match_route(ROUTES, req.method, &req.path);
+    if let Err(e) = limits::check_request(&req, &state.config.limits) {
+        return Served {
+            response: limits::refuse(state, e).into_response(),
+            route: route_of(&matched),
+        };
+    }
     if inherited.is_none() && !is_container(&matched) {
         // Before anything is read from the caches: apply any invalidation another
         // instance (or `sogs-admin`) made before this request arrived.

@@ -7,6 +7,7 @@
 use crate::crypto::request_signature::AuthError;
 use crate::store::StoreError;
 
+use super::limits::LimitExceeded;
 use super::request::ApiResponse;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,9 @@ pub enum ApiError {
     /// 429 with a `Retry-After` header (whole seconds).
     #[error("{reason}")]
     TooFast { reason: String, retry_after: u64 },
+    /// A count or size over one of the `[limits]`; carries its own status.
+    #[error(transparent)]
+    Limit(#[from] LimitExceeded),
     #[error("Service unavailable")]
     Unavailable,
     #[error("Internal server error")]
@@ -56,6 +60,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => 405,
             ApiError::NotAcceptable(_) => 406,
             ApiError::PayloadTooLarge(_) => 413,
+            ApiError::Limit(e) => e.status(),
             ApiError::RateLimited(_) | ApiError::TooFast { .. } => 429,
             ApiError::Internal(_) => 500,
             ApiError::Unavailable => 503,

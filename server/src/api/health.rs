@@ -16,20 +16,27 @@ pub async fn healthz() -> HttpResponse {
 /// outage would take every instance out of rotation at once. Its outage shows as
 /// `"degraded": true` (and `sogs_redis_up 0`).
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let database = match state.store.ping().await {
-        Ok(()) => "ok".to_string(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness: database unreachable");
-            "unreachable".to_string()
-        }
-    };
-    let redis = if state.cluster.uses_redis() {
-        match state.cluster.ping().await {
+    let database = if !state
+        .database_ready
+        .load(std::sync::atomic::Ordering::Acquire)
+    {
+        "starting".to_string()
+    } else {
+        match state.store.ping().await {
             Ok(()) => "ok".to_string(),
             Err(e) => {
-                tracing::warn!(error = %e, "readiness: redis unreachable");
+                tracing::warn!(error = %e, "readiness: database unreachable");
                 "unreachable".to_string()
             }
+        }
+    };
+    // Redis as the circuit breaker sees it, not a fresh ping: a hung Redis must not make
+    // the probe itself hang, and the outage is logged once where it is noticed.
+    let redis = if state.cluster.uses_redis() {
+        if state.cluster.redis_up() {
+            "ok".to_string()
+        } else {
+            "unreachable".to_string()
         }
     } else {
         "not configured".to_string()

@@ -2,10 +2,15 @@
 //! from the route table, and turns the [`ApiResponse`] back.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use futures::StreamExt;
+
+use crate::config::LimitsConfig;
 
 use super::dispatch;
 use super::error::ApiError;
+use super::limits::{self, Limit, LimitExceeded};
 use super::request::{ApiRequest, ApiResponse, Headers, Method};
 use super::state::AppState;
 
@@ -14,23 +19,101 @@ use super::state::AppState;
 pub struct RouteLabel(pub &'static str);
 
 /// Serves any SOGS path over plain HTTP.
+///
+/// The body is read here, not by an extractor, so that nothing is read for a request that
+/// will be refused anyway (a method SOGS does not route, such as CONNECT, whose "body" is
+/// the rest of the connection; a connection upgrade; a Content-Length over the limit), and
+/// so that reading it has a deadline: a client that announces more than it sends gets 408
+/// after `[limits] body_timeout_secs` instead of holding the connection open.
 pub async fn serve_http(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    let Some(method) = Method::parse(req.method().as_str()) else {
+        return closing(ApiError::MethodNotAllowed.into_response());
+    };
+    if req.head().upgrade() {
+        return closing(ApiResponse::text(
+            400,
+            "Connection upgrades are not supported",
+        ));
+    }
     if super::onion::is_onion_path(req.path())
         && let Some(refused) = check_onion_origin(&req, &state)
     {
         return refused;
     }
-    let api_req = match to_api_request(&req, body) {
+    let body = match read_body(&req, payload, &state).await {
+        Ok(body) => body,
+        Err(e) => return closing(e.into_response()),
+    };
+    let api_req = match to_api_request(&req, method, body) {
         Ok(r) => r,
         Err(e) => return to_http_response(e.into_response()),
     };
     let served = dispatch::serve(&state, api_req).await;
     req.extensions_mut().insert(RouteLabel(served.route));
     to_http_response(served.response)
+}
+
+/// A response after which the connection is closed: the client may still be sending a
+/// body that was not read.
+fn closing(response: ApiResponse) -> HttpResponse {
+    let mut res = to_http_response(response);
+    res.head_mut()
+        .set_connection_type(actix_web::http::ConnectionType::Close);
+    res
+}
+
+/// Reads the whole body within `[limits] body_timeout_secs` and `[server]
+/// max_request_bytes` (413 before reading when Content-Length already says more).
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    state: &AppState,
+) -> Result<Vec<u8>, ApiError> {
+    let max = state.config.server.max_request_bytes;
+    let too_large = || limits::refuse(state, LimitExceeded::new(Limit::RequestBytes, max));
+    let announced = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|len| len > max) {
+        return Err(too_large());
+    }
+    let max_len = usize::try_from(max).unwrap_or(usize::MAX);
+    let read = async {
+        // Never trust the announced length for more than a modest first allocation.
+        let first = announced
+            .and_then(|len| usize::try_from(len).ok())
+            .unwrap_or(0)
+            .min(64 * 1024);
+        let mut body = Vec::with_capacity(first);
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                tracing::debug!(error = %e, "request body could not be read");
+                ApiError::BadRequest("The request body could not be read".into())
+            })?;
+            if body.len().saturating_add(chunk.len()) > max_len {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    let timeout_secs = state.config.limits.body_timeout_secs;
+    match tokio::time::timeout(LimitsConfig::duration(timeout_secs), read).await {
+        Ok(read) => read,
+        Err(_) => {
+            let secs = timeout_secs.ceil() as u64;
+            Err(limits::refuse(
+                state,
+                LimitExceeded::new(Limit::BodyTimeout, secs),
+            ))
+        }
+    }
 }
 
 /// Counts who sends an onion request and, in onion-only mode, refuses senders that are not
@@ -64,8 +147,11 @@ fn check_onion_origin(req: &HttpRequest, state: &AppState) -> Option<HttpRespons
     None
 }
 
-fn to_api_request(req: &HttpRequest, body: web::Bytes) -> Result<ApiRequest, ApiError> {
-    let method = Method::parse(req.method().as_str()).ok_or(ApiError::MethodNotAllowed)?;
+fn to_api_request(
+    req: &HttpRequest,
+    method: Method,
+    body: Vec<u8>,
+) -> Result<ApiRequest, ApiError> {
     let mut headers = Headers::new();
     for (name, value) in req.headers() {
         // Header values that are not visible ASCII cannot be SOGS headers; skip them
@@ -78,7 +164,7 @@ fn to_api_request(req: &HttpRequest, body: web::Bytes) -> Result<ApiRequest, Api
         "" => req.path().to_string(),
         q => format!("{}?{}", req.path(), q),
     };
-    ApiRequest::from_target(method, &target, headers, body.to_vec())
+    ApiRequest::from_target(method, &target, headers, body)
         .map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 

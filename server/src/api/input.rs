@@ -16,8 +16,11 @@ use serde_json::{Map, Value};
 
 use crate::crypto::keys::{IdPrefix, SessionId};
 
+use crate::config::LimitsConfig;
+
 use super::context::Ctx;
 use super::error::ApiError;
+use super::limits::{self, Limit, LimitExceeded, at_most};
 
 /// The text is not an integer as Python's `int()` reads one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -117,19 +120,35 @@ pub enum MessageInputError {
     WhisperMods,
     #[error("files must be a list of file ids")]
     Files,
+    #[error(transparent)]
+    OverLimit(#[from] LimitExceeded),
 }
 
 /// Parses a message body. `data` and `signature` (base64, the signature 64 bytes) are
 /// required; `whisper_to` (a Session id; empty means none, as PySOGS's truthiness test),
 /// `whisper_mods` (boolean) and `files` (ids as integers or integer strings, as Python's
 /// `int()` takes them) are optional, and null means absent. Unknown keys are ignored.
-pub fn parse_message_input(body: &[u8]) -> Result<MessageInput, MessageInputError> {
+///
+/// `data` may hold at most `[limits] max_message_bytes` and `files` at most
+/// `max_files_per_message` ids; both are checked before anything is decoded or collected.
+pub fn parse_message_input(
+    body: &[u8],
+    limits: &LimitsConfig,
+) -> Result<MessageInput, MessageInputError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| MessageInputError::NotJson(e.to_string()))?;
     let Value::Object(obj) = value else {
         return Err(MessageInputError::NotAnObject);
     };
+    if let Some(Value::String(text)) = obj.get("data") {
+        // Base64 of n bytes is 4⌈n/3⌉ characters (fewer without padding): refuse longer
+        // text undecoded.
+        let max_text = limits.max_message_bytes.div_ceil(3).saturating_mul(4);
+        at_most(Limit::MessageBytes, text.len(), max_text)
+            .map_err(|_| LimitExceeded::new(Limit::MessageBytes, limits.max_message_bytes))?;
+    }
     let data = base64_field(&obj, "data")?;
+    at_most(Limit::MessageBytes, data.len(), limits.max_message_bytes)?;
     let signature = base64_field(&obj, "signature")?
         .try_into()
         .map_err(|_| MessageInputError::SignatureLength)?;
@@ -151,14 +170,21 @@ pub fn parse_message_input(body: &[u8]) -> Result<MessageInput, MessageInputErro
     };
     let files = match obj.get("files") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| match item {
-                Value::Number(n) => n.as_i64().ok_or(MessageInputError::Files),
-                Value::String(s) => parse_python_int(s).map_err(|_| MessageInputError::Files),
-                _ => Err(MessageInputError::Files),
-            })
-            .collect::<Result<_, _>>()?,
+        Some(Value::Array(items)) => {
+            at_most(
+                Limit::FilesPerMessage,
+                items.len(),
+                limits.max_files_per_message,
+            )?;
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::Number(n) => n.as_i64().ok_or(MessageInputError::Files),
+                    Value::String(s) => parse_python_int(s).map_err(|_| MessageInputError::Files),
+                    _ => Err(MessageInputError::Files),
+                })
+                .collect::<Result<_, _>>()?
+        }
         Some(_) => return Err(MessageInputError::Files),
     };
     Ok(MessageInput {
@@ -183,11 +209,23 @@ fn base64_field(
 
 impl From<MessageInputError> for ApiError {
     fn from(e: MessageInputError) -> Self {
-        ApiError::BadRequest(e.to_string())
+        match e {
+            MessageInputError::OverLimit(over) => ApiError::Limit(over),
+            other => ApiError::BadRequest(other.to_string()),
+        }
     }
 }
 
 impl Ctx<'_> {
+    /// The request body as a message post or edit, within the configured `[limits]` (a
+    /// refusal counts in `sogs_limit_rejections_total`).
+    pub fn message_input(&self) -> Result<MessageInput, ApiError> {
+        parse_message_input(&self.req.body, &self.state.config.limits).map_err(|e| match e {
+            MessageInputError::OverLimit(over) => limits::refuse(self.state, over),
+            other => other.into(),
+        })
+    }
+
     /// An integer query parameter, Python-parsed and clamped into `range`; absent gives
     /// `default`, anything that is not an integer gives 400.
     pub fn query_int_clamped(
@@ -220,10 +258,13 @@ mod tests {
     #[test]
     fn a_full_message_body_parses() {
         let to = format!("15{}", "ab".repeat(32));
-        let input = parse_message_input(&body(serde_json::json!({
-            "data": "aGk", "signature": sig(), "whisper_to": to.to_uppercase(),
-            "whisper_mods": true, "files": [1, "2", " 3 "], "extra": 5
-        })))
+        let input = parse_message_input(
+            &body(serde_json::json!({
+                "data": "aGk", "signature": sig(), "whisper_to": to.to_uppercase(),
+                "whisper_mods": true, "files": [1, "2", " 3 "], "extra": 5
+            })),
+            &LimitsConfig::default(),
+        )
         .unwrap();
         assert_eq!(input.data, b"hi");
         assert_eq!(input.signature, [7u8; 64]);
@@ -243,7 +284,7 @@ mod tests {
             v.as_object_mut()
                 .unwrap()
                 .extend(extra.as_object().unwrap().clone());
-            let input = parse_message_input(&body(v)).unwrap();
+            let input = parse_message_input(&body(v), &LimitsConfig::default()).unwrap();
             assert!(!input.is_whisper() && input.files.is_empty() && input.data.is_empty());
         }
     }
@@ -325,12 +366,49 @@ mod tests {
             ),
         ];
         for (bytes, expected) in cases {
-            let err = parse_message_input(&bytes).unwrap_err();
+            let err = parse_message_input(&bytes, &LimitsConfig::default()).unwrap_err();
             match (&err, &expected) {
                 (E::NotJson(_), E::NotJson(_)) => {}
                 _ => assert_eq!(err, expected, "{}", String::from_utf8_lossy(&bytes)),
             }
             assert_eq!(ApiError::from(err).status(), 400);
+        }
+    }
+
+    #[test]
+    fn messages_and_file_lists_over_the_limits_are_refused_with_413() {
+        use base64::engine::general_purpose::STANDARD;
+        let limits = LimitsConfig {
+            max_message_bytes: 10,
+            max_files_per_message: 3,
+            ..LimitsConfig::default()
+        };
+        let post = |data: &[u8], files: serde_json::Value| {
+            parse_message_input(
+                &body(
+                    serde_json::json!({"data": STANDARD.encode(data), "signature": sig(), "files": files}),
+                ),
+                &limits,
+            )
+        };
+        assert!(post(&[1; 10], serde_json::json!([1, 2, 3])).is_ok());
+        for (result, limit) in [
+            (post(&[1; 11], serde_json::json!([])), Limit::MessageBytes),
+            (
+                post(&[1; 100_000], serde_json::json!([])),
+                Limit::MessageBytes,
+            ),
+            (
+                post(&[1; 10], serde_json::json!([1, 2, 3, 4])),
+                Limit::FilesPerMessage,
+            ),
+        ] {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(err, MessageInputError::OverLimit(e) if e.limit == limit),
+                "{err:?}"
+            );
+            assert_eq!(ApiError::from(err).status(), 413);
         }
     }
 

@@ -12,6 +12,7 @@ pub mod handlers;
 mod health;
 pub mod http;
 pub mod input;
+pub mod limits;
 pub mod onion;
 pub mod request;
 pub mod room_access;

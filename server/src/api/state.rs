@@ -35,6 +35,9 @@ pub struct AppState {
     pub snode: Arc<crate::snode::OnionClient>,
     /// Onion-request senders that are not service nodes, for the periodic log line.
     pub onion_origins: Arc<crate::snode::origins::OriginTally>,
+    /// False while an instance started during a database outage waits for its database
+    /// (migrations not yet run): everything but `/healthz` and `/readyz` answers 503.
+    pub database_ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {

@@ -28,8 +28,12 @@ pub fn decode_message(text: &str) -> Invalidation {
 impl Cluster {
     /// Drops stale cache entries here and, with Redis, on every other instance.
     ///
-    /// If Redis cannot be told, the other instances learn of the outage themselves (their
-    /// subscription or their next epoch check fails) and stop trusting their caches.
+    /// The publish goes through the circuit breaker like every other command: while Redis
+    /// is down it is skipped at once (counted in `sogs_redis_publishes_skipped_total`), so
+    /// a write costs no connection attempt and no timeout. Nothing is lost by skipping:
+    /// during a whole-Redis outage every instance bypasses its caches, and when this
+    /// instance gets Redis back it publishes one "drop everything" (see
+    /// `Cluster::redis_succeeded`) before anyone could have cached past its writes.
     pub async fn invalidate(&self, what: Invalidation) {
         self.caches.apply(&what);
         if self.redis.is_none() {
@@ -41,9 +45,9 @@ impl Cluster {
             .arg(EPOCH_KEY)
             .arg(CHANNEL)
             .arg(what.encode());
-        match self.redis_query_always::<u64>(&cmd).await {
+        match self.redis_query::<u64>(&cmd).await {
             Some(epoch) => self.note_own_epoch(epoch),
-            None => tracing::warn!("cannot publish cache invalidation; redis unreachable"),
+            None => self.health.publish_skipped(),
         }
     }
 
@@ -69,7 +73,7 @@ impl Cluster {
                 self.forget_connection();
                 self.caches.set_subscribed(true);
                 self.redis_succeeded();
-                tracing::info!("subscribed to cache invalidations");
+                tracing::debug!("subscribed to cache invalidations");
                 let mut messages = pubsub.on_message();
                 while let Some(msg) = messages.next().await {
                     let text = String::from_utf8_lossy(msg.get_payload_bytes());
@@ -85,12 +89,18 @@ impl Cluster {
                 r = session => r,
                 _ = shutdown.cancelled() => return,
             };
+            let was_subscribed = self.caches.subscribed();
             self.caches.set_subscribed(false);
-            match outcome {
-                Ok(()) => tracing::warn!("cache invalidation subscription ended; resubscribing"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cache invalidation subscription failed; retrying")
-                }
+            // A lost subscription is a Redis fault even if no command failed yet (an idle
+            // instance, a failover): the replay check must hear of it. Logged once per
+            // outage, by `redis_failed`, not once per retry.
+            let error = match outcome {
+                Ok(()) => "subscription ended".to_string(),
+                Err(e) => e.to_string(),
+            };
+            self.redis_failed(&error);
+            if was_subscribed {
+                tracing::debug!(error, "cache invalidation subscription lost; resubscribing");
             }
             tokio::select! {
                 _ = tokio::time::sleep(RETRY) => {}

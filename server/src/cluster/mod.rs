@@ -16,24 +16,37 @@ mod invalidation;
 mod lock;
 mod nonces;
 
+pub use health::RedisStats;
 /// The pub/sub channel of cache invalidations, for tools that publish or watch them.
 pub use invalidation::{CHANNEL, decode_message};
 pub use lock::Lead;
+pub use nonces::NonceVerdict;
 
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cache::{CacheMode, Caches};
 use health::RedisHealth;
 use nonces::LocalNonces;
+use tokio_util::sync::CancellationToken;
 
 /// How long a health probe of Redis may take before Redis counts as unreachable.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one Redis command on the request path may take. Beyond it the request goes on
 /// without Redis (database fallback) rather than waiting: a slow Redis must not make a
-/// slow server.
-const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
+/// slow server. Redis answers a healthy command in well under a millisecond, so this is
+/// hundreds of times that, yet short enough that the requests caught in flight when Redis
+/// hangs wait little; the breaker then spares every later one.
+const COMMAND_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Unix time now, for the outage record (the replay check compares it with request
+/// timestamps, which are wall-clock too).
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -55,8 +68,8 @@ pub struct Cluster {
     connection: Arc<Mutex<Option<redis::aio::ConnectionManager>>>,
     health: Arc<RedisHealth>,
     local_nonces: Arc<LocalNonces>,
-    /// Unix time until which nonces are also checked in the database (see `nonces`).
-    nonce_fallback_until: Arc<AtomicU64>,
+    /// What the replay check knows about the history of the Redis nonce store.
+    nonce_watch: Arc<nonces::NonceWatch>,
     local_leases: Arc<lock::LocalLeases>,
 }
 
@@ -75,7 +88,7 @@ impl Cluster {
             connection: Arc::default(),
             health: Arc::default(),
             local_nonces: Arc::default(),
-            nonce_fallback_until: Arc::default(),
+            nonce_watch: Arc::default(),
             local_leases: Arc::default(),
         }
     }
@@ -91,7 +104,7 @@ impl Cluster {
             connection: Arc::default(),
             health: Arc::default(),
             local_nonces: Arc::default(),
-            nonce_fallback_until: Arc::default(),
+            nonce_watch: Arc::default(),
             local_leases: Arc::default(),
         })
     }
@@ -108,22 +121,31 @@ impl Cluster {
         self.redis.is_none() || (self.health.is_up() && self.caches.subscribed())
     }
 
+    /// Outage counters for `/metrics` (zero without Redis).
+    pub fn redis_stats(&self) -> RedisStats {
+        self.health.stats()
+    }
+
     /// The shared Redis connection, if Redis is configured and not known to be down. While
-    /// it is down, one caller a second is let through to probe it (or any caller with
-    /// `always`); the others go straight to the fallback instead of each waiting for a
-    /// timeout.
-    async fn connection(&self, always: bool) -> Option<redis::aio::ConnectionManager> {
-        let client = self.redis.as_ref()?;
-        if !always && !self.health.may_try() {
+    /// it is down nobody on the request path touches Redis: the background prober alone
+    /// tries it (see [`Self::run_prober`]).
+    async fn connection(&self) -> Option<redis::aio::ConnectionManager> {
+        if !self.health.is_up() {
             return None;
         }
+        self.connect().await
+    }
+
+    /// The shared connection, made if there is none yet (once, or after a failure).
+    async fn connect(&self) -> Option<redis::aio::ConnectionManager> {
+        let client = self.redis.as_ref()?;
         if let Some(conn) = self.connection.lock().ok().and_then(|c| c.clone()) {
             return Some(conn);
         }
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
             .set_response_timeout(Some(COMMAND_TIMEOUT))
-            .set_number_of_retries(1);
+            .set_number_of_retries(0);
         let made = tokio::time::timeout(
             PING_TIMEOUT,
             redis::aio::ConnectionManager::new_with_config(client.clone(), config),
@@ -154,31 +176,17 @@ impl Cluster {
         }
     }
 
-    /// Runs one Redis command within [`COMMAND_TIMEOUT`], noting the outcome in the health
-    /// state. `None` when Redis is absent, down or failed: the caller falls back.
+    /// Runs one Redis command within [`COMMAND_TIMEOUT`] (less if another command gives up
+    /// on Redis meanwhile), noting the outcome in the health state. `None` when Redis is
+    /// absent, down or failed: the caller falls back.
     async fn redis_query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Option<T> {
-        self.redis_command(cmd, false).await
-    }
-
-    /// [`Self::redis_query`] for commands worth trying even while Redis is thought down:
-    /// invalidations. Another instance may already be back on Redis and caching; a write
-    /// here that it is not told of would leave it serving stale entries. Writes are rare
-    /// beside reads, so trying costs little.
-    async fn redis_query_always<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Option<T> {
-        self.redis_command(cmd, true).await
-    }
-
-    async fn redis_command<T: redis::FromRedisValue>(
-        &self,
-        cmd: &redis::Cmd,
-        always: bool,
-    ) -> Option<T> {
-        let mut conn = self.connection(always).await?;
-        match tokio::time::timeout(COMMAND_TIMEOUT, cmd.query_async::<T>(&mut conn)).await {
-            Ok(Ok(value)) => {
-                self.redis_succeeded();
-                Some(value)
-            }
+        let mut conn = self.connection().await?;
+        let outcome = tokio::select! {
+            r = tokio::time::timeout(COMMAND_TIMEOUT, cmd.query_async::<T>(&mut conn)) => r,
+            _ = self.health.opened() => return None,
+        };
+        match outcome {
+            Ok(Ok(value)) => Some(value),
             Ok(Err(e)) => {
                 self.forget_connection();
                 self.redis_failed(&e.to_string());
@@ -192,19 +200,56 @@ impl Cluster {
         }
     }
 
-    /// Notes a working Redis; after an outage, drops the caches (invalidations may have
-    /// been missed meanwhile) and logs the recovery.
+    /// Probes a down Redis every [`health::PROBE_EVERY`] until `shutdown`, so that requests
+    /// never wait on it; closes the breaker on the first answer. A no-op without Redis.
+    pub async fn run_prober(self, shutdown: CancellationToken) {
+        if self.redis.is_none() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(health::PROBE_EVERY) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            if self.health.is_up() {
+                continue;
+            }
+            self.forget_connection();
+            let Some(mut conn) = self.connect().await else {
+                continue;
+            };
+            let ping = redis::cmd("PING");
+            if let Ok(Ok(_)) =
+                tokio::time::timeout(COMMAND_TIMEOUT, ping.query_async::<String>(&mut conn)).await
+            {
+                self.redis_succeeded();
+            }
+        }
+    }
+
+    /// Notes a working Redis; after an outage, drops the caches here and on every other
+    /// instance (invalidations were missed meanwhile, and writes made here during the
+    /// outage were never announced), and logs the recovery once.
     fn redis_succeeded(&self) {
-        if self.health.mark_up() {
-            tracing::info!("redis reachable again; shared caches and replay set back in use");
+        if self.health.mark_up(unix_now()) {
+            let stats = self.health.stats();
+            tracing::info!(
+                outages = stats.outages,
+                degraded_seconds = stats.degraded_seconds,
+                publishes_skipped = stats.publishes_skipped,
+                "redis reachable again; shared caches and replay set back in use"
+            );
             self.caches.set_redis_healthy(true);
+            self.nonce_watch.store_changed();
+            let cluster = self.clone();
+            tokio::spawn(async move { cluster.invalidate(cache::Invalidation::All).await });
         }
     }
 
     /// Notes a Redis failure; on the first one of an outage, stops trusting the caches and
-    /// logs it loudly.
+    /// logs it once.
     fn redis_failed(&self, error: &str) {
-        if self.health.mark_down() {
+        if self.health.mark_down(unix_now()) {
             tracing::warn!(
                 error,
                 "redis unreachable; serving from the database alone until it returns"

@@ -1,21 +1,44 @@
-//! Replay protection: each request nonce is accepted once, by every instance together.
+//! Replay protection: each signed request takes effect at most once, on any instance,
+//! whatever happens to Redis.
 //!
 //! PySOGS accepts timestamps within ±24 h but forgets nonces after 24 h, so a request
 //! stamped in the future can be replayed once its nonce is pruned. Here a nonce is kept for
 //! [`NONCE_TTL_SECS`] (48 h) from first sight, which covers the whole acceptance window.
 //!
-//! Where the nonce is kept: in Redis (`SET NX EX`) when configured; in the database while
-//! Redis is unreachable (and for a nonce lifetime after, see [`Cluster::remember_nonce`]),
-//! or without Redis on PostgreSQL (several instances may share it); in this process for
-//! the single-instance SQLite default.
+//! Where the nonce is kept: in Redis (`SET NX EX`, one round trip, no SQL) when configured;
+//! in the database while Redis is unreachable; without Redis on PostgreSQL (several
+//! instances may share it); in this process for the single-instance SQLite default.
 //!
-//! Known limit: a nonce accepted through Redis before an outage is only in Redis, so a
-//! replay of that request during the outage is not caught. Writing every nonce to the
-//! database as well would cost the SQL insert per request that Redis is there to save.
+//! Redis may lose nonces: restarted without persistence, replaced by a replica that had not
+//! caught up, restarted from an AOF missing its last second, or simply unreachable (its
+//! nonces cannot be checked). A replay of a request whose nonce is in a lost or unreachable
+//! store would be taken for new. The rule that closes this, with no SQL on the normal path:
+//!
+//! - Redis keeps `sogs:nonces:since`, the Redis time its current data set began (written by
+//!   the first nonce check on an empty Redis, in the same script). Each instance also notes
+//!   when it saw an outage begin (`fault_at`: a failed command or a lost subscription).
+//! - A nonce that might be lost was accepted before `max(since, fault_at)`. Session clients
+//!   stamp requests with the network's clock, in whole seconds, so such a request carries a
+//!   timestamp before that moment plus [`CLOCK_MARGIN_SECS`], unless its sender's clock ran
+//!   ahead by more than the margin; those requests (rare) have their nonce written to the
+//!   database too, as do all requests during an outage.
+//! - So a request stamped before `max(since, fault_at) + margin` is refused (425, counted
+//!   as `sogs_auth_failures_total{reason="nonce_unverifiable"}`): only requests signed
+//!   before or within a second of the fault, i.e. in flight across it. Requests stamped up
+//!   to the latest database nonce (the outage's, or a fast clock's) are checked in the
+//!   database as well as in Redis until then; the bound is read once per recovery.
+//!
+//! Cost: requests signed in the second around a Redis fault are refused once (the client
+//! shows a failed send; a new attempt is signed afresh and goes through), a client whose
+//! clock runs behind the network's by D is refused for D after a fault, and requests stamped
+//! more than the margin ahead cost a SQL insert each. Known limit: an outage seen by one
+//! instance only (a network split between it and a Redis the others still reach) is not
+//! seen by the others, which keep trusting Redis for requests that instance accepted from
+//! the database meanwhile; a whole-Redis outage, restart or failover is seen by all.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::store::{Backend, Store};
 
@@ -24,55 +47,232 @@ use super::{Cluster, ClusterError};
 /// How long a nonce is remembered: twice the ±24 h timestamp window.
 pub const NONCE_TTL_SECS: u64 = 2 * 86_400;
 
+/// How far ahead of this server's clock a client's may run before its requests' nonces are
+/// also kept in the database. Clients stamp requests with the service-node network's time
+/// (NTP-synced, as servers are) in whole seconds, so an honest stamp is at most this far
+/// ahead of the moment its request is accepted.
+pub const CLOCK_MARGIN_SECS: f64 = 1.0;
+
 const REDIS_PREFIX: &str = "sogs:nonce:";
+/// The Redis time (unix seconds) the current nonce store began.
+const SINCE_KEY: &str = "sogs:nonces:since";
+
+/// Records the nonce `KEYS[1]` for `ARGV[1]` seconds unless present, creating `KEYS[2]`
+/// with the Redis time if this Redis is new; returns `{1 if new, since}`.
+const CHECK_SCRIPT: &str = "local g = redis.call('GET', KEYS[2]) \
+     if not g then g = redis.call('TIME')[1] redis.call('SET', KEYS[2], g) end \
+     if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {1, g} end \
+     return {0, g}";
+
+/// The answer of the replay check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceVerdict {
+    /// First sight: go on.
+    Fresh,
+    /// Seen before: a replay.
+    Reused,
+    /// Signed before a fault of the nonce store, so it may have been seen by a store that
+    /// is gone: refused rather than risk running it twice.
+    Unverifiable,
+}
+
+/// Where one request's nonce must be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Refuse,
+    Redis,
+    RedisAndDatabase,
+    Database,
+}
+
+/// What an instance knows of the nonce store's history.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct History {
+    /// `sogs:nonces:since` as last seen.
+    since: f64,
+    /// The latest outage seen here (`fault_at` 0: none).
+    fault_at: f64,
+    /// Requests stamped up to here are checked in the database as well.
+    database_until: f64,
+    /// Whether `database_until` must be read again from the database.
+    stale: bool,
+}
+
+impl History {
+    /// The routing rule (see the module comment). `redis_up`: whether Redis is usable.
+    fn route(&self, stamped: f64, now: f64, redis_up: bool) -> Route {
+        let boundary = self.since.max(self.fault_at);
+        if boundary > 0.0 && stamped < boundary + CLOCK_MARGIN_SECS {
+            return Route::Refuse;
+        }
+        if !redis_up {
+            return Route::Database;
+        }
+        if stamped > now + CLOCK_MARGIN_SECS || self.stale || stamped <= self.database_until {
+            return Route::RedisAndDatabase;
+        }
+        Route::Redis
+    }
+}
+
+/// The shared, mutable [`History`].
+pub(super) struct NonceWatch {
+    history: Mutex<History>,
+    /// One request at a time reads the database bound.
+    reading: AtomicBool,
+}
+
+impl Default for NonceWatch {
+    /// A starting instance reads the database bound first: other instances may have kept
+    /// nonces there during an outage this one never saw.
+    fn default() -> Self {
+        Self {
+            history: Mutex::new(History {
+                stale: true,
+                ..History::default()
+            }),
+            reading: AtomicBool::new(false),
+        }
+    }
+}
+
+impl NonceWatch {
+    fn history(&self) -> History {
+        self.history.lock().map(|h| *h).unwrap_or_default()
+    }
+
+    /// Redis came back, or its data set changed: nonces written to the database meanwhile
+    /// must be looked up there until the bound is read again.
+    pub fn store_changed(&self) {
+        if let Ok(mut h) = self.history.lock() {
+            h.stale = true;
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut History)) {
+        if let Ok(mut h) = self.history.lock() {
+            f(&mut h);
+        }
+    }
+}
 
 impl Cluster {
-    /// Records a request nonce; `Ok(false)` means it was seen before (a replay).
-    ///
-    /// While Redis is down, nonces go to the database. For a full nonce lifetime after
-    /// that, a nonce new to Redis is also checked against the database, so a request first
-    /// seen during the outage cannot be replayed once Redis is back.
+    /// Records the nonce of a request stamped `stamped` (its `X-SOGS-Timestamp`), at
+    /// server time `now`.
     pub async fn remember_nonce(
         &self,
         store: &Store,
         nonce: &[u8; 16],
         user: i64,
+        stamped: f64,
         now: f64,
-    ) -> Result<bool, ClusterError> {
-        let expiry = now + NONCE_TTL_SECS as f64;
+    ) -> Result<NonceVerdict, ClusterError> {
+        let expiry = now.max(stamped) + NONCE_TTL_SECS as f64;
         let in_database = || async {
             store
                 .use_nonce(user, nonce, expiry)
                 .await
+                .map(|fresh| {
+                    if fresh {
+                        NonceVerdict::Fresh
+                    } else {
+                        NonceVerdict::Reused
+                    }
+                })
                 .map_err(|e| ClusterError::Unreachable(format!("database: {e}")))
         };
         if self.redis.is_none() {
             if store.backend() == Backend::Postgres {
                 return in_database().await;
             }
-            return Ok(self.local_nonces.remember(*nonce, now, expiry));
+            let fresh = self.local_nonces.remember(*nonce, now, expiry);
+            return Ok(if fresh {
+                NonceVerdict::Fresh
+            } else {
+                NonceVerdict::Reused
+            });
         }
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(format!("{REDIS_PREFIX}{}", hex::encode(nonce)))
-            .arg(1)
-            .arg("NX")
-            .arg("EX")
-            .arg(NONCE_TTL_SECS);
-        match self.redis_query::<Option<String>>(&cmd).await {
-            Some(None) => Ok(false),
-            Some(Some(_)) if now < self.database_nonces_until() => in_database().await,
-            Some(Some(_)) => Ok(true),
-            None => {
-                self.nonce_fallback_until
-                    .fetch_max(expiry.ceil() as u64, Ordering::AcqRel);
-                in_database().await
+        let last = self.health.last_fault();
+        self.nonce_watch
+            .update(|h| h.fault_at = h.fault_at.max(last.fault_at));
+        let history = self.nonce_watch.history();
+        let route = history.route(stamped, now, self.health.is_up());
+        let in_redis = match route {
+            Route::Refuse => return Ok(NonceVerdict::Unverifiable),
+            Route::Database => return in_database().await,
+            Route::Redis | Route::RedisAndDatabase => {
+                let mut cmd = redis::cmd("EVAL");
+                cmd.arg(CHECK_SCRIPT)
+                    .arg(2)
+                    .arg(format!("{REDIS_PREFIX}{}", hex::encode(nonce)))
+                    .arg(SINCE_KEY)
+                    .arg(NONCE_TTL_SECS);
+                self.redis_query::<(i64, String)>(&cmd).await
+            }
+        };
+        let Some((fresh, since)) = in_redis else {
+            // Redis failed just now: the outage has begun, and this request was signed
+            // before it (or within the margin), so it may be a replay of one Redis held.
+            let last = self.health.last_fault();
+            self.nonce_watch
+                .update(|h| h.fault_at = h.fault_at.max(last.fault_at));
+            return Ok(
+                match self.nonce_watch.history().route(stamped, now, false) {
+                    Route::Refuse => NonceVerdict::Unverifiable,
+                    _ => in_database().await?,
+                },
+            );
+        };
+        let since = since.parse::<f64>().unwrap_or(0.0);
+        if since != history.since {
+            self.nonce_watch.update(|h| {
+                if since > h.since {
+                    // A new, empty data set (or the first look at it): whatever the old one
+                    // held is gone.
+                    if h.since > 0.0 {
+                        h.stale = true;
+                    }
+                    h.since = since;
+                }
+            });
+            if history.since > 0.0 && since > history.since {
+                tracing::warn!(
+                    since,
+                    "redis nonce store is new (restarted without its data); requests signed before it are refused"
+                );
+                if stamped < since + CLOCK_MARGIN_SECS {
+                    return Ok(NonceVerdict::Unverifiable);
+                }
             }
         }
+        if fresh == 0 {
+            return Ok(NonceVerdict::Reused);
+        }
+        if route == Route::RedisAndDatabase {
+            self.refresh_database_bound(store, now).await;
+            return in_database().await;
+        }
+        Ok(NonceVerdict::Fresh)
     }
 
-    /// Until when nonces new to Redis are checked in the database as well.
-    fn database_nonces_until(&self) -> f64 {
-        self.nonce_fallback_until.load(Ordering::Acquire) as f64
+    /// Reads, once per change of the nonce store, up to which timestamp nonces may be in
+    /// the database (those written during an outage, or for a client clock running ahead):
+    /// requests stamped up to there are checked there too.
+    async fn refresh_database_bound(&self, store: &Store, now: f64) {
+        if !self.nonce_watch.history().stale
+            || self.nonce_watch.reading.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        if let Ok(latest) = store.latest_nonce_expiry().await {
+            // A nonce stored at time t for a request stamped s expires at max(t, s) + TTL.
+            let bound = latest.map_or(0.0, |e| e - NONCE_TTL_SECS as f64) + CLOCK_MARGIN_SECS;
+            self.nonce_watch.update(|h| {
+                h.database_until = h.database_until.max(bound).max(now + CLOCK_MARGIN_SECS);
+                h.stale = false;
+            });
+        }
+        self.nonce_watch.reading.store(false, Ordering::Release);
     }
 }
 
@@ -108,6 +308,61 @@ impl LocalNonces {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NOW: f64 = 1_800_000_000.0;
+
+    #[test]
+    fn with_no_fault_on_time_requests_use_redis_alone_and_fast_clocks_the_database_too() {
+        let h = History::default();
+        assert_eq!(h.route(NOW - 3.0, NOW, true), Route::Redis);
+        assert_eq!(h.route(NOW + 1.0, NOW, true), Route::Redis);
+        assert_eq!(h.route(NOW + 2.0, NOW, true), Route::RedisAndDatabase);
+        assert_eq!(h.route(NOW - 80_000.0, NOW, true), Route::Redis);
+        assert_eq!(h.route(NOW, NOW, false), Route::Database);
+    }
+
+    #[test]
+    fn requests_signed_before_a_fault_are_refused_and_later_ones_are_not() {
+        let h = History {
+            fault_at: NOW - 10.0,
+            ..History::default()
+        };
+        for down in [true, false] {
+            let redis_up = !down;
+            assert_eq!(h.route(NOW - 11.0, NOW, redis_up), Route::Refuse);
+            assert_eq!(h.route(NOW - 10.0, NOW, redis_up), Route::Refuse);
+            assert_eq!(h.route(NOW - 9.5, NOW, redis_up), Route::Refuse, "margin");
+        }
+        assert_eq!(h.route(NOW - 9.0, NOW, false), Route::Database);
+        assert_eq!(h.route(NOW - 9.0, NOW, true), Route::Redis);
+    }
+
+    #[test]
+    fn a_new_redis_data_set_refuses_what_was_signed_before_it() {
+        let h = History {
+            since: NOW - 5.0,
+            ..History::default()
+        };
+        assert_eq!(h.route(NOW - 6.0, NOW, true), Route::Refuse);
+        assert_eq!(h.route(NOW - 4.0, NOW, true), Route::Redis);
+    }
+
+    #[test]
+    fn after_an_outage_requests_stamped_up_to_the_database_bound_are_checked_there_too() {
+        let h = History {
+            fault_at: NOW - 60.0,
+            database_until: NOW + 1.0,
+            ..History::default()
+        };
+        assert_eq!(h.route(NOW - 30.0, NOW, true), Route::RedisAndDatabase);
+        assert_eq!(h.route(NOW + 1.0, NOW, true), Route::RedisAndDatabase);
+        assert_eq!(h.route(NOW + 5.0, NOW + 5.0, true), Route::Redis);
+        let stale = History { stale: true, ..h };
+        assert_eq!(
+            stale.route(NOW + 5.0, NOW + 5.0, true),
+            Route::RedisAndDatabase
+        );
+    }
 
     #[test]
     fn a_local_nonce_is_accepted_once_until_it_expires() {

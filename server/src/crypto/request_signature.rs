@@ -105,6 +105,11 @@ pub enum AuthError {
     /// Step 11, decided by the caller's replay store.
     #[error("Invalid authentication: X-SOGS-Nonce cannot be reused")]
     NonceReused,
+    /// Step 11, when the replay store had a fault after the request was signed and so
+    /// cannot tell whether the nonce was seen (not a PySOGS answer: see `cluster::nonces`).
+    /// The same 425 as a replay; a request signed afresh goes through.
+    #[error("Invalid authentication: X-SOGS-Nonce cannot be checked; sign the request again")]
+    NonceUnverifiable,
     /// Step 12.
     #[error("Invalid authentication: X-SOGS-Signature verification failed")]
     SignatureInvalid,
@@ -124,7 +129,7 @@ impl AuthError {
             | Self::TimestampFormat => 400,
             Self::SignatureInvalid => 401,
             Self::Banned => 403,
-            Self::TimestampOutOfRange | Self::NonceReused => 425,
+            Self::TimestampOutOfRange | Self::NonceReused | Self::NonceUnverifiable => 425,
         }
     }
 }

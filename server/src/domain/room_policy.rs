@@ -92,6 +92,38 @@ impl MediaKind {
         }
     }
 
+    /// The kind from a file's first bytes (its format's signature), if recognised.
+    /// Community attachments are uploaded in the clear, so this sees real formats.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        let at = |offset: usize, magic: &[u8]| {
+            bytes
+                .get(offset..offset + magic.len())
+                .is_some_and(|b| b == magic)
+        };
+        if at(0, b"\x89PNG")
+            || at(0, &[0xff, 0xd8, 0xff])
+            || at(0, b"GIF8")
+            || (at(0, b"RIFF") && at(8, b"WEBP"))
+            || (at(4, b"ftyp") && (at(8, b"heic") || at(8, b"avif") || at(8, b"mif1")))
+        {
+            return Some(MediaKind::Image);
+        }
+        if at(4, b"ftypM4A")
+            || at(0, b"OggS")
+            || at(0, b"ID3")
+            || at(0, b"fLaC")
+            || (at(0, b"RIFF") && at(8, b"WAVE"))
+            || at(0, &[0xff, 0xfb])
+            || at(0, b"#!AMR")
+        {
+            return Some(MediaKind::Audio);
+        }
+        if at(4, b"ftyp") || at(0, &[0x1a, 0x45, 0xdf, 0xa3]) {
+            return Some(MediaKind::Video);
+        }
+        None
+    }
+
     /// The word used in commands and the API.
     pub fn name(self) -> &'static str {
         match self {
@@ -318,6 +350,14 @@ mod tests {
         assert_eq!(MediaKind::of_file_name(Some("a.JPG")), MediaKind::Image);
         assert_eq!(MediaKind::of_file_name(Some("clip.mp4")), MediaKind::Video);
         assert_eq!(MediaKind::of_file_name(Some("noext")), MediaKind::Document);
+        assert_eq!(MediaKind::sniff(b"\x89PNG\r\n"), Some(MediaKind::Image));
+        assert_eq!(
+            MediaKind::sniff(b"\0\0\0\x18ftypmp42"),
+            Some(MediaKind::Video)
+        );
+        assert_eq!(MediaKind::sniff(b"OggS\0"), Some(MediaKind::Audio));
+        assert_eq!(MediaKind::sniff(b"%PDF-1.4"), None);
+        assert_eq!(MediaKind::sniff(b""), None);
     }
 
     #[test]

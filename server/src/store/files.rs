@@ -61,7 +61,11 @@ impl Store {
     /// giving them `expiry` (`None`: never). Only the uploader's own unattached, still
     /// expiring files of that room uploaded within the last hour qualify; others are
     /// silently skipped. Returns how many were attached.
-    #[tracing::instrument(skip_all, fields(room = room, message = message))]
+    ///
+    /// One UPDATE per [`ATTACH_CHUNK`] ids (the API allows `[limits] max_files_per_message`,
+    /// 100 by default, so one statement), never one per id: the write lock is held for one
+    /// statement, not for as many round trips as the client named files.
+    #[tracing::instrument(skip_all, fields(room = room, message = message, files = files.len()))]
     pub async fn attach_files(
         &self,
         room: i64,
@@ -71,25 +75,27 @@ impl Store {
         expiry: Option<f64>,
         now: f64,
     ) -> StoreResult<u64> {
-        const ATTACH: &str = "UPDATE files SET message = $1, expiry = $2 \
-             WHERE id = $3 AND room = $4 AND uploader = $5 AND message IS NULL \
-             AND expiry IS NOT NULL AND uploaded >= $6";
         if files.is_empty() {
             return Ok(0);
         }
+        let mut ids = files.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let statements: Vec<String> = ids.chunks(ATTACH_CHUNK).map(attach_sql).collect();
         write_tx!(self, |tx| {
             let mut attached = 0;
-            for &file in files {
-                attached += sqlx::query(ATTACH)
+            for (sql, chunk) in statements.iter().zip(ids.chunks(ATTACH_CHUNK)) {
+                // Only placeholders are generated; every value is bound.
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(message)
                     .bind(expiry)
-                    .bind(file)
                     .bind(room)
                     .bind(uploader)
-                    .bind(now - ATTACH_WINDOW)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                    .bind(now - ATTACH_WINDOW);
+                for &file in chunk {
+                    query = query.bind(file);
+                }
+                attached += query.execute(&mut *tx).await?.rows_affected();
             }
             Ok(attached)
         })
@@ -109,4 +115,19 @@ impl Store {
                 > 0)
         })
     }
+}
+
+/// The most file ids one attaching UPDATE names (both backends allow far more bind
+/// parameters; this keeps each statement small).
+const ATTACH_CHUNK: usize = 500;
+
+/// `UPDATE files … WHERE id IN ($6, …)` for `chunk.len()` ids.
+fn attach_sql(chunk: &[i64]) -> String {
+    let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 6)).collect();
+    format!(
+        "UPDATE files SET message = $1, expiry = $2 \
+         WHERE room = $3 AND uploader = $4 AND message IS NULL \
+         AND expiry IS NOT NULL AND uploaded >= $5 AND id IN ({})",
+        placeholders.join(", ")
+    )
 }

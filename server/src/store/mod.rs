@@ -227,6 +227,26 @@ impl Store {
         Ok(Self { pool })
     }
 
+    /// A PostgreSQL store that connects on first use instead of now, for an instance that
+    /// starts while its database is down: it serves `/healthz` meanwhile and its pool
+    /// connects once the database answers.
+    pub fn connect_lazy_with(url: &str, options: &StoreOptions) -> StoreResult<Self> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::Invalid(
+                "only a PostgreSQL store can wait for its database".into(),
+            ));
+        }
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Invalid(format!("bad PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_lazy_with(connect);
+        Ok(Self {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         match self.pool {

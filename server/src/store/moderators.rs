@@ -1,9 +1,12 @@
 //! Moderators, admins and bans (spec §5.6, §6.3): room-level standing lives in the override
 //! rows, global standing in the user row.
 //!
-//! Moderator lists are part of the room details clients cache, so a change of someone's
-//! room moderator/admin flags bumps that room's `info_updates`, and any change of a global
-//! moderator's flags (visibility included) bumps it in every room. Who may do what to whom
+//! Moderator lists are part of the room details clients cache, and clients re-read those
+//! details only when `info_updates` moves: so any change of what the lists show (someone's
+//! room moderator/admin flags, or a moderator's visibility) bumps that room's `info_updates`
+//! once, and any such change of a global moderator bumps it once in every room. A request
+//! that changes nothing a client sees bumps nothing. (PySOGS's room trigger ignores a change
+//! of visibility alone, leaving every client with a stale moderator badge.) Who may do what to whom
 //! is decided by the caller; the store keeps the data consistent (admins are moderators,
 //! moderators are never banned).
 
@@ -17,10 +20,20 @@ use super::{
 struct Standing {
     moderator: bool,
     admin: bool,
+    visible_mod: bool,
+}
+
+impl Standing {
+    /// What the room details show of this standing: staff or not, admin or not, and, for
+    /// staff only, listed or hidden (a member's stored visibility shows nowhere).
+    fn listed(self) -> (bool, bool, Option<bool>) {
+        let staff = self.moderator || self.admin;
+        (staff, self.admin, staff.then_some(self.visible_mod))
+    }
 }
 
 /// The user's room moderator flags, `Standing::default()` without an override row.
-const ROOM_STANDING: &str = "SELECT moderator, admin FROM user_permission_overrides \
+const ROOM_STANDING: &str = "SELECT moderator, admin, visible_mod FROM user_permission_overrides \
      WHERE room = $1 AND user_id = $2";
 
 /// `room_standing!(tx, room, user)`: the user's current room moderator flags.
@@ -59,8 +72,9 @@ impl Store {
 
     /// Makes the user a moderator (or admin) of the room with the given visibility, or
     /// with `None` removes both moderator and admin. A new moderator's room ban is lifted.
-    /// Returns the room's `info_updates`, bumped if the moderator/admin flags changed
-    /// (a visibility change alone does not bump it, as in pysogs).
+    /// Returns the room's `info_updates`, bumped once if what the room details show of the
+    /// user changed: the moderator/admin flags or, for a moderator, the visibility (which
+    /// PySOGS does not count).
     #[tracing::instrument(skip_all, fields(room = room, user = user))]
     pub async fn set_room_moderator(
         &self,
@@ -89,6 +103,7 @@ impl Store {
                     Standing {
                         moderator: true,
                         admin: role.admin,
+                        visible_mod: role.visible,
                     }
                 }
                 None => {
@@ -105,13 +120,15 @@ impl Store {
                     Standing::default()
                 }
             };
-            Ok(bump_info_updates!(tx, room, i64::from(before != after)))
+            let changed = before.listed() != after.listed();
+            Ok(bump_info_updates!(tx, room, i64::from(changed)))
         })
     }
 
     /// Makes the user a global moderator (or admin), or with `None` removes both. A new
-    /// global moderator's global ban is lifted. If anything changed, every room's
-    /// `info_updates` goes up by one. Returns the updated user.
+    /// global moderator's global ban is lifted. If what room details show of the user
+    /// changed (flags, or a moderator's visibility), every room's `info_updates` goes up by
+    /// one. Returns the updated user.
     #[tracing::instrument(skip_all, fields(user = user))]
     pub async fn set_global_moderator(
         &self,
@@ -141,8 +158,15 @@ impl Store {
                 .bind(visible)
                 .fetch_one(&mut *tx)
                 .await?;
-            let changed = (before.moderator, before.admin, before.visible_mod)
-                != (after.moderator, after.admin, after.visible_mod);
+            let listed = |u: &User| {
+                Standing {
+                    moderator: u.moderator,
+                    admin: u.admin,
+                    visible_mod: u.visible_mod,
+                }
+                .listed()
+            };
+            let changed = listed(&before) != listed(&after);
             if changed {
                 sqlx::query(BUMP_ALL).execute(&mut *tx).await?;
             }
@@ -175,7 +199,7 @@ impl Store {
                 .bind(user)
                 .execute(&mut *tx)
                 .await?;
-            if before != Standing::default() {
+            if before.listed().0 {
                 bump_info_updates!(tx, room, 1_i64);
             }
             sqlx::query("DELETE FROM room_users WHERE room = $1 AND user_id = $2")

@@ -20,4 +20,15 @@ impl Store {
             Ok(inserted == 1)
         })
     }
+
+    /// The latest expiry of any nonce kept in the database (`None`: none is), which tells
+    /// the replay check up to which timestamp nonces may be there (see `cluster::nonces`).
+    pub async fn latest_nonce_expiry(&self) -> StoreResult<Option<f64>> {
+        const SQL: &str = "SELECT MAX(expiry) FROM user_request_nonces";
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar::<_, Option<f64>>(SQL)
+                .fetch_one(pool)
+                .await?)
+        })
+    }
 }

@@ -213,6 +213,47 @@ async fn every_change_made_on_one_instance_is_seen_by_the_others_on_their_next_r
             other.ip
         );
     }
+
+    // The same moderator hidden through A: one info_updates bump, and a client of B or C
+    // polling with the old value gets the new lists (PySOGS left info_updates alone).
+    let shown = since_info(b, &reader).await;
+    let res = admin
+        .post_json(
+            &format!("/user/{}/moderator", reader.id()),
+            &json!({"rooms": [TOKEN], "moderator": true, "visible": false}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200, "{}", res.text());
+    for other in others {
+        let poll = other
+            .client()
+            .get(&format!("/room/{TOKEN}/pollInfo/{shown}"))
+            .await
+            .unwrap()
+            .json();
+        assert_eq!(
+            poll["details"]["info_updates"],
+            shown + 1,
+            "{}: {poll}",
+            other.ip
+        );
+        assert_eq!(
+            poll["details"]["moderators"],
+            json!([]),
+            "{}: {poll}",
+            other.ip
+        );
+    }
+}
+
+/// The room's `info_updates` as `client` sees it through `instance`.
+async fn since_info(instance: &Instance, client: &SogsClient) -> i64 {
+    let room = instance
+        .as_user(client)
+        .get(&format!("/room/{TOKEN}"))
+        .await;
+    room.unwrap().json()["info_updates"].as_i64().unwrap()
 }
 
 /// The exact form of "on the next request": an invalidation counted in Redis but whose

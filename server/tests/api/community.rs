@@ -8,8 +8,8 @@ use sogs::client::{ClientResponse, SogsClient};
 use sogs::cluster::cache::Invalidation;
 use sogs::store::{ModeratorRole, NewFile, Room, RoomUpdate, User};
 
+use crate::support::Backend;
 use crate::support::app::TestApp;
-use crate::support::{Backend, spawn_app};
 
 pub const TOKEN: &str = "lobby";
 
@@ -29,7 +29,15 @@ pub fn b64(bytes: &[u8]) -> String {
 
 impl Community {
     pub async fn new(backend: Backend) -> Self {
-        let app = spawn_app(backend).await;
+        Self::with_config(backend, |_| {}).await
+    }
+
+    /// A server with one room, its configuration adjusted first.
+    pub async fn with_config(
+        backend: Backend,
+        adjust: impl FnOnce(&mut sogs::config::Config),
+    ) -> Self {
+        let app = crate::support::spawn_app_with(backend, adjust).await;
         let room = app
             .state
             .store

@@ -138,7 +138,7 @@ impl Expect<'_> {
             "active_users": 2, "active_users_cutoff": 604800,
             "admins": [self.sid(ALICE)], "moderators": [self.sid(DAVE)],
             "image_id": 3,
-            "pinned_messages": [{"id": 6, "pinned_at": self.f.t0 + 9.5, "pinned_by": self.sid(ALICE)}],
+            "pinned_messages": [{"id": 6, "pinned_at": (self.f.t0 + 9.5).floor() as i64, "pinned_by": self.sid(ALICE)}],
             "read": true, "write": true, "upload": true,
         });
         if self.viewer == ALICE {

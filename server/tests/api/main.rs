@@ -8,6 +8,7 @@
 #[macro_use]
 mod support;
 
+mod antiraid;
 mod audit;
 mod auth;
 mod cluster;
@@ -18,6 +19,7 @@ mod filters;
 mod health;
 mod import;
 mod inbox;
+mod limits;
 mod messages;
 mod moderation;
 mod onion;

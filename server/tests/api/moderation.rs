@@ -28,6 +28,7 @@ both_backends!(
     with_blinding_off_an_unblinded_id_is_banned_as_itself,
     every_moderation_action_is_recorded_in_the_audit_log,
     the_post_rate_limit_follows_the_configuration_and_spares_admins,
+    hiding_or_showing_a_moderator_bumps_info_updates_once_unlike_pysogs_room_trigger,
 );
 
 async fn post(client: &SogsClient, path: &str, body: Value) -> (u16, Value) {
@@ -810,4 +811,74 @@ async fn the_post_rate_limit_follows_the_configuration_and_spares_admins(backend
     for _ in 0..8 {
         assert_eq!(post_status(&poster, "lobby").await, 201);
     }
+}
+
+/// PySOGS's room trigger compares only the moderator/admin flags, so a moderator made hidden
+/// (or visible) left `info_updates` alone and every client kept showing the old badge: they
+/// re-read room details only when it moves. Here a change of visibility alone, in a room or
+/// globally, bumps it exactly once, pollInfo hands the new lists to a client holding the old
+/// `info_updates`, and a request that changes nothing bumps nothing.
+async fn hiding_or_showing_a_moderator_bumps_info_updates_once_unlike_pysogs_room_trigger(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let lobby = room(&app, "lobby").await;
+    let other = room(&app, "other").await;
+    let admin = room_mod(&app, &lobby, true, true).await;
+    let global_admin = global_mod(&app, true, false).await;
+    let target = app.user();
+    let sid = target.id();
+    let in_lobby =
+        |visible: bool| json!({"rooms": ["lobby"], "moderator": true, "visible": visible});
+    let everywhere = |visible: bool| json!({"global": true, "moderator": true, "visible": visible});
+    let bumps =
+        |before: i64, body: &Value| body["info_updates"]["lobby"].as_i64().unwrap() - before;
+
+    assert_eq!(moderator(&admin, &sid, in_lobby(true)).await.0, 200);
+    let seen = info_updates(&app, &lobby).await;
+    let (status, body) = moderator(&admin, &sid, in_lobby(false)).await;
+    assert_eq!((status, bumps(seen, &body)), (200, 1), "{body}");
+    assert_eq!(info_updates(&app, &lobby).await, seen + 1);
+    // A client holding the old info_updates is sent the new lists.
+    let poll = admin
+        .get(&format!("/room/lobby/pollInfo/{seen}"))
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(poll["details"]["hidden_moderators"], json!([sid]), "{poll}");
+    assert!(!poll["details"]["moderators"].to_string().contains(&sid));
+    let (status, body) = moderator(&admin, &sid, in_lobby(false)).await;
+    assert_eq!(
+        (status, bumps(seen + 1, &body)),
+        (200, 0),
+        "no change, no bump"
+    );
+    let (_, body) = moderator(&admin, &sid, in_lobby(true)).await;
+    assert_eq!(bumps(seen + 1, &body), 1, "shown again: one bump");
+
+    // Globally: every room once, and nothing for the same request again.
+    assert_eq!(
+        moderator(&global_admin, &sid, everywhere(false)).await.0,
+        200
+    );
+    let before = [
+        info_updates(&app, &lobby).await,
+        info_updates(&app, &other).await,
+    ];
+    let (status, body) = moderator(&global_admin, &sid, everywhere(true)).await;
+    assert_eq!(status, 200, "{body}");
+    let after = [
+        info_updates(&app, &lobby).await,
+        info_updates(&app, &other).await,
+    ];
+    assert_eq!(after, [before[0] + 1, before[1] + 1]);
+    assert_eq!(body["info_updates"]["other"], json!(after[1]));
+    let details = app.user().get("/room/other").await.unwrap().json();
+    assert_eq!(details["moderators"], json!([sid]), "{details}");
+    moderator(&global_admin, &sid, everywhere(true)).await;
+    let again = [
+        info_updates(&app, &lobby).await,
+        info_updates(&app, &other).await,
+    ];
+    assert_eq!(again, after, "no change, no bump");
 }

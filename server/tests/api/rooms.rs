@@ -203,8 +203,10 @@ async fn optional_keys_appear_once_set(backend: Backend) {
     assert_eq!(
         v["pinned_messages"],
         json!([
-            {"id": ids[1], "pinned_at": CREATED + 1.0, "pinned_by": admin.id()},
-            {"id": ids[0], "pinned_at": CREATED + 2.5, "pinned_by": admin.id()},
+            // Whole seconds as integers, where PySOGS sends the stored float (1700000002.5),
+            // which Session Android cannot decode.
+            {"id": ids[1], "pinned_at": 1_700_000_001_i64, "pinned_by": admin.id()},
+            {"id": ids[0], "pinned_at": 1_700_000_002_i64, "pinned_by": admin.id()},
         ])
     );
     assert_eq!(v["admins"], json!([admin.id()]));

@@ -243,3 +243,71 @@ fn a_100_mb_upload_is_refused_with_413_without_the_server_buffering_it() {
     );
     terminate(running);
 }
+
+#[test]
+fn healthcheck_flag_exits_0_while_the_server_answers_and_1_once_it_is_gone() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let running = start(command(data.path(), port), port);
+    let check = || {
+        command(data.path(), port)
+            .arg("--healthcheck")
+            .output()
+            .unwrap()
+    };
+    let out = check();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let by_url = |path: &str| {
+        Command::new(BIN)
+            .arg("--healthcheck-url")
+            .arg(format!("http://127.0.0.1:{port}/healthz"))
+            .arg("--healthcheck-url")
+            .arg(format!("http://127.0.0.1:{port}{path}"))
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(by_url("/readyz"), Some(0));
+    assert_eq!(by_url("/no-such-path"), Some(1));
+    terminate(running);
+    let out = check();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/healthz"), "{stderr}");
+}
+
+/// Kubernetes injects `SOGS_PORT=tcp://…` and friends into every pod of a namespace with a
+/// Service named `sogs`; the server must start anyway, and still refuse a mistyped option.
+#[test]
+fn kubernetes_service_link_variables_for_a_service_named_sogs_do_not_stop_the_server() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut cmd = command(data.path(), port);
+    cmd.env("SOGS_PORT", "tcp://10.0.0.1:80")
+        .env("SOGS_PORT_80_TCP", "tcp://10.0.0.1:80")
+        .env("SOGS_PORT_80_TCP_PROTO", "tcp")
+        .env("SOGS_PORT_80_TCP_PORT", "80")
+        .env("SOGS_PORT_80_TCP_ADDR", "10.0.0.1")
+        .env("SOGS_SERVICE_HOST", "10.0.0.1")
+        .env("SOGS_SERVICE_PORT", "80")
+        .env("SOGS_SERVICE_PORT_HTTP", "80")
+        .env("SOGS_METRICS_PORT", "tcp://10.0.0.2:9090")
+        .env("SOGS_METRICS_SERVICE_HOST", "10.0.0.2");
+    let running = start(cmd, port);
+    assert_eq!(healthz_status(running.port), 200);
+    terminate(running);
+
+    let out = command(data.path(), free_port())
+        .env("SOGS_PORT", "tcp://10.0.0.1:80")
+        .env("SOGS_SERVER_PORT", "8080")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SOGS_SERVER_PORT"), "{stderr}");
+}

@@ -1,19 +1,22 @@
 //! `POST /batch` and `POST /sequence` (spec §5.1): many sub-requests in one, each served by
 //! the same route table under the outer request's identity.
 
+use std::cell::Cell;
+use std::collections::BTreeMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use crate::api::context::Ctx;
 use crate::api::dispatch::serve_as;
 use crate::api::error::ApiError;
+use crate::api::limits::{self, Limit, LimitExceeded};
 use crate::api::onion::is_onion_path;
 use crate::api::request::{ApiRequest, ApiResponse, Body, Headers, Method};
-
-/// More sub-requests than any client sends in one poll (capabilities, two per joined room,
-/// inbox, outbox), but few enough that one request cannot occupy a worker for long.
-pub const MAX_SUB_REQUESTS: usize = 1000;
 
 /// Runs every sub-request (in order) and returns all responses.
 pub async fn batch(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
@@ -26,10 +29,35 @@ pub async fn sequence(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     run(ctx, true).await
 }
 
+/// Serves the sub-requests one at a time, writing each response into the reply as soon as
+/// it is ready, so that memory holds the reply so far plus one sub-response, never every
+/// sub-response at once; the reply is refused (413) as soon as it outgrows
+/// `[limits] max_reply_bytes`. Between two sub-requests the worker is handed back to the
+/// other requests it serves, so a long batch delays honest polls by one sub-request at most.
 async fn run(ctx: &Ctx<'_>, stop_on_failure: bool) -> Result<ApiResponse, ApiError> {
-    let requests = parse_sub_requests(&ctx.req.body)?;
-    let mut responses = Vec::with_capacity(requests.len());
-    for sub in requests {
+    let limits = &ctx.state.config.limits;
+    let max = limits.max_sub_requests;
+    let parsed = if ctx.req.body.len() > OFF_WORKER_BYTES {
+        // A large body is parsed on the blocking pool, not on the worker other requests share.
+        let body = ctx.req.body.clone();
+        tokio::task::spawn_blocking(move || parse_sub_requests(&body, max))
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("batch parsing task failed: {e}")))?
+    } else {
+        parse_sub_requests(&ctx.req.body, max)
+    };
+    let requests = parsed.map_err(|e| match e {
+        ApiError::Limit(over) => limits::refuse(ctx.state, over),
+        other => other,
+    })?;
+    let max_reply = usize::try_from(limits.max_reply_bytes).unwrap_or(usize::MAX);
+    let mut reply = Vec::with_capacity(1024);
+    reply.push(b'[');
+    for (i, sub) in requests.into_iter().enumerate() {
+        if i > 0 {
+            tokio::task::yield_now().await;
+            reply.push(b',');
+        }
         let response = if is_batch_path(&sub.path) || is_onion_path(&sub.path) {
             // No nesting: one batch level is all clients use, and it bounds the work. An
             // onion request is only ever the outermost layer.
@@ -38,34 +66,94 @@ async fn run(ctx: &Ctx<'_>, stop_on_failure: bool) -> Result<ApiResponse, ApiErr
             serve_as(ctx.state, sub, ctx.identity).await.response
         };
         let failed = !response.is_success();
-        responses.push(to_batch_element(response));
+        write_batch_element(&mut reply, &response);
+        drop(response);
+        if reply.len() > max_reply {
+            let over = LimitExceeded::new(Limit::ReplyBytes, limits.max_reply_bytes);
+            return Err(limits::refuse(ctx.state, over));
+        }
         if stop_on_failure && failed {
             break;
         }
     }
-    Ok(ApiResponse::json(Value::Array(responses)))
+    reply.push(b']');
+    Ok(ApiResponse {
+        status: 200,
+        headers: Vec::new(),
+        body: Body::Bytes {
+            content_type: "application/json".into(),
+            data: reply,
+        },
+    })
 }
+
+/// Batch bodies above this size are parsed off the async worker; a Session poll is ~1 KiB.
+const OFF_WORKER_BYTES: usize = 64 * 1024;
 
 fn is_batch_path(path: &str) -> bool {
     path == "/batch" || path == "/sequence"
 }
 
 /// Parses the body: a JSON list of `{method, path, headers?, json|b64|bytes}`. Any malformed
-/// element fails the whole batch with 400.
-pub fn parse_sub_requests(body: &[u8]) -> Result<Vec<ApiRequest>, ApiError> {
+/// element fails the whole batch with 400; more than `max` elements fail it with 413 as
+/// soon as the element after the last allowed one is reached, before any is parsed further.
+pub fn parse_sub_requests(body: &[u8], max: u64) -> Result<Vec<ApiRequest>, ApiError> {
     let bad = |why: &str| ApiError::BadRequest(format!("Invalid batch request: {why}"));
-    let list: Value = serde_json::from_slice(body).map_err(|_| bad("body is not valid JSON"))?;
-    let Value::Array(items) = list else {
-        return Err(bad("body must be a JSON list"));
+    let over = Cell::new(false);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let items = match (BoundedList { max, over: &over }).deserialize(&mut de) {
+        Ok(items) => items,
+        Err(_) if over.get() => {
+            return Err(LimitExceeded::new(Limit::SubRequests, max).into());
+        }
+        Err(e) if e.is_data() => return Err(bad("body must be a JSON list")),
+        Err(_) => return Err(bad("body is not valid JSON")),
     };
-    if items.len() > MAX_SUB_REQUESTS {
-        return Err(bad("too many sub-requests"));
-    }
+    de.end().map_err(|_| bad("body is not valid JSON"))?;
     items
         .iter()
         .enumerate()
-        .map(|(i, item)| parse_one(item).map_err(|why| bad(&format!("element {i}: {why}"))))
+        .map(|(i, raw)| {
+            let item: Value = serde_json::from_str(raw.get())
+                .map_err(|_| bad(&format!("element {i}: not valid JSON")))?;
+            parse_one(&item).map_err(|why| bad(&format!("element {i}: {why}")))
+        })
         .collect()
+}
+
+/// A JSON list of at most `max` elements, each kept as raw JSON borrowed from the body;
+/// sets `over` and fails on the element after the last allowed one.
+struct BoundedList<'a> {
+    max: u64,
+    over: &'a Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for BoundedList<'_> {
+    type Value = Vec<&'de RawValue>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BoundedList<'_> {
+    type Value = Vec<&'de RawValue>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of sub-requests")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            if u64::try_from(items.len()).unwrap_or(u64::MAX) >= self.max {
+                self.over.set(true);
+                return Err(de::Error::custom("too many sub-requests"));
+            }
+            items.push(item);
+        }
+        Ok(items)
+    }
 }
 
 fn parse_one(item: &Value) -> Result<ApiRequest, String> {
@@ -136,27 +224,51 @@ fn body_of(kind: &str, obj: &Map<String, Value>, headers: &mut Headers) -> Resul
     }
 }
 
-/// `{"code", "headers", "body"}`: JSON bodies inline, anything else base64.
-pub fn to_batch_element(response: ApiResponse) -> Value {
-    let mut headers = Map::new();
+/// One element of a batch reply (fields in the order PySOGS's JSON has them).
+#[derive(Serialize)]
+struct Element<'a> {
+    body: ElementBody<'a>,
+    code: u16,
+    headers: BTreeMap<&'a str, &'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ElementBody<'a> {
+    Json(&'a Value),
+    Base64(String),
+}
+
+/// Appends `{"body", "code", "headers"}` to `out`: JSON bodies inline, anything else base64.
+pub fn write_batch_element(out: &mut Vec<u8>, response: &ApiResponse) {
+    let mut headers = BTreeMap::new();
     if let Some(ct) = response.content_type() {
-        headers.insert("content-type".into(), Value::String(ct.to_string()));
+        headers.insert("content-type", ct);
     }
     for (name, value) in &response.headers {
         if name != "content-length" {
-            headers.insert(name.clone(), Value::String(value.clone()));
+            headers.insert(name.as_str(), value.as_str());
         }
     }
     let body = match &response.body {
-        Body::Json(v) => v.clone(),
-        _ => Value::String(B64.encode(response.body_bytes())),
+        Body::Json(v) => ElementBody::Json(v),
+        Body::Empty => ElementBody::Base64(String::new()),
+        Body::Text(t) => ElementBody::Base64(B64.encode(t)),
+        Body::Bytes { data, .. } => ElementBody::Base64(B64.encode(data)),
     };
-    json!({ "code": response.status, "headers": headers, "body": body })
+    let element = Element {
+        body,
+        code: response.status,
+        headers,
+    };
+    // Serialising plain maps, strings and numbers into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, &element);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_session_poll_batch_parses_into_sub_requests() {
@@ -168,7 +280,7 @@ mod tests {
             {"method":"PUT","path":"/x","b64":"aGk="},
             {"method":"POST","path":"/y","bytes":"hi","headers":{"Content-Type":"text/plain"}}
         ]"#;
-        let subs = parse_sub_requests(body).unwrap();
+        let subs = parse_sub_requests(body, 256).unwrap();
         assert_eq!(subs.len(), 6);
         assert_eq!(subs[2].path, "/room/lobby/messages/since/10");
         assert_eq!(subs[2].query, "t=r&reactors=5");
@@ -198,28 +310,52 @@ mod tests {
             br#"[{"method":"GET","path":"/x","headers":{"a":1}}]"#,
         ];
         for body in cases {
-            let err = parse_sub_requests(body).unwrap_err();
+            let err = parse_sub_requests(body, 256).unwrap_err();
             assert_eq!(err.status(), 400, "{}", String::from_utf8_lossy(body));
         }
     }
 
     #[test]
     fn undecodable_b64_gives_an_empty_body_like_pysogs() {
-        let subs = parse_sub_requests(br#"[{"method":"POST","path":"/x","b64":"!!"}]"#).unwrap();
+        let subs =
+            parse_sub_requests(br#"[{"method":"POST","path":"/x","b64":"!!"}]"#, 256).unwrap();
         assert!(subs[0].body.is_empty());
     }
 
     #[test]
+    fn more_sub_requests_than_the_limit_are_refused_with_413() {
+        let one = r#"{"method":"GET","path":"/capabilities"}"#;
+        let list = |n: usize| format!("[{}]", vec![one; n].join(","));
+        assert_eq!(parse_sub_requests(list(3).as_bytes(), 3).unwrap().len(), 3);
+        let err = parse_sub_requests(list(4).as_bytes(), 3).unwrap_err();
+        assert_eq!(err.status(), 413);
+        // Refused at the first element too many, whatever follows it.
+        let err = parse_sub_requests(
+            format!("{}, garbage", &list(4)[..list(4).len() - 1]).as_bytes(),
+            3,
+        )
+        .unwrap_err();
+        assert_eq!(err.status(), 413);
+        assert_eq!(parse_sub_requests(b"[]", 3).unwrap().len(), 0);
+    }
+
+    fn element(response: ApiResponse) -> Value {
+        let mut out = Vec::new();
+        write_batch_element(&mut out, &response);
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
     fn elements_inline_json_and_base64_everything_else() {
-        let e = to_batch_element(ApiResponse::json(json!({"a": 1})));
+        let e = element(ApiResponse::json(json!({"a": 1})));
         assert_eq!(
             e,
             json!({"code": 200, "headers": {"content-type": "application/json"}, "body": {"a": 1}})
         );
-        let e = to_batch_element(ApiResponse::text(403, "no"));
+        let e = element(ApiResponse::text(403, "no"));
         assert_eq!(e["body"], "bm8=");
         assert_eq!(e["code"], 403);
-        let e = to_batch_element(ApiResponse::empty(304));
+        let e = element(ApiResponse::empty(304));
         assert_eq!(e["body"], "");
     }
 }

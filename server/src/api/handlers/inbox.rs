@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::api::context::Ctx;
 use crate::api::error::ApiError;
+use crate::api::limits::{self, Limit};
 use crate::api::request::ApiResponse;
 use crate::clock::DAY;
 use crate::cluster::cache::Invalidation;
@@ -109,6 +110,9 @@ pub async fn post_inbox(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         .filter(|u| !u.banned)
         .ok_or(ApiError::NotFound)?;
     let body = message_body(&ctx.json_value()?)?;
+    let max = ctx.state.config.limits.max_message_bytes;
+    limits::at_most(Limit::MessageBytes, body.len(), max)
+        .map_err(|over| limits::refuse(ctx.state, over))?;
 
     let now = ctx.now();
     let config = &ctx.state.config.rooms;

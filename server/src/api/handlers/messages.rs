@@ -13,7 +13,6 @@ use crate::actions::post::{EditRequest, PostRequest, Posted};
 use crate::api::auth::AuthedUser;
 use crate::api::context::Ctx;
 use crate::api::error::ApiError;
-use crate::api::input::parse_message_input;
 use crate::api::request::ApiResponse;
 use crate::api::room_access::RoomAccess;
 use crate::api::views::message::{self as view, MessageView};
@@ -200,7 +199,7 @@ async fn room_and_user<'c>(ctx: &'c Ctx<'_>) -> Result<(RoomAccess, &'c AuthedUs
 pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let (access, user) = room_and_user(ctx).await?;
     access.require(Need::WRITE)?;
-    let input = parse_message_input(&ctx.req.body)?;
+    let input = ctx.message_input()?;
     if input.is_whisper() && !access.perms.moderator {
         return Err(ApiError::permission_denied());
     }
@@ -239,7 +238,7 @@ pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
 pub async fn edit_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let (access, user) = room_and_user(ctx).await?;
     access.require(Need::WRITE)?;
-    let input = parse_message_input(&ctx.req.body)?;
+    let input = ctx.message_input()?;
     actions::post::edit_message(
         &ctx.state.admission_env(),
         &ctx.state.admission,

@@ -95,35 +95,27 @@ pub async fn set_moderator(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
 }
 
 /// `POST /user/{sid}/ban`: bans the user from the listed rooms (dropping any moderator
-/// standing there) or from the whole server, for good or for `timeout` seconds; with
-/// `"delete_all": true` (an extension) also deletes everything they posted there.
+/// standing there) or from the whole server, for good or for `timeout` seconds. (Ban and
+/// delete everything at once is `POST /sogs-rs/user/{sid}/purge`.)
 #[tracing::instrument(skip_all)]
 pub async fn ban_user(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let caller = ctx.identity.require_user()?;
     let sid = target_id(ctx)?;
     let body = ctx.json_value()?;
     let request = parse_ban_request(&body)?;
-    let purge = match body.get("delete_all") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(ApiError::BadRequest("delete_all must be a boolean".into())),
-    };
     let reach = ban_reach(ctx, caller, &request.scope).await?;
     let svc = ctx.state.services(ctx.now(), Door::Api);
-    let outcome = moderation::ban(
+    moderation::ban(
         &svc,
         &Actor::User(caller.user.clone()),
         &moderation::Ban {
             target: &sid,
             reach,
             duration: request.timeout,
-            purge,
+            purge: false,
         },
     )
     .await?;
-    if purge {
-        return Ok(ApiResponse::json(json!({ "deleted": outcome.deleted })));
-    }
     Ok(ApiResponse::json(json!({})))
 }
 
@@ -155,6 +147,21 @@ async fn ban_reach(
     Ok(moderation::BanReach::Rooms(
         rooms.into_iter().map(|(room, _)| room).collect(),
     ))
+}
+
+/// The rooms named by a list of tokens (`["*"]`: every room the caller moderates), with
+/// the same 403s as the ban endpoint.
+pub async fn resolve_rooms(
+    ctx: &Ctx<'_>,
+    caller: &AuthedUser,
+    tokens: &[String],
+) -> Result<moderation::BanReach, ApiError> {
+    let scope = if tokens.iter().map(String::as_str).eq(["*"]) {
+        Scope::AllMyRooms
+    } else {
+        Scope::Rooms(tokens.to_vec())
+    };
+    ban_reach(ctx, caller, &scope).await
 }
 
 /// The rooms a room-scoped request names, with the requester's permissions in each, if

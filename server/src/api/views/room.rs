@@ -46,7 +46,11 @@ pub struct RoomDetails {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PinView {
     pub id: i64,
-    pub pinned_at: f64,
+    /// Whole seconds, a JSON integer (PySOGS sends a float with a fraction). Session Android
+    /// types it as a `Long`, so a fraction fails the decode of the whole room object and the
+    /// room cannot be joined or refreshed; iOS reads a double and the desktop ignores it, and
+    /// both read an integer as well.
+    pub pinned_at: i64,
     pub pinned_by: String,
 }
 
@@ -89,6 +93,13 @@ pub struct PollInfo {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// A unix time in float seconds, rounded down to whole seconds (saturating, so a corrupt
+/// stored value cannot panic).
+fn whole_seconds(t: f64) -> i64 {
+    // `as` saturates and maps NaN to 0: the conversion wanted for a timestamp to show.
+    t.floor() as i64
 }
 
 /// The requester-dependent flags.
@@ -165,7 +176,7 @@ pub fn room_details(
             .iter()
             .map(|p| PinView {
                 id: p.message,
-                pinned_at: p.pinned_at,
+                pinned_at: whole_seconds(p.pinned_at),
                 pinned_by: p.pinned_by.clone(),
             })
             .collect(),
@@ -384,7 +395,7 @@ mod tests {
         room.image = Some(7);
         let pins = [PinnedMessage {
             message: 12,
-            pinned_at: 1_700_000_100.0,
+            pinned_at: 1_700_000_100.75,
             pinned_by: "15aa".into(),
         }];
         let v =
@@ -393,8 +404,23 @@ mod tests {
         assert_eq!(v["image_id"], json!(7));
         assert_eq!(
             v["pinned_messages"],
-            json!([{"id": 12, "pinned_at": 1_700_000_100.0, "pinned_by": "15aa"}])
+            json!([{"id": 12, "pinned_at": 1_700_000_100_i64, "pinned_by": "15aa"}])
         );
+    }
+
+    #[test]
+    fn pinned_at_is_a_json_integer_android_decodes_as_long_unlike_pysogs_float() {
+        let room = room();
+        let pins = [PinnedMessage {
+            message: 12,
+            pinned_at: 1_700_000_100.999,
+            pinned_by: "15aa".into(),
+        }];
+        let text =
+            serde_json::to_string(&room_details(&room, &anonymous(&room), &[], &pins, 1)).unwrap();
+        assert!(text.contains("\"pinned_at\":1700000100,"), "{text}");
+        assert_eq!(whole_seconds(f64::NAN), 0);
+        assert_eq!(whole_seconds(-0.5), -1);
     }
 
     #[test]
