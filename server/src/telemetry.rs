@@ -113,18 +113,9 @@ struct MalformedRequestSummary {
 }
 
 impl<S: Subscriber> Layer<S> for MalformedRequestSummary {
-    fn register_callsite(&self, meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
-        if is_malformed_request_report(meta) {
-            tracing::subscriber::Interest::always()
-        } else {
-            tracing::subscriber::Interest::never()
-        }
-    }
-
-    fn enabled(&self, meta: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        is_malformed_request_report(meta)
-    }
-
+    // No `register_callsite`/`enabled` here: this layer has no per-layer filter, so
+    // answering "not interested" would disable every other event for every layer (the
+    // formatter's output included). `on_event` picks its events itself.
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         if !is_malformed_request_report(event.metadata()) {
             return;

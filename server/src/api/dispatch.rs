@@ -81,6 +81,10 @@ pub enum Endpoint {
     SetTimeout,
     EndTimeout,
     PurgeUser,
+    // Hash bans (issue 14, detectors).
+    AddHashBan,
+    ListHashBans,
+    RemoveHashBan,
 }
 
 /// The route table: method, pattern, endpoint. Order matters only where two patterns could
@@ -309,6 +313,21 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
         "/sogs-rs/user/{sid:any_sid}/purge",
         Endpoint::PurgeUser,
     ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/hash-bans",
+        Endpoint::AddHashBan,
+    ),
+    (
+        Method::Get,
+        "/sogs-rs/room/{token}/hash-bans",
+        Endpoint::ListHashBans,
+    ),
+    (
+        Method::Delete,
+        "/sogs-rs/room/{token}/hash-bans/{id:int}",
+        Endpoint::RemoveHashBan,
+    ),
 ];
 
 /// Runs the handler of `endpoint`.
@@ -376,6 +395,9 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::SetTimeout => handlers::antiraid::set_timeout(ctx).await,
         Endpoint::EndTimeout => handlers::antiraid::end_timeout(ctx).await,
         Endpoint::PurgeUser => handlers::antiraid::purge_user(ctx).await,
+        Endpoint::AddHashBan => handlers::detectors::add_hash_ban(ctx).await,
+        Endpoint::ListHashBans => handlers::detectors::list_hash_bans(ctx).await,
+        Endpoint::RemoveHashBan => handlers::detectors::remove_hash_ban(ctx).await,
     }
 }
 

@@ -4,6 +4,7 @@
 //! through Redis; hash bans of texts and files.
 
 use serde_json::{Value, json};
+use sogs::client::SogsClient;
 use sogs::config::{Config, FloodAction};
 use sogs::domain::filters::encode_message;
 use sogs::store::AuditFilter;
@@ -258,14 +259,225 @@ async fn copies_spread_over_instances_are_counted_together_through_redis() {
                 )
                 .await
                 .unwrap();
-            res.status
+            (res.status, res.text())
         }
     };
     // K = 3 copies pass, alternating instances; every later copy is refused on either.
-    assert_eq!(post(0, 0).await, 201);
-    assert_eq!(post(1, 1).await, 201);
-    assert_eq!(post(0, 2).await, 201);
-    assert_eq!(post(1, 3).await, 403);
-    assert_eq!(post(0, 4).await, 403);
-    assert_eq!(post(1, 5).await, 403);
+    let (status, text) = post(0, 0).await;
+    assert_eq!(status, 201, "copy 0: {text}");
+    let (status, text) = post(1, 1).await;
+    assert_eq!(status, 201, "copy 1: {text}");
+    let (status, text) = post(0, 2).await;
+    assert_eq!(status, 201, "copy 2: {text}");
+    let (status, text) = post(1, 3).await;
+    assert_eq!(status, 403, "copy 3: {text}");
+    let (status, text) = post(0, 4).await;
+    assert_eq!(status, 403, "copy 4: {text}");
+    let (status, text) = post(1, 5).await;
+    assert_eq!(status, 403, "copy 5: {text}");
 }
+
+/// `POST /room/lobby/file` with `data`, as Session clients upload.
+async fn upload(client: &SogsClient, data: &[u8]) -> sogs::client::ClientResponse {
+    let req = client.build(
+        "POST",
+        &format!("/room/{TOKEN}/file"),
+        data.to_vec(),
+        Some("application/octet-stream"),
+    );
+    client.send(&req).await.unwrap()
+}
+
+/// A picture with structure (a gradient and a bright square at `at`), encoded as `format`.
+fn picture(side: u32, at: u32, format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(side, side, |x, y| {
+        let inside = x >= at && x < at + side / 4 && y >= at && y < at + side / 4;
+        if inside {
+            image::Rgb([250, 250, 250])
+        } else {
+            let v = ((x + y) * 255 / (2 * side)) as u8;
+            image::Rgb([v, v / 2, 255 - v])
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+async fn post_json(client: &SogsClient, path: &str, body: Value) -> (u16, Value) {
+    let res = client.post_json(path, &body).await.unwrap();
+    (res.status, res.json())
+}
+
+async fn identical_uploads_from_distinct_users_are_refused_after_the_first_k(backend: Backend) {
+    let c = community(backend, |_| {}).await;
+    let bytes = picture(128, 20, image::ImageFormat::Png);
+    for _ in 0..3 {
+        let raider = c.user().await;
+        assert_eq!(upload(&raider, &bytes).await.status, 201);
+    }
+    let raider = c.user().await;
+    let res = upload(&raider, &bytes).await;
+    assert_eq!(res.status, 403, "{}", res.text());
+    // A re-encoded, resized copy is the same picture.
+    let copy = picture(100, 15, image::ImageFormat::Jpeg);
+    let res = upload(&c.user().await, &copy).await;
+    assert_eq!(res.status, 403, "{}", res.text());
+    // Another picture and other files are fine.
+    let other = image::imageops::flip_horizontal(
+        &image::load_from_memory(&picture(128, 90, image::ImageFormat::Png))
+            .unwrap()
+            .to_rgb8(),
+    );
+    let mut out = std::io::Cursor::new(Vec::new());
+    other.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    assert_eq!(upload(&c.user().await, &out.into_inner()).await.status, 201);
+    assert_eq!(
+        upload(&c.user().await, b"just some bytes").await.status,
+        201
+    );
+    let kinds: Vec<String> = audit(&c, "flood_flag")
+        .await
+        .iter()
+        .map(|e| {
+            e.details.clone().unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(kinds.contains(&"file".to_string()) && kinds.contains(&"image".to_string()));
+}
+both_backends!(identical_uploads_from_distinct_users_are_refused_after_the_first_k);
+
+async fn a_banned_text_is_refused_in_any_disguise_until_the_ban_is_lifted(backend: Backend) {
+    let c = community(backend, |_| {}).await;
+    let moderator = c.moderator().await;
+    let spammer = c.user().await;
+    let spam = c.post(&spammer, &message(&raid_copy(0))).await;
+    let path = c.path("/hash-bans").replace("/room/", "/sogs-rs/room/");
+    let (status, ban) = post_json(
+        &moderator,
+        &path,
+        json!({ "message": crate::community::id_of(&spam) }),
+    )
+    .await;
+    assert_eq!(status, 201, "{ban}");
+    assert_eq!(ban["kind"], json!("text"));
+    assert_eq!(ban["global"], json!(false));
+    assert!(
+        ban["sample"]
+            .as_str()
+            .unwrap()
+            .starts_with("free crypto airdrop")
+    );
+
+    let other = c.user().await;
+    let res = c.try_post(&other, &message(&raid_copy(5))).await;
+    assert_eq!(
+        (res.status, res.text()),
+        (403, "This message is banned here".to_string())
+    );
+    c.post(
+        &other,
+        &message("an ordinary message about the weather today"),
+    )
+    .await;
+    // Moderators are exempt.
+    c.post(&moderator, &message(&raid_copy(6))).await;
+
+    let (status, list) = c.get(&moderator, &path).await;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let id = ban["id"].as_i64().unwrap();
+    let res = moderator.delete(&format!("{path}/{id}")).await.unwrap();
+    assert_eq!(res.status, 200, "{}", res.text());
+    c.post(&other, &message(&raid_copy(7))).await;
+    assert_eq!(audit(&c, "hash_ban").await.len(), 1);
+    assert_eq!(audit(&c, "hash_unban").await.len(), 1);
+    let res = moderator.delete(&format!("{path}/{id}")).await.unwrap();
+    assert_eq!(res.status, 404);
+}
+both_backends!(a_banned_text_is_refused_in_any_disguise_until_the_ban_is_lifted);
+
+async fn a_banned_picture_is_refused_as_upload_and_as_attachment(backend: Backend) {
+    let c = community(backend, |_| {}).await;
+    let moderator = c.moderator().await;
+    let path = c.path("/hash-bans").replace("/room/", "/sogs-rs/room/");
+    let uploader = c.user().await;
+    let bytes = picture(128, 20, image::ImageFormat::Png);
+    let res = upload(&uploader, &bytes).await;
+    assert_eq!(res.status, 201);
+    let banned_file = res.json()["id"].as_i64().unwrap();
+    // Someone else uploaded a copy before the ban.
+    let early = c.user().await;
+    let res = upload(&early, &picture(100, 15, image::ImageFormat::Jpeg)).await;
+    assert_eq!(res.status, 201);
+    let early_file = res.json()["id"].as_i64().unwrap();
+
+    let (status, ban) = post_json(&moderator, &path, json!({ "file": banned_file })).await;
+    assert_eq!(status, 201, "{ban}");
+    assert_eq!(ban["kind"], json!("file"));
+    assert_eq!(ban["sha256"].as_str().unwrap().len(), 64);
+
+    // The same bytes, or a re-encoded copy, are refused as uploads.
+    let res = upload(&c.user().await, &bytes).await;
+    assert_eq!(
+        (res.status, res.text()),
+        (403, "This file is banned here".to_string())
+    );
+    let res = upload(&c.user().await, &picture(90, 14, image::ImageFormat::WebP)).await;
+    assert_eq!(res.status, 403, "{}", res.text());
+    // A post attaching the copy uploaded before the ban is refused.
+    let res = c
+        .post_with(
+            &early,
+            &message("look at this picture everyone"),
+            json!({ "files": [early_file] }),
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.text()),
+        (403, "This message carries a banned file".to_string())
+    );
+    assert_eq!(
+        upload(&c.user().await, b"%PDF-1.4 a document").await.status,
+        201
+    );
+}
+both_backends!(a_banned_picture_is_refused_as_upload_and_as_attachment);
+
+async fn hash_ban_requests_are_checked(backend: Backend) {
+    let c = community(backend, |_| {}).await;
+    let moderator = c.moderator().await;
+    let user = c.user().await;
+    let short = c.post(&user, &message("hi all")).await;
+    let path = c.path("/hash-bans").replace("/room/", "/sogs-rs/room/");
+    for (body, status) in [
+        (json!([1]), 400),
+        (json!({}), 400),
+        (json!({ "file": 1, "message": 2 }), 400),
+        (json!({ "message": "one" }), 400),
+        (json!({ "message": 1, "colour": "red" }), 400),
+        (json!({ "message": 999_999 }), 404),
+        (json!({ "file": 999_999 }), 404),
+        (json!({ "message": crate::community::id_of(&short) }), 400),
+    ] {
+        let (got, answer) = post_json(&moderator, &path, body.clone()).await;
+        assert_eq!(got, status, "{body} -> {answer}");
+    }
+    // Members may not ban, list or lift; only global moderators ban everywhere.
+    let spam = c.post(&user, &message(&raid_copy(0))).await;
+    let target = json!({ "message": crate::community::id_of(&spam) });
+    assert_eq!(post_json(&user, &path, target.clone()).await.0, 403);
+    assert_eq!(c.get(&user, &path).await.0, 403);
+    let mut global = target.clone();
+    global["global"] = json!(true);
+    assert_eq!(post_json(&moderator, &path, global).await.0, 403);
+    let anonymous = c.anonymous();
+    assert_eq!(anonymous.get(&path).await.unwrap().status, 401);
+    let res = moderator.delete(&format!("{path}/12345")).await.unwrap();
+    assert_eq!(res.status, 404);
+}
+both_backends!(hash_ban_requests_are_checked);

@@ -94,6 +94,7 @@ pub async fn upload_file(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     if quota > 0 {
         store.record_upload(user.user.id, size_i64, now).await?;
     }
+    crate::actions::detectors::uploaded(&ctx.state.admission_env(), file.id, data).await?;
     Ok(ApiResponse::json_status(201, json!({ "id": file.id })))
 }
 
