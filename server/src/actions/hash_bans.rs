@@ -135,7 +135,7 @@ pub async fn add(
             let body = found
                 .data
                 .as_deref()
-                .and_then(|d| parse_message(d))
+                .and_then(parse_message)
                 .and_then(|t| t.body)
                 .unwrap_or_default();
             let policy = svc.config.detectors.flood_policy();

@@ -33,10 +33,10 @@ fn raid_copy(i: usize) -> String {
             _ => None,
         };
         out.push(fancy.unwrap_or(c));
-        if (i + n) % 11 == 0 {
+        if (i + n).is_multiple_of(11) {
             out.push('\u{200B}');
         }
-        if c == ' ' && (i + n) % 4 == 0 {
+        if c == ' ' && (i + n).is_multiple_of(4) {
             out.push_str(emoji[(i + n) % emoji.len()]);
         }
     }
