@@ -97,6 +97,10 @@ pub enum Command {
         /// The shell: bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+    /// Room defences against raids and spam (slowmode, lockdown, unlock, policy,
+    /// probation, probation-lift, media, joins, ban-since, timeout).
+    #[command(flatten)]
+    Antiraid(crate::commands::antiraid::AntiraidCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -326,6 +330,9 @@ pub struct BanArgs {
     /// Lift the ban automatically after this long: a number with s, m, h, d or w.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub duration: Option<f64>,
+    /// Also delete everything they posted (in the room, or everywhere with --global).
+    #[arg(long)]
+    pub delete_all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -521,7 +528,7 @@ pub enum KeyCommand {
 }
 
 /// A Session id as clap sees it; the error names the expected form.
-fn parse_session_id(s: &str) -> Result<SessionId, String> {
+pub fn parse_session_id(s: &str) -> Result<SessionId, String> {
     s.parse()
         .map_err(|e| format!("{e} (expected 05, 15 or 25 followed by 64 hex digits)"))
 }

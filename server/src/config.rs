@@ -57,6 +57,8 @@ pub struct Config {
     pub onion: OnionConfig,
     pub filters: FiltersConfig,
     pub snode: SnodeConfig,
+    pub detectors: DetectorsConfig,
+    pub antiraid: AntiraidConfig,
     pub limits: LimitsConfig,
 }
 
@@ -374,6 +376,96 @@ impl SnodeConfig {
     }
 }
 
+/// Defences against raids and spam (issue 14): the server-wide defaults of every room's
+/// policy. Moderators change them per room (room commands, the moderation API or
+/// `sogs-admin`); a room nobody tuned follows these.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AntiraidConfig {
+    /// Slow mode: seconds a user waits between posts in a room; 0 is off.
+    pub slowmode_secs: f64,
+    /// Probation: users first seen in the room and on the server less than this many
+    /// seconds ago may not post links or upload; 0 is off.
+    pub probation_secs: f64,
+    /// On probation, may not post at all (read-only) instead of at a reduced rate.
+    pub probation_read_only: bool,
+    /// On probation (not read-only): at most this many posts per window.
+    pub probation_posts: u32,
+    pub probation_window_secs: f64,
+    /// Raid detection: this many distinct new users posting within `raid_window_secs` is
+    /// a raid (0 turns detection off). "New" is first seen in the room within
+    /// `raid_new_user_secs`.
+    pub raid_new_posters: u32,
+    pub raid_window_secs: f64,
+    pub raid_new_user_secs: f64,
+    /// How long the automatic lockdown for new users lasts.
+    pub raid_lockdown_secs: f64,
+    /// Media and link rules: whether members may post links, images, video, audio and
+    /// other documents (moderators always may).
+    pub allow_links: bool,
+    pub allow_images: bool,
+    pub allow_video: bool,
+    pub allow_audio: bool,
+    pub allow_documents: bool,
+    /// The display name of the server's moderation bot, which whispers command results
+    /// and raid alerts to moderators.
+    pub bot_name: String,
+    /// Seconds a moderator's command typed in the room stays (as a moderator whisper)
+    /// before it is deleted: long enough for the sender's client to poll it, so that it
+    /// sees the deletion and stops showing the command.
+    pub command_retract_secs: f64,
+}
+
+impl AntiraidConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let non_negative = [
+            ("slowmode_secs", self.slowmode_secs),
+            ("probation_secs", self.probation_secs),
+            ("probation_window_secs", self.probation_window_secs),
+            ("raid_window_secs", self.raid_window_secs),
+            ("raid_new_user_secs", self.raid_new_user_secs),
+            ("raid_lockdown_secs", self.raid_lockdown_secs),
+            ("command_retract_secs", self.command_retract_secs),
+        ];
+        for (name, value) in non_negative {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(ConfigError::Invalid(format!(
+                    "antiraid.{name} must be a number of seconds, 0 or more, got {value}"
+                )));
+            }
+        }
+        if self.bot_name.trim().is_empty() {
+            return Err(ConfigError::Invalid(
+                "antiraid.bot_name must not be empty".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for AntiraidConfig {
+    fn default() -> Self {
+        Self {
+            slowmode_secs: 0.0,
+            probation_secs: 0.0,
+            probation_read_only: false,
+            probation_posts: 1,
+            probation_window_secs: 60.0,
+            raid_new_posters: 20,
+            raid_window_secs: 60.0,
+            raid_new_user_secs: 600.0,
+            raid_lockdown_secs: 1800.0,
+            allow_links: true,
+            allow_images: true,
+            allow_video: true,
+            allow_audio: true,
+            allow_documents: true,
+            bot_name: "Moderation".into(),
+            command_retract_secs: 30.0,
+        }
+    }
+}
+
 /// Content filters (spec §6.11), all off by default.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -438,6 +530,123 @@ impl Default for FiltersConfig {
             rooms: BTreeMap::new(),
             replies: BTreeMap::new(),
         }
+    }
+}
+
+/// The anti-raid detectors (issue 14): the same message, file or picture from many distinct
+/// users within a short window is refused. See `domain::flood`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorsConfig {
+    /// Whether flood detection runs.
+    pub flood_enabled: bool,
+    /// K: copies from this many distinct users pass; the next are refused.
+    pub flood_distinct_users: u32,
+    /// W: how far back copies count, in seconds.
+    pub flood_window_secs: f64,
+    /// Texts shorter than this many letters and digits (after normalisation) are never
+    /// compared.
+    pub flood_min_text_chars: u32,
+    /// Estimated Jaccard similarity (0 to 1] from which two texts are copies.
+    pub flood_similarity: f64,
+    /// Largest Hamming distance (0 to 64) between two pictures' perceptual hashes that
+    /// still makes them copies.
+    pub flood_image_distance: u32,
+    /// Most posts remembered per room.
+    pub flood_window_posts: u32,
+    /// What happens to a copy past K: `refuse` (403) or `hide` (stored as a filtered post
+    /// only its sender sees, so a bot is not told it was caught).
+    pub flood_action: FloodAction,
+    /// Also ban (in the room) the senders of refused copies.
+    pub flood_auto_ban: bool,
+    /// Hash bans: largest Hamming distance (0 to 64) between a picture's perceptual hash
+    /// and a banned one's that still refuses it.
+    pub hash_ban_distance: u32,
+    /// Hash bans: estimated Jaccard similarity (0 to 1] from which a text is a copy of a
+    /// banned one.
+    pub hash_ban_similarity: f64,
+}
+
+/// What the flood detector does with a copy past the threshold.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FloodAction {
+    Refuse,
+    Hide,
+}
+
+impl Default for DetectorsConfig {
+    fn default() -> Self {
+        let flood = crate::domain::flood::FloodPolicy::default();
+        Self {
+            flood_enabled: flood.enabled,
+            flood_distinct_users: u32::try_from(flood.distinct_users).unwrap_or(3),
+            flood_window_secs: flood.window_secs,
+            flood_min_text_chars: u32::try_from(flood.min_text_chars).unwrap_or(16),
+            flood_similarity: flood.similarity,
+            flood_image_distance: flood.image_distance,
+            flood_window_posts: u32::try_from(flood.max_window_posts).unwrap_or(10_000),
+            flood_action: FloodAction::Refuse,
+            flood_auto_ban: false,
+            hash_ban_distance: 6,
+            hash_ban_similarity: 0.6,
+        }
+    }
+}
+
+impl DetectorsConfig {
+    /// The flood policy these options describe.
+    pub fn flood_policy(&self) -> crate::domain::flood::FloodPolicy {
+        crate::domain::flood::FloodPolicy {
+            enabled: self.flood_enabled,
+            distinct_users: self.flood_distinct_users as usize,
+            window_secs: self.flood_window_secs,
+            min_text_chars: self.flood_min_text_chars as usize,
+            similarity: self.flood_similarity,
+            image_distance: self.flood_image_distance,
+            max_window_posts: self.flood_window_posts as usize,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |what: String| Err(ConfigError::Invalid(format!("detectors.{what}")));
+        if self.flood_distinct_users == 0 {
+            return invalid("flood_distinct_users must be at least 1".into());
+        }
+        if !(self.flood_window_secs.is_finite() && self.flood_window_secs > 0.0) {
+            return invalid(format!(
+                "flood_window_secs must be a number of seconds above 0, got {}",
+                self.flood_window_secs
+            ));
+        }
+        if !(self.flood_similarity > 0.0 && self.flood_similarity <= 1.0) {
+            return invalid(format!(
+                "flood_similarity must be above 0 and at most 1, got {}",
+                self.flood_similarity
+            ));
+        }
+        if self.flood_image_distance > 64 {
+            return invalid(format!(
+                "flood_image_distance must be 0 to 64, got {}",
+                self.flood_image_distance
+            ));
+        }
+        if self.hash_ban_distance > 64 {
+            return invalid(format!(
+                "hash_ban_distance must be 0 to 64, got {}",
+                self.hash_ban_distance
+            ));
+        }
+        if !(self.hash_ban_similarity > 0.0 && self.hash_ban_similarity <= 1.0) {
+            return invalid(format!(
+                "hash_ban_similarity must be above 0 and at most 1, got {}",
+                self.hash_ban_similarity
+            ));
+        }
+        if self.flood_window_posts == 0 {
+            return invalid("flood_window_posts must be at least 1".into());
+        }
+        Ok(())
     }
 }
 
@@ -804,6 +1013,141 @@ const OPTION_DOCS: &[OptionDoc] = &[
         comment: "Bot replies to filtered posts, as tables keyed ROOM:TYPE (either may be *; TYPE profanity, alphabet or an alphabet name): [filters.replies.\"*:profanity\"] then reply = [\"\\\\@ please keep it clean\"], profile_name = \"SOGS\", public = false. Escapes (doubled inside TOML strings): \\@ mention, \\p name, \\r room, \\t token, \\n newline.",
     },
     OptionDoc {
+        section: "antiraid",
+        key: "slowmode_secs",
+        comment: "Slow mode default: seconds a user waits between posts in a room (moderators exempt); 0 is off. Rooms override it.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "probation_secs",
+        comment: "Probation: users first seen in the room and on the server less than this many seconds ago may not post links or upload; 0 is off.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "probation_read_only",
+        comment: "On probation, users may not post at all (instead of at a reduced rate).",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "probation_posts",
+        comment: "On probation (not read-only): at most this many posts per probation_window_secs.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "probation_window_secs",
+        comment: "The window of probation_posts, in seconds.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "raid_new_posters",
+        comment: "Raid detection: this many distinct new users posting within raid_window_secs locks the room for new users; 0 turns it off.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "raid_window_secs",
+        comment: "Raid detection window, in seconds.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "raid_new_user_secs",
+        comment: "A user first seen in the room less than this many seconds ago counts as new for raid detection.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "raid_lockdown_secs",
+        comment: "How long an automatic (raid) lockdown for new users lasts, in seconds.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "allow_links",
+        comment: "Whether members may post links (moderators always may); rooms and users override it.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "allow_images",
+        comment: "Whether members may post or upload images.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "allow_video",
+        comment: "Whether members may post or upload video.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "allow_audio",
+        comment: "Whether members may post or upload audio.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "allow_documents",
+        comment: "Whether members may post or upload other files.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "bot_name",
+        comment: "Display name of the moderation bot that whispers command results and raid alerts to moderators.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "command_retract_secs",
+        comment: "Seconds a moderator's command typed in a room stays (as a moderator whisper) before it is deleted, so the sender's client sees the deletion.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_enabled",
+        comment: "Refuse the same message, file or picture arriving from many distinct users within a short window (a raid), however each copy is disguised (fancy text, look-alike letters, emoji, zero-width characters).",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_distinct_users",
+        comment: "K: copies from this many distinct users pass; the next copies are refused.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_window_secs",
+        comment: "W: how far back copies count, in seconds.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_min_text_chars",
+        comment: "Texts shorter than this many letters and digits after normalisation are never compared (everyone says \"ok\").",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_similarity",
+        comment: "Estimated Jaccard similarity of two texts' 4-letter shingles (above 0, at most 1) from which they are copies.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_image_distance",
+        comment: "Largest Hamming distance (0-64) between two pictures' perceptual hashes that still makes them copies.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_window_posts",
+        comment: "Most posts remembered per room (the similarity window).",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_action",
+        comment: "What happens to a copy past K: \"refuse\" (403) or \"hide\" (stored as a filtered post only its sender sees).",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_auto_ban",
+        comment: "Also ban, in the room, the senders of copies past K.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "hash_ban_distance",
+        comment: "Hash bans: a picture whose perceptual hash is within this Hamming distance (0-64) of a banned one is refused.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "hash_ban_similarity",
+        comment: "Hash bans: a text at least this similar (above 0, at most 1) to a banned one is refused.",
+    },
+    OptionDoc {
         section: "limits",
         key: "max_sub_requests",
         comment: "Most sub-requests in one /batch or /sequence (413 beyond). Session clients send capabilities, two per joined room, inbox and outbox.",
@@ -937,6 +1281,8 @@ impl Config {
             ));
         }
         self.snode.validate()?;
+        self.detectors.validate()?;
+        self.antiraid.validate()?;
         self.limits.validate()?;
         let files = &self.files;
         if !files.s3_endpoint.is_empty() {

@@ -4,6 +4,7 @@
 //! Dependencies point one way: `crypto` and `domain` are pure; `store` owns every SQL
 //! statement; `api` is the one route table over them; `startup` builds the running app.
 
+pub mod actions;
 pub mod api;
 pub mod banner;
 pub mod blobs;

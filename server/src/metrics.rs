@@ -26,6 +26,9 @@ pub struct Metrics {
     probe_success: IntGauge,
     probe_latency: Gauge,
     probes: IntCounterVec,
+    moderation_actions: IntCounterVec,
+    admission_outcomes: IntCounterVec,
+    raid_lockdowns: IntCounterVec,
     limit_rejections: IntCounterVec,
 }
 
@@ -117,6 +120,30 @@ impl Metrics {
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(onion_requests.clone()))?;
         registry.register(Box::new(build_info.clone()))?;
+        let moderation_actions = IntCounterVec::new(
+            Opts::new(
+                "sogs_moderation_actions_total",
+                "Moderation actions by action and door (api, command, admin, automatic)",
+            ),
+            &["action", "door"],
+        )?;
+        let admission_outcomes = IntCounterVec::new(
+            Opts::new(
+                "sogs_admission_outcomes_total",
+                "Posts, uploads and reactions refused, hidden or flagged, by stage",
+            ),
+            &["attempt", "stage", "outcome"],
+        )?;
+        let raid_lockdowns = IntCounterVec::new(
+            Opts::new(
+                "sogs_raid_lockdowns_total",
+                "Automatic lockdowns started by the raid detector, by room",
+            ),
+            &["room"],
+        )?;
+        registry.register(Box::new(moderation_actions.clone()))?;
+        registry.register(Box::new(admission_outcomes.clone()))?;
+        registry.register(Box::new(raid_lockdowns.clone()))?;
         let limit_rejections = IntCounterVec::new(
             Opts::new(
                 "sogs_limit_rejections_total",
@@ -142,8 +169,31 @@ impl Metrics {
             probe_success,
             probe_latency,
             probes,
+            moderation_actions,
+            admission_outcomes,
+            raid_lockdowns,
             limit_rejections,
         })
+    }
+
+    /// Counts a moderation action taken through `door`.
+    pub fn observe_moderation(&self, action: &str, door: &str) {
+        self.moderation_actions
+            .with_label_values(&[action, door])
+            .inc();
+    }
+
+    /// Counts an admission stage refusing, hiding or flagging an attempt.
+    pub fn observe_admission(&self, attempt: &str, stage: &str, outcome: &str) {
+        self.admission_outcomes
+            .with_label_values(&[attempt, stage, outcome])
+            .inc();
+    }
+
+    /// Counts an automatic lockdown of `room` (labelled by token: rooms are few and
+    /// operator-made, so the series stay bounded).
+    pub fn observe_raid_lockdown(&self, room: &str) {
+        self.raid_lockdowns.with_label_values(&[room]).inc();
     }
 
     /// Counts a request refused by authentication; `reason` is one of a fixed set of

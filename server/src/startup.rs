@@ -248,6 +248,9 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         blobs: crate::blobs::from_config(&config)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?,
         filters: Arc::new(config.content_filter()?),
+        admission: Arc::new(crate::actions::detectors::with_detectors(
+            crate::actions::admission::Admission::standard(),
+        )),
         config: Arc::new(config),
         store,
         cluster,

@@ -93,7 +93,17 @@ async fn futures_loop(state: AppState, shutdown: CancellationToken) {
 /// every instance's caches (the cached user row of someone just unbanned still says banned),
 /// so all of them must drop what they hold, as after a moderator's change through the API.
 pub async fn apply_due_changes(state: &AppState) -> Result<u64, crate::store::StoreError> {
-    let applied = state.store.apply_due_futures(state.clock.now()).await?;
+    let now = state.clock.now();
+    // Moderators' commands typed in rooms, due for deletion (see actions::post).
+    for token in state.store.retract_due_messages(now, 100).await? {
+        state
+            .cluster
+            .invalidate(crate::cluster::cache::Invalidation::Room(
+                token.to_lowercase(),
+            ))
+            .await;
+    }
+    let applied = state.store.apply_due_futures(now).await?;
     if applied > 0 {
         tracing::info!(applied, "applied scheduled permission changes");
         state

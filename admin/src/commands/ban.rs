@@ -2,59 +2,52 @@
 
 use std::io::Write;
 
-use serde_json::json;
-use sogs::domain::moderation::{Rank, may_ban_globally};
+use sogs::actions::Actor;
+use sogs::actions::moderation::{self, Ban, BanReach};
 use sogs::store::BanFuture;
 
-use super::{AdminError, Context, failed, format_time, say};
+use super::{AdminError, Context, failed, format_time, refused, say};
 use crate::cli::{BanArgs, UnbanArgs};
 
-/// `ban SID --room TOKEN|--global [--duration D]`. A global moderator cannot be banned
-/// globally (the server refuses it too); remove their rights first.
+/// `ban SID --room TOKEN|--global [--duration D] [--delete-all]`, through the same action
+/// as the API and room commands. A global moderator cannot be banned globally (remove
+/// their rights first).
 pub async fn ban(ctx: &Context, args: &BanArgs, out: &mut impl Write) -> Result<(), AdminError> {
-    let room = match &args.scope.room {
-        Some(token) => Some(ctx.room(token).await?),
-        None => None,
+    let reach = match &args.scope.room {
+        Some(token) => BanReach::Rooms(vec![ctx.room(token).await?]),
+        None => BanReach::Global,
     };
-    let target = ctx.target(&args.session_id).await?;
-    let unban_at = args.duration.map(|d| ctx.clock.now() + d);
-    match &room {
-        Some(room) => ctx
-            .store
-            .ban_from_room(room.id, target.id, unban_at)
-            .await
-            .map_err(failed)?,
-        None => {
-            // The operator acts with the system user's authority, a global admin's.
-            if !may_ban_globally(true, Rank::of(target.moderator, target.admin)) {
-                return Err(AdminError::Usage(format!(
-                    "{} is a global moderator; remove them first \
-                     (sogs-admin moderator remove … --global)",
-                    target.session_id
-                )));
-            }
-            ctx.store
-                .ban_globally(target.id, unban_at)
-                .await
-                .map_err(failed)?;
-        }
-    }
-    ctx.record(
-        room.as_ref().map(|r| r.token.as_str()),
-        Some(&target.session_id),
-        "ban",
-        json!({ "timeout": args.duration, "requested_id": args.session_id.to_string() }),
+    let key = ctx.server_key()?;
+    let svc = ctx.services(&key);
+    let place = match &reach {
+        BanReach::Rooms(rooms) => rooms
+            .first()
+            .map_or_else(String::new, |r| format!("from {}", r.token)),
+        BanReach::Global => "server-wide".to_string(),
+    };
+    let outcome = moderation::ban(
+        &svc,
+        &Actor::Server,
+        &Ban {
+            target: &args.session_id,
+            reach,
+            duration: args.duration,
+            purge: args.delete_all,
+        },
     )
-    .await?;
-    let place = room.map_or_else(
-        || "server-wide".to_string(),
-        |r| format!("from {}", r.token),
-    );
-    let until = unban_at.map_or_else(
+    .await
+    .map_err(refused)?;
+    let until = args.duration.map_or_else(
         || "permanently".to_string(),
-        |at| format!("until {}", format_time(at)),
+        |d| format!("until {}", format_time(svc.now + d)),
     );
-    say(out, format!("banned {} {place} {until}", target.session_id));
+    say(
+        out,
+        format!("banned {} {place} {until}", outcome.target.session_id),
+    );
+    if args.delete_all {
+        say(out, format!("deleted {} messages", outcome.deleted));
+    }
     Ok(())
 }
 
@@ -64,25 +57,26 @@ pub async fn unban(
     args: &UnbanArgs,
     out: &mut impl Write,
 ) -> Result<(), AdminError> {
-    let room = match &args.scope.room {
-        Some(token) => Some(ctx.room(token).await?),
-        None => None,
+    let reach = match &args.scope.room {
+        Some(token) => BanReach::Rooms(vec![ctx.room(token).await?]),
+        None => BanReach::Global,
     };
-    let target = ctx.target(&args.session_id).await?;
-    match &room {
-        Some(room) => ctx.store.unban_from_room(room.id, target.id).await,
-        None => ctx.store.unban_globally(target.id).await,
-    }
-    .map_err(failed)?;
-    ctx.record(
-        room.as_ref().map(|r| r.token.as_str()),
-        Some(&target.session_id),
-        "unban",
-        json!({ "requested_id": args.session_id.to_string() }),
+    let place = match &reach {
+        BanReach::Rooms(rooms) => rooms
+            .first()
+            .map_or_else(String::new, |r| format!("in {}", r.token)),
+        BanReach::Global => "server-wide".to_string(),
+    };
+    let key = ctx.server_key()?;
+    let user = moderation::unban(
+        &ctx.services(&key),
+        &Actor::Server,
+        &args.session_id,
+        &reach,
     )
-    .await?;
-    let place = room.map_or_else(|| "server-wide".to_string(), |r| format!("in {}", r.token));
-    say(out, format!("unbanned {} {place}", target.session_id));
+    .await
+    .map_err(refused)?;
+    say(out, format!("unbanned {} {place}", user.session_id));
     Ok(())
 }
 
@@ -204,6 +198,7 @@ mod tests {
                 session_id: sid,
                 scope: in_room.clone(),
                 duration: Some(3600.0),
+                delete_all: false,
             },
             &mut Vec::new(),
         )
@@ -215,6 +210,7 @@ mod tests {
                 session_id: sid,
                 scope: global.clone(),
                 duration: None,
+                delete_all: false,
             },
             &mut Vec::new(),
         )
@@ -294,6 +290,7 @@ mod tests {
                 session_id: sid,
                 scope: global,
                 duration: None,
+                delete_all: false,
             },
             &mut Vec::new(),
         )
@@ -325,6 +322,7 @@ mod tests {
                 global: true,
             },
             duration: None,
+            delete_all: false,
         };
         ban(&ctx, &args, &mut Vec::new()).await.unwrap();
         let user = ctx

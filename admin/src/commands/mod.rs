@@ -1,6 +1,7 @@
 //! Each subcommand as a function over the server library; output goes to a writer and
 //! confirmations come from a reader so tests can drive them.
 
+pub mod antiraid;
 mod audit;
 mod ban;
 #[cfg(test)]
@@ -190,6 +191,39 @@ impl Context {
     }
 }
 
+/// `sogs-admin` tells running servers of an action's change as of any other: over Redis
+/// when configured, else through the change marker.
+impl sogs::actions::RoomEvents for Context {
+    fn changed(&self, _what: Invalidation) -> futures::future::BoxFuture<'_, ()> {
+        Box::pin(self.tell_servers())
+    }
+}
+
+impl Context {
+    /// Services for an action taken by the operator (with the server's authority).
+    pub fn services<'a>(&'a self, key: &'a ServerKey) -> sogs::actions::Services<'a> {
+        sogs::actions::Services {
+            store: &self.store,
+            config: &self.config,
+            key,
+            now: self.clock.now(),
+            events: self,
+            metrics: None,
+            door: sogs::actions::Door::Admin,
+        }
+    }
+}
+
+/// An action's refusal as the operator sees it: bad input or a rule (exit 1 with the
+/// reason), or a failure.
+pub(crate) fn refused(e: sogs::actions::ActionError) -> AdminError {
+    use sogs::actions::ActionError as A;
+    match e {
+        A::Store(e) => failed(e),
+        other => AdminError::Usage(other.to_string()),
+    }
+}
+
 /// Runs one parsed command line, confirming destructive commands on stdin.
 pub async fn run(cli: Cli, out: &mut impl Write) -> Result<(), AdminError> {
     // Completions need no configuration: they work before a server is set up.
@@ -337,6 +371,7 @@ pub async fn run_with_config_as(
         Command::User(cmd) => user::run(&ctx, cmd, out).await,
         Command::ImportPysogs(args) => import::run(&ctx, &args, input, out).await,
         Command::Probe(args) => probe::run(&ctx, args.url.as_deref(), out).await,
+        Command::Antiraid(cmd) => antiraid::run(&ctx, cmd, out).await,
     }
 }
 

@@ -67,6 +67,24 @@ pub enum Endpoint {
     UnbanUser,
     OnionV4,
     OnionV3,
+    // Room defences (issue 14), namespaced under /sogs-rs/.
+    RoomPolicy,
+    SetSlowMode,
+    LockDown,
+    Unlock,
+    SetProbation,
+    LiftProbation,
+    SetRoomMedia,
+    SetUserMedia,
+    JoinLog,
+    BanFirstSeen,
+    SetTimeout,
+    EndTimeout,
+    PurgeUser,
+    // Hash bans (issue 14, detectors).
+    AddHashBan,
+    ListHashBans,
+    RemoveHashBan,
 }
 
 /// The route table: method, pattern, endpoint. Order matters only where two patterns could
@@ -229,6 +247,87 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     (Method::Post, "/oxen/v4/lsrpc", Endpoint::OnionV4),
     (Method::Post, "/oxen/v3/lsrpc", Endpoint::OnionV3),
     (Method::Post, "/loki/v3/lsrpc", Endpoint::OnionV3),
+    // Room defences (issue 14): namespaced so future SOGS routes cannot clash.
+    (
+        Method::Get,
+        "/sogs-rs/room/{token}/policy",
+        Endpoint::RoomPolicy,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/slowmode",
+        Endpoint::SetSlowMode,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/lockdown",
+        Endpoint::LockDown,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/unlock",
+        Endpoint::Unlock,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/probation",
+        Endpoint::SetProbation,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/probation/lift/{sid:any_sid}",
+        Endpoint::LiftProbation,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/media",
+        Endpoint::SetRoomMedia,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/media/{sid:any_sid}",
+        Endpoint::SetUserMedia,
+    ),
+    (
+        Method::Get,
+        "/sogs-rs/room/{token}/joins",
+        Endpoint::JoinLog,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/ban-first-seen",
+        Endpoint::BanFirstSeen,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/timeout/{sid:any_sid}",
+        Endpoint::SetTimeout,
+    ),
+    (
+        Method::Delete,
+        "/sogs-rs/room/{token}/timeout/{sid:any_sid}",
+        Endpoint::EndTimeout,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/user/{sid:any_sid}/purge",
+        Endpoint::PurgeUser,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/hash-bans",
+        Endpoint::AddHashBan,
+    ),
+    (
+        Method::Get,
+        "/sogs-rs/room/{token}/hash-bans",
+        Endpoint::ListHashBans,
+    ),
+    (
+        Method::Delete,
+        "/sogs-rs/room/{token}/hash-bans/{id:int}",
+        Endpoint::RemoveHashBan,
+    ),
 ];
 
 /// Runs the handler of `endpoint`.
@@ -283,6 +382,22 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::UnbanUser => handlers::moderation::unban_user(ctx).await,
         Endpoint::OnionV4 => handlers::onion::onion_v4(ctx).await,
         Endpoint::OnionV3 => handlers::onion::onion_v3(ctx).await,
+        Endpoint::RoomPolicy => handlers::antiraid::get_policy(ctx).await,
+        Endpoint::SetSlowMode => handlers::antiraid::set_slowmode(ctx).await,
+        Endpoint::LockDown => handlers::antiraid::lock_down(ctx).await,
+        Endpoint::Unlock => handlers::antiraid::unlock(ctx).await,
+        Endpoint::SetProbation => handlers::antiraid::set_probation(ctx).await,
+        Endpoint::LiftProbation => handlers::antiraid::lift_probation(ctx).await,
+        Endpoint::SetRoomMedia => handlers::antiraid::set_room_media(ctx).await,
+        Endpoint::SetUserMedia => handlers::antiraid::set_user_media(ctx).await,
+        Endpoint::JoinLog => handlers::antiraid::get_joins(ctx).await,
+        Endpoint::BanFirstSeen => handlers::antiraid::ban_first_seen(ctx).await,
+        Endpoint::SetTimeout => handlers::antiraid::set_timeout(ctx).await,
+        Endpoint::EndTimeout => handlers::antiraid::end_timeout(ctx).await,
+        Endpoint::PurgeUser => handlers::antiraid::purge_user(ctx).await,
+        Endpoint::AddHashBan => handlers::detectors::add_hash_ban(ctx).await,
+        Endpoint::ListHashBans => handlers::detectors::list_hash_bans(ctx).await,
+        Endpoint::RemoveHashBan => handlers::detectors::remove_hash_ban(ctx).await,
     }
 }
 

@@ -31,6 +31,9 @@ pub enum ApiError {
     RateLimited(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 429 with a `Retry-After` header (whole seconds).
+    #[error("{reason}")]
+    TooFast { reason: String, retry_after: u64 },
     /// A count or size over one of the `[limits]`; carries its own status.
     #[error(transparent)]
     Limit(#[from] LimitExceeded),
@@ -58,7 +61,7 @@ impl ApiError {
             ApiError::NotAcceptable(_) => 406,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::Limit(e) => e.status(),
-            ApiError::RateLimited(_) => 429,
+            ApiError::RateLimited(_) | ApiError::TooFast { .. } => 429,
             ApiError::Internal(_) => 500,
             ApiError::Unavailable => 503,
         }
@@ -71,7 +74,13 @@ impl ApiError {
             ApiError::Unavailable => tracing::warn!("request failed: database unavailable"),
             _ => {}
         }
-        ApiResponse::text(self.status(), self.to_string())
+        let mut response = ApiResponse::text(self.status(), self.to_string());
+        if let ApiError::TooFast { retry_after, .. } = &self {
+            response
+                .headers
+                .push(("retry-after".into(), retry_after.to_string()));
+        }
+        response
     }
 }
 
@@ -81,6 +90,29 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(_) => ApiError::NotFound,
             StoreError::Unavailable(_) => ApiError::Unavailable,
             other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<crate::actions::ActionError> for ApiError {
+    fn from(e: crate::actions::ActionError) -> Self {
+        use crate::actions::ActionError as A;
+        match e {
+            A::Invalid(m) => ApiError::BadRequest(m),
+            A::Forbidden(m) => ApiError::Forbidden(m),
+            A::NotFound(_) => ApiError::NotFound,
+            A::TooFast {
+                reason,
+                retry_after: Some(retry_after),
+            } => ApiError::TooFast {
+                reason,
+                retry_after,
+            },
+            A::TooFast {
+                reason,
+                retry_after: None,
+            } => ApiError::RateLimited(reason),
+            A::Store(e) => e.into(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::actions::admission::Env;
 use crate::blobs::BlobStore;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// Content filters, built once at startup so the word list is read only once.
     pub filters: Arc<FilterSet>,
+    /// The admission pipeline every post, edit, upload and reaction goes through.
+    pub admission: Arc<crate::actions::admission::Admission>,
     /// The service-node client and its node list (used even when `[snode]` is off: the
     /// list is then empty).
     pub snode: Arc<crate::snode::OnionClient>,
@@ -35,4 +38,31 @@ pub struct AppState {
     /// False while an instance started during a database outage waits for its database
     /// (migrations not yet run): everything but `/healthz` and `/readyz` answers 503.
     pub database_ready: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AppState {
+    /// What the admission pipeline and actions reach, borrowed from this state.
+    pub fn admission_env(&self) -> Env<'_> {
+        Env {
+            store: &self.store,
+            cluster: &self.cluster,
+            config: &self.config,
+            key: &self.key,
+            filters: &self.filters,
+            metrics: Some(&self.metrics),
+        }
+    }
+
+    /// Services for an action taken through `door` at `now`.
+    pub fn services(&self, now: f64, door: crate::actions::Door) -> crate::actions::Services<'_> {
+        crate::actions::Services {
+            store: &self.store,
+            config: &self.config,
+            key: &self.key,
+            now,
+            events: &self.cluster,
+            metrics: Some(&self.metrics),
+            door,
+        }
+    }
 }

@@ -10,6 +10,7 @@ pub mod activity;
 pub mod cache;
 pub mod change_marker;
 mod epoch;
+pub mod flood_share;
 mod health;
 mod invalidation;
 mod lock;

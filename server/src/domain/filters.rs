@@ -435,6 +435,76 @@ pub fn encode_message(body: &str, timestamp_ms: u64, display_name: &str) -> Vec<
     content
 }
 
+/// Field numbers of the attachment parts of a `DataMessage`, for the media rules.
+const DATA_MESSAGE_ATTACHMENTS: u64 = 2;
+const DATA_MESSAGE_PREVIEW: u64 = 10;
+const ATTACHMENT_CONTENT_TYPE: u64 = 2;
+const ATTACHMENT_FILE_NAME: u64 = 7;
+
+/// Every payload of the length-delimited field `field` at the top level of `buf` (for
+/// repeated message fields); `None` if the buffer is malformed.
+fn find_all(buf: &[u8], field: u64) -> Option<Vec<&[u8]>> {
+    let mut pos = 0;
+    let mut found = Vec::new();
+    while pos < buf.len() {
+        let key = read_varint(buf, &mut pos)?;
+        let (number, wire) = (key >> 3, key & 7);
+        match wire {
+            WIRE_VARINT => {
+                read_varint(buf, &mut pos)?;
+            }
+            WIRE_I64 => pos = pos.checked_add(8).filter(|&p| p <= buf.len())?,
+            WIRE_I32 => pos = pos.checked_add(4).filter(|&p| p <= buf.len())?,
+            WIRE_LEN => {
+                let len = usize::try_from(read_varint(buf, &mut pos)?).ok()?;
+                let end = pos.checked_add(len).filter(|&e| e <= buf.len())?;
+                if number == field {
+                    found.push(buf.get(pos..end)?);
+                }
+                pos = end;
+            }
+            _ => return None,
+        }
+    }
+    Some(found)
+}
+
+/// One attachment of a message as its sender described it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttachmentInfo {
+    pub content_type: Option<String>,
+    pub file_name: Option<String>,
+}
+
+/// The attachments of a message and whether it carries a link preview.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attachments {
+    pub items: Vec<AttachmentInfo>,
+    pub link_preview: bool,
+}
+
+/// The attachments (`DataMessage.attachments`, their `contentType` and `fileName`) and
+/// link previews (`DataMessage.preview`) of unpadded `Content` bytes; `None` if the bytes
+/// are not a well-formed Session message.
+pub fn parse_attachments(content: &[u8]) -> Option<Attachments> {
+    let data = find_field(content, CONTENT_DATA_MESSAGE)??;
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let items = find_all(data, DATA_MESSAGE_ATTACHMENTS)?
+        .into_iter()
+        .map(|a| {
+            Some(AttachmentInfo {
+                content_type: find_field(a, ATTACHMENT_CONTENT_TYPE)?.map(text),
+                file_name: find_field(a, ATTACHMENT_FILE_NAME)?.map(text),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let link_preview = !find_all(data, DATA_MESSAGE_PREVIEW)?.is_empty();
+    Some(Attachments {
+        items,
+        link_preview,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -653,5 +723,23 @@ mod tests {
         f.filter_mods = true;
         assert!(f.applies_to(true));
         assert!(!ContentFilter::default().applies_to(false));
+    }
+
+    #[test]
+    fn attachments_and_link_previews_are_read_from_the_data_message() {
+        let attachment = [field(2, b"image/jpeg"), field(7, b"cat.jpg")].concat();
+        let mut dm = field(1, b"look");
+        dm.extend(field(2, &attachment));
+        dm.extend(field(2, &field(7, b"notes.pdf")));
+        dm.extend(field(10, &field(1, b"https://example.com")));
+        let content = field(1, &dm);
+        let parsed = parse_attachments(&content).unwrap();
+        assert_eq!(parsed.items.len(), 2);
+        assert_eq!(parsed.items[0].content_type.as_deref(), Some("image/jpeg"));
+        assert_eq!(parsed.items[1].file_name.as_deref(), Some("notes.pdf"));
+        assert!(parsed.link_preview);
+        let plain = parse_attachments(&field(1, &field(1, b"hi"))).unwrap();
+        assert!(plain.items.is_empty() && !plain.link_preview);
+        assert!(parse_attachments(&[0x0a, 0x05, 0x01]).is_none());
     }
 }

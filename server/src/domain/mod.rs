@@ -1,15 +1,19 @@
 //! Pure business rules, free of HTTP and SQL.
 
+pub mod admission;
 pub mod filename;
 pub mod filters;
 pub mod fingerprint;
 pub mod flood;
+pub mod hash_ban;
 pub mod moderation;
 pub mod normalise;
 pub mod padding;
 pub mod permissions;
 pub mod rate_limit;
 pub mod reaction;
+pub mod room_command;
+pub mod room_policy;
 pub mod room_token;
 pub mod similarity;
 

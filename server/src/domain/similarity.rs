@@ -17,9 +17,12 @@ use std::collections::{HashMap, HashSet, VecDeque};
 /// changed character spoils only a few.
 const SHINGLE: usize = 4;
 /// Rows per band.
-pub const ROWS: usize = 2;
+pub const ROWS: usize = 4;
 /// Bands per signature.
-pub const BANDS: usize = 16;
+pub const BANDS: usize = 8;
+/// Most candidates checked against the full signature per look-up: bounds the cost of a
+/// look-up whatever the window holds.
+pub const MAX_CANDIDATES: usize = 1024;
 /// Hash functions per signature.
 pub const HASHES: usize = ROWS * BANDS;
 
@@ -189,7 +192,7 @@ impl<U: Clone + PartialEq> SimilarityWindow<U> {
                 continue;
             };
             for &serial in bucket.iter().rev() {
-                if found.len() >= limit {
+                if found.len() >= limit || seen.len() >= MAX_CANDIDATES {
                     return found;
                 }
                 let Some(entry) = usize::try_from(serial - self.first_serial)

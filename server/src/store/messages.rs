@@ -131,6 +131,96 @@ impl Store {
         })
     }
 
+    /// Stores a moderator's command typed in the room (the caller makes it a moderator
+    /// whisper) and schedules its deletion at `retract_at`, in one transaction; see
+    /// [`Store::retract_due_messages`].
+    #[tracing::instrument(skip_all, fields(room = new.room))]
+    pub async fn post_command_message(
+        &self,
+        new: &NewMessage<'_>,
+        retract_at: f64,
+        now: f64,
+    ) -> StoreResult<Message> {
+        const INSERT: &str = "INSERT INTO messages (room, user_id, posted, seqno, seqno_data, \
+             seqno_creation, data, data_size, signature, filtered, whisper, whisper_mods) \
+             VALUES ($1, $2, $3, $4, $4, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+        const RETRACT: &str =
+            "INSERT INTO message_retractions (message, room, at) VALUES ($1, $2, $3)";
+        write_tx!(self, |tx| {
+            let seqno = bump_sequence!(tx, new.room, 1_i64);
+            let id = sqlx::query_scalar::<_, i64>(INSERT)
+                .bind(new.room)
+                .bind(new.author)
+                .bind(now)
+                .bind(seqno)
+                .bind(new.data)
+                .bind(new.data_size)
+                .bind(new.signature)
+                .bind(new.filtered)
+                .bind(new.whisper_to)
+                .bind(new.whisper_mods)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(RETRACT)
+                .bind(id)
+                .bind(new.room)
+                .bind(retract_at)
+                .execute(&mut *tx)
+                .await?;
+            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?)
+        })
+    }
+
+    /// Deletes the messages whose retraction is due (at most `limit`), each in its own
+    /// transaction, and returns the tokens of the rooms changed. Any number of instances
+    /// may run it: each retraction row is taken by deleting it.
+    #[tracing::instrument(skip_all)]
+    pub async fn retract_due_messages(&self, now: f64, limit: i64) -> StoreResult<Vec<String>> {
+        const DUE: &str = "SELECT message, room FROM message_retractions WHERE at <= $1 \
+             ORDER BY at LIMIT $2";
+        const TAKE: &str = "DELETE FROM message_retractions WHERE message = $1";
+        const LIVE: &str = "SELECT COUNT(*) FROM messages WHERE id = $1 AND data IS NOT NULL";
+        let due: Vec<(i64, i64)> = with_pool!(self, |pool| {
+            Ok::<_, StoreError>(
+                sqlx::query_as::<_, (i64, i64)>(DUE)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?,
+            )
+        })?;
+        let mut rooms = Vec::new();
+        for (message, room) in due {
+            let retracted = write_tx!(self, |tx| {
+                let taken = sqlx::query(TAKE)
+                    .bind(message)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let live = sqlx::query_scalar::<_, i64>(LIVE)
+                    .bind(message)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if taken == 0 || live == 0 {
+                    return Ok(false);
+                }
+                lock_sequence!(tx, room);
+                soft_delete!(tx, room, message, now);
+                Ok(true)
+            })?;
+            if retracted
+                && let Some(token) = self.room_by_id(room).await?.map(|r| r.token)
+                && !rooms.contains(&token)
+            {
+                rooms.push(token);
+            }
+        }
+        Ok(rooms)
+    }
+
     /// Replaces a live message's content: the old data and signature go to the history,
     /// `edited = now`, and the message takes the next sequence number. `posted` and the
     /// whisper fields stay. [`StoreError::NotFound`] if missing, in another room, or

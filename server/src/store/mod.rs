@@ -22,6 +22,7 @@ mod blinding;
 mod cleanup;
 mod error;
 mod files;
+pub mod hash_bans;
 mod import;
 mod inbox;
 mod messages;
@@ -30,6 +31,7 @@ mod moderators;
 mod nonces;
 mod permissions;
 mod pins;
+mod policies;
 pub mod pysogs;
 mod reactions;
 mod reports;
@@ -60,6 +62,7 @@ pub use models::{
     PermissionOverride, PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor,
     Room, RoomModerator, RoomPermissions, RoomUpdate, Unpinned, User, Viewer,
 };
+pub use policies::{JoinEntry, StoredLockdown, StoredMedia, StoredRoomPolicy, UserRestrictions};
 pub use reports::{ACTIVITY_WINDOWS_DAYS, RoomStats, UserInRoom};
 pub use users::SYSTEM_USER_ID;
 

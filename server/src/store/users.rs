@@ -148,12 +148,22 @@ impl Store {
              SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM rooms WHERE id = $1) \
              ON CONFLICT (room, user_id) DO UPDATE SET last_active = excluded.last_active \
              WHERE room_users.last_active < excluded.last_active";
+        // The join log: the first sighting stays (room_users forgets inactive users).
+        const FIRST_SEEN: &str = "INSERT INTO room_first_seen (room, user_id, first_seen) \
+             SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM rooms WHERE id = $1) \
+             ON CONFLICT (room, user_id) DO NOTHING";
         if seen.is_empty() {
             return Ok(());
         }
         write_tx!(self, |tx| {
             for &(room, user, at) in seen {
                 sqlx::query(SQL)
+                    .bind(room)
+                    .bind(user)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(FIRST_SEEN)
                     .bind(room)
                     .bind(user)
                     .bind(at)

@@ -208,7 +208,7 @@ async fn capabilities_lists_and_412s_on_missing_requirements(backend: Backend) {
     assert_eq!(res.status, 200);
     assert_eq!(
         res.json(),
-        serde_json::json!({"capabilities": ["blind", "reactions", "sogs"]})
+        serde_json::json!({"capabilities": ["blind", "reactions", "sogs", "sogs-rs-moderation"]})
     );
     let res = client
         .get("/capabilities?required=sogs,blind")
@@ -223,7 +223,7 @@ async fn capabilities_lists_and_412s_on_missing_requirements(backend: Backend) {
     assert_eq!(
         res.json(),
         serde_json::json!({
-            "capabilities": ["blind", "reactions", "sogs"],
+            "capabilities": ["blind", "reactions", "sogs", "sogs-rs-moderation"],
             "missing": ["magic", "", "magic"]
         })
     );

@@ -8,10 +8,12 @@
 #[macro_use]
 mod support;
 
+mod antiraid;
 mod audit;
 mod auth;
 mod cluster;
 mod community;
+mod detectors;
 mod files;
 mod filters;
 mod health;

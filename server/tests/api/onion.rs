@@ -666,7 +666,7 @@ async fn every_route_answers_the_same_through_onion_as_over_plain_http(backend: 
     assert_eq!(caps.status, 200);
     assert_eq!(
         caps.json(),
-        json!({"capabilities": ["blind", "reactions", "sogs"]})
+        json!({"capabilities": ["blind", "reactions", "sogs", "sogs-rs-moderation"]})
     );
     let missing = assert_same_everywhere(&w, &all[2]).await;
     assert_eq!(missing.status, 412);

@@ -8,7 +8,7 @@ use crate::api::request::ApiResponse;
 
 /// The capabilities this server has, sorted: `blind` when blinded ids are required.
 pub fn capabilities(require_blind_keys: bool) -> Vec<&'static str> {
-    let mut caps = vec!["reactions", "sogs"];
+    let mut caps = vec!["reactions", "sogs", super::antiraid::CAPABILITY];
     if require_blind_keys {
         caps.insert(0, "blind");
     }
@@ -37,7 +37,13 @@ mod tests {
 
     #[test]
     fn capabilities_are_sorted_and_include_blind_by_default() {
-        assert_eq!(capabilities(true), ["blind", "reactions", "sogs"]);
-        assert_eq!(capabilities(false), ["reactions", "sogs"]);
+        assert_eq!(
+            capabilities(true),
+            ["blind", "reactions", "sogs", "sogs-rs-moderation"]
+        );
+        assert_eq!(
+            capabilities(false),
+            ["reactions", "sogs", "sogs-rs-moderation"]
+        );
     }
 }

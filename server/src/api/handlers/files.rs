@@ -15,6 +15,7 @@ use crate::api::request::{ApiResponse, Body};
 use crate::blobs::BlobKey;
 use crate::clock::DAY;
 use crate::domain::filename::download_disposition;
+use crate::domain::room_policy::MediaKind;
 use crate::domain::{FileName, Need};
 use crate::store::NewFile;
 
@@ -54,6 +55,24 @@ pub async fn upload_file(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         .headers
         .get("content-disposition")
         .and_then(FileName::from_content_disposition);
+    let name = filename.as_ref().map(FileName::as_str);
+    crate::actions::post::admit(
+        &ctx.state.admission_env(),
+        &ctx.state.admission,
+        &crate::actions::post::Attempted {
+            attempt: crate::domain::admission::Attempt::Upload,
+            room: &access.room,
+            sender: &user.user,
+            perms: &access.perms,
+            upload: Some(crate::actions::admission::Upload {
+                bytes: data,
+                filename: name,
+                kind: MediaKind::sniff(data).unwrap_or_else(|| MediaKind::of_file_name(name)),
+            }),
+        },
+        now,
+    )
+    .await?;
     let unattached = ctx.state.config.files.unattached_expiry_secs as f64;
     let new = NewFile {
         room: access.room.id,
@@ -75,6 +94,7 @@ pub async fn upload_file(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     if quota > 0 {
         store.record_upload(user.user.id, size_i64, now).await?;
     }
+    crate::actions::detectors::uploaded(&ctx.state.admission_env(), file.id, data).await?;
     Ok(ApiResponse::json_status(201, json!({ "id": file.id })))
 }
 

@@ -6,22 +6,19 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use ed25519_dalek::Signer;
 use serde_json::json;
 
+use crate::actions;
+use crate::actions::post::{EditRequest, PostRequest, Posted};
 use crate::api::auth::AuthedUser;
 use crate::api::context::Ctx;
 use crate::api::error::ApiError;
 use crate::api::request::ApiResponse;
 use crate::api::room_access::RoomAccess;
 use crate::api::views::message::{self as view, MessageView};
-use crate::config::FilesConfig;
-use crate::crypto::hashing::keyed_hash;
-use crate::domain::filters::{FilterReply, encode_message, expand_reply, parse_message};
 use crate::domain::moderation::{may_delete_all_posts, may_delete_message};
-use crate::domain::padding::unpad;
-use crate::domain::{Need, Permissions, RateLimit};
-use crate::store::{Message, MessageEdit, NewMessage, ReactionSummary, User};
+use crate::domain::{Need, Permissions};
+use crate::store::{Message, ReactionSummary, User};
 
 /// How many messages a page holds unless the client asks otherwise, and the bounds its
 /// `limit` is clamped to.
@@ -49,10 +46,7 @@ fn reactors_param(ctx: &Ctx<'_>) -> Result<i64, ApiError> {
     ctx.query_int_clamped("reactors", DEFAULT_REACTORS, 0..=MAX_REACTORS)
 }
 
-/// How long an attachment lives after its post (`None`: forever, when configured 0).
-pub fn attachment_lifetime(files: &FilesConfig) -> Option<f64> {
-    (files.expiry_days > 0.0).then_some(files.expiry_days * crate::clock::DAY)
-}
+pub use crate::actions::post::attachment_lifetime;
 
 /// The requester's user id, if any (for whisper visibility and `you`).
 fn viewer_id(ctx: &Ctx<'_>) -> Option<i64> {
@@ -198,7 +192,9 @@ async fn room_and_user<'c>(ctx: &'c Ctx<'_>) -> Result<(RoomAccess, &'c AuthedUs
 }
 
 /// `POST /room/{token}/message`: 201 with the stored message. Order of checks as PySOGS:
-/// write permission (403), body (400), whisper rights (403), rate limit (429).
+/// write permission (403), body (400), whisper rights (403), then the admission pipeline
+/// (rate limits 429, policies 403/429, filters). A moderator's `/command` is executed
+/// instead of posted (see `actions::post`).
 #[tracing::instrument(skip_all, fields(room = %ctx.params.get("token")))]
 pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let (access, user) = room_and_user(ctx).await?;
@@ -207,151 +203,33 @@ pub async fn post_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     if input.is_whisper() && !access.perms.moderator {
         return Err(ApiError::permission_denied());
     }
-    let now = ctx.now();
-    let store = &ctx.state.store;
-    let rooms = &ctx.state.config.rooms;
-    // The room's own limit, when an operator set one, else the server's.
-    let limit = RateLimit {
-        max: access
-            .room
-            .post_rate_limit
-            .map_or(rooms.post_rate_limit, |max| u32::try_from(max).unwrap_or(0)),
-        window_secs: access
-            .room
-            .post_rate_window
-            .unwrap_or(rooms.post_rate_window_secs),
+    let posted = actions::post::post_message(
+        &ctx.state.admission_env(),
+        &ctx.state.admission,
+        &PostRequest {
+            room: &access.room,
+            sender: &user.user,
+            perms: &access.perms,
+            data: &input.data,
+            signature: &input.signature,
+            whisper_to: input.whisper_to.as_ref(),
+            whisper_mods: input.whisper_mods,
+            files: &input.files,
+        },
+        ctx.now(),
+    )
+    .await?;
+    let (message, filtered) = match &posted {
+        Posted::Stored(m) | Posted::Command(m) => (m, false),
+        Posted::Hidden(m) => (m, true),
     };
-    if limit.applies_to_poster(&access.perms) {
-        let recent = store
-            .count_recent_posts(access.room.id, user.user.id, limit.window_start(now))
-            .await?;
-        if !limit.allows(u64::try_from(recent).unwrap_or(0)) {
-            return Err(ApiError::RateLimited("Rate limited".into()));
-        }
+    let mut body = serde_json::to_value(view::message(message, Some(BTreeMap::new())))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    if filtered && let Some(obj) = body.as_object_mut() {
+        // As PySOGS: the poster is told; nobody else ever sees it.
+        obj.insert("filtered".into(), json!(true));
     }
-    let whisper_to = match &input.whisper_to {
-        Some(id) => Some(store.get_or_create_user(&id.to_string(), now).await?.id),
-        None => None,
-    };
-    let data = unpad(&input.data);
-    let filtered = filter_verdict(ctx, &access, &user.user, data).await?;
-    let message = store
-        .post_message(
-            &NewMessage {
-                room: access.room.id,
-                author: user.user.id,
-                data,
-                data_size: len_i64(input.data.len()),
-                signature: &input.signature,
-                whisper_to,
-                whisper_mods: input.whisper_mods,
-                filtered,
-            },
-            now,
-        )
-        .await?;
-    if filtered {
-        // As PySOGS: the poster is told, nobody else ever sees it, and its attachments are
-        // left to expire rather than being kept alive by a hidden post.
-        let mut body = serde_json::to_value(view::message(&message, Some(BTreeMap::new())))
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("filtered".into(), json!(true));
-        }
-        return Ok(ApiResponse::json_status(201, body));
-    }
-    attach(ctx, &access, user, message.id, &input.files, now).await?;
-    Ok(ApiResponse::json_status(
-        201,
-        view::message(&message, Some(BTreeMap::new())),
-    ))
-}
-
-/// Runs the content filters on unpadded message bytes: `Ok(true)` when the message is to
-/// be stored silently filtered, 429 when a non-silent filter refuses it, `Ok(false)` when
-/// it passes or the poster is an exempt moderator. A configured bot reply is posted in
-/// either filtered case, so the poster learns why their post went nowhere.
-async fn filter_verdict(
-    ctx: &Ctx<'_>,
-    access: &RoomAccess,
-    poster: &User,
-    data: &[u8],
-) -> Result<bool, ApiError> {
-    let set = &ctx.state.filters;
-    let filters = set.for_room(&access.room.token);
-    if !filters.applies_to(access.perms.moderator) {
-        return Ok(false);
-    }
-    let Some(verdict) = filters.check(data) else {
-        return Ok(false);
-    };
-    if let Some(rule) = set.reply_for(&access.room.token, &verdict) {
-        post_filter_reply(ctx, access, poster, data, rule).await?;
-    }
-    if verdict.silent {
-        Ok(true)
-    } else {
-        Err(ApiError::RateLimited(format!(
-            "filtration rejected message ({})",
-            verdict.kind.name()
-        )))
-    }
-}
-
-/// Posts a bot reply to a filtered message, as PySOGS: from a user whose Ed25519 key is
-/// derived from the bot's name and the server key (stable across restarts, distinct per
-/// name), whispered to the poster unless the rule is public.
-async fn post_filter_reply(
-    ctx: &Ctx<'_>,
-    access: &RoomAccess,
-    poster: &User,
-    data: &[u8],
-    rule: &FilterReply,
-) -> Result<(), ApiError> {
-    let mut pick = [0u8; 8];
-    rand::fill(&mut pick);
-    let count = u64::try_from(rule.replies.len()).unwrap_or(1).max(1);
-    let index = usize::try_from(u64::from_le_bytes(pick) % count).unwrap_or(0);
-    let Some(template) = rule.replies.get(index) else {
-        return Ok(());
-    };
-    let display_name = parse_message(data).and_then(|t| t.display_name);
-    let body = expand_reply(
-        template,
-        &poster.session_id,
-        display_name.as_deref(),
-        &access.room.name,
-        &access.room.token,
-    );
-    let now = ctx.now();
-    // Milliseconds since the epoch, as Session clients stamp messages.
-    let timestamp_ms = (now * 1000.0) as u64;
-    let padded = encode_message(&body, timestamp_ms, &rule.profile_name);
-    let seed: [u8; 32] = keyed_hash(
-        b"sogsfiltering",
-        &[rule.profile_name.as_bytes(), &ctx.state.key.to_bytes()],
-    );
-    let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
-    let signature = signing.sign(&padded).to_bytes();
-    let bot_id = format!("15{}", hex::encode(signing.verifying_key().to_bytes()));
-    let store = &ctx.state.store;
-    let bot = store.get_or_create_user(&bot_id, now).await?;
-    store
-        .post_message(
-            &NewMessage {
-                room: access.room.id,
-                author: bot.id,
-                data: unpad(&padded),
-                data_size: len_i64(padded.len()),
-                signature: &signature,
-                whisper_to: (!rule.public).then_some(poster.id),
-                whisper_mods: false,
-                filtered: false,
-            },
-            now,
-        )
-        .await?;
-    Ok(())
+    Ok(ApiResponse::json_status(201, body))
 }
 
 /// `PUT /room/{token}/message/{id}`: 200 `{}`. Only the author may edit, whatever their
@@ -361,33 +239,21 @@ pub async fn edit_message(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let (access, user) = room_and_user(ctx).await?;
     access.require(Need::WRITE)?;
     let input = ctx.message_input()?;
-    let id = ctx.params.int("id");
-    let store = &ctx.state.store;
-    let existing = live_message(ctx, &access, id).await?;
-    if existing.user_id != user.user.id {
-        return Err(ApiError::Forbidden(
-            "You cannot edit another user's message".into(),
-        ));
-    }
-    let data = unpad(&input.data);
-    if filter_verdict(ctx, &access, &user.user, data).await? {
-        // A silently filtered edit is dropped: the old text stays, the editor is not told.
-        return Ok(ApiResponse::json(json!({})));
-    }
-    let now = ctx.now();
-    store
-        .edit_message(
-            &MessageEdit {
-                room: access.room.id,
-                message: id,
-                data,
-                data_size: len_i64(input.data.len()),
-                signature: &input.signature,
-            },
-            now,
-        )
-        .await?;
-    attach(ctx, &access, user, id, &input.files, now).await?;
+    actions::post::edit_message(
+        &ctx.state.admission_env(),
+        &ctx.state.admission,
+        &EditRequest {
+            room: &access.room,
+            sender: &user.user,
+            perms: &access.perms,
+            message: ctx.params.int("id"),
+            data: &input.data,
+            signature: &input.signature,
+            files: &input.files,
+        },
+        ctx.now(),
+    )
+    .await?;
     Ok(ApiResponse::json(json!({})))
 }
 
@@ -431,27 +297,6 @@ async fn live_message(ctx: &Ctx<'_>, access: &RoomAccess, id: i64) -> Result<Mes
         .await?
         .filter(|m| !m.is_deleted())
         .ok_or(ApiError::NotFound)
-}
-
-/// Attaches the poster's uploads to their message; files that do not qualify are skipped
-/// silently, as in PySOGS.
-async fn attach(
-    ctx: &Ctx<'_>,
-    access: &RoomAccess,
-    user: &AuthedUser,
-    message: i64,
-    files: &[i64],
-    now: f64,
-) -> Result<(), ApiError> {
-    if files.is_empty() {
-        return Ok(());
-    }
-    let expiry = attachment_lifetime(&ctx.state.config.files).map(|life| now + life);
-    ctx.state
-        .store
-        .attach_files(access.room.id, user.user.id, message, files, expiry, now)
-        .await?;
-    Ok(())
 }
 
 fn len_i64(n: usize) -> i64 {
@@ -550,17 +395,4 @@ pub async fn delete_all_posts_everywhere(ctx: &Ctx<'_>) -> Result<ApiResponse, A
         rooms.insert(room.token, count);
     }
     Ok(ApiResponse::json(json!({ "total": total, "rooms": rooms })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attachments_live_for_the_configured_days_or_forever_when_zero() {
-        let mut files = FilesConfig::default();
-        assert_eq!(attachment_lifetime(&files), Some(15.0 * 86_400.0));
-        files.expiry_days = 0.0;
-        assert_eq!(attachment_lifetime(&files), None);
-    }
 }

@@ -1,9 +1,11 @@
 //! Thin handlers, one file per group of endpoints: parse the request into domain values,
 //! call the domain and store, shape the response.
 
+pub mod antiraid;
 pub mod audit;
 pub mod batch;
 pub mod capabilities;
+pub mod detectors;
 pub mod files;
 pub mod inbox;
 pub mod messages;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::actions::{Actor, Door, moderation};
 use crate::api::auth::AuthedUser;
 use crate::api::context::Ctx;
 use crate::api::error::ApiError;
@@ -20,9 +21,7 @@ use crate::api::views::moderation::{
 };
 use crate::crypto::keys::SessionId;
 use crate::domain::Permissions;
-use crate::domain::moderation::{
-    Rank, may_appoint_in_room, may_ban_from_room, may_ban_globally, may_moderate_room,
-};
+use crate::domain::moderation::{Rank, may_appoint_in_room, may_moderate_room};
 use crate::store::{ModeratorRole, Room, User};
 
 /// `POST /user/{sid}/moderator`: appoints or removes a moderator or admin of the listed
@@ -96,49 +95,27 @@ pub async fn set_moderator(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
 }
 
 /// `POST /user/{sid}/ban`: bans the user from the listed rooms (dropping any moderator
-/// standing there) or from the whole server, for good or for `timeout` seconds.
+/// standing there) or from the whole server, for good or for `timeout` seconds. (Ban and
+/// delete everything at once is `POST /sogs-rs/user/{sid}/purge`.)
 #[tracing::instrument(skip_all)]
 pub async fn ban_user(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let caller = ctx.identity.require_user()?;
     let sid = target_id(ctx)?;
     let body = ctx.json_value()?;
     let request = parse_ban_request(&body)?;
-    let store = &ctx.state.store;
-    let unban_at = request.timeout.map(|t| ctx.now() + t);
-    let details = json!({ "timeout": request.timeout, "requested_id": sid.to_string() });
-    if request.scope == Scope::Global {
-        let caller_global_mod = caller.user.moderator || caller.user.admin;
-        if !caller_global_mod {
-            return Err(forbidden(
-                "This endpoint requires global moderator permissions",
-            ));
-        }
-        let target = resolve_target(ctx, &sid).await?;
-        if !may_ban_globally(caller_global_mod, Rank::of(target.moderator, target.admin)) {
-            return Err(forbidden("Global moderators cannot be banned"));
-        }
-        store.ban_globally(target.id, unban_at).await?;
-        audit(ctx, None, &target, "ban", details).await;
-    } else {
-        let rooms =
-            rooms_in_scope(ctx, caller, &request.scope, may_moderate_room, "moderator").await?;
-        let target = resolve_target(ctx, &sid).await?;
-        let is_self = target.id == caller.user.id;
-        for (room, caller_perms) in &rooms {
-            let target_perms = store
-                .user_permissions(room.id, target.id)
-                .await?
-                .map(|p| Permissions::from(&p))
-                .unwrap_or_default();
-            if !may_ban_from_room(caller_perms, &target_perms, is_self) {
-                return Err(ApiError::permission_denied());
-            }
-        }
-        for (room, _) in &rooms {
-            store.ban_from_room(room.id, target.id, unban_at).await?;
-            audit(ctx, Some(room), &target, "ban", details.clone()).await;
-        }
-    }
+    let reach = ban_reach(ctx, caller, &request.scope).await?;
+    let svc = ctx.state.services(ctx.now(), Door::Api);
+    moderation::ban(
+        &svc,
+        &Actor::User(caller.user.clone()),
+        &moderation::Ban {
+            target: &sid,
+            reach,
+            duration: request.timeout,
+            purge: false,
+        },
+    )
+    .await?;
     Ok(ApiResponse::json(json!({})))
 }
 
@@ -150,26 +127,41 @@ pub async fn unban_user(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let sid = target_id(ctx)?;
     let body = ctx.json_value()?;
     let scope = parse_unban_request(&body)?;
-    let store = &ctx.state.store;
-    let details = json!({ "requested_id": sid.to_string() });
-    if scope == Scope::Global {
-        if !(caller.user.moderator || caller.user.admin) {
-            return Err(forbidden(
-                "This endpoint requires global moderator permissions",
-            ));
-        }
-        let target = resolve_target(ctx, &sid).await?;
-        store.unban_globally(target.id).await?;
-        audit(ctx, None, &target, "unban", details).await;
-    } else {
-        let rooms = rooms_in_scope(ctx, caller, &scope, may_moderate_room, "moderator").await?;
-        let target = resolve_target(ctx, &sid).await?;
-        for (room, _) in &rooms {
-            store.unban_from_room(room.id, target.id).await?;
-            audit(ctx, Some(room), &target, "unban", details.clone()).await;
-        }
-    }
+    let reach = ban_reach(ctx, caller, &scope).await?;
+    let svc = ctx.state.services(ctx.now(), Door::Api);
+    moderation::unban(&svc, &Actor::User(caller.user.clone()), &sid, &reach).await?;
     Ok(ApiResponse::json(json!({})))
+}
+
+/// The rooms (or the server) a ban request names, with PySOGS's 403s for rooms the caller
+/// does not moderate; the action checks authority again and the rules about the target.
+async fn ban_reach(
+    ctx: &Ctx<'_>,
+    caller: &AuthedUser,
+    scope: &Scope,
+) -> Result<moderation::BanReach, ApiError> {
+    if *scope == Scope::Global {
+        return Ok(moderation::BanReach::Global);
+    }
+    let rooms = rooms_in_scope(ctx, caller, scope, may_moderate_room, "moderator").await?;
+    Ok(moderation::BanReach::Rooms(
+        rooms.into_iter().map(|(room, _)| room).collect(),
+    ))
+}
+
+/// The rooms named by a list of tokens (`["*"]`: every room the caller moderates), with
+/// the same 403s as the ban endpoint.
+pub async fn resolve_rooms(
+    ctx: &Ctx<'_>,
+    caller: &AuthedUser,
+    tokens: &[String],
+) -> Result<moderation::BanReach, ApiError> {
+    let scope = if tokens.iter().map(String::as_str).eq(["*"]) {
+        Scope::AllMyRooms
+    } else {
+        Scope::Rooms(tokens.to_vec())
+    };
+    ban_reach(ctx, caller, &scope).await
 }
 
 /// The rooms a room-scoped request names, with the requester's permissions in each, if

@@ -22,6 +22,19 @@ pub async fn add_reaction(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let user = ctx.identity.require_user()?;
     access.require(Need::READ)?;
     let reaction = reaction(ctx)?;
+    crate::actions::post::admit(
+        &ctx.state.admission_env(),
+        &ctx.state.admission,
+        &crate::actions::post::Attempted {
+            attempt: crate::domain::admission::Attempt::React,
+            room: &access.room,
+            sender: &user.user,
+            perms: &access.perms,
+            upload: None,
+        },
+        ctx.now(),
+    )
+    .await?;
     let change = ctx
         .state
         .store

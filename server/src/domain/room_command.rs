@@ -1,0 +1,638 @@
+//! Moderator commands typed in the room (`/slowmode 30s`, `/lockdown 2h`): parsing a
+//! message body into a typed [`RoomCommand`] or a clear [`CommandError`].
+//!
+//! Only a moderator's message can be a command, and only when its body starts with `/`
+//! and a word of letters (`/lockdown`); anything else (`// not a command`, `/ 2`, a path
+//! like `/usr/bin` is still a word, so moderators who want to post one start with `//`)
+//! is an ordinary message. A command word that is not known is an error rather than a
+//! post, so a moderator's typo never broadcasts half a command to the room.
+
+use crate::crypto::keys::SessionId;
+
+use super::admission::human_duration;
+use super::room_policy::MediaTarget;
+
+/// The shortest and longest timeout, from the presets moderators asked for (4 h – 1 week)
+/// widened a little at the low end for a cooling-off minute.
+pub const TIMEOUT_MIN_SECS: f64 = 60.0;
+pub const TIMEOUT_MAX_SECS: f64 = 7.0 * 86_400.0;
+/// The timeout a bare `/timeout SID` gives.
+pub const TIMEOUT_DEFAULT_SECS: f64 = 4.0 * 3_600.0;
+/// The presets offered in `/help` and the documentation.
+pub const TIMEOUT_PRESETS: &[&str] = &["4h", "12h", "1d", "3d", "1w"];
+/// The longest duration any command takes (a year); more is surely a typo.
+const MAX_DURATION_SECS: f64 = 366.0 * 86_400.0;
+
+/// Whom a ban or deletion reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// This room.
+    Room,
+    /// The whole server (needs global moderator rights).
+    Global,
+}
+
+/// How long something lasts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Span {
+    Forever,
+    Secs(f64),
+}
+
+impl Span {
+    pub fn secs(self) -> Option<f64> {
+        match self {
+            Span::Forever => None,
+            Span::Secs(s) => Some(s),
+        }
+    }
+}
+
+/// A moderator command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoomCommand {
+    /// `/help`: the list of commands.
+    Help,
+    /// `/status`: the room's defences now.
+    Status,
+    /// `/slowmode 30s` or `/slowmode off`.
+    SlowMode { secs: f64 },
+    /// `/lockdown [DURATION|forever] [new [SINCE]]`: read-only for everyone but moderators,
+    /// or (`new`) for users first seen in the last SINCE (default: from now on).
+    Lockdown {
+        span: Span,
+        new_users_since: Option<f64>,
+    },
+    /// `/unlock`: lifts the lockdown.
+    Unlock,
+    /// `/ban SID [DURATION] [global]`.
+    Ban {
+        target: SessionId,
+        span: Span,
+        reach: Reach,
+    },
+    /// `/unban SID [global]`.
+    Unban { target: SessionId, reach: Reach },
+    /// `/purge SID [global]`: ban and delete everything they posted.
+    BanAndPurge { target: SessionId, reach: Reach },
+    /// `/ban-since DURATION [to DURATION]`: ban and delete everything from every user first
+    /// seen in the room between DURATION ago and (optionally) the second DURATION ago.
+    BanSince { from_ago: f64, to_ago: f64 },
+    /// `/joins [DURATION]`: who was first seen in the room in the last DURATION (1 h).
+    Joins { ago: f64 },
+    /// `/timeout SID [DURATION]`: may read, not post, for 4 h by default (1 min – 1 week).
+    Timeout { target: SessionId, secs: f64 },
+    /// `/untimeout SID`.
+    Untimeout { target: SessionId },
+    /// `/probation DURATION [readonly]` or `/probation off`: the room's probation.
+    Probation { secs: f64, read_only: bool },
+    /// `/probation lift SID`: ends one user's probation now.
+    LiftProbation { target: SessionId },
+    /// `/allow KIND [SID]`, `/forbid KIND [SID]`, `/reset KIND SID`: media and link rules
+    /// for the room or for one user (`None` resets a user's rule to the room's).
+    Media {
+        target: MediaTarget,
+        allow: Option<bool>,
+        user: Option<SessionId>,
+    },
+}
+
+/// A malformed command; the message is whispered back to the moderators as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CommandError(pub String);
+
+fn err<T>(message: impl Into<String>) -> Result<T, CommandError> {
+    Err(CommandError(message.into()))
+}
+
+/// The commands and their forms, for `/help` and error messages.
+pub const HELP: &str = "\
+Moderator commands (only moderators see the replies):
+/help - this list
+/status - slow mode, lockdown, probation and media rules now
+/slowmode 30s | /slowmode off - one post per user per interval
+/lockdown [2h|forever] [new [10m]] - read-only for all but moderators, or with `new` only for users first seen in the last 10m (default: from now on)
+/unlock - lift the lockdown
+/ban SID [1d] [global] - ban (for good without a duration)
+/unban SID [global]
+/purge SID [global] - ban and delete everything they posted
+/ban-since 10m [to 5m] - ban and delete everything from every user first seen in that span
+/joins [1h] - who was first seen here lately
+/timeout SID [4h|12h|1d|3d|1w] - may read but not post (4h by default)
+/untimeout SID
+/probation 1h [readonly] | /probation off - new users may not post links or upload (or not post)
+/probation lift SID - end one user's probation
+/allow links|images|video|audio|documents [SID] - allow for the room or one user
+/forbid links|images|video|audio|documents [SID]
+/reset links|images|video|audio|documents SID - a user back to the room's rule
+Durations: 30s, 10m, 2h, 3d, 1w, or combined: 1h30m.";
+
+/// Whether `body` has the shape of a command (`/` then a letter); only then does a
+/// moderator's message go to [`parse`].
+pub fn looks_like_command(body: &str) -> bool {
+    let mut chars = body.trim_start().chars();
+    chars.next() == Some('/') && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+}
+
+/// Parses a command body. Call only when [`looks_like_command`] holds.
+pub fn parse(body: &str) -> Result<RoomCommand, CommandError> {
+    let mut words = body.split_whitespace();
+    let Some(head) = words.next().and_then(|w| w.strip_prefix('/')) else {
+        return err("not a command; /help lists them");
+    };
+    let name = head.to_ascii_lowercase();
+    let args: Vec<&str> = words.collect();
+    let command = match name.as_str() {
+        "help" | "commands" => {
+            no_more(&name, &args, 0)?;
+            RoomCommand::Help
+        }
+        "status" | "policy" => {
+            no_more(&name, &args, 0)?;
+            RoomCommand::Status
+        }
+        "slowmode" | "slow" => {
+            let arg = one(&name, &args, "a duration (30s) or off")?;
+            let secs = if is_off(arg) { 0.0 } else { duration(arg)? };
+            RoomCommand::SlowMode { secs }
+        }
+        "lockdown" | "lock" => lockdown(&args)?,
+        "unlock" | "unlockdown" => {
+            no_more(&name, &args, 0)?;
+            RoomCommand::Unlock
+        }
+        "ban" => {
+            let target = session_id(args.first().copied())?;
+            let mut span = Span::Forever;
+            let mut reach = Reach::Room;
+            for arg in args.iter().skip(1) {
+                if arg.eq_ignore_ascii_case("global") {
+                    reach = Reach::Global;
+                } else if arg.eq_ignore_ascii_case("forever") {
+                    span = Span::Forever;
+                } else {
+                    span = Span::Secs(duration(arg)?);
+                }
+            }
+            if args.len() > 3 {
+                return err("usage: /ban SID [DURATION] [global]");
+            }
+            RoomCommand::Ban {
+                target,
+                span,
+                reach,
+            }
+        }
+        "unban" => {
+            let (target, reach) = target_and_reach(&name, &args)?;
+            RoomCommand::Unban { target, reach }
+        }
+        "purge" | "ban-purge" | "banpurge" => {
+            let (target, reach) = target_and_reach(&name, &args)?;
+            RoomCommand::BanAndPurge { target, reach }
+        }
+        "ban-since" | "bansince" => {
+            let from_ago = duration(args.first().copied().unwrap_or(""))?;
+            let to_ago = match args.get(1..) {
+                Some([]) | None => 0.0,
+                Some([to, d]) if to.eq_ignore_ascii_case("to") => duration(d)?,
+                _ => return err("usage: /ban-since 10m [to 5m]"),
+            };
+            if to_ago >= from_ago {
+                return err(format!(
+                    "/ban-since {} to {}: the end must be more recent than the start",
+                    human_duration(from_ago),
+                    human_duration(to_ago)
+                ));
+            }
+            RoomCommand::BanSince { from_ago, to_ago }
+        }
+        "joins" | "joinlog" | "join-log" => {
+            no_more(&name, &args, 1)?;
+            let ago = match args.first() {
+                Some(d) => duration(d)?,
+                None => 3_600.0,
+            };
+            RoomCommand::Joins { ago }
+        }
+        "timeout" | "mute" => {
+            let target = session_id(args.first().copied())?;
+            no_more(&name, &args, 2)?;
+            let secs = match args.get(1) {
+                Some(d) => duration(d)?,
+                None => TIMEOUT_DEFAULT_SECS,
+            };
+            if !(TIMEOUT_MIN_SECS..=TIMEOUT_MAX_SECS).contains(&secs) {
+                return err(format!(
+                    "a timeout lasts from 1m to 1w (presets: {}); for longer, /ban",
+                    TIMEOUT_PRESETS.join(", ")
+                ));
+            }
+            RoomCommand::Timeout { target, secs }
+        }
+        "untimeout" | "unmute" => {
+            no_more(&name, &args, 1)?;
+            RoomCommand::Untimeout {
+                target: session_id(args.first().copied())?,
+            }
+        }
+        "probation" => probation(&args)?,
+        "allow" | "forbid" | "reset" => {
+            let what = args.first().copied().unwrap_or("");
+            let target = MediaTarget::parse(what).ok_or_else(|| {
+                CommandError(format!(
+                    "/{name} {what}: say links, images, video, audio or documents"
+                ))
+            })?;
+            no_more(&name, &args, 2)?;
+            let user = args.get(1).map(|s| session_id(Some(s))).transpose()?;
+            let allow = match name.as_str() {
+                "allow" => Some(true),
+                "forbid" => Some(false),
+                _ => None,
+            };
+            if allow.is_none() && user.is_none() {
+                return err("usage: /reset KIND SID (a room's rule is set with /allow or /forbid)");
+            }
+            RoomCommand::Media {
+                target,
+                allow,
+                user,
+            }
+        }
+        _ => return err(format!("unknown command /{head}; /help lists them")),
+    };
+    Ok(command)
+}
+
+fn lockdown(args: &[&str]) -> Result<RoomCommand, CommandError> {
+    let mut span = Span::Forever;
+    let mut new_users_since = None;
+    let mut rest = args.iter().peekable();
+    if let Some(first) = rest.peek()
+        && !first.eq_ignore_ascii_case("new")
+    {
+        span = if first.eq_ignore_ascii_case("forever") {
+            Span::Forever
+        } else {
+            Span::Secs(duration(first)?)
+        };
+        rest.next();
+    }
+    if let Some(word) = rest.next() {
+        if !word.eq_ignore_ascii_case("new") {
+            return err("usage: /lockdown [2h|forever] [new [10m]]");
+        }
+        new_users_since = Some(match rest.next() {
+            Some(d) => duration(d)?,
+            None => 0.0,
+        });
+    }
+    if rest.next().is_some() {
+        return err("usage: /lockdown [2h|forever] [new [10m]]");
+    }
+    Ok(RoomCommand::Lockdown {
+        span,
+        new_users_since,
+    })
+}
+
+fn probation(args: &[&str]) -> Result<RoomCommand, CommandError> {
+    match args {
+        [lift, sid] if lift.eq_ignore_ascii_case("lift") => Ok(RoomCommand::LiftProbation {
+            target: session_id(Some(sid))?,
+        }),
+        [off] if is_off(off) => Ok(RoomCommand::Probation {
+            secs: 0.0,
+            read_only: false,
+        }),
+        [d] => Ok(RoomCommand::Probation {
+            secs: duration(d)?,
+            read_only: false,
+        }),
+        [d, ro] if ro.eq_ignore_ascii_case("readonly") || ro.eq_ignore_ascii_case("read-only") => {
+            Ok(RoomCommand::Probation {
+                secs: duration(d)?,
+                read_only: true,
+            })
+        }
+        _ => err("usage: /probation 1h [readonly] | /probation off | /probation lift SID"),
+    }
+}
+
+fn is_off(word: &str) -> bool {
+    ["off", "0", "none", "no"].contains(&word.to_ascii_lowercase().as_str())
+}
+
+fn no_more(name: &str, args: &[&str], max: usize) -> Result<(), CommandError> {
+    if args.len() > max {
+        return err(format!(
+            "/{name}: unexpected `{}`; /help shows the forms",
+            args[max..].join(" ")
+        ));
+    }
+    Ok(())
+}
+
+fn one<'a>(name: &str, args: &[&'a str], what: &str) -> Result<&'a str, CommandError> {
+    match args {
+        [one] => Ok(one),
+        [] => err(format!("/{name} needs {what}")),
+        _ => no_more(name, args, 1).map(|_| ""),
+    }
+}
+
+fn target_and_reach(name: &str, args: &[&str]) -> Result<(SessionId, Reach), CommandError> {
+    let target = session_id(args.first().copied())?;
+    match args.get(1..) {
+        Some([]) | None => Ok((target, Reach::Room)),
+        Some([g]) if g.eq_ignore_ascii_case("global") => Ok((target, Reach::Global)),
+        _ => err(format!("usage: /{name} SID [global]")),
+    }
+}
+
+/// A Session id argument (05, 15 or 25 and 64 hex digits).
+fn session_id(arg: Option<&str>) -> Result<SessionId, CommandError> {
+    let Some(arg) = arg else {
+        return err("this command needs a Session ID (66 hex digits starting 05, 15 or 25)");
+    };
+    arg.parse()
+        .map_err(|_| CommandError(format!("`{arg}` is not a Session ID (66 hex digits)")))
+}
+
+/// A duration: `30s`, `10m`, `2h`, `3d`, `1w`, combinations (`1h30m`), or bare seconds;
+/// positive and at most a year.
+pub fn duration(text: &str) -> Result<f64, CommandError> {
+    let bad = || {
+        CommandError(format!(
+            "`{text}` is not a duration (examples: 30s, 10m, 2h, 3d, 1w, 1h30m)"
+        ))
+    };
+    let text = text.trim().to_ascii_lowercase();
+    if text.is_empty() {
+        return Err(bad());
+    }
+    let mut total = 0.0_f64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1.0,
+            'm' => 60.0,
+            'h' => 3_600.0,
+            'd' => 86_400.0,
+            'w' => 604_800.0,
+            _ => return Err(bad()),
+        };
+        let n: f64 = number.parse().map_err(|_| bad())?;
+        total += n * unit;
+        number.clear();
+    }
+    if !number.is_empty() {
+        total += number.parse::<f64>().map_err(|_| bad())?;
+    }
+    if !(total.is_finite() && total > 0.0) {
+        return Err(bad());
+    }
+    if total > MAX_DURATION_SECS {
+        return err(format!("`{text}` is longer than a year"));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::room_policy::MediaKind;
+
+    const SID: &str = "15aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+    fn sid() -> SessionId {
+        SID.parse().unwrap()
+    }
+
+    #[test]
+    fn only_a_slash_and_a_letter_look_like_a_command() {
+        assert!(looks_like_command("/slowmode 30s"));
+        assert!(looks_like_command("  /Help"));
+        assert!(!looks_like_command("// not a command"));
+        assert!(!looks_like_command("/ 2"));
+        assert!(!looks_like_command("hello /slowmode"));
+        assert!(!looks_like_command(""));
+    }
+
+    #[test]
+    fn durations_parse_in_every_form_moderators_type() {
+        assert_eq!(duration("30s").unwrap(), 30.0);
+        assert_eq!(duration("10m").unwrap(), 600.0);
+        assert_eq!(duration("2H").unwrap(), 7_200.0);
+        assert_eq!(duration("1h30m").unwrap(), 5_400.0);
+        assert_eq!(duration("1w").unwrap(), 604_800.0);
+        assert_eq!(duration("45").unwrap(), 45.0);
+        assert_eq!(duration("1.5h").unwrap(), 5_400.0);
+        for bad in ["", "0", "-5m", "abc", "5x", "m", "1..2h", "9999w", "nan"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn slowmode_takes_a_duration_or_off() {
+        assert_eq!(
+            parse("/slowmode 30s").unwrap(),
+            RoomCommand::SlowMode { secs: 30.0 }
+        );
+        assert_eq!(
+            parse("/SLOWMODE off").unwrap(),
+            RoomCommand::SlowMode { secs: 0.0 }
+        );
+        assert!(parse("/slowmode").unwrap_err().0.contains("needs"));
+        assert!(parse("/slowmode 30s 40s").is_err());
+        assert!(
+            parse("/slowmode fast")
+                .unwrap_err()
+                .0
+                .contains("not a duration")
+        );
+    }
+
+    #[test]
+    fn lockdown_forms_parse_to_span_and_new_user_cutoff() {
+        assert_eq!(
+            parse("/lockdown").unwrap(),
+            RoomCommand::Lockdown {
+                span: Span::Forever,
+                new_users_since: None
+            }
+        );
+        assert_eq!(
+            parse("/lockdown 2h").unwrap(),
+            RoomCommand::Lockdown {
+                span: Span::Secs(7_200.0),
+                new_users_since: None
+            }
+        );
+        assert_eq!(
+            parse("/lockdown 2h new 10m").unwrap(),
+            RoomCommand::Lockdown {
+                span: Span::Secs(7_200.0),
+                new_users_since: Some(600.0)
+            }
+        );
+        assert_eq!(
+            parse("/lockdown new").unwrap(),
+            RoomCommand::Lockdown {
+                span: Span::Forever,
+                new_users_since: Some(0.0)
+            }
+        );
+        for bad in [
+            "/lockdown 2h old",
+            "/lockdown 2h new 10m extra",
+            "/lockdown soon",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bans_take_a_session_id_an_optional_duration_and_reach() {
+        assert_eq!(
+            parse(&format!("/ban {SID}")).unwrap(),
+            RoomCommand::Ban {
+                target: sid(),
+                span: Span::Forever,
+                reach: Reach::Room
+            }
+        );
+        assert_eq!(
+            parse(&format!("/ban {SID} 1d global")).unwrap(),
+            RoomCommand::Ban {
+                target: sid(),
+                span: Span::Secs(86_400.0),
+                reach: Reach::Global
+            }
+        );
+        assert!(parse("/ban").unwrap_err().0.contains("Session ID"));
+        assert!(
+            parse("/ban 05abc")
+                .unwrap_err()
+                .0
+                .contains("not a Session ID")
+        );
+        assert_eq!(
+            parse(&format!("/purge {SID} global")).unwrap(),
+            RoomCommand::BanAndPurge {
+                target: sid(),
+                reach: Reach::Global
+            }
+        );
+        assert!(parse(&format!("/purge {SID} everywhere")).is_err());
+    }
+
+    #[test]
+    fn ban_since_needs_a_start_before_its_end() {
+        assert_eq!(
+            parse("/ban-since 10m").unwrap(),
+            RoomCommand::BanSince {
+                from_ago: 600.0,
+                to_ago: 0.0
+            }
+        );
+        assert_eq!(
+            parse("/ban-since 10m to 5m").unwrap(),
+            RoomCommand::BanSince {
+                from_ago: 600.0,
+                to_ago: 300.0
+            }
+        );
+        assert!(parse("/ban-since").is_err());
+        assert!(parse("/ban-since 5m to 10m").is_err());
+        assert!(parse("/ban-since 10m until 5m").is_err());
+    }
+
+    #[test]
+    fn timeouts_stay_between_a_minute_and_a_week() {
+        assert_eq!(
+            parse(&format!("/timeout {SID}")).unwrap(),
+            RoomCommand::Timeout {
+                target: sid(),
+                secs: TIMEOUT_DEFAULT_SECS
+            }
+        );
+        assert_eq!(
+            parse(&format!("/timeout {SID} 1w")).unwrap(),
+            RoomCommand::Timeout {
+                target: sid(),
+                secs: 604_800.0
+            }
+        );
+        assert!(parse(&format!("/timeout {SID} 2w")).is_err());
+        assert!(parse(&format!("/timeout {SID} 10s")).is_err());
+    }
+
+    #[test]
+    fn probation_sets_lifts_or_turns_off() {
+        assert_eq!(
+            parse("/probation 1h readonly").unwrap(),
+            RoomCommand::Probation {
+                secs: 3_600.0,
+                read_only: true
+            }
+        );
+        assert_eq!(
+            parse("/probation off").unwrap(),
+            RoomCommand::Probation {
+                secs: 0.0,
+                read_only: false
+            }
+        );
+        assert_eq!(
+            parse(&format!("/probation lift {SID}")).unwrap(),
+            RoomCommand::LiftProbation { target: sid() }
+        );
+        assert!(parse("/probation lift").is_err());
+        assert!(parse("/probation").is_err());
+    }
+
+    #[test]
+    fn media_rules_name_a_kind_and_optionally_a_user() {
+        assert_eq!(
+            parse("/forbid links").unwrap(),
+            RoomCommand::Media {
+                target: MediaTarget::Links,
+                allow: Some(false),
+                user: None
+            }
+        );
+        assert_eq!(
+            parse(&format!("/allow images {SID}")).unwrap(),
+            RoomCommand::Media {
+                target: MediaTarget::Kind(MediaKind::Image),
+                allow: Some(true),
+                user: Some(sid())
+            }
+        );
+        assert!(parse("/reset links").is_err());
+        assert!(parse("/forbid gifs").unwrap_err().0.contains("say links"));
+    }
+
+    #[test]
+    fn unknown_commands_and_extra_words_are_clear_errors() {
+        assert!(
+            parse("/lockdwn 2h")
+                .unwrap_err()
+                .0
+                .contains("unknown command /lockdwn")
+        );
+        assert!(parse("/help me").is_err());
+        assert_eq!(parse("/help").unwrap(), RoomCommand::Help);
+        assert_eq!(
+            parse("/joins").unwrap(),
+            RoomCommand::Joins { ago: 3_600.0 }
+        );
+    }
+}
