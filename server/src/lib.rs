@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod api;
+pub mod banner;
 pub mod blobs;
 pub mod client;
 pub mod clock;
