@@ -90,7 +90,11 @@ impl Balancer {
         let n = self.clients.len();
         let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let now = Instant::now();
-        let down = self.down_until.lock().map(|d| d.clone()).unwrap_or_default();
+        let down = self
+            .down_until
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_default();
         (0..n)
             .map(|k| (start + k) % n)
             .find(|&i| down.get(i).copied().flatten().is_none_or(|t| t <= now))
@@ -286,7 +290,8 @@ async fn writer(
     tag: String,
     stop: Instant,
 ) {
-    let user = SogsClient::new("http://unused", *balancer.clients[0].server_pk()).with_random_user();
+    let user =
+        SogsClient::new("http://unused", *balancer.clients[0].server_pk()).with_random_user();
     let path = format!("/room/{room}/message");
     let mut n = 0u64;
     while Instant::now() + SLACK < stop {
@@ -323,7 +328,8 @@ async fn writer(
 }
 
 async fn reader(balancer: Arc<Balancer>, log: Arc<Mutex<Log>>, room: String, stop: Instant) {
-    let user = SogsClient::new("http://unused", *balancer.clients[0].server_pk()).with_random_user();
+    let user =
+        SogsClient::new("http://unused", *balancer.clients[0].server_pk()).with_random_user();
     let mut seqno = 0i64;
     while Instant::now() + SLACK < stop {
         let req = user.build(
