@@ -87,6 +87,10 @@ pub enum Command {
     /// --url, else [snode] probe_url, else server.base_url.
     #[command(after_help = "Example: sogs-admin probe --url https://sogs.example.org")]
     Probe(ProbeArgs),
+    /// Room defences against raids and spam (slowmode, lockdown, unlock, policy,
+    /// probation, probation-lift, media, joins, ban-since, timeout).
+    #[command(flatten)]
+    Antiraid(crate::commands::antiraid::AntiraidCommand),
     /// Print a shell completion script (needs no configuration or database).
     #[command(
         after_help = "Example: sogs-admin completions bash > /etc/bash_completion.d/sogs-admin\n\
@@ -97,10 +101,6 @@ pub enum Command {
         /// The shell: bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
-    /// Room defences against raids and spam (slowmode, lockdown, unlock, policy,
-    /// probation, probation-lift, media, joins, ban-since, timeout).
-    #[command(flatten)]
-    Antiraid(crate::commands::antiraid::AntiraidCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -1202,6 +1202,86 @@ const OPTION_DOCS: &[OptionDoc] = &[
         key: "malformed_log_interval_secs",
         comment: "Malformed HTTP requests are counted in sogs_malformed_requests_total and logged as one summary line per this many seconds at most.",
     },
+    OptionDoc {
+        section: "antiraid",
+        key: "slowmode_secs",
+        comment: "Slow mode default: seconds a user waits between posts in a room (moderators exempt); 0 is off. Rooms override it.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "probation_secs",
+        comment: "Probation: users first seen in the room and on the server less than this many seconds ago may not post links or upload; 0 is off.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "probation_read_only",
+        comment: "On probation, users may not post at all (instead of at a reduced rate).",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "probation_posts",
+        comment: "On probation (not read-only): at most this many posts per probation_window_secs.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "probation_window_secs",
+        comment: "The window of probation_posts, in seconds.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "raid_new_posters",
+        comment: "Raid detection: this many distinct new users posting within raid_window_secs locks the room for new users; 0 turns it off.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "raid_window_secs",
+        comment: "Raid detection window, in seconds.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "raid_new_user_secs",
+        comment: "A user first seen in the room less than this many seconds ago counts as new for raid detection.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "raid_lockdown_secs",
+        comment: "How long an automatic (raid) lockdown for new users lasts, in seconds.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "allow_links",
+        comment: "Whether members may post links (moderators always may); rooms and users override it.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "allow_images",
+        comment: "Whether members may post or upload images.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "allow_video",
+        comment: "Whether members may post or upload video.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "allow_audio",
+        comment: "Whether members may post or upload audio.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "allow_documents",
+        comment: "Whether members may post or upload other files.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "bot_name",
+        comment: "Display name of the moderation bot that whispers command results and raid alerts to moderators.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "command_retract_secs",
+        comment: "Seconds a moderator's command typed in a room stays (as a moderator whisper) before it is deleted, so the sender's client sees the deletion.",
+    },
 ];
 
 impl Config {

@@ -435,39 +435,10 @@ pub fn encode_message(body: &str, timestamp_ms: u64, display_name: &str) -> Vec<
     content
 }
 
-/// Field numbers of the attachment parts of a `DataMessage`, for the media rules.
-const DATA_MESSAGE_ATTACHMENTS: u64 = 2;
+/// Field numbers of the attachment parts of a `DataMessage` the media rules read (the
+/// attachments themselves and their file names are above).
 const DATA_MESSAGE_PREVIEW: u64 = 10;
 const ATTACHMENT_CONTENT_TYPE: u64 = 2;
-const ATTACHMENT_FILE_NAME: u64 = 7;
-
-/// Every payload of the length-delimited field `field` at the top level of `buf` (for
-/// repeated message fields); `None` if the buffer is malformed.
-fn find_all(buf: &[u8], field: u64) -> Option<Vec<&[u8]>> {
-    let mut pos = 0;
-    let mut found = Vec::new();
-    while pos < buf.len() {
-        let key = read_varint(buf, &mut pos)?;
-        let (number, wire) = (key >> 3, key & 7);
-        match wire {
-            WIRE_VARINT => {
-                read_varint(buf, &mut pos)?;
-            }
-            WIRE_I64 => pos = pos.checked_add(8).filter(|&p| p <= buf.len())?,
-            WIRE_I32 => pos = pos.checked_add(4).filter(|&p| p <= buf.len())?,
-            WIRE_LEN => {
-                let len = usize::try_from(read_varint(buf, &mut pos)?).ok()?;
-                let end = pos.checked_add(len).filter(|&e| e <= buf.len())?;
-                if number == field {
-                    found.push(buf.get(pos..end)?);
-                }
-                pos = end;
-            }
-            _ => return None,
-        }
-    }
-    Some(found)
-}
 
 /// One attachment of a message as its sender described it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

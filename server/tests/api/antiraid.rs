@@ -14,6 +14,7 @@ use sogs::domain::padding::unpad;
 use sogs::store::AuditFilter;
 
 use crate::community::{Community, TOKEN, now};
+use crate::files::upload;
 use std::time::Duration;
 
 use crate::support::app::spawn_app_with_clock;
@@ -30,7 +31,67 @@ both_backends!(
     the_moderator_api_refuses_bad_input_and_non_moderators,
     slow_mode_windows_are_shared_between_instances,
     defence_changes_are_audited_with_their_door,
+    the_join_log_lists_newcomers_and_ban_since_cleans_up_after_a_raid,
+    polling_alone_puts_a_user_in_the_join_log,
+    ban_and_delete_all_is_one_action_in_a_room_and_server_wide,
+    a_timeout_silences_a_user_until_it_ends_or_is_lifted,
+    probation_keeps_new_users_from_links_files_and_fast_posts_until_lifted,
+    read_only_probation_refuses_new_users_until_it_ends,
+    a_raid_of_new_users_locks_the_room_for_newcomers_and_tells_moderators,
+    media_and_link_rules_apply_per_room_and_per_user,
 );
+
+/// Appends a protobuf varint.
+fn varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A length-delimited protobuf field.
+fn field(number: u64, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    varint(number << 3 | 2, &mut out);
+    varint(payload.len() as u64, &mut out);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A padded Session message with `body` and one attachment of this MIME type, or a link
+/// preview when `mime` is `None`.
+fn with_attachment(body: &str, mime: Option<&str>) -> Vec<u8> {
+    let mut dm = field(1, body.as_bytes());
+    match mime {
+        Some(mime) => dm.extend(field(
+            2,
+            &[field(2, mime.as_bytes()), field(7, b"file")].concat(),
+        )),
+        None => dm.extend(field(10, &field(1, b"https://example.com"))),
+    }
+    let mut out = field(1, &dm);
+    out.push(0x80);
+    out.resize(out.len().div_ceil(160) * 160, 0);
+    out
+}
+
+/// A community whose server runs on a manual clock.
+async fn clocked(backend: Backend) -> (Community, Clock) {
+    let clock = Clock::manual(now());
+    let app = spawn_app_with_clock(backend, clock.clone(), |config| {
+        config.rooms.post_rate_limit = 0;
+        config.antiraid.command_retract_secs = 0.0;
+    })
+    .await;
+    let room = app
+        .state
+        .store
+        .create_room(TOKEN, "Lobby", None, clock.now())
+        .await
+        .unwrap();
+    (Community { app, room }, clock)
+}
 
 /// A padded Session message with this body, as a client sends it.
 fn text(body: &str) -> Vec<u8> {
@@ -250,19 +311,7 @@ async fn a_lockdown_through_the_api_is_read_only_for_members_and_unlock_restores
 }
 
 async fn a_lockdown_for_new_users_spares_those_seen_before_and_ends_by_itself(backend: Backend) {
-    let clock = Clock::manual(now());
-    let app = spawn_app_with_clock(backend, clock.clone(), |config| {
-        config.rooms.post_rate_limit = 0;
-        config.antiraid.command_retract_secs = 0.0;
-    })
-    .await;
-    let room = app
-        .state
-        .store
-        .create_room(TOKEN, "Lobby", None, clock.now())
-        .await
-        .unwrap();
-    let c = Community { app, room };
+    let (c, clock) = clocked(backend).await;
     let moderator = c.moderator().await;
     let regular = c.user().await;
     assert_eq!(say(&c, &regular, "I was here").await.status, 201);
@@ -405,4 +454,461 @@ async fn defence_changes_are_audited_with_their_door(backend: Backend) {
         log.iter()
             .all(|e| e.actor.as_deref() == Some(moderator.id().as_str()))
     );
+}
+
+async fn the_join_log_lists_newcomers_and_ban_since_cleans_up_after_a_raid(backend: Backend) {
+    let (c, clock) = clocked(backend).await;
+    let moderator = c.moderator().await;
+    let regular = c.user().await;
+    let kept = say(&c, &regular, "hello all").await.json()["id"]
+        .as_i64()
+        .unwrap();
+    clock.advance(3_600.0);
+    let raid_start = clock.now();
+    let mut raiders = Vec::new();
+    let mut raid_posts = Vec::new();
+    for i in 0..3 {
+        let raider = c.user().await;
+        let res = say(&c, &raider, &format!("spam {i}")).await;
+        assert_eq!(res.status, 201);
+        raid_posts.push(res.json()["id"].as_i64().unwrap());
+        raiders.push(raider);
+        clock.advance(10.0);
+    }
+    // The API's join log: who was first seen when.
+    let (status, joins) = c
+        .get(
+            &moderator,
+            &format!("/sogs-rs/room/{TOKEN}/joins?from={}", raid_start - 1.0),
+        )
+        .await;
+    assert_eq!(status, 200, "{joins}");
+    let listed: Vec<&str> = joins
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["session_id"].as_str().unwrap())
+        .collect();
+    let raider_ids: Vec<String> = raiders.iter().map(SogsClient::id).collect();
+    assert_eq!(listed, raider_ids, "{joins}");
+    assert_eq!(joins[0]["posts"], 1);
+    let (status, _) = c
+        .get(
+            &moderator,
+            &format!("/sogs-rs/room/{TOKEN}/joins?from=soon"),
+        )
+        .await;
+    assert_eq!(status, 400);
+    // The room command's join log, whispered.
+    assert_eq!(say(&c, &moderator, "/joins 5m").await.status, 201);
+    let whisper = last_whisper(&c, &moderator).await;
+    assert!(
+        raider_ids.iter().all(|id| whisper.contains(id.as_str())),
+        "{whisper}"
+    );
+    assert!(!whisper.contains(regular.id().as_str()), "{whisper}");
+    // "/ban-since 5m": ban and delete everything from everyone first seen since.
+    assert_eq!(say(&c, &moderator, "/ban-since 5m").await.status, 201);
+    let reply = last_whisper(&c, &moderator).await;
+    assert!(reply.contains("Banned 3 users"), "{reply}");
+    assert!(reply.contains("deleted 3 messages"), "{reply}");
+    let visible = c.recent_ids(&regular).await;
+    assert!(visible.contains(&kept));
+    assert!(
+        raid_posts.iter().all(|id| !visible.contains(id)),
+        "{visible:?}"
+    );
+    for raider in &raiders {
+        assert_eq!(say(&c, raider, "again").await.status, 403);
+    }
+    assert_eq!(say(&c, &regular, "still here").await.status, 201);
+    // The API's form bans the next wave by Unix times.
+    let wave = c.user().await;
+    let since = clock.now();
+    assert_eq!(say(&c, &wave, "wave 2").await.status, 201);
+    let res = api_post(&moderator, "ban-first-seen", json!({ "from": since - 1.0 })).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["banned"], json!([wave.id()]));
+    assert_eq!(res.json()["deleted"], 1);
+    assert_eq!(say(&c, &wave, "again").await.status, 403);
+}
+
+async fn polling_alone_puts_a_user_in_the_join_log(backend: Backend) {
+    let c = community(backend).await;
+    let moderator = c.moderator().await;
+    let lurker = c.user().await;
+    let (status, _) = c.get(&lurker, &c.path("/messages/recent")).await;
+    assert_eq!(status, 200);
+    // Polls are flushed in bulk every few seconds, never written one by one.
+    let listed = eventually(Duration::from_secs(15), || async {
+        let (_, joins) = c
+            .get(&moderator, &format!("/sogs-rs/room/{TOKEN}/joins"))
+            .await;
+        joins
+            .as_array()
+            .is_some_and(|j| j.iter().any(|e| e["session_id"] == json!(lurker.id())))
+    })
+    .await;
+    assert!(listed, "the lurker never reached the join log");
+}
+
+async fn ban_and_delete_all_is_one_action_in_a_room_and_server_wide(backend: Backend) {
+    let c = community(backend).await;
+    let other = c.add_room("other").await;
+    let moderator = c.moderator().await;
+    let spammer = c.user().await;
+    let bystander = c.user().await;
+    for i in 0..3 {
+        assert_eq!(say(&c, &spammer, &format!("buy {i}")).await.status, 201);
+    }
+    let kept = say(&c, &bystander, "hi").await.json()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        say(&c, &moderator, &format!("/purge {}", spammer.id()))
+            .await
+            .status,
+        201
+    );
+    let reply = last_whisper(&c, &moderator).await;
+    assert!(reply.contains("deleted 3 of their messages"), "{reply}");
+    assert_eq!(c.recent_ids(&bystander).await, [kept]);
+    assert_eq!(say(&c, &spammer, "back").await.status, 403);
+    // A room moderator cannot purge server-wide...
+    let res = say(&c, &moderator, &format!("/purge {} global", bystander.id())).await;
+    assert_eq!(res.status, 201);
+    assert!(
+        last_whisper(&c, &moderator)
+            .await
+            .contains("global moderator permissions")
+    );
+    // ...a global moderator can, through the API, deleting in every room.
+    let global = c.user().await;
+    let user = c.known(&global).await;
+    c.app
+        .state
+        .store
+        .set_global_moderator(
+            user.id,
+            Some(sogs::store::ModeratorRole {
+                admin: false,
+                visible: false,
+            }),
+        )
+        .await
+        .unwrap();
+    c.changed();
+    let other_path = format!("/room/{}/message", other.token);
+    let posted = bystander
+        .post_json(&other_path, &bystander.message_json(&text("elsewhere")))
+        .await
+        .unwrap();
+    assert_eq!(posted.status, 201, "{}", posted.text());
+    let purge = format!("/sogs-rs/user/{}/purge", bystander.id());
+    for bad in [
+        json!({}),
+        json!({ "global": true, "rooms": ["lobby"] }),
+        json!({ "rooms": [] }),
+        json!({ "global": "yes" }),
+    ] {
+        let res = global.post_json(&purge, &bad).await.unwrap();
+        assert_eq!(res.status, 400, "{bad}: {}", res.text());
+    }
+    let res = moderator
+        .post_json(&purge, &json!({ "global": true }))
+        .await
+        .unwrap();
+    assert_eq!(res.status, 403);
+    let res = global
+        .post_json(&purge, &json!({ "global": true }))
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["deleted"], 2);
+    assert!(!c.recent_ids(&moderator).await.contains(&kept));
+    assert_eq!(say(&c, &bystander, "hello?").await.status, 403);
+}
+
+async fn a_timeout_silences_a_user_until_it_ends_or_is_lifted(backend: Backend) {
+    let (c, clock) = clocked(backend).await;
+    let moderator = c.moderator().await;
+    let member = c.user().await;
+    let id = say(&c, &moderator, "react here").await.json()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        say(&c, &moderator, &format!("/timeout {} 4h", member.id()))
+            .await
+            .status,
+        201
+    );
+    assert!(last_whisper(&c, &moderator).await.contains("Timed out"));
+    let refused = say(&c, &member, "let me talk").await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.text().contains("timed out"), "{}", refused.text());
+    let reaction = member
+        .put_json(&c.path(&format!("/reaction/{id}/👍")), &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(reaction.status, 403);
+    // Reading still works.
+    assert!(c.recent_ids(&member).await.contains(&id));
+    clock.advance(4.0 * 3_600.0 + 1.0);
+    assert_eq!(say(&c, &member, "I am back").await.status, 201);
+    // The API: bad durations are refused, a timeout can be lifted early.
+    let path = format!("timeout/{}", member.id());
+    for bad in [
+        json!({ "seconds": 10 }),
+        json!({ "seconds": 8 * 86_400 }),
+        json!({ "secs": 60 }),
+    ] {
+        let res = api_post(&moderator, &path, bad.clone()).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.text());
+    }
+    let res = api_post(&moderator, &path, json!({ "seconds": 86_400 })).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(say(&c, &member, "muted").await.status, 403);
+    // A moderator cannot be timed out by another moderator.
+    let other_mod = c.moderator().await;
+    let res = api_post(
+        &moderator,
+        &format!("timeout/{}", other_mod.id()),
+        json!({ "seconds": 3600 }),
+    )
+    .await;
+    assert_eq!(res.status, 403);
+    let lifted = moderator
+        .delete(&format!("/sogs-rs/room/{TOKEN}/{path}"))
+        .await
+        .unwrap();
+    assert_eq!(lifted.status, 200);
+    assert_eq!(say(&c, &member, "free").await.status, 201);
+}
+
+async fn probation_keeps_new_users_from_links_files_and_fast_posts_until_lifted(backend: Backend) {
+    let (c, clock) = clocked(backend).await;
+    let moderator = c.moderator().await;
+    let regular = c.user().await;
+    assert_eq!(say(&c, &regular, "I live here").await.status, 201);
+    clock.advance(7_200.0);
+    assert_eq!(say(&c, &moderator, "/probation 1h").await.status, 201);
+    assert!(last_whisper(&c, &moderator).await.contains("Probation on"));
+    // Created by its first request, at the server's (manual) time.
+    let newcomer = c.app.user();
+    let link = say(&c, &newcomer, "free stuff at evil.example/win").await;
+    assert_eq!(link.status, 403, "{}", link.text());
+    assert!(link.text().contains("links"), "{}", link.text());
+    let file = upload(&newcomer, TOKEN, b"plain text", None).await;
+    assert_eq!(file.status, 403, "{}", file.text());
+    let image = c
+        .try_post(&newcomer, &with_attachment("look", Some("image/png")))
+        .await;
+    assert_eq!(image.status, 403);
+    assert_eq!(say(&c, &newcomer, "hello").await.status, 201);
+    // At a reduced rate: one post a minute by default.
+    let fast = say(&c, &newcomer, "hello again").await;
+    assert_eq!(fast.status, 429, "{}", fast.text());
+    assert!(fast.header("retry-after").is_some());
+    // Regulars are not on probation.
+    assert_eq!(say(&c, &regular, "see example.org").await.status, 201);
+    assert_eq!(
+        upload(&regular, TOKEN, b"plain text", None).await.status,
+        201
+    );
+    // A moderator lifts it for one user.
+    let command = format!("/probation lift {}", newcomer.id());
+    assert_eq!(say(&c, &moderator, &command).await.status, 201);
+    assert!(
+        last_whisper(&c, &moderator)
+            .await
+            .contains("Probation lifted")
+    );
+    assert_eq!(say(&c, &newcomer, "now example.org").await.status, 201);
+    // Through the API too, and bad input is refused.
+    let other = c.app.user();
+    assert_eq!(say(&c, &other, "www.example.org").await.status, 403);
+    let res = api_post(
+        &moderator,
+        &format!("probation/lift/{}", other.id()),
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(say(&c, &other, "www.example.org").await.status, 201);
+    for bad in [
+        json!({ "seconds": -1 }),
+        json!({ "read_only": true }),
+        json!("1h"),
+    ] {
+        let res = api_post(&moderator, "probation", bad.clone()).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.text());
+    }
+    // It ends by itself.
+    let late = c.app.user();
+    // Known (and first seen reading) before the hour passes.
+    assert_eq!(c.get(&late, &c.path("/messages/recent")).await.0, 200);
+    clock.advance(3_601.0);
+    assert_eq!(say(&c, &late, "example.org at last").await.status, 201);
+}
+
+async fn read_only_probation_refuses_new_users_until_it_ends(backend: Backend) {
+    let (c, clock) = clocked(backend).await;
+    let moderator = c.moderator().await;
+    let res = api_post(
+        &moderator,
+        "probation",
+        json!({ "seconds": 600, "read_only": true }),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    // Created by its first request, at the server's (manual) time.
+    let newcomer = c.app.user();
+    let refused = say(&c, &newcomer, "hi").await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.text().contains("New users may not post"),
+        "{}",
+        refused.text()
+    );
+    assert!(c.recent_ids(&newcomer).await.is_empty());
+    clock.advance(601.0);
+    assert_eq!(say(&c, &newcomer, "hi").await.status, 201);
+    assert_eq!(say(&c, &moderator, "/probation off").await.status, 201);
+    let (_, policy) = c
+        .get(&moderator, &format!("/sogs-rs/room/{TOKEN}/policy"))
+        .await;
+    assert_eq!(policy["probation"]["seconds"], 0.0, "{policy}");
+}
+
+async fn a_raid_of_new_users_locks_the_room_for_newcomers_and_tells_moderators(backend: Backend) {
+    let clock = Clock::manual(now());
+    let app = spawn_app_with_clock(backend, clock.clone(), |config| {
+        config.rooms.post_rate_limit = 0;
+        config.antiraid.raid_new_posters = 3;
+        config.antiraid.raid_window_secs = 60.0;
+        config.antiraid.raid_new_user_secs = 600.0;
+        config.antiraid.raid_lockdown_secs = 1_800.0;
+    })
+    .await;
+    let room = app
+        .state
+        .store
+        .create_room(TOKEN, "Lobby", None, clock.now())
+        .await
+        .unwrap();
+    let c = Community { app, room };
+    let moderator = c.moderator().await;
+    let regular = c.user().await;
+    assert_eq!(say(&c, &regular, "before the raid").await.status, 201);
+    clock.advance(3_600.0);
+    let first = c.user().await;
+    let second = c.user().await;
+    assert_eq!(say(&c, &first, "raid 1").await.status, 201);
+    assert_eq!(say(&c, &second, "raid 2").await.status, 201);
+    // The third new poster within the minute is a raid: refused, and the room locks.
+    let third = c.user().await;
+    assert_eq!(say(&c, &third, "raid 3").await.status, 403);
+    assert_eq!(say(&c, &c.user().await, "raid 4").await.status, 403);
+    assert_eq!(say(&c, &first, "raid 1 again").await.status, 403);
+    assert_eq!(say(&c, &regular, "we are fine").await.status, 201);
+    let alert = last_whisper(&c, &moderator).await;
+    assert!(alert.contains("Raid detected: 3 new users"), "{alert}");
+    let (_, policy) = c
+        .get(&moderator, &format!("/sogs-rs/room/{TOKEN}/policy"))
+        .await;
+    assert_eq!(policy["lockdown"]["cause"], "raid", "{policy}");
+    assert_eq!(policy["lockdown"]["new_users_only"], true, "{policy}");
+    let log = c
+        .app
+        .state
+        .store
+        .audit_log(&AuditFilter {
+            action: Some("lockdown".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].details.as_ref().unwrap()["cause"], "raid");
+    let metrics = c.app.state.metrics.render();
+    assert!(
+        metrics.contains("sogs_raid_lockdowns_total{room=\"lobby\"} 1"),
+        "{metrics}"
+    );
+    // It ends by itself.
+    clock.advance(1_801.0);
+    assert_eq!(say(&c, &c.user().await, "after").await.status, 201);
+}
+
+async fn media_and_link_rules_apply_per_room_and_per_user(backend: Backend) {
+    let c = community(backend).await;
+    let moderator = c.moderator().await;
+    let member = c.user().await;
+    let trusted = c.user().await;
+    assert_eq!(say(&c, &moderator, "/forbid images").await.status, 201);
+    assert!(
+        last_whisper(&c, &moderator)
+            .await
+            .contains("images forbidden")
+    );
+    let image = c
+        .try_post(&member, &with_attachment("pic", Some("image/jpeg")))
+        .await;
+    assert_eq!(image.status, 403, "{}", image.text());
+    assert!(image.text().contains("Images are not allowed"));
+    let audio = c
+        .try_post(&member, &with_attachment("voice", Some("audio/aac")))
+        .await;
+    assert_eq!(audio.status, 201, "{}", audio.text());
+    let png = b"\x89PNG\r\n\x1a\n0000";
+    assert_eq!(upload(&member, TOKEN, png, None).await.status, 403);
+    assert_eq!(upload(&member, TOKEN, b"notes", None).await.status, 201);
+    assert_eq!(
+        c.try_post(&moderator, &with_attachment("mods may", Some("image/png")))
+            .await
+            .status,
+        201
+    );
+    // Links, by text and by link preview; one user may be allowed.
+    let res = api_post(&moderator, "media", json!({ "links": false })).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["links"], false);
+    assert_eq!(say(&c, &member, "https://example.com").await.status, 403);
+    assert_eq!(
+        c.try_post(&member, &with_attachment("see", None))
+            .await
+            .status,
+        403
+    );
+    let allow = format!("/allow links {}", trusted.id());
+    assert_eq!(say(&c, &moderator, &allow).await.status, 201);
+    assert_eq!(say(&c, &trusted, "https://example.com").await.status, 201);
+    assert_eq!(say(&c, &member, "https://example.com").await.status, 403);
+    // Per-user through the API, and back to the room's rule with null.
+    let path = format!("media/{}", member.id());
+    let res = api_post(&moderator, &path, json!({ "images": true })).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(
+        c.try_post(&member, &with_attachment("pic", Some("image/jpeg")))
+            .await
+            .status,
+        201
+    );
+    let res = api_post(&moderator, &path, json!({ "images": null })).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        c.try_post(&member, &with_attachment("pic", Some("image/jpeg")))
+            .await
+            .status,
+        403
+    );
+    // The room back to the server's defaults.
+    let res = api_post(
+        &moderator,
+        "media",
+        json!({ "images": null, "links": null }),
+    )
+    .await;
+    assert_eq!(res.json()["images"], true);
+    assert_eq!(say(&c, &member, "https://example.com").await.status, 201);
 }

@@ -22,7 +22,7 @@ async fn room(app: &TestApp, token: &str) -> Room {
 }
 
 /// `POST /room/{token}/file` with `data` as the raw body.
-async fn upload(
+pub async fn upload(
     client: &SogsClient,
     token: &str,
     data: &[u8],
