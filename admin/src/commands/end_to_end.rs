@@ -316,7 +316,7 @@ async fn bad_input_names_the_problem_and_changes_nothing() {
     let env = TestEnv::sqlite();
     let _server = env.serve().await;
     ok(&env, &["room", "add", "lobby"]).await;
-    let sid = "05".to_string() + &"ab".repeat(32);
+    let sid = format!("05{}", "ab".repeat(32));
     for (args, needle) in [
         (
             vec!["room", "add", "lobby", "--image", "/nonexistent.png"],
