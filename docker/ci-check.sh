@@ -32,7 +32,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- tools ------------------------------------------------------------------------------
 need_apt=()
-for tool in podman:podman runc:runc debootstrap:debootstrap iptables:iptables \
+for tool in podman:podman runc:runc debootstrap:debootstrap iptables:iptables curl:curl \
             /usr/lib/podman/netavark:netavark /usr/lib/podman/aardvark-dns:aardvark-dns; do
   path=${tool%%:*}; pkg=${tool##*:}
   if [ "${path#/}" != "$path" ]; then [ -x "$path" ] || need_apt+=("$pkg")
@@ -46,7 +46,10 @@ fi
 if [ ! -x "$VENV/bin/podman-compose" ] || ! cmp -s docker/ci/requirements.txt "$VENV/requirements.txt"; then
   log "installing the pinned Python tools (docker/ci/requirements.txt)"
   rm -rf "$VENV"
-  python3 -m venv "$VENV"
+  python3 -m venv "$VENV" 2>/dev/null || {
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$VENV"
+  }
   "$VENV/bin/pip" install -q --disable-pip-version-check -r docker/ci/requirements.txt
   cp docker/ci/requirements.txt "$VENV/requirements.txt"
 fi
@@ -60,7 +63,10 @@ cgroup_manager = "cgroupfs"
 runtime = "runc"
 CONF
 export CONTAINERS_CONF="$STATE/containers.conf"
-pm() { podman --runtime runc "$@"; }
+# Without systemd, podman logs an error for each healthcheck timer it cannot create; CI runs
+# the healthchecks itself (below), so those lines are noise.
+quiet_timers() { grep -v 'unable to get systemd connection\|failed to connect to syslog\|condition check due to podman' >&2 || true; }
+pm() { podman --runtime runc "$@" 2> >(quiet_timers); }
 
 cleanup() {
   local rc=$?
@@ -71,13 +77,17 @@ cleanup() {
       echo "----- $c"; pm logs --tail 40 "$c" 2>&1 || true
     done
   fi
-  (cd docker && podman-compose -p "$PROJECT" -f compose.yaml down -v >/dev/null 2>&1) || true
-  pm rm -f sogs-ci-one >/dev/null 2>&1 || true
-  pm volume rm -f sogs-ci-one-data >/dev/null 2>&1 || true
+  remove_leftovers
   rm -rf "$STATE"
   exit $rc
 }
+remove_leftovers() {
+  (cd docker && podman-compose -p "$PROJECT" -f compose.yaml down -v >/dev/null 2>&1) || true
+  pm rm -f sogs-ci-one >/dev/null 2>&1 || true
+  pm volume rm -f sogs-ci-one-data >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
+remove_leftovers   # of a run that was killed
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -158,27 +168,39 @@ for target in postgres redis nginx; do
 done
 export SOGS_IMAGE="$IMAGE" SOGS_HTTP_PORT; SOGS_HTTP_PORT=$(free_port)
 export SOGS_BASE_URL="http://127.0.0.1:$SOGS_HTTP_PORT" POSTGRES_PASSWORD=ci-secret
-compose() { (cd docker && podman-compose -p "$PROJECT" -f compose.yaml "$@"); }
-# podman 4.3 has no healthcheck timers without systemd and podman-compose skips
-# service_healthy before podman 4.6: CI runs the healthchecks and brings services up in the
-# order depends_on gives.
-healthy() { for c in "$@"; do pm healthcheck run "${PROJECT}_${c}_1" || return 1; done; }
-compose up -d postgres redis >/dev/null 2>&1
-retry 120 healthy postgres redis
-compose up -d key migrate >/dev/null 2>&1
-retry 60 sh -c "[ \"\$(podman --runtime runc inspect ${PROJECT}_migrate_1 --format '{{.State.Status}} {{.State.ExitCode}}')\" = 'exited 0' ]"
-compose up -d >/dev/null 2>&1
-retry 60 healthy sogs-1 sogs-2
+compose() { (cd docker && podman-compose -p "$PROJECT" -f compose.yaml "$@") 2> >(quiet_timers); }
+# podman 4.3 runs no healthcheck timers without systemd, podman-compose ignores
+# service_healthy before podman 4.6, and its `--requires` links break starting exited
+# one-shot services: so CI starts the services itself, one at a time (--no-deps), in the
+# order the depends_on conditions give, running the healthchecks itself. One at a time also
+# because on this machine (netavark 1.4) two containers attached to the network at the same
+# instant sometimes leave one unable to reach the others.
+services=$(compose --profile monitoring config \
+  | python3 -c 'import sys, yaml; print(" ".join(sorted(yaml.safe_load(sys.stdin)["services"])))')
+[ "$services" = "grafana key lb migrate postgres prometheus redis sogs-1 sogs-2" ] \
+  || { log "compose services with --profile monitoring: $services"; exit 1; }
+healthy() { pm healthcheck run "${PROJECT}_${1}_1"; }
+exited_0() { [ "$(pm inspect "${PROJECT}_${1}_1" --format '{{.State.Status}} {{.State.ExitCode}}')" = "exited 0" ]; }
+start() { compose up -d --no-deps "$1" >/dev/null; }
+start postgres; start redis
+retry 120 healthy postgres
+retry 60 healthy redis
+start key; retry 60 exited_0 key
+start migrate; retry 120 exited_0 migrate
+start sogs-1; start sogs-2
+retry 60 healthy sogs-1
+retry 60 healthy sogs-2
+start lb
 retry 30 curl -fsS "$SOGS_BASE_URL/readyz"
-join=$(compose exec sogs-1 sogs-admin room add lobby --name Lobby | sed -n 's/.*join URL: *//p')
+join=$(compose exec -T sogs-1 sogs-admin room add lobby --name Lobby | sed -n 's/.*join URL: *//p')
 log "compose room: $join"
 case "$join" in "$SOGS_BASE_URL/lobby?public_key="*) ;; *) log "unexpected join URL"; exit 1;; esac
 pk=${join##*public_key=}
 for i in 1 2; do
-  [ "$(compose exec "sogs-$i" sogs-admin key show | tr -d '\r')" = "$pk" ] || { log "sogs-$i has another key"; exit 1; }
+  got=$(compose exec -T "sogs-$i" sogs-admin key show | tr -d '\r')
+  [ "$got" = "$pk" ] || { log "sogs-$i has another key: $got"; exit 1; }
 done
-compose up -d key >/dev/null 2>&1
-retry 30 sh -c "podman --runtime runc logs ${PROJECT}_key_1 2>&1 | grep -q 'kept the existing key'"
+compose run -T --rm --no-deps key | grep -q "kept the existing key" || { log "the key service made a new key"; exit 1; }
 network=$(pm inspect "${PROJECT}_sogs-1_1" --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}')
 log "post on sogs-1, read through sogs-2 (network $network)"
 pm run --rm --network "$network" -v "$STATE/bin/sogs-loadtest:/usr/local/bin/sogs-loadtest:ro" \
@@ -187,7 +209,7 @@ pm run --rm --network "$network" -v "$STATE/bin/sogs-loadtest:/usr/local/bin/sog
 log "signed polls through the load balancer"
 "$STATE/bin/sogs-loadtest" poll --join-url "$SOGS_BASE_URL/lobby?public_key=$pk" \
   --users 4 --requests 40 --concurrency 4 | tail -n 1
-compose down -v >/dev/null 2>&1
+compose down -v >/dev/null
 
 # --- 5. Helm chart ------------------------------------------------------------------------
 log "helm chart: lint, render, validate, schema, key across upgrades"

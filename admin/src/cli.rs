@@ -22,6 +22,10 @@ pub struct Cli {
     /// TOML configuration file, as for sogs-server.
     #[arg(long, short = 'c', value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
+    /// Print listings as JSON for scripts (room list/show, moderator list, bans list,
+    /// permissions show, user show/list, audit, key show); the shapes are in the README.
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -83,6 +87,16 @@ pub enum Command {
     /// --url, else [snode] probe_url, else server.base_url.
     #[command(after_help = "Example: sogs-admin probe --url https://sogs.example.org")]
     Probe(ProbeArgs),
+    /// Print a shell completion script (needs no configuration or database).
+    #[command(
+        after_help = "Example: sogs-admin completions bash > /etc/bash_completion.d/sogs-admin\n\
+                      Example: sogs-admin completions zsh > \"${fpath[1]}/_sogs-admin\"\n\
+                      Example: sogs-admin completions fish > ~/.config/fish/completions/sogs-admin.fish"
+    )]
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,7 +191,8 @@ pub enum RoomCommand {
     /// Change a room's name, description, image or default permissions.
     #[command(
         after_help = "Example: sogs-admin room update lobby --name \"Lobby\" --no-write\n\
-                      Example: sogs-admin room update lobby --image lobby.png"
+                      Example: sogs-admin room update lobby --image lobby.png\n\
+                      Example: sogs-admin room update lobby --web-messages"
     )]
     Update {
         /// The room token.
@@ -194,6 +209,13 @@ pub enum RoomCommand {
         /// Remove the room's image.
         #[arg(long)]
         no_image: bool,
+        /// Show the room's recent messages, read-only, on its web page (/r/TOKEN/); only
+        /// for a room everyone may read.
+        #[arg(long, conflicts_with = "no_web_messages")]
+        web_messages: bool,
+        /// Stop showing messages on the web page (the default).
+        #[arg(long)]
+        no_web_messages: bool,
         #[command(flatten)]
         permissions: PermissionFlags,
     },

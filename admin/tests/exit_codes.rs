@@ -171,3 +171,212 @@ async fn probe_exits_0_through_three_simulated_hops_and_1_without_a_node_list() 
     let _ = server.await;
     sim.stop().await;
 }
+
+/// Runs `sogs-admin args…` and returns its stdout, failing the test on a non-zero exit.
+fn admin_stdout(dir: &std::path::Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_sogs-admin"))
+        .args(args)
+        .env_clear()
+        .env("SOGS_SERVER_DATA_DIR", dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `--json` on a listing prints exactly one JSON document, to be read by a script.
+fn json(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut args = args.to_vec();
+    args.push("--json");
+    let out = admin_stdout(dir, &args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} is not JSON ({e}):\n{out}"))
+}
+
+/// The sorted keys of a JSON object.
+fn keys(value: &serde_json::Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// Every listing's `--json` shape, as the README documents it, through the real binary.
+#[test]
+fn every_listing_prints_json_in_its_documented_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().join("data");
+    let banned = "05bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    let muted = "05cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+    admin_stdout(&dir, &["room", "add", "lobby", "--name", "The Lobby"]);
+    admin_stdout(&dir, &["moderator", "add", SID, "--room", "lobby"]);
+    admin_stdout(&dir, &["moderator", "add", banned, "--global", "--admin"]);
+    admin_stdout(&dir, &["moderator", "remove", banned, "--global"]);
+    admin_stdout(
+        &dir,
+        &["ban", banned, "--room", "lobby", "--duration", "7d"],
+    );
+    admin_stdout(
+        &dir,
+        &["permissions", "set", "--room", "lobby", muted, "--no-write"],
+    );
+    admin_stdout(&dir, &["room", "update", "lobby", "--web-messages"]);
+
+    let rooms = json(&dir, &["room", "list"]);
+    let lobby = &rooms.as_array().unwrap()[0];
+    assert_eq!(
+        keys(lobby),
+        [
+            "active_users",
+            "created",
+            "default_permissions",
+            "description",
+            "file_bytes",
+            "files",
+            "image",
+            "join_url",
+            "messages",
+            "moderators",
+            "name",
+            "post_rate_limit",
+            "token",
+            "web_messages"
+        ]
+    );
+    assert_eq!(lobby["token"], "lobby");
+    assert_eq!(lobby["name"], "The Lobby");
+    assert_eq!(lobby["web_messages"], true);
+    assert_eq!(keys(&lobby["active_users"]), ["14d", "1d", "30d", "7d"]);
+    assert_eq!(
+        lobby["default_permissions"],
+        serde_json::json!({"read": true, "accessible": true, "write": true, "upload": true})
+    );
+    let moderator = &lobby["moderators"][0];
+    assert_eq!(
+        keys(moderator),
+        ["admin", "global", "session_id", "visible"]
+    );
+    let public_key = json(&dir, &["key", "show"]);
+    assert_eq!(keys(&public_key), ["key_file", "public_key"]);
+    assert_eq!(
+        lobby["join_url"],
+        format!(
+            "http://localhost:8080/lobby?public_key={}",
+            public_key["public_key"].as_str().unwrap()
+        )
+    );
+    assert_eq!(json(&dir, &["room", "show", "lobby"]), *lobby);
+
+    let mods = json(&dir, &["moderator", "list"]);
+    assert_eq!(keys(&mods), ["global", "rooms"]);
+    assert_eq!(mods["global"], serde_json::json!([]));
+    assert_eq!(mods["rooms"]["lobby"].as_array().unwrap().len(), 1);
+    let one_room = json(&dir, &["moderator", "list", "--room", "lobby"]);
+    assert_eq!(one_room["rooms"]["lobby"], mods["rooms"]["lobby"]);
+
+    let bans = json(&dir, &["bans", "list"]);
+    assert_eq!(keys(&bans), ["global", "rooms"]);
+    let ban = &bans["rooms"]["lobby"][0];
+    assert_eq!(keys(ban), ["session_id", "until"]);
+    assert!(ban["until"].as_f64().unwrap() > 0.0, "{bans}");
+
+    let permissions = json(&dir, &["permissions", "show", "--room", "lobby"]);
+    assert_eq!(
+        keys(&permissions),
+        ["defaults", "overrides", "room", "scheduled"]
+    );
+    let overrides = permissions["overrides"].as_array().unwrap();
+    let muted_row = overrides
+        .iter()
+        .find(|o| o["write"] == false)
+        .unwrap_or_else(|| panic!("{permissions}"));
+    assert_eq!(
+        keys(muted_row),
+        [
+            "accessible",
+            "admin",
+            "banned",
+            "moderator",
+            "read",
+            "session_id",
+            "upload",
+            "write"
+        ]
+    );
+    assert_eq!(
+        muted_row["read"],
+        serde_json::Value::Null,
+        "left to the default"
+    );
+
+    let user = json(&dir, &["user", "show", SID]);
+    let user = &user["users"][0];
+    assert_eq!(
+        keys(user),
+        [
+            "admin",
+            "banned",
+            "first_seen",
+            "last_active",
+            "moderator",
+            "rooms",
+            "scheduled_global_bans",
+            "session_id",
+            "visible_mod"
+        ]
+    );
+    assert_eq!(user["rooms"][0]["token"], "lobby");
+    assert_eq!(user["rooms"][0]["moderator"], true);
+    assert!(json(&dir, &["user", "list"]).is_array());
+
+    let audit = json(&dir, &["audit"]);
+    let newest = &audit[0];
+    assert_eq!(
+        keys(newest),
+        ["action", "actor", "at", "details", "id", "room", "target"]
+    );
+    assert_eq!(newest["action"], "set_room_web_messages");
+    assert_eq!(newest["details"], serde_json::json!({"shown": true}));
+
+    // Text stays the default.
+    assert!(admin_stdout(&dir, &["room", "show", "lobby"]).starts_with("Room lobby"));
+}
+
+/// `completions bash|zsh|fish` print scripts that know every subcommand; the bash one is
+/// valid bash. They need no configuration or database.
+#[test]
+fn completions_are_printed_for_bash_zsh_and_fish_without_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("never-created");
+    for shell in ["bash", "zsh", "fish"] {
+        let script = admin_stdout(&data, &["completions", shell]);
+        for word in [
+            "room",
+            "moderator",
+            "bans",
+            "permissions",
+            "audit",
+            "completions",
+            "json",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    assert!(!data.exists(), "completions touched the data directory");
+    let bash = admin_stdout(&data, &["completions", "bash"]);
+    let path = dir.path().join("sogs-admin.bash");
+    std::fs::write(&path, bash).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(check.status.success(), "{check:?}");
+    let (code, err) = admin(&data, &["completions", "tcsh"], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("tcsh"), "{err}");
+}

@@ -18,6 +18,10 @@ COPY postgres-entrypoint.sh /usr/local/bin/
 ENTRYPOINT ["postgres-entrypoint.sh"]
 
 FROM services AS redis
+# The official image builds Redis with protected mode off (it is reached over the container
+# network, without a password); Debian's keeps it on, so the stand-in turns it off.
+RUN printf '#!/bin/sh\nexec /usr/bin/redis-server "$@" --protected-mode no\n' > /usr/local/bin/redis-server \
+    && chmod +x /usr/local/bin/redis-server
 CMD ["redis-server"]
 
 FROM services AS nginx

@@ -16,10 +16,15 @@ Usage: check_chart.py CHART_DIR
    regular objects and its pre/post-upgrade hooks; the key Secret is neither (a pre-install
    hook with resource-policy keep), so an upgrade never re-renders or replaces it, while
    every regular object that names it names the same Secret in both renders.
+6. every metric the dashboard and the alerts query is one the server registers (names
+   found in server/src/), so a renamed metric cannot leave a panel empty;
 """
 
 import base64
 import copy
+import json
+import pathlib
+import re
 import sys
 
 import helm_python
@@ -255,6 +260,30 @@ def key_survives_upgrade(chart):
           "with key.existingSecret the chart makes no key")
 
 
+def metric_names_in(text):
+    names = set(re.findall(r"\bsogs_[a-z_]+", text))
+    return {re.sub(r"_(bucket|sum|count)$", "", n) for n in names}
+
+
+def metrics_exist(chart, chart_dir):
+    repo = pathlib.Path(chart_dir).resolve().parent.parent
+    registered = set()
+    for source in (repo / "server" / "src").rglob("*.rs"):
+        registered |= set(re.findall(r'"(sogs_[a-z_]+)"', source.read_text()))
+    check(len(registered) > 10, f"found the server's metrics ({len(registered)})")
+    dashboard = (pathlib.Path(chart_dir) / "dashboards" / "sogs.json").read_text()
+    json.loads(dashboard)
+    rules = chart.render(EVERYTHING, name="sogs", namespace="community")["sogs/templates/prometheusrule.yaml"]
+    for what, text in (("dashboard", dashboard), ("alerts", rules)):
+        unknown = metric_names_in(text) - registered
+        check(not unknown, f"the {what} queries metrics the server does not register: {sorted(unknown)}")
+    # Compose's Prometheus and Grafana provisioning (same dashboard) parse.
+    for f in ("docker/monitoring/prometheus.yml",
+              "docker/monitoring/grafana/provisioning/datasources/prometheus.yaml",
+              "docker/monitoring/grafana/provisioning/dashboards/sogs.yaml"):
+        check(bool(yaml.safe_load((repo / f).read_text())), f"{f} parses")
+
+
 def main():
     chart_dir = sys.argv[1]
     chart = helm_python.Chart.load(chart_dir)
@@ -279,6 +308,8 @@ def main():
         except helm_python.HelmError:
             continue
         check(False, f"the schema accepted {what}: {values}")
+    print("- dashboard and alert metrics exist")
+    metrics_exist(chart, chart_dir)
     print("- the key across an upgrade")
     key_survives_upgrade(chart)
     if failures:

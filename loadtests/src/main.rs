@@ -1,6 +1,7 @@
 //! `sogs-loadtest`: load that behaves like Session clients, against running servers.
 //! See `loadtests/README.md` for the scenarios and how to read the figures.
 
+mod chaos;
 mod fill;
 mod hostile;
 mod poll;
@@ -72,6 +73,37 @@ enum Scenario {
         #[arg(long, default_value_t = 200)]
         samples: usize,
     },
+    /// One fault under write load: writers and readers through every instance, a command
+    /// that injects the fault and one that ends it; prints one Markdown table row
+    /// (acknowledged, lost, duplicated, replays accepted, statuses, p50/p99 and throughput
+    /// before → during → after, recovery time). `loadtests/chaos.sh` runs the series.
+    #[command(after_help = "Example: sogs-loadtest chaos --join-url \
+                            'http://127.0.0.2:22081/chaos?public_key=…' --also http://127.0.0.3:22082 \
+                            --fault redis-hang --inject 'kill -STOP 123' --recover 'kill -CONT 123'")]
+    Chaos {
+        #[arg(long = "join-url")]
+        join_url: JoinUrl,
+        #[arg(long = "also")]
+        also: Vec<String>,
+        /// A name for the report.
+        #[arg(long)]
+        fault: String,
+        #[arg(long)]
+        inject: String,
+        #[arg(long)]
+        recover: String,
+        #[arg(long, default_value_t = 6)]
+        writers: usize,
+        #[arg(long, default_value_t = 3)]
+        readers: usize,
+        /// Seconds of load before the fault, during it, and after it.
+        #[arg(long, default_value_t = 6)]
+        before: u64,
+        #[arg(long, default_value_t = 8)]
+        during: u64,
+        #[arg(long, default_value_t = 8)]
+        after: u64,
+    },
     /// Honest clients poll while one attacker runs each pattern of issue 23 in turn; per
     /// pattern, the honest polls' p50/p99 and the server's RSS.
     #[command(after_help = "Example: sogs-loadtest hostile --join-url \
@@ -135,6 +167,33 @@ async fn main() -> ExitCode {
 
 async fn run(scenario: Scenario) -> anyhow::Result<()> {
     match scenario {
+        Scenario::Chaos {
+            join_url,
+            also,
+            fault,
+            inject,
+            recover,
+            writers,
+            readers,
+            before,
+            during,
+            after,
+        } => {
+            let options = chaos::ChaosOptions {
+                fault,
+                targets: std::iter::once(join_url.base.clone()).chain(also).collect(),
+                server_pk: join_url.server_pk,
+                room: join_url.token.clone(),
+                writers,
+                readers,
+                before: Duration::from_secs(before),
+                during: Duration::from_secs(during),
+                after: Duration::from_secs(after),
+                inject,
+                recover,
+            };
+            println!("{}", chaos::run(&options).await?);
+        }
         Scenario::Poll {
             join_urls,
             also,

@@ -5,6 +5,7 @@
 //! statement; `api` is the one route table over them; `startup` builds the running app.
 
 pub mod api;
+pub mod banner;
 pub mod blobs;
 pub mod client;
 pub mod clock;

@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
     if !args.healthcheck_url.is_empty() {
         return healthcheck_urls(&args.healthcheck_url).await;
     }
-    let config = match Config::from_process(args.config.as_deref()) {
+    let mut config = match Config::from_process(args.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("sogs-server: {e}");
@@ -48,7 +48,18 @@ async fn main() -> ExitCode {
     if args.healthcheck {
         return healthcheck(&config).await;
     }
+    // Absolute, so that the paths the banner prints work from any directory.
+    if let Ok(dir) = std::path::absolute(&config.server.data_dir) {
+        config.server.data_dir = dir;
+    }
     sogs::telemetry::init(&config.log, &config.limits);
+    let json_logs = sogs::telemetry::uses_json(&config.log);
+    let key_created = !config.key_file().exists();
+    let config_file = args
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("SOGS_CONFIG").map(PathBuf::from))
+        .map(|file| std::path::absolute(&file).unwrap_or(file));
     let app = match Application::build(config, Clock::system()).await {
         Ok(app) => app,
         Err(e) => {
@@ -57,6 +68,21 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let admin = sogs::banner::admin_command(
+        std::env::current_exe().ok().as_deref(),
+        std::env::var_os("CARGO").is_some(),
+        config_file.as_deref(),
+        std::env::vars(),
+    );
+    for line in sogs::banner::lines(&app.startup_facts(key_created, admin)) {
+        // Plain words on a terminal; one log event per line when logs are JSON, so a log
+        // collector still reads every line as JSON.
+        if json_logs {
+            tracing::info!(target: "sogs::banner", "{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
     match app.run_until_stopped().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -80,14 +80,6 @@ impl Application {
                 (Some(server), Some(port))
             }
         };
-        tracing::info!(
-            public_key = %state.key.public_key().to_hex(),
-            base_url = %state.config.server.base_url,
-            port,
-            "sogs-server listening; rooms join as {}/<room>?public_key={}",
-            state.config.server.base_url,
-            state.key.public_key().to_hex()
-        );
         let mut tasks = crate::tasks::spawn(state.clone(), shutdown.clone());
         if !state.database_ready.load(Ordering::Acquire) {
             tasks.push(tokio::spawn(wait_for_database(
@@ -104,6 +96,36 @@ impl Application {
             state,
             shutdown,
         })
+    }
+
+    /// What the startup banner states about this server (see [`crate::banner`]).
+    pub fn startup_facts(&self, key_created: bool, admin: String) -> crate::banner::StartupFacts {
+        let config = &self.state.config;
+        let absolute = |p: std::path::PathBuf| std::path::absolute(&p).unwrap_or(p);
+        let host = config
+            .server
+            .listen
+            .rsplit_once(':')
+            .map_or("0.0.0.0", |(host, _)| host);
+        let uploads = if config.files.s3_endpoint.is_empty() {
+            format!("directory {}", absolute(config.uploads_dir()).display())
+        } else {
+            format!(
+                "S3 bucket {} at {}",
+                config.files.s3_bucket, config.files.s3_endpoint
+            )
+        };
+        crate::banner::StartupFacts {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            listen: format!("{host}:{}", self.port),
+            base_url: config.server.base_url.clone(),
+            public_key_hex: self.state.key.public_key().to_hex(),
+            key_file: absolute(config.key_file()),
+            key_created,
+            database_url: config.database_url(),
+            uploads,
+            admin,
+        }
     }
 
     /// The port actually bound (useful when the config asked for port 0).
@@ -129,6 +151,15 @@ impl Application {
     /// Serves until SIGINT/SIGTERM or the shutdown token, then lets in-flight requests
     /// finish (up to `server.shutdown_timeout_secs`).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let state = &self.state;
+        tracing::info!(
+            public_key = %state.key.public_key().to_hex(),
+            base_url = %state.config.server.base_url,
+            port = self.port,
+            "sogs-server listening; rooms join as {}/<room>?public_key={}",
+            state.config.server.base_url,
+            state.key.public_key().to_hex()
+        );
         let result = match self.metrics_server {
             Some(metrics) => {
                 let (api, metrics) = tokio::join!(self.server, metrics);
@@ -161,10 +192,8 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
             source,
         })?;
     }
-    let (key, created) = key::load_or_create(&config.key_file())?;
-    if created {
-        tracing::warn!(path = %config.key_file().display(), "created a new server key");
-    }
+    // A new key is announced by the startup banner (crate::banner), not logged here.
+    let (key, _created) = key::load_or_create(&config.key_file())?;
     let options = StoreOptions {
         max_connections: config.database.max_connections,
         acquire_timeout: std::time::Duration::try_from_secs_f64(

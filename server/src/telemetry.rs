@@ -36,14 +36,18 @@ pub fn malformed_requests() -> Option<&'static IntCounter> {
 /// level so a developer can turn up one module without editing files. Calling it twice
 /// is harmless (the second call does nothing), which tests rely on.
 pub fn init(config: &LogConfig, limits: &LimitsConfig) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = match config.format {
-        LogFormat::Json => true,
-        LogFormat::Pretty => false,
-        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    // actix's own start-up lines ("starting N workers") would come before the startup
+    // banner (crate::banner) and say less; they stay available with RUST_LOG or by naming
+    // actix_server in the configured level.
+    let level = if config.level.contains("actix_server") {
+        config.level.clone()
+    } else {
+        format!("{},actix_server=warn", config.level)
     };
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = uses_json(config);
     let not_malformed =
         tracing_subscriber::filter::filter_fn(|meta| !is_malformed_request_report(meta));
     let summary = MalformedRequestSummary {
@@ -66,6 +70,16 @@ pub fn init(config: &LogConfig, limits: &LimitsConfig) {
             .with(fmt.with_filter(filter).with_filter(not_malformed))
             .try_init()
     };
+}
+
+/// Whether log lines are JSON objects (`auto`: when stderr is not a terminal, as under a
+/// service manager or in a container), so plain text must not be mixed in.
+pub fn uses_json(config: &LogConfig) -> bool {
+    match config.format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    }
 }
 
 /// Whether an event is actix-http's per-connection error report: a client sent something

@@ -34,6 +34,11 @@ pub async fn run(ctx: &Context, args: &AuditArgs, out: &mut impl Write) -> Resul
         ..AuditFilter::default()
     };
     let entries = ctx.store.audit_log(&filter).await.map_err(failed)?;
+    if ctx.json {
+        let list: Vec<_> = entries.iter().map(super::json::audit_entry).collect();
+        super::say_json(out, &list.into());
+        return Ok(());
+    }
     if entries.is_empty() {
         say(out, "no audit entries");
     }

@@ -93,20 +93,30 @@ pub async fn list(
     room: Option<&str>,
     out: &mut impl Write,
 ) -> Result<(), AdminError> {
+    let mut document = serde_json::Map::new();
     let rooms = match room {
         Some(token) => vec![ctx.room(token).await?],
         None => {
             let banned = ctx.store.globally_banned_users().await.map_err(failed)?;
             let futures = ctx.store.ban_futures(None, None).await.map_err(failed)?;
-            say(out, "Global bans:");
-            print_bans(
-                banned.iter().map(|u| (u.id, u.session_id.as_str())),
-                &futures,
-                out,
-            );
+            if ctx.json {
+                let list: Vec<_> = banned
+                    .iter()
+                    .map(|u| super::json::ban(&u.session_id, u.id, &futures))
+                    .collect();
+                document.insert("global".into(), list.into());
+            } else {
+                say(out, "Global bans:");
+                print_bans(
+                    banned.iter().map(|u| (u.id, u.session_id.as_str())),
+                    &futures,
+                    out,
+                );
+            }
             ctx.store.list_rooms().await.map_err(failed)?
         }
     };
+    let mut by_room = serde_json::Map::new();
     for room in rooms {
         let banned: Vec<_> = ctx
             .store
@@ -121,12 +131,24 @@ pub async fn list(
             .ban_futures(Some(room.id), None)
             .await
             .map_err(failed)?;
+        if ctx.json {
+            let list: Vec<_> = banned
+                .iter()
+                .map(|o| super::json::ban(&o.session_id, o.user_id, &futures))
+                .collect();
+            by_room.insert(room.token, list.into());
+            continue;
+        }
         say(out, format!("Bans in {}:", room.token));
         print_bans(
             banned.iter().map(|o| (o.user_id, o.session_id.as_str())),
             &futures,
             out,
         );
+    }
+    if ctx.json {
+        document.insert("rooms".into(), by_room.into());
+        super::say_json(out, &document.into());
     }
     Ok(())
 }

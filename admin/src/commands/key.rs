@@ -13,8 +13,9 @@ use sogs::crypto::keys::ServerKey;
 
 use super::{AdminError, failed, say};
 
-/// `key show`: the public key (hex) of the existing key file.
-pub fn show(config: &Config, out: &mut impl Write) -> Result<(), AdminError> {
+/// `key show`: the public key (hex) of the existing key file; with `--json`,
+/// `{"public_key": hex, "key_file": path}`.
+pub fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<(), AdminError> {
     let path = config.key_file();
     if !path.exists() {
         return Err(AdminError::Usage(format!(
@@ -23,6 +24,14 @@ pub fn show(config: &Config, out: &mut impl Write) -> Result<(), AdminError> {
         )));
     }
     let key = sogs::key::load(&path).map_err(failed)?;
+    if json {
+        let document = serde_json::json!({
+            "public_key": key.public_key().to_hex(),
+            "key_file": path.display().to_string(),
+        });
+        super::say_json(out, &document);
+        return Ok(());
+    }
     say(out, key.public_key().to_hex());
     Ok(())
 }
@@ -78,7 +87,7 @@ mod tests {
     fn generate_writes_once_and_show_prints_the_public_key() {
         let env = TestEnv::sqlite();
         assert!(matches!(
-            show(&env.config, &mut Vec::new()).unwrap_err(),
+            show(&env.config, false, &mut Vec::new()).unwrap_err(),
             AdminError::Usage(_)
         ));
         let mut out = Vec::new();
@@ -87,7 +96,7 @@ mod tests {
         let hex = key.public_key().to_hex();
         assert!(text(out).contains(&hex));
         let mut out = Vec::new();
-        show(&env.config, &mut out).unwrap();
+        show(&env.config, false, &mut out).unwrap();
         assert_eq!(text(out).trim(), hex);
 
         let again = generate(&env.config, false, &mut Vec::new()).unwrap_err();
@@ -161,7 +170,7 @@ mod tests {
         let public = "f99df08d2e9779d2724cd118a70283713f119d708b512043ef3a00f75801163b";
         assert!(text(out).contains(public));
         let mut out = Vec::new();
-        show(&env.config, &mut out).unwrap();
+        show(&env.config, false, &mut out).unwrap();
         assert_eq!(text(out).trim(), public);
 
         let broken = dir.path().join("broken.pem");

@@ -6,6 +6,7 @@ mod ban;
 #[cfg(test)]
 mod end_to_end;
 mod import;
+mod json;
 mod key;
 mod migrate;
 mod moderator;
@@ -64,6 +65,8 @@ pub struct Context {
     pub store: Store,
     pub clock: Clock,
     cluster: Option<Cluster>,
+    /// `--json`: listings print one JSON document instead of text.
+    pub json: bool,
 }
 
 impl Context {
@@ -93,6 +96,7 @@ impl Context {
             store,
             clock: Clock::system(),
             cluster,
+            json: false,
         })
     }
 
@@ -188,33 +192,61 @@ impl Context {
 
 /// Runs one parsed command line, confirming destructive commands on stdin.
 pub async fn run(cli: Cli, out: &mut impl Write) -> Result<(), AdminError> {
+    // Completions need no configuration: they work before a server is set up.
+    if let Command::Completions { shell } = cli.command {
+        completions(shell, out);
+        return Ok(());
+    }
     let config = Config::from_process(cli.config.as_deref())
         .map_err(|e| AdminError::Usage(e.to_string()))?;
     let mut input = std::io::stdin().lock();
-    run_with_config(cli.command, config, &mut input, out).await
+    run_with_config_as(cli.command, config, cli.json, &mut input, out).await
 }
 
-/// Runs a command with an already loaded configuration.
+/// `completions SHELL`: the completion script for every subcommand and flag.
+fn completions(shell: clap_complete::Shell, out: &mut impl Write) {
+    use clap::CommandFactory;
+    clap_complete::generate(shell, &mut Cli::command(), "sogs-admin", out);
+}
+
+/// Runs a command with an already loaded configuration, printing text.
+#[cfg(test)]
 pub async fn run_with_config(
     command: Command,
     config: Config,
     input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result<(), AdminError> {
+    run_with_config_as(command, config, false, input, out).await
+}
+
+/// Runs a command with an already loaded configuration; `json` for `--json`.
+pub async fn run_with_config_as(
+    command: Command,
+    config: Config,
+    json: bool,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
     match command {
+        Command::Completions { shell } => {
+            completions(shell, out);
+            return Ok(());
+        }
         Command::Migrate => return migrate::run(config, out).await,
         Command::Key(cmd) => {
             return match cmd {
-                KeyCommand::Show => key::show(&config, out),
+                KeyCommand::Show => key::show(&config, json, out),
                 KeyCommand::Generate { if_missing } => key::generate(&config, if_missing, out),
                 KeyCommand::Import { file } => key::import(&config, &file, out),
             };
         }
         _ => {}
     }
-    let ctx = Context::open(config).await?;
+    let mut ctx = Context::open(config).await?;
+    ctx.json = json;
     match command {
-        Command::Migrate | Command::Key(_) => Ok(()),
+        Command::Migrate | Command::Key(_) | Command::Completions { .. } => Ok(()),
         Command::Room(cmd) => match cmd {
             RoomCommand::Add {
                 token,
@@ -242,9 +274,12 @@ pub async fn run_with_config(
                 description,
                 image,
                 no_image,
+                web_messages,
+                no_web_messages,
                 permissions,
             } => {
                 let changes = room::RoomChanges {
+                    web_messages: (web_messages || no_web_messages).then_some(web_messages),
                     name: name.as_deref(),
                     description: description.as_deref(),
                     image: if no_image {
@@ -325,6 +360,12 @@ pub(crate) fn confirm(
         "y" | "yes" => Ok(()),
         _ => Err(AdminError::Aborted),
     }
+}
+
+/// Writes a listing as one pretty-printed JSON document (`--json`).
+pub(crate) fn say_json(out: &mut impl Write, value: &Value) {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
+    say(out, text);
 }
 
 /// Writes a line of output; a closed stdout is not worth failing a finished command for.

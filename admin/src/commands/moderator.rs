@@ -112,23 +112,32 @@ pub async fn list(
     if let Some(token) = room {
         let room = ctx.room(token).await?;
         let mods = ctx.store.room_moderators(room.id).await.map_err(failed)?;
+        if ctx.json {
+            let list: Vec<_> = mods.iter().map(super::json::moderator).collect();
+            super::say_json(out, &serde_json::json!({ "rooms": { room.token: list } }));
+            return Ok(());
+        }
         say(out, format!("Moderators of {}:", room.token));
         print_list(&mods, out);
         return Ok(());
     }
-    let globals = ctx.store.global_moderators().await.map_err(failed)?;
-    say(out, "Global moderators:");
-    if globals.is_empty() {
-        say(out, "  none");
-    }
-    for u in &globals {
-        let m = RoomModerator {
-            session_id: u.session_id.clone(),
+    let globals: Vec<RoomModerator> = ctx
+        .store
+        .global_moderators()
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .map(|u| RoomModerator {
+            session_id: u.session_id,
             admin: u.admin,
             visible: u.visible_mod,
             global: true,
-        };
-        say(out, format!("  {}", describe(&m)));
+        })
+        .collect();
+    let mut by_room = serde_json::Map::new();
+    if !ctx.json {
+        say(out, "Global moderators:");
+        print_list(&globals, out);
     }
     for room in ctx.store.list_rooms().await.map_err(failed)? {
         // Room-level rights only: global moderators were listed above, and the room's
@@ -147,8 +156,20 @@ pub async fn list(
                 global: false,
             })
             .collect();
+        if ctx.json {
+            let list = mods.iter().map(super::json::moderator).collect();
+            by_room.insert(room.token, serde_json::Value::Array(list));
+            continue;
+        }
         say(out, format!("Moderators of {}:", room.token));
         print_list(&mods, out);
+    }
+    if ctx.json {
+        let globals: Vec<_> = globals.iter().map(super::json::moderator).collect();
+        super::say_json(
+            out,
+            &serde_json::json!({ "global": globals, "rooms": by_room }),
+        );
     }
     Ok(())
 }

@@ -59,10 +59,12 @@ pub async fn run(
         }
         PermissionsCommand::Show { room, session_id } => {
             let room = ctx.room(&room).await?;
-            say(
-                out,
-                format!("Room {} defaults: {}", room.token, defaults(&room)),
-            );
+            if !ctx.json {
+                say(
+                    out,
+                    format!("Room {} defaults: {}", room.token, defaults(&room)),
+                );
+            }
             let overrides = match session_id {
                 Some(sid) => {
                     let target = ctx.target(&sid).await?;
@@ -79,11 +81,13 @@ pub async fn run(
                     .await
                     .map_err(failed)?,
             };
-            if overrides.is_empty() {
-                say(out, "no overrides");
-            }
-            for o in &overrides {
-                say(out, describe(o));
+            if !ctx.json {
+                if overrides.is_empty() {
+                    say(out, "no overrides");
+                }
+                for o in &overrides {
+                    say(out, describe(o));
+                }
             }
             let user = overrides.first().map(|o| o.user_id);
             let user = match (&session_id, user) {
@@ -96,6 +100,16 @@ pub async fn run(
                 .permission_futures(room.id, user)
                 .await
                 .map_err(failed)?;
+            if ctx.json {
+                let document = json!({
+                    "room": room.token,
+                    "defaults": super::json::defaults(&room),
+                    "overrides": overrides.iter().map(super::json::permission_override).collect::<Vec<_>>(),
+                    "scheduled": futures.iter().map(super::json::permission_future).collect::<Vec<_>>(),
+                });
+                super::say_json(out, &document);
+                return Ok(());
+            }
             for f in &futures {
                 let show = |v: Option<bool>| v.map_or("unchanged".to_string(), |b| b.to_string());
                 say(

@@ -170,6 +170,14 @@ async fn store_file(ctx: &Context, room: &Room, image: ImageFile) -> Result<i64,
 /// `room list`: every room, as `room show` prints it.
 pub async fn list(ctx: &Context, out: &mut impl Write) -> Result<(), AdminError> {
     let rooms = ctx.store.list_rooms().await.map_err(failed)?;
+    if ctx.json {
+        let mut all = Vec::with_capacity(rooms.len());
+        for room in &rooms {
+            all.push(room_json(ctx, room).await?);
+        }
+        super::say_json(out, &serde_json::Value::Array(all));
+        return Ok(());
+    }
     if rooms.is_empty() {
         say(out, "no rooms");
     }
@@ -187,6 +195,10 @@ pub async fn show(
     out: &mut impl Write,
 ) -> Result<(), AdminError> {
     let room = ctx.room(token).await?;
+    if ctx.json {
+        super::say_json(out, &room_json(ctx, &room).await?);
+        return Ok(());
+    }
     print_room(ctx, &room, out).await?;
     if qr {
         let url = join_url(
@@ -252,6 +264,8 @@ pub struct RoomChanges<'a> {
     pub description: Option<&'a str>,
     /// `Some(None)`: remove the image.
     pub image: Option<Option<&'a Path>>,
+    /// Show (or stop showing) recent messages on the room's web page.
+    pub web_messages: Option<bool>,
     pub permissions: &'a PermissionFlags,
 }
 
@@ -265,13 +279,19 @@ pub async fn update(
         name,
         description,
         image,
+        web_messages,
         permissions,
     } = *changes;
     let room = ctx.room(token).await?;
-    if name.is_none() && description.is_none() && image.is_none() && permissions.is_empty() {
+    if name.is_none()
+        && description.is_none()
+        && image.is_none()
+        && web_messages.is_none()
+        && permissions.is_empty()
+    {
         return Err(AdminError::Usage(
-            "nothing to change: give --name, --description, --image, --no-image or a \
-             permission flag"
+            "nothing to change: give --name, --description, --image, --no-image, \
+             --web-messages, --no-web-messages or a permission flag"
                 .into(),
         ));
     }
@@ -282,6 +302,23 @@ pub async fn update(
     };
     let room = match image {
         Some(image) => set_image(ctx, &room, image).await?,
+        None => room,
+    };
+    let room = match web_messages {
+        Some(shown) => {
+            ctx.store
+                .set_room_web_messages(room.id, shown)
+                .await
+                .map_err(failed)?;
+            ctx.record(
+                Some(&room.token),
+                None,
+                "set_room_web_messages",
+                json!({ "shown": shown }),
+            )
+            .await?;
+            ctx.room(&room.token).await?
+        }
         None => room,
     };
     if name.is_none() && description.is_none() && permissions.is_empty() {
@@ -353,6 +390,23 @@ pub async fn delete(
     Ok(())
 }
 
+/// A room as `--json` shows it ([`super::json::room`]).
+async fn room_json(ctx: &Context, room: &Room) -> Result<serde_json::Value, AdminError> {
+    let key = ctx.server_key()?;
+    let url = join_url(
+        &ctx.config.server.base_url,
+        &room.token,
+        &key.public_key().to_hex(),
+    );
+    let stats = ctx
+        .store
+        .room_stats(room.id, ctx.clock.now())
+        .await
+        .map_err(failed)?;
+    let moderators = ctx.store.room_moderators(room.id).await.map_err(failed)?;
+    Ok(super::json::room(room, &stats, &moderators, &url))
+}
+
 /// Prints a room's details, counts, moderators and join URL.
 async fn print_room(ctx: &Context, room: &Room, out: &mut impl Write) -> Result<(), AdminError> {
     let key = ctx.server_key()?;
@@ -400,6 +454,12 @@ async fn print_room(ctx: &Context, room: &Room, out: &mut impl Write) -> Result<
     .map(|&(on, c)| if on { c } else { '-' })
     .collect();
     say(out, format!("  permissions:  {perms}"));
+    let web = match (room.web_messages, room.default_read) {
+        (false, _) => "room page without messages",
+        (true, true) => "room page shows recent messages",
+        (true, false) => "messages enabled, but the room is not public: no page",
+    };
+    say(out, format!("  web page:     {web}"));
     if moderators.is_empty() {
         say(out, "  moderators:   none");
     } else {
@@ -543,6 +603,7 @@ mod tests {
             name: Some("Big Lobby"),
             description: Some(""),
             image: None,
+            web_messages: None,
             permissions: &flags,
         };
         update(&ctx, "lobby", &changes, &mut Vec::new())
@@ -566,6 +627,7 @@ mod tests {
             name: None,
             description: None,
             image: None,
+            web_messages: None,
             permissions: &no_flags,
         };
         let nothing = update(&ctx, "lobby", &changes, &mut Vec::new())

@@ -43,13 +43,26 @@ fn known_forms(ctx: &Context, sid: &SessionId) -> Result<Vec<String>, AdminError
 /// `user show SID`: every row the id is known by, with its standing in each room.
 async fn show(ctx: &Context, sid: &SessionId, out: &mut impl Write) -> Result<(), AdminError> {
     let mut found = false;
+    let mut users = Vec::new();
     for form in known_forms(ctx, sid)? {
         let Some(user) = ctx.store.user_by_session_id(&form).await.map_err(failed)? else {
             continue;
         };
         found = true;
-        describe_user(&user, out);
         let rooms = ctx.store.user_rooms(user.id).await.map_err(failed)?;
+        if ctx.json {
+            let bans = ctx
+                .store
+                .ban_futures(None, Some(user.id))
+                .await
+                .map_err(failed)?;
+            let mut entry = super::json::user(&user);
+            entry["rooms"] = rooms.iter().map(super::json::user_in_room).collect();
+            entry["scheduled_global_bans"] = bans.iter().map(super::json::ban_future).collect();
+            users.push(entry);
+            continue;
+        }
+        describe_user(&user, out);
         if rooms.is_empty() {
             say(out, "  rooms:        none");
         } else {
@@ -75,6 +88,9 @@ async fn show(ctx: &Context, sid: &SessionId, out: &mut impl Write) -> Result<()
         return Err(AdminError::Usage(format!(
             "{sid} is not known to this server (never connected, never moderated)"
         )));
+    }
+    if ctx.json {
+        super::say_json(out, &serde_json::json!({ "users": users }));
     }
     Ok(())
 }
@@ -154,6 +170,22 @@ async fn list(
         .active_users(room.as_ref().map(|r| r.id), since, limit)
         .await
         .map_err(failed)?;
+    if ctx.json {
+        let list: Vec<_> = users
+            .iter()
+            .map(|u| {
+                serde_json::json!({
+                    "session_id": u.session_id,
+                    "last_active": u.last_active,
+                    "admin": u.admin,
+                    "moderator": u.moderator,
+                    "banned": u.banned,
+                })
+            })
+            .collect();
+        super::say_json(out, &list.into());
+        return Ok(());
+    }
     if users.is_empty() {
         say(out, "no users active in that time");
     }

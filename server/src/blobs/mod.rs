@@ -8,7 +8,6 @@
 
 mod local;
 mod s3;
-pub mod sigv4;
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,7 +17,7 @@ use futures::future::BoxFuture;
 use crate::config::Config;
 
 pub use local::LocalDir;
-pub use s3::{S3Bucket, S3ConfigError, S3Options};
+pub use s3::{Credentials, S3Bucket, S3ConfigError, S3Options};
 
 /// The blob store the configuration names: an S3 bucket when `[files] s3_endpoint` is set,
 /// else the uploads directory.
@@ -30,7 +29,7 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn BlobStore>, S3ConfigError>
     Ok(Arc::new(S3Bucket::new(S3Options {
         endpoint: files.s3_endpoint.clone(),
         bucket: files.s3_bucket.clone(),
-        credentials: sigv4::Credentials {
+        credentials: Credentials {
             access_key: files.s3_access_key.clone(),
             secret_key: files.s3_secret_key.clone(),
             region: files.s3_region.clone(),
@@ -52,7 +51,7 @@ pub enum BlobError {
     Request {
         key: String,
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("blob {key}: object store answered {status}")]
     Status { key: String, status: u16 },

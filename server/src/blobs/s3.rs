@@ -1,20 +1,46 @@
 //! Blobs as objects in an S3-compatible bucket (AWS S3, MinIO, Garage, Ceph, R2, …), so
 //! that any number of instances share uploads without a shared volume.
 //!
-//! Requests are plain HTTP through `reqwest`, signed with SigV4 ([`super::sigv4`]); the
-//! request time comes from the system clock, as the object store checks it against its
-//! own.
+//! Requests go through the `object_store` crate (Apache Arrow's), which signs them (SigV4),
+//! retries transient failures and maps "no such key" for us; this module only turns the
+//! server's settings into its builder and its answers into [`BlobError`]s. It is built
+//! with ring (not aws-lc) for signing and TLS, as the rest of the server.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
-use reqwest::{Method, StatusCode, Url};
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as ObjectPath;
+use object_store::{ClientOptions, ObjectStoreExt, PutPayload, RetryConfig};
+use reqwest::Url;
 
-use super::sigv4::{self, Credentials, EMPTY_PAYLOAD_SHA256};
 use super::{BlobError, BlobKey, BlobStore};
 
 /// How long one object request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Transient failures (5xx, dropped connections) are retried this often, within
+/// [`RETRY_TIMEOUT`]; an upload should fail rather than hang for minutes.
+const MAX_RETRIES: usize = 3;
+const RETRY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The access key pair S3 requests are signed with. Debug never shows the secret.
+#[derive(Clone)]
+pub struct Credentials {
+    pub access_key: String,
+    pub secret_key: String,
+    pub region: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"[redacted]")
+            .field("region", &self.region)
+            .finish()
+    }
+}
 
 /// Where and how to reach the bucket.
 #[derive(Debug, Clone)]
@@ -35,153 +61,124 @@ pub enum S3ConfigError {
     Endpoint(String),
     #[error("S3 bucket name is empty or not usable in a URL: {0:?}")]
     Bucket(String),
+    #[error("S3 client: {0}")]
+    Client(String),
 }
 
 /// A bucket holding one object per blob, named by the blob key.
 #[derive(Debug, Clone)]
 pub struct S3Bucket {
-    http: reqwest::Client,
-    /// The URL blob keys are appended to, with a trailing `/`.
-    base: Url,
-    credentials: Credentials,
+    store: Arc<AmazonS3>,
 }
 
 impl S3Bucket {
     pub fn new(options: S3Options) -> Result<Self, S3ConfigError> {
-        let bad_endpoint = || S3ConfigError::Endpoint(options.endpoint.clone());
-        let endpoint = Url::parse(&options.endpoint).map_err(|_| bad_endpoint())?;
-        if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host_str().is_none() {
-            return Err(bad_endpoint());
-        }
-        let bucket = &options.bucket;
-        if bucket.is_empty()
-            || !bucket
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
-        {
-            return Err(S3ConfigError::Bucket(bucket.clone()));
-        }
-        let prefix = endpoint.path().trim_end_matches('/').to_string();
-        let base = if options.path_style {
-            let mut base = endpoint.clone();
-            base.set_path(&format!("{prefix}/{bucket}/"));
-            base
+        let base = base_url(&options)?;
+        // object_store's reqwest has rustls without a crypto provider chosen, so that no
+        // aws-lc is compiled in; ring becomes the process's provider (a no-op when one is
+        // already installed).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // Path style: the endpoint as given, object_store appends `/{bucket}/{key}`.
+        // Virtual-hosted style: the endpoint already names the bucket in its host.
+        let endpoint = if options.path_style {
+            options.endpoint.trim_end_matches('/').to_string()
         } else {
-            let host = endpoint.host_str().ok_or_else(bad_endpoint)?;
-            let mut base = endpoint.clone();
-            base.set_host(Some(&format!("{bucket}.{host}")))
-                .map_err(|_| bad_endpoint())?;
-            base.set_path(&format!("{prefix}/"));
-            base
+            base.as_str().trim_end_matches('/').to_string()
         };
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
+        // Client options first: `with_client_options` replaces what `with_allow_http` sets.
+        let store = AmazonS3Builder::new()
+            .with_client_options(ClientOptions::new().with_timeout(REQUEST_TIMEOUT))
+            .with_endpoint(endpoint)
+            .with_bucket_name(&options.bucket)
+            .with_region(&options.credentials.region)
+            .with_access_key_id(&options.credentials.access_key)
+            .with_secret_access_key(&options.credentials.secret_key)
+            .with_virtual_hosted_style_request(!options.path_style)
+            .with_allow_http(base.scheme() == "http")
+            .with_retry(RetryConfig {
+                max_retries: MAX_RETRIES,
+                retry_timeout: RETRY_TIMEOUT,
+                ..RetryConfig::default()
+            })
             .build()
-            .map_err(|_| bad_endpoint())?;
+            .map_err(|e| S3ConfigError::Client(e.to_string()))?;
         Ok(Self {
-            http,
-            base,
-            credentials: options.credentials,
+            store: Arc::new(store),
         })
-    }
-
-    /// Sends one signed request for `key`.
-    async fn send(
-        &self,
-        method: Method,
-        key: &BlobKey,
-        body: Option<&[u8]>,
-    ) -> Result<reqwest::Response, BlobError> {
-        let request_error = |source| BlobError::Request {
-            key: key.to_string(),
-            source,
-        };
-        let path = format!("{}{}", self.base.path(), sigv4::encode_key(key.as_str()));
-        let mut url = self.base.clone();
-        url.set_path(&path);
-        let host = match (url.host_str(), url.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_string(),
-            (None, _) => String::new(),
-        };
-        let payload_sha256 =
-            body.map_or_else(|| EMPTY_PAYLOAD_SHA256.to_string(), sigv4::payload_sha256);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let amz_date = sigv4::amz_date(now);
-        let authorization = sigv4::authorization(
-            &self.credentials,
-            &sigv4::Request {
-                method: method.as_str(),
-                path: url.path(),
-                headers: &[
-                    ("host", &host),
-                    ("x-amz-content-sha256", &payload_sha256),
-                    ("x-amz-date", &amz_date),
-                ],
-                payload_sha256: &payload_sha256,
-                amz_date: &amz_date,
-            },
-        );
-        let mut request = self
-            .http
-            .request(method, url)
-            .header("x-amz-content-sha256", &payload_sha256)
-            .header("x-amz-date", &amz_date)
-            .header("authorization", authorization);
-        if let Some(body) = body {
-            request = request.body(body.to_vec());
-        }
-        request.send().await.map_err(request_error)
     }
 }
 
-fn unexpected(key: &BlobKey, status: StatusCode) -> BlobError {
-    BlobError::Status {
+/// The URL object keys are appended to, with a trailing `/`; refuses settings that cannot
+/// make one.
+fn base_url(options: &S3Options) -> Result<Url, S3ConfigError> {
+    let bad_endpoint = || S3ConfigError::Endpoint(options.endpoint.clone());
+    let endpoint = Url::parse(&options.endpoint).map_err(|_| bad_endpoint())?;
+    if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host_str().is_none() {
+        return Err(bad_endpoint());
+    }
+    let bucket = &options.bucket;
+    if bucket.is_empty()
+        || !bucket
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+    {
+        return Err(S3ConfigError::Bucket(bucket.clone()));
+    }
+    let prefix = endpoint.path().trim_end_matches('/').to_string();
+    let mut base = endpoint.clone();
+    if options.path_style {
+        base.set_path(&format!("{prefix}/{bucket}/"));
+    } else {
+        let host = endpoint.host_str().ok_or_else(bad_endpoint)?;
+        base.set_host(Some(&format!("{bucket}.{host}")))
+            .map_err(|_| bad_endpoint())?;
+        base.set_path(&format!("{prefix}/"));
+    }
+    Ok(base)
+}
+
+fn object_path(key: &BlobKey) -> ObjectPath {
+    // Blob keys are already plain `/`-separated parts (BlobKey::parse), which is exactly
+    // what an object path is.
+    ObjectPath::from(key.as_str())
+}
+
+fn request_error(key: &BlobKey, source: object_store::Error) -> BlobError {
+    BlobError::Request {
         key: key.to_string(),
-        status: status.as_u16(),
+        source: Box::new(source),
     }
 }
 
 impl BlobStore for S3Bucket {
     fn put<'a>(&'a self, key: &'a BlobKey, data: &'a [u8]) -> BoxFuture<'a, Result<(), BlobError>> {
         Box::pin(async move {
-            let response = self.send(Method::PUT, key, Some(data)).await?;
-            match response.status() {
-                s if s.is_success() => Ok(()),
-                s => Err(unexpected(key, s)),
-            }
+            let payload = PutPayload::from(data.to_vec());
+            self.store
+                .put(&object_path(key), payload)
+                .await
+                .map(|_| ())
+                .map_err(|e| request_error(key, e))
         })
     }
 
     fn get<'a>(&'a self, key: &'a BlobKey) -> BoxFuture<'a, Result<Option<Vec<u8>>, BlobError>> {
         Box::pin(async move {
-            let response = self.send(Method::GET, key, None).await?;
-            match response.status() {
-                StatusCode::NOT_FOUND => Ok(None),
-                s if s.is_success() => {
-                    let body = response
-                        .bytes()
-                        .await
-                        .map_err(|source| BlobError::Request {
-                            key: key.to_string(),
-                            source,
-                        })?;
-                    Ok(Some(body.to_vec()))
-                }
-                s => Err(unexpected(key, s)),
-            }
+            let result = match self.store.get(&object_path(key)).await {
+                Ok(result) => result,
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                Err(e) => return Err(request_error(key, e)),
+            };
+            let bytes = result.bytes().await.map_err(|e| request_error(key, e))?;
+            Ok(Some(bytes.to_vec()))
         })
     }
 
     fn delete<'a>(&'a self, key: &'a BlobKey) -> BoxFuture<'a, Result<(), BlobError>> {
         Box::pin(async move {
-            let response = self.send(Method::DELETE, key, None).await?;
-            match response.status() {
-                StatusCode::NOT_FOUND => Ok(()),
-                s if s.is_success() => Ok(()),
-                s => Err(unexpected(key, s)),
+            match self.store.delete(&object_path(key)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(request_error(key, e)),
             }
         })
     }
@@ -197,7 +194,7 @@ mod tests {
             bucket: bucket.into(),
             credentials: Credentials {
                 access_key: "a".into(),
-                secret_key: "s".into(),
+                secret_key: "very-secret".into(),
                 region: "us-east-1".into(),
             },
             path_style,
@@ -206,15 +203,18 @@ mod tests {
 
     #[test]
     fn object_urls_follow_the_addressing_style() {
-        let path = S3Bucket::new(options("http://127.0.0.1:9000", "sogs", true)).unwrap();
-        assert_eq!(path.base.as_str(), "http://127.0.0.1:9000/sogs/");
-        let prefixed = S3Bucket::new(options("https://h.example/s3/", "b", true)).unwrap();
-        assert_eq!(prefixed.base.as_str(), "https://h.example/s3/b/");
-        let hosted = S3Bucket::new(options("https://s3.eu-west-1.amazonaws.com", "b", false));
+        let path = base_url(&options("http://127.0.0.1:9000", "sogs", true)).unwrap();
+        assert_eq!(path.as_str(), "http://127.0.0.1:9000/sogs/");
+        let prefixed = base_url(&options("https://h.example/s3/", "b", true)).unwrap();
+        assert_eq!(prefixed.as_str(), "https://h.example/s3/b/");
+        let hosted = base_url(&options("https://s3.eu-west-1.amazonaws.com", "b", false));
         assert_eq!(
-            hosted.unwrap().base.as_str(),
+            hosted.unwrap().as_str(),
             "https://b.s3.eu-west-1.amazonaws.com/"
         );
+        for style in [true, false] {
+            S3Bucket::new(options("https://s3.example", "b", style)).unwrap();
+        }
     }
 
     #[test]
@@ -231,5 +231,12 @@ mod tests {
                 "{endpoint} {bucket}"
             );
         }
+    }
+
+    #[test]
+    fn the_secret_key_never_shows_in_debug_output() {
+        let debug = format!("{:?}", options("http://x", "b", true));
+        assert!(!debug.contains("very-secret"), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
     }
 }

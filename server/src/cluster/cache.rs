@@ -454,6 +454,7 @@ mod tests {
             default_upload: true,
             post_rate_limit: None,
             post_rate_window: None,
+            web_messages: false,
         }
     }
 

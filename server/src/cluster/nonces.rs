@@ -15,9 +15,13 @@
 //! store would be taken for new. The rule that closes this, with no SQL on the normal path:
 //!
 //! - Redis keeps `sogs:nonces:since`, the Redis time its current data set began (written by
-//!   the first nonce check on an empty Redis, in the same script). Each instance also notes
-//!   when it saw an outage begin (`fault_at`: a failed command or a lost subscription).
-//! - A nonce that might be lost was accepted before `max(since, fault_at)`. Session clients
+//!   the first nonce check on an empty Redis, in the same script). The database lists the
+//!   stores used so far (one row each), so an instance seeing a new one can tell a Redis
+//!   that lost its data (an older store was in use) from a first deployment. Each instance
+//!   also notes when it saw an outage begin (`fault_at`: a failed command or a lost
+//!   subscription).
+//! - A nonce that might be lost was accepted before `max(since of a replacing store,
+//!   fault_at)`. Session clients
 //!   stamp requests with the network's clock, in whole seconds, so such a request carries a
 //!   timestamp before that moment plus [`CLOCK_MARGIN_SECS`], unless its sender's clock ran
 //!   ahead by more than the margin; those requests (rare) have their nonce written to the
@@ -90,6 +94,8 @@ enum Route {
 struct History {
     /// `sogs:nonces:since` as last seen.
     since: f64,
+    /// The same, if that store replaced an older one (whose nonces are gone); 0 otherwise.
+    lost_before: f64,
     /// The latest outage seen here (`fault_at` 0: none).
     fault_at: f64,
     /// Requests stamped up to here are checked in the database as well.
@@ -101,7 +107,7 @@ struct History {
 impl History {
     /// The routing rule (see the module comment). `redis_up`: whether Redis is usable.
     fn route(&self, stamped: f64, now: f64, redis_up: bool) -> Route {
-        let boundary = self.since.max(self.fault_at);
+        let boundary = self.lost_before.max(self.fault_at);
         if boundary > 0.0 && stamped < boundary + CLOCK_MARGIN_SECS {
             return Route::Refuse;
         }
@@ -224,25 +230,11 @@ impl Cluster {
             );
         };
         let since = since.parse::<f64>().unwrap_or(0.0);
-        if since != history.since {
-            self.nonce_watch.update(|h| {
-                if since > h.since {
-                    // A new, empty data set (or the first look at it): whatever the old one
-                    // held is gone.
-                    if h.since > 0.0 {
-                        h.stale = true;
-                    }
-                    h.since = since;
-                }
-            });
-            if history.since > 0.0 && since > history.since {
-                tracing::warn!(
-                    since,
-                    "redis nonce store is new (restarted without its data); requests signed before it are refused"
-                );
-                if stamped < since + CLOCK_MARGIN_SECS {
-                    return Ok(NonceVerdict::Unverifiable);
-                }
+        if since > history.since && self.note_nonce_store(store, since).await {
+            // Checked after the fact, once per store: this request was counted in the new
+            // store, but signed before it began, so it may be a replay of a lost nonce.
+            if stamped < since + CLOCK_MARGIN_SECS {
+                return Ok(NonceVerdict::Unverifiable);
             }
         }
         if fresh == 0 {
@@ -253,6 +245,33 @@ impl Cluster {
             return in_database().await;
         }
         Ok(NonceVerdict::Fresh)
+    }
+
+    /// Takes note of the Redis nonce store that began at `since`, seen for the first time
+    /// here; true if it replaced an older one, whose nonces are gone. Asked of the database
+    /// (once per store and instance), since only it outlives Redis: a first deployment's
+    /// store replaced nothing, and refuses nothing.
+    async fn note_nonce_store(&self, store: &Store, since: f64) -> bool {
+        // If the database cannot say, assume the worst: the request fails anyway.
+        let replaced = store.note_redis_nonce_store(since).await.unwrap_or(true);
+        let mut news = false;
+        self.nonce_watch.update(|h| {
+            if since > h.since {
+                news = replaced && h.lost_before < since;
+                h.since = since;
+                if replaced {
+                    h.lost_before = h.lost_before.max(since);
+                    h.stale = true;
+                }
+            }
+        });
+        if news {
+            tracing::warn!(
+                since,
+                "redis nonce store is new (restarted without its data); requests signed before it are refused"
+            );
+        }
+        replaced
     }
 
     /// Reads, once per change of the nonce store, up to which timestamp nonces may be in
@@ -341,6 +360,7 @@ mod tests {
     fn a_new_redis_data_set_refuses_what_was_signed_before_it() {
         let h = History {
             since: NOW - 5.0,
+            lost_before: NOW - 5.0,
             ..History::default()
         };
         assert_eq!(h.route(NOW - 6.0, NOW, true), Route::Refuse);

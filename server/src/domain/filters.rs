@@ -15,6 +15,8 @@ const DEFAULT_WORDS: &str = include_str!("profanity_words.txt");
 /// Field numbers of the Session protobuf schema that the filters read.
 const CONTENT_DATA_MESSAGE: u64 = 1;
 const DATA_MESSAGE_BODY: u64 = 1;
+const DATA_MESSAGE_ATTACHMENTS: u64 = 2;
+const ATTACHMENT_FILE_NAME: u64 = 7;
 const DATA_MESSAGE_PROFILE: u64 = 101;
 const PROFILE_DISPLAY_NAME: u64 = 1;
 
@@ -69,11 +71,41 @@ fn find_field(buf: &[u8], field: u64) -> Option<Option<&[u8]>> {
     Some(found)
 }
 
-/// The texts of a message that the filters look at.
+/// Every length-delimited field `field` at the top level of `buf`, in order (a repeated
+/// message field); `None` if the buffer is malformed.
+fn find_all(buf: &[u8], field: u64) -> Option<Vec<&[u8]>> {
+    let mut pos = 0;
+    let mut found = Vec::new();
+    while pos < buf.len() {
+        let key = read_varint(buf, &mut pos)?;
+        let (number, wire) = (key >> 3, key & 7);
+        match wire {
+            WIRE_VARINT => {
+                read_varint(buf, &mut pos)?;
+            }
+            WIRE_I64 => pos = pos.checked_add(8).filter(|&p| p <= buf.len())?,
+            WIRE_I32 => pos = pos.checked_add(4).filter(|&p| p <= buf.len())?,
+            WIRE_LEN => {
+                let len = usize::try_from(read_varint(buf, &mut pos)?).ok()?;
+                let end = pos.checked_add(len).filter(|&e| e <= buf.len())?;
+                if number == field {
+                    found.push(buf.get(pos..end)?);
+                }
+                pos = end;
+            }
+            _ => return None,
+        }
+    }
+    Some(found)
+}
+
+/// The texts of a message that the filters (and the room's web page) look at.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct MessageText {
     pub body: Option<String>,
     pub display_name: Option<String>,
+    /// The file name of each attachment, in order (`None` when the sender gave none).
+    pub attachments: Vec<Option<String>>,
 }
 
 /// Extracts the body and display name from unpadded `Content` bytes; `None` when the
@@ -87,7 +119,15 @@ pub fn parse_message(content: &[u8]) -> Option<MessageText> {
         Some(profile) => find_field(profile, PROFILE_DISPLAY_NAME)?.map(text),
         None => None,
     };
-    Some(MessageText { body, display_name })
+    let attachments = find_all(data, DATA_MESSAGE_ATTACHMENTS)?
+        .into_iter()
+        .map(|pointer| Some(find_field(pointer, ATTACHMENT_FILE_NAME)?.map(text)))
+        .collect::<Option<Vec<_>>>()?;
+    Some(MessageText {
+        body,
+        display_name,
+        attachments,
+    })
 }
 
 /// A script whose characters an operator may refuse (spec §6.11 ranges).
@@ -443,6 +483,26 @@ mod tests {
         assert_eq!(text.display_name.as_deref(), Some("Alice"));
         let text = parse_message(&content("hi", None)).unwrap();
         assert_eq!(text.display_name, None);
+    }
+
+    #[test]
+    fn attachments_are_read_by_file_name_in_order() {
+        let mut dm = field(1, b"look");
+        dm.extend(field(2, &field(7, b"cat.jpg")));
+        // An attachment without a name (only its id, a fixed64).
+        let mut unnamed = vec![1 << 3 | 1];
+        unnamed.extend_from_slice(&42u64.to_le_bytes());
+        dm.extend(field(2, &unnamed));
+        dm.extend(field(2, &field(7, b"notes.pdf")));
+        let text = parse_message(&field(1, &dm)).unwrap();
+        assert_eq!(
+            text.attachments,
+            vec![Some("cat.jpg".into()), None, Some("notes.pdf".into())]
+        );
+        // A malformed attachment makes the whole message unreadable, not half-read.
+        let mut bad = field(1, b"x");
+        bad.extend(field(2, &[0x3a, 0x09]));
+        assert_eq!(parse_message(&field(1, &bad)), None);
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct Room {
     pub post_rate_limit: Option<i64>,
     /// The window of `post_rate_limit`, in seconds.
     pub post_rate_window: Option<f64>,
+    /// The operator lets the room's web page show its recent messages (a public room
+    /// only; off by default).
+    pub web_messages: bool,
 }
 
 /// Changes to a room's public details and default permissions; `None` leaves a field as is.

@@ -31,4 +31,21 @@ impl Store {
                 .await?)
         })
     }
+
+    /// Records that the Redis nonce store which began at `since` is in use; `true` if an
+    /// older one was in use before it (so its nonces are gone), `false` for the first store
+    /// ever or one already recorded.
+    pub async fn note_redis_nonce_store(&self, since: f64) -> StoreResult<bool> {
+        const OLDER: &str = "SELECT EXISTS (SELECT 1 FROM redis_nonce_stores WHERE since < $1)";
+        const NOTE: &str =
+            "INSERT INTO redis_nonce_stores (since) VALUES ($1) ON CONFLICT (since) DO NOTHING";
+        with_pool!(self, |pool| {
+            let older = sqlx::query_scalar::<_, bool>(OLDER)
+                .bind(since)
+                .fetch_one(pool)
+                .await?;
+            sqlx::query(NOTE).bind(since).execute(pool).await?;
+            Ok(older)
+        })
+    }
 }

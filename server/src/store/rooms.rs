@@ -6,7 +6,8 @@ use super::{Room, RoomUpdate, Store, StoreError, StoreResult, with_pool, write_t
 macro_rules! room_columns {
     () => {
         "id, token, name, description, image, created, message_sequence, info_updates, \
-         active_users, read, accessible, write, upload, post_rate_limit, post_rate_window"
+         active_users, read, accessible, write, upload, post_rate_limit, post_rate_window, \
+         web_messages"
     };
 }
 
@@ -218,6 +219,25 @@ impl Store {
                     .bind(room)
                     .bind(limit.map(|(max, _)| max))
                     .bind(limit.map(|(_, window)| window))
+                    .execute(pool)
+                    .await?
+                    .rows_affected(),
+            )
+        })?;
+        if affected == 0 {
+            return Err(StoreError::NotFound("room"));
+        }
+        Ok(())
+    }
+
+    /// Whether the room's web page shows its recent messages (see [`Room::web_messages`]).
+    pub async fn set_room_web_messages(&self, room: i64, shown: bool) -> StoreResult<()> {
+        const SQL: &str = "UPDATE rooms SET web_messages = $2 WHERE id = $1";
+        let affected = with_pool!(self, |pool| {
+            Ok::<u64, sqlx::Error>(
+                sqlx::query(SQL)
+                    .bind(room)
+                    .bind(shown)
                     .execute(pool)
                     .await?
                     .rows_affected(),

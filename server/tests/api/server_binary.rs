@@ -77,6 +77,14 @@ fn healthz_status(port: u16) -> u16 {
     })
 }
 
+fn get_text(url: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
+}
+
 /// Sends SIGTERM and waits for a clean exit.
 fn terminate(mut running: Running) {
     let pid = running.child.id().to_string();
@@ -121,6 +129,80 @@ fn first_start_prints_key_and_base_url_serves_healthz_and_restart_keeps_the_key(
     assert_eq!(public_key_in(&second.startup_log), key);
     assert_eq!(healthz_status(second.port), 200);
     terminate(second);
+}
+
+/// A new operator reads the first lines: where the key and the database are, what a join
+/// URL looks like, and a command to paste that adds a room, which works as printed.
+#[test]
+fn the_first_lines_say_where_the_key_and_database_are_and_the_command_that_adds_a_room() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let running = start(command(data.path(), port), port);
+    let log = running.startup_log.clone();
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(
+        lines[0].starts_with("sogs-server ") && lines[0].contains(&format!("127.0.0.1:{port}")),
+        "the banner comes first:\n{log}"
+    );
+    let line = |label: &str| -> String {
+        lines
+            .iter()
+            .take(8)
+            .find_map(|l| l.trim_start().strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in\n{log}"))
+            .trim()
+            .to_string()
+    };
+    let dir = data.path().display().to_string();
+    assert!(
+        line("Server key:").starts_with(&format!("{dir}/key_x25519 (created now")),
+        "{log}"
+    );
+    assert_eq!(line("Database:"), format!("SQLite file {dir}/sogs.db"));
+    assert_eq!(line("Uploads:"), format!("directory {dir}/uploads"));
+    let key = public_key_in(&log);
+    assert!(
+        line("Join URLs:").starts_with(&format!("http://sogs.test/<room token>?public_key={key}")),
+        "{log}"
+    );
+    let add_room = line("Add a room:");
+    assert!(
+        add_room.ends_with("room add lobby --name \"The Lobby\""),
+        "{add_room}"
+    );
+    assert!(
+        add_room.contains(&format!("SOGS_SERVER_DATA_DIR={dir} ")),
+        "the command reaches the same data: {add_room}"
+    );
+
+    // Run it exactly as printed, from another directory, and see the room on the server.
+    let admin = Path::new(BIN).with_file_name("sogs-admin");
+    if admin.is_file() {
+        assert!(
+            add_room.contains(&admin.display().to_string()),
+            "{add_room}"
+        );
+        let out = Command::new("sh")
+            .args(["-c", &add_room])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let page = get_text(&format!("http://127.0.0.1:{port}/r/lobby/"));
+        assert!(page.contains("The Lobby"), "{page}");
+    } else {
+        // `cargo test -p sogs-server` alone does not build the admin; the whole suite
+        // (scripts/test, CI) does, and there the command must run.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is not built",
+            admin.display()
+        );
+        assert!(add_room.contains("sogs-admin room add"), "{add_room}");
+    }
+    terminate(running);
 }
 
 #[test]

@@ -35,19 +35,42 @@ pub struct PrivateRedis {
     pub port: u16,
     child: Option<Child>,
     dir: tempfile::TempDir,
+    /// `appendonly yes` (fsync every second), so a restart keeps the data.
+    aof: bool,
 }
 
 impl PrivateRedis {
-    /// Starts `redis-server` on a free port, without persistence.
-    pub async fn start() -> Self {
+    /// Starts `redis-server` on a free port, with an append-only file if `aof`.
+    pub async fn start_with(aof: bool) -> Self {
         let port = free_port("127.0.0.1");
         let mut redis = Self {
             port,
             child: None,
             dir: tempfile::tempdir().expect("temp dir"),
+            aof,
         };
         redis.restart().await;
         redis
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as a hung
+    /// or overloaded Redis looks.
+    pub fn hang(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server go on (SIGCONT), its data intact.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("redis is running").id();
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid}");
     }
 
     pub fn url(&self) -> String {
@@ -57,6 +80,10 @@ impl PrivateRedis {
     /// Kills the server outright (SIGKILL): connections drop, data is lost.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A frozen process dies of SIGKILL too, but let it go first in case.
+            let _ = Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -67,7 +94,8 @@ impl PrivateRedis {
         assert!(self.child.is_none(), "redis is already running");
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", if self.aof { "yes" } else { "no" }])
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
@@ -248,6 +276,16 @@ impl Instance {
         self.log.lock().unwrap().contains(text)
     }
 
+    /// How many lines the process logged containing `text`.
+    pub fn log_count(&self, text: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(text))
+            .count()
+    }
+
     /// Everything the process logged so far.
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().clone()
@@ -277,6 +315,8 @@ pub struct ClusterOptions {
     pub env: Vec<(String, String)>,
     /// Rooms created before the instances start (so their first background runs see them).
     pub rooms: Vec<String>,
+    /// Run the private Redis with an append-only file.
+    pub redis_aof: bool,
 }
 
 impl Default for ClusterOptions {
@@ -286,6 +326,7 @@ impl Default for ClusterOptions {
             pg_proxy: false,
             env: Vec::new(),
             rooms: Vec::new(),
+            redis_aof: false,
         }
     }
 }
@@ -310,7 +351,7 @@ impl TestCluster {
                 .await
                 .unwrap();
         }
-        let redis = PrivateRedis::start().await;
+        let redis = PrivateRedis::start_with(options.redis_aof).await;
         let proxy = if options.pg_proxy {
             Some(PgProxy::start(pg_host_port(&db.url)).await)
         } else {

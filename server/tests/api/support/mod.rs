@@ -1,6 +1,7 @@
 //! Shared test helpers: fresh databases, a running server, and a client.
 
 pub mod app;
+pub mod browser;
 pub mod cluster;
 pub mod db;
 pub mod fake_s3;
