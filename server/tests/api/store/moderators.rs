@@ -37,7 +37,9 @@ fn listed(session_id: &str, admin: bool, visible: bool, global: bool) -> RoomMod
     }
 }
 
-async fn room_moderator_changes_bump_info_updates_and_so_does_visibility_alone_unlike_pysogs_room_trigger(store: Store) {
+async fn room_moderator_changes_bump_info_updates_and_so_does_visibility_alone_unlike_pysogs_room_trigger(
+    store: Store,
+) {
     let lobby = room(&store, "lobby").await;
     let alice = user(&store, 1).await;
 
@@ -59,7 +61,10 @@ async fn room_moderator_changes_bump_info_updates_and_so_does_visibility_alone_u
         .set_room_moderator(lobby.id, alice.id, Some(HIDDEN_MOD))
         .await
         .unwrap();
-    assert_eq!(info, 2, "visibility alone is an info update (clients re-read the mod lists)");
+    assert_eq!(
+        info, 2,
+        "visibility alone is an info update (clients re-read the mod lists)"
+    );
     let mods = store.room_moderators(lobby.id).await.unwrap();
     assert_eq!(mods, [listed(&alice.session_id, false, false, false)]);
 
