@@ -640,6 +640,120 @@ fn cases(w: &World) -> Vec<Case> {
         .json(json!({"rooms": [crate::community::TOKEN]}))
         .fresh(Fresh::User),
     ]
+    .into_iter()
+    .chain(defence_cases(&peer.to_string()))
+    .collect()
+}
+
+/// The room-defence routes (`/sogs-rs/…`), as a member who is no moderator or an anonymous
+/// caller sends them: each answer (400 for a body that is not an object, 401, 403) leaves
+/// the room as it was, so every transport meets the same state. Their effects are tested
+/// in `antiraid.rs` and `detectors.rs`.
+fn defence_cases(peer: &str) -> Vec<Case> {
+    use Who::{Anonymous, User};
+    let t = crate::community::TOKEN;
+    let at = |rest: &str| format!("/sogs-rs/room/{t}/{rest}");
+    let not_an_object = || json!([]);
+    vec![
+        Case::new("/sogs-rs/room/{token}/policy", User, "GET", &at("policy")).answers(403),
+        Case::new(
+            "/sogs-rs/room/{token}/slowmode",
+            User,
+            "POST",
+            &at("slowmode"),
+        )
+        .json(not_an_object())
+        .answers(400),
+        Case::new(
+            "/sogs-rs/room/{token}/lockdown",
+            User,
+            "POST",
+            &at("lockdown"),
+        )
+        .json(not_an_object())
+        .answers(400),
+        Case::new("/sogs-rs/room/{token}/unlock", User, "POST", &at("unlock")).answers(403),
+        Case::new(
+            "/sogs-rs/room/{token}/probation",
+            User,
+            "POST",
+            &at("probation"),
+        )
+        .json(not_an_object())
+        .answers(400),
+        Case::new(
+            "/sogs-rs/room/{token}/probation/lift/{sid:any_sid}",
+            User,
+            "POST",
+            &at(&format!("probation/lift/{peer}")),
+        )
+        .answers(403),
+        Case::new("/sogs-rs/room/{token}/media", User, "POST", &at("media"))
+            .json(not_an_object())
+            .answers(400),
+        Case::new(
+            "/sogs-rs/room/{token}/media/{sid:any_sid}",
+            User,
+            "POST",
+            &at(&format!("media/{peer}")),
+        )
+        .json(not_an_object())
+        .answers(400),
+        Case::new("/sogs-rs/room/{token}/joins", User, "GET", &at("joins")).answers(403),
+        Case::new(
+            "/sogs-rs/room/{token}/ban-first-seen",
+            User,
+            "POST",
+            &at("ban-first-seen"),
+        )
+        .json(not_an_object())
+        .answers(400),
+        Case::new(
+            "/sogs-rs/room/{token}/timeout/{sid:any_sid}",
+            User,
+            "POST",
+            &at(&format!("timeout/{peer}")),
+        )
+        .json(not_an_object())
+        .answers(400),
+        Case::new(
+            "/sogs-rs/room/{token}/timeout/{sid:any_sid}",
+            User,
+            "DELETE",
+            &at(&format!("timeout/{peer}")),
+        )
+        .answers(403),
+        Case::new(
+            "/sogs-rs/user/{sid:any_sid}/purge",
+            Anonymous,
+            "POST",
+            &format!("/sogs-rs/user/{peer}/purge"),
+        )
+        .json(json!({"rooms": [t]}))
+        .answers(401),
+        Case::new(
+            "/sogs-rs/room/{token}/hash-bans",
+            User,
+            "POST",
+            &at("hash-bans"),
+        )
+        .json(not_an_object())
+        .answers(400),
+        Case::new(
+            "/sogs-rs/room/{token}/hash-bans",
+            User,
+            "GET",
+            &at("hash-bans"),
+        )
+        .answers(403),
+        Case::new(
+            "/sogs-rs/room/{token}/hash-bans/{id:int}",
+            User,
+            "DELETE",
+            &at("hash-bans/1"),
+        )
+        .answers(403),
+    ]
 }
 
 async fn every_route_in_the_table_has_onion_cases(backend: Backend) {
