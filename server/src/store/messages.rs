@@ -101,29 +101,39 @@ macro_rules! soft_delete {
 
 const MESSAGE_BY_ID: &str = concat!(message_select!(), "WHERE m.id = $1");
 
+/// `insert_message!(tx, new, now)`: stores `new` (a `NewMessage`) under the room's next
+/// sequence number, evaluating to its id. One statement for ordinary posts and moderators'
+/// commands alike.
+macro_rules! insert_message {
+    ($tx:ident, $new:expr, $now:expr) => {{
+        let seqno = bump_sequence!($tx, $new.room, 1_i64);
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO messages (room, user_id, posted, seqno, seqno_data, seqno_creation, \
+             data, data_size, signature, filtered, whisper, whisper_mods) \
+             VALUES ($1, $2, $3, $4, $4, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind($new.room)
+        .bind($new.author)
+        .bind($now)
+        .bind(seqno)
+        .bind($new.data)
+        .bind($new.data_size)
+        .bind($new.signature)
+        .bind($new.filtered)
+        .bind($new.whisper_to)
+        .bind($new.whisper_mods)
+        .fetch_one(&mut *$tx)
+        .await?
+    }};
+}
+
 impl Store {
     /// Stores a new message and returns it with its sequence numbers. The caller has
     /// checked permissions, whisper rights, rate limits and filters.
     #[tracing::instrument(skip_all, fields(room = new.room))]
     pub async fn post_message(&self, new: &NewMessage<'_>, now: f64) -> StoreResult<Message> {
-        const INSERT: &str = "INSERT INTO messages (room, user_id, posted, seqno, seqno_data, \
-             seqno_creation, data, data_size, signature, filtered, whisper, whisper_mods) \
-             VALUES ($1, $2, $3, $4, $4, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
         write_tx!(self, |tx| {
-            let seqno = bump_sequence!(tx, new.room, 1_i64);
-            let id = sqlx::query_scalar::<_, i64>(INSERT)
-                .bind(new.room)
-                .bind(new.author)
-                .bind(now)
-                .bind(seqno)
-                .bind(new.data)
-                .bind(new.data_size)
-                .bind(new.signature)
-                .bind(new.filtered)
-                .bind(new.whisper_to)
-                .bind(new.whisper_mods)
-                .fetch_one(&mut *tx)
-                .await?;
+            let id = insert_message!(tx, new, now);
             Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
                 .bind(id)
                 .fetch_one(&mut *tx)
@@ -141,26 +151,10 @@ impl Store {
         retract_at: f64,
         now: f64,
     ) -> StoreResult<Message> {
-        const INSERT: &str = "INSERT INTO messages (room, user_id, posted, seqno, seqno_data, \
-             seqno_creation, data, data_size, signature, filtered, whisper, whisper_mods) \
-             VALUES ($1, $2, $3, $4, $4, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
         const RETRACT: &str =
             "INSERT INTO message_retractions (message, room, at) VALUES ($1, $2, $3)";
         write_tx!(self, |tx| {
-            let seqno = bump_sequence!(tx, new.room, 1_i64);
-            let id = sqlx::query_scalar::<_, i64>(INSERT)
-                .bind(new.room)
-                .bind(new.author)
-                .bind(now)
-                .bind(seqno)
-                .bind(new.data)
-                .bind(new.data_size)
-                .bind(new.signature)
-                .bind(new.filtered)
-                .bind(new.whisper_to)
-                .bind(new.whisper_mods)
-                .fetch_one(&mut *tx)
-                .await?;
+            let id = insert_message!(tx, new, now);
             sqlx::query(RETRACT)
                 .bind(id)
                 .bind(new.room)
