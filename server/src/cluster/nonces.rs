@@ -17,28 +17,41 @@
 //! - Redis keeps `sogs:nonces:since`, the Redis time its current data set began (written by
 //!   the first nonce check on an empty Redis, in the same script). The database lists the
 //!   stores used so far (one row each), so an instance seeing a new one can tell a Redis
-//!   that lost its data (an older store was in use) from a first deployment. Each instance
-//!   also notes when it saw an outage begin (`fault_at`: a failed command or a lost
-//!   subscription).
+//!   that lost its data (an older store was in use) from a first deployment.
+//! - Each instance notes when it saw an outage begin (`fault_at`: a failed or timed-out
+//!   command, or a lost subscription), and which Redis process (`run_id`) it was talking to
+//!   before and after. If the same process answers again, the outage was a hang, a slow
+//!   answer or a network blip and nothing was lost: requests signed before it are checked
+//!   in Redis as before. If another process answers (a restart, even from an AOF that may
+//!   miss its last second; a failover to a replica that may lag), or the process cannot be
+//!   told, nonces accepted just before the fault may be gone, and the outage's start stays
+//!   a boundary.
 //! - A nonce that might be lost was accepted before `max(since of a replacing store,
-//!   fault_at)`. Session clients
-//!   stamp requests with the network's clock, in whole seconds, so such a request carries a
-//!   timestamp before that moment plus [`CLOCK_MARGIN_SECS`], unless its sender's clock ran
-//!   ahead by more than the margin; those requests (rare) have their nonce written to the
-//!   database too, as do all requests during an outage.
+//!   fault_at)`. Session clients stamp requests with the network's clock, in whole
+//!   seconds, so such a request carries a timestamp before that moment plus
+//!   [`CLOCK_MARGIN_SECS`], unless its sender's clock ran ahead by more than the margin;
+//!   those requests (rare) have their nonce written to the database too, as do all
+//!   requests during an outage.
 //! - So a request stamped before `max(since, fault_at) + margin` is refused (425, counted
 //!   as `sogs_auth_failures_total{reason="nonce_unverifiable"}`): only requests signed
-//!   before or within a second of the fault, i.e. in flight across it. Requests stamped up
-//!   to the latest database nonce (the outage's, or a fast clock's) are checked in the
-//!   database as well as in Redis until then; the bound is read once per recovery.
+//!   before or within a second of the fault, i.e. in flight across it. A request caught
+//!   by the fault itself, or arriving before the outage's first probe (made at once) has
+//!   settled, waits up to [`RECOVERY_WAIT`] for it: a Redis that was only slow (a starved
+//!   machine, a first connection) costs it a delay, not a refusal. Each attempt writes the
+//!   request's own token as the nonce's value, so a retry after a timed-out attempt that
+//!   did reach Redis recognises its own nonce. Requests stamped up to the latest database
+//!   nonce (the outage's, or a fast clock's) are checked in the database as well as in
+//!   Redis until then; the bound is read once per recovery.
 //!
-//! Cost: requests signed in the second around a Redis fault are refused once (the client
-//! shows a failed send; a new attempt is signed afresh and goes through), a client whose
-//! clock runs behind the network's by D is refused for D after a fault, and requests stamped
-//! more than the margin ahead cost a SQL insert each. Known limit: an outage seen by one
-//! instance only (a network split between it and a Redis the others still reach) is not
-//! seen by the others, which keep trusting Redis for requests that instance accepted from
-//! the database meanwhile; a whole-Redis outage, restart or failover is seen by all.
+//! Cost: requests signed in the second around a Redis restart or failover are refused once
+//! (the client shows a failed send; a new attempt is signed afresh and goes through); those
+//! caught by an outage wait for its first probe (at most [`RECOVERY_WAIT`]); a client whose
+//! clock runs behind the network's by D is refused for D after a restart; and requests
+//! stamped more than the margin ahead cost a SQL insert each. Known limit: an outage seen
+//! by one instance only (a network split between it and a Redis the others still reach)
+//! is not seen by the others, which keep trusting Redis for requests that instance
+//! accepted from the database meanwhile; a whole-Redis outage, restart or failover is seen
+//! by all.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -62,11 +75,18 @@ const REDIS_PREFIX: &str = "sogs:nonce:";
 const SINCE_KEY: &str = "sogs:nonces:since";
 
 /// Records the nonce `KEYS[1]` for `ARGV[1]` seconds unless present, creating `KEYS[2]`
-/// with the Redis time if this Redis is new; returns `{1 if new, since}`.
+/// with the Redis time if this Redis is new; returns `{1 if new, since}`. The nonce's
+/// value is the request's own token `ARGV[2]`, so that a request whose first attempt timed
+/// out after reaching Redis knows its own nonce again (`1` as well).
 const CHECK_SCRIPT: &str = "local g = redis.call('GET', KEYS[2]) \
      if not g then g = redis.call('TIME')[1] redis.call('SET', KEYS[2], g) end \
-     if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {1, g} end \
+     if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[1]) then return {1, g} end \
+     if redis.call('GET', KEYS[1]) == ARGV[2] then return {1, g} end \
      return {0, g}";
+
+/// How long a request caught by a Redis failure waits for the outage's first probe: if
+/// Redis answers again as the same process, nothing was lost and the request goes on.
+const RECOVERY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The answer of the replay check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +116,8 @@ struct History {
     since: f64,
     /// The same, if that store replaced an older one (whose nonces are gone); 0 otherwise.
     lost_before: f64,
-    /// The latest outage seen here (`fault_at` 0: none).
+    /// The start of the current outage, or of the latest one after which Redis came back
+    /// as another process (0: none).
     fault_at: f64,
     /// Requests stamped up to here are checked in the database as well.
     database_until: f64,
@@ -198,30 +219,40 @@ impl Cluster {
                 NonceVerdict::Reused
             });
         }
-        let last = self.health.last_fault();
-        self.nonce_watch
-            .update(|h| h.fault_at = h.fault_at.max(last.fault_at));
-        let history = self.nonce_watch.history();
-        let route = history.route(stamped, now, self.health.is_up());
-        let in_redis = match route {
-            Route::Refuse => return Ok(NonceVerdict::Unverifiable),
-            Route::Database => return in_database().await,
-            Route::Redis | Route::RedisAndDatabase => {
-                let mut cmd = redis::cmd("EVAL");
-                cmd.arg(CHECK_SCRIPT)
-                    .arg(2)
-                    .arg(format!("{REDIS_PREFIX}{}", hex::encode(nonce)))
-                    .arg(SINCE_KEY)
-                    .arg(NONCE_TTL_SECS);
-                self.redis_query::<(i64, String)>(&cmd).await
+        // One token per request: if a timed-out attempt did reach Redis, the retry below
+        // recognises its own nonce instead of taking itself for a replay.
+        let token = format!("{:016x}", rand::random::<u64>());
+        let mut in_redis = None;
+        for attempt in 0..2 {
+            self.note_fault();
+            let history = self.nonce_watch.history();
+            let route = history.route(stamped, now, self.health.is_up());
+            if route == Route::Refuse && attempt == 0 && self.settled(RECOVERY_WAIT).await {
+                // The outage was only a slow answer from a Redis that kept everything.
+                continue;
             }
-        };
-        let Some((fresh, since)) = in_redis else {
+            match route {
+                Route::Refuse => return Ok(NonceVerdict::Unverifiable),
+                Route::Database => return in_database().await,
+                Route::Redis | Route::RedisAndDatabase => {}
+            }
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(CHECK_SCRIPT)
+                .arg(2)
+                .arg(format!("{REDIS_PREFIX}{}", hex::encode(nonce)))
+                .arg(SINCE_KEY)
+                .arg(NONCE_TTL_SECS)
+                .arg(&token);
+            if let Some(answer) = self.redis_query::<(i64, String)>(&cmd).await {
+                in_redis = Some((answer, history, route));
+                break;
+            }
             // Redis failed just now: the outage has begun, and this request was signed
-            // before it (or within the margin), so it may be a replay of one Redis held.
-            let last = self.health.last_fault();
-            self.nonce_watch
-                .update(|h| h.fault_at = h.fault_at.max(last.fault_at));
+            // before it (or within the margin), so it may be a replay of one Redis held,
+            // unless Redis turns out to have been only slow (the next attempt waits for it).
+        }
+        let Some(((fresh, since), history, route)) = in_redis else {
+            self.note_fault();
             return Ok(
                 match self.nonce_watch.history().route(stamped, now, false) {
                     Route::Refuse => NonceVerdict::Unverifiable,
@@ -245,6 +276,12 @@ impl Cluster {
             return in_database().await;
         }
         Ok(NonceVerdict::Fresh)
+    }
+
+    /// Brings the replay check's view of outages up to date.
+    fn note_fault(&self) {
+        let last = self.health.last_fault();
+        self.nonce_watch.update(|h| h.fault_at = last.boundary);
     }
 
     /// Takes note of the Redis nonce store that began at `since`, seen for the first time
