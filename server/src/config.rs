@@ -669,6 +669,9 @@ pub struct LimitsConfig {
     pub header_timeout_secs: f64,
     pub body_timeout_secs: f64,
     pub malformed_log_interval_secs: f64,
+    /// Signed requests' nonces remembered in process (single-instance SQLite without
+    /// Redis); see `cluster::nonces::LocalNonces`.
+    pub max_remembered_nonces: u64,
 }
 
 impl Default for LimitsConfig {
@@ -685,6 +688,7 @@ impl Default for LimitsConfig {
             header_timeout_secs: 5.0,
             body_timeout_secs: 20.0,
             malformed_log_interval_secs: 60.0,
+            max_remembered_nonces: crate::cluster::DEFAULT_NONCE_CAPACITY as u64,
         }
     }
 }
@@ -699,6 +703,7 @@ impl LimitsConfig {
             ("max_header_bytes", self.max_header_bytes),
             ("max_path_bytes", self.max_path_bytes),
             ("max_query_bytes", self.max_query_bytes),
+            ("max_remembered_nonces", self.max_remembered_nonces),
         ];
         if let Some((key, _)) = counts.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Invalid(format!(
@@ -1201,6 +1206,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         section: "limits",
         key: "malformed_log_interval_secs",
         comment: "Malformed HTTP requests are counted in sogs_malformed_requests_total and logged as one summary line per this many seconds at most.",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "max_remembered_nonces",
+        comment: "Without Redis on SQLite: most nonces of signed requests kept in memory (about 40 bytes each) to refuse replays. When full, the stamped minutes farthest from now are forgotten and requests stamped in them refused (425), so a flood narrows the accepted clock window instead of growing memory.",
     },
 ];
 

@@ -222,7 +222,10 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     };
     let cluster = match config.redis_url() {
         Some(url) => Cluster::with_redis(url)?,
-        None => Cluster::local(store.backend() == crate::store::Backend::Sqlite),
+        None => Cluster::local(store.backend() == crate::store::Backend::Sqlite)
+            .with_nonce_capacity(
+                usize::try_from(config.limits.max_remembered_nonces).unwrap_or(usize::MAX),
+            ),
     };
     let snode = Arc::new(
         crate::snode::OnionClient::new(

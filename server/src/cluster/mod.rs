@@ -20,7 +20,7 @@ pub use health::RedisStats;
 /// The pub/sub channel of cache invalidations, for tools that publish or watch them.
 pub use invalidation::{CHANNEL, decode_message};
 pub use lock::Lead;
-pub use nonces::NonceVerdict;
+pub use nonces::{DEFAULT_NONCE_CAPACITY, NonceVerdict};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -130,6 +130,12 @@ impl Cluster {
             nonce_watch: Arc::default(),
             local_leases: Arc::default(),
         })
+    }
+
+    /// Keeps at most `capacity` nonces in process (without Redis on SQLite).
+    pub fn with_nonce_capacity(mut self, capacity: usize) -> Self {
+        self.local_nonces = Arc::new(LocalNonces::with_capacity(capacity));
+        self
     }
 
     /// Whether Redis is configured.

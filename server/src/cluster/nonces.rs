@@ -53,10 +53,11 @@
 //! accepted from the database meanwhile; a whole-Redis outage, restart or failover is seen
 //! by all.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::crypto::request_signature::TIMESTAMP_WINDOW_SECS;
 use crate::store::{Backend, Store};
 
 use super::{Cluster, ClusterError};
@@ -212,12 +213,7 @@ impl Cluster {
             if store.backend() == Backend::Postgres {
                 return in_database().await;
             }
-            let fresh = self.local_nonces.remember(*nonce, now, expiry);
-            return Ok(if fresh {
-                NonceVerdict::Fresh
-            } else {
-                NonceVerdict::Reused
-            });
+            return Ok(self.local_nonces.remember(*nonce, stamped, now));
         }
         // One token per request: if a timed-out attempt did reach Redis, the retry below
         // recognises its own nonce instead of taking itself for a replay.
@@ -332,32 +328,114 @@ impl Cluster {
     }
 }
 
-/// Nonces kept in this process, pruned as the set grows.
-#[derive(Default)]
+/// Nonces kept in this process (the single-instance SQLite default), at most `capacity`.
+///
+/// A nonce must be kept as long as its request could be accepted, i.e. until its timestamp
+/// leaves the ±24 h window: at a steady request rate that is a day of nonces, which grows
+/// with the rate (and an attacker needs no account to sign requests with fresh keys). So
+/// the set is bounded. Nonces are grouped by the minute their request was stamped; when the
+/// set is full, the minute farthest from now is dropped whole and noted as *forgotten*: a
+/// request stamped in a forgotten minute may be the replay of one whose nonce is gone, so
+/// it is refused as unverifiable (425, like a request signed before a Redis fault), until
+/// that minute leaves the acceptance window. Under a flood the window in which requests are
+/// accepted narrows around the present instead of memory growing; Session clients stamp
+/// requests with the network's clock, so they stay inside it unless more than `capacity`
+/// signed requests arrive within about a minute.
 pub(super) struct LocalNonces {
     inner: Mutex<LocalInner>,
+    capacity: usize,
 }
+
+/// Nonces kept by default: at about 40 bytes each (16-byte nonce, hash table overhead),
+/// about 40 MB, or about eight minutes around the present at 2,000 signed requests/s.
+pub const DEFAULT_NONCE_CAPACITY: usize = 1_000_000;
+
+/// How many seconds of stamps one group of nonces covers.
+const MINUTE: f64 = 60.0;
 
 #[derive(Default)]
 struct LocalInner {
-    seen: HashMap<[u8; 16], f64>,
-    prune_at: usize,
+    /// Nonces by the minute (unix seconds / 60) their request was stamped.
+    minutes: BTreeMap<i64, HashSet<[u8; 16]>>,
+    /// Nonces held, all minutes together.
+    len: usize,
+    /// Minutes whose nonces were dropped to stay within capacity.
+    forgotten: BTreeSet<i64>,
+}
+
+impl Default for LocalNonces {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_NONCE_CAPACITY)
+    }
 }
 
 impl LocalNonces {
-    fn remember(&self, nonce: [u8; 16], now: f64, expiry: f64) -> bool {
+    /// A set holding at most `capacity` nonces (at least one).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            inner: Mutex::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Records the nonce of a request stamped `stamped`, at server time `now`.
+    fn remember(&self, nonce: [u8; 16], stamped: f64, now: f64) -> NonceVerdict {
         let Ok(mut inner) = self.inner.lock() else {
-            return false;
+            return NonceVerdict::Unverifiable;
         };
-        if inner.seen.get(&nonce).is_some_and(|&exp| exp >= now) {
-            return false;
+        inner.expire(now);
+        let minute = (stamped / MINUTE).floor() as i64;
+        if inner.forgotten.contains(&minute) {
+            return NonceVerdict::Unverifiable;
         }
-        inner.seen.insert(nonce, expiry);
-        if inner.seen.len() >= inner.prune_at {
-            inner.seen.retain(|_, exp| *exp >= now);
-            inner.prune_at = (inner.seen.len() * 2).max(1024);
+        if !inner.minutes.entry(minute).or_default().insert(nonce) {
+            return NonceVerdict::Reused;
         }
-        true
+        inner.len += 1;
+        let current = (now / MINUTE).floor() as i64;
+        while inner.len > self.capacity {
+            inner.forget_farthest_from(current);
+        }
+        NonceVerdict::Fresh
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.inner.lock().map_or(0, |i| i.len)
+    }
+}
+
+impl LocalInner {
+    /// Drops the minutes no request can be stamped in any more (outside the window).
+    fn expire(&mut self, now: f64) {
+        let oldest = ((now - TIMESTAMP_WINDOW_SECS) / MINUTE).floor() as i64;
+        if self.minutes.first_key_value().is_some_and(|(&m, _)| m < oldest) {
+            let kept = self.minutes.split_off(&oldest);
+            let gone = std::mem::replace(&mut self.minutes, kept);
+            self.len -= gone.values().map(HashSet::len).sum::<usize>();
+        }
+        if self.forgotten.first().is_some_and(|&m| m < oldest) {
+            self.forgotten = self.forgotten.split_off(&oldest);
+        }
+    }
+
+    /// Drops the minute of nonces farthest from `current` (the earliest or the latest)
+    /// and notes it as forgotten.
+    fn forget_farthest_from(&mut self, current: i64) {
+        let (Some((&first, _)), Some((&last, _))) =
+            (self.minutes.first_key_value(), self.minutes.last_key_value())
+        else {
+            return;
+        };
+        let farthest = if current.abs_diff(first) >= current.abs_diff(last) {
+            first
+        } else {
+            last
+        };
+        if let Some(gone) = self.minutes.remove(&farthest) {
+            self.len -= gone.len();
+        }
+        self.forgotten.insert(farthest);
     }
 }
 
@@ -422,22 +500,60 @@ mod tests {
     }
 
     #[test]
-    fn a_local_nonce_is_accepted_once_until_it_expires() {
+    fn a_local_nonce_is_accepted_once_while_its_stamp_is_in_the_window() {
         let nonces = LocalNonces::default();
-        assert!(nonces.remember([1; 16], 0.0, 100.0));
-        assert!(!nonces.remember([1; 16], 50.0, 150.0));
-        assert!(nonces.remember([2; 16], 50.0, 150.0));
-        assert!(nonces.remember([1; 16], 101.0, 201.0));
+        assert_eq!(nonces.remember([1; 16], NOW, NOW), NonceVerdict::Fresh);
+        assert_eq!(nonces.remember([1; 16], NOW, NOW + 50.0), NonceVerdict::Reused);
+        assert_eq!(
+            nonces.remember([1; 16], NOW, NOW + TIMESTAMP_WINDOW_SECS),
+            NonceVerdict::Reused,
+            "kept while a request stamped then is still accepted"
+        );
+        assert_eq!(nonces.remember([2; 16], NOW, NOW + 50.0), NonceVerdict::Fresh);
+        let later = NOW + TIMESTAMP_WINDOW_SECS + 2.0 * MINUTE;
+        assert_eq!(nonces.remember([3; 16], later, later), NonceVerdict::Fresh);
+        assert_eq!(nonces.len(), 1, "minutes out of the window are dropped");
     }
 
     #[test]
-    fn local_nonces_are_pruned_as_the_set_grows() {
-        let nonces = LocalNonces::default();
-        for i in 0..5000u32 {
+    fn a_flood_of_nonces_stays_within_capacity() {
+        let nonces = LocalNonces::with_capacity(1000);
+        for i in 0..50_000u32 {
             let mut n = [0u8; 16];
             n[..4].copy_from_slice(&i.to_le_bytes());
-            assert!(nonces.remember(n, f64::from(i), f64::from(i) + 10.0));
+            let now = NOW + f64::from(i) / 10.0;
+            assert_eq!(nonces.remember(n, now, now), NonceVerdict::Fresh);
+            assert!(nonces.len() <= 1000);
         }
-        assert!(nonces.inner.lock().unwrap().seen.len() < 2100);
+    }
+
+    #[test]
+    fn when_full_the_minutes_farthest_from_now_are_forgotten_and_their_requests_refused() {
+        let nonces = LocalNonces::with_capacity(4);
+        let day = TIMESTAMP_WINDOW_SECS;
+        // An attacker fills the set with requests stamped a day ahead and a day behind.
+        assert_eq!(nonces.remember([1; 16], NOW + day, NOW), NonceVerdict::Fresh);
+        assert_eq!(nonces.remember([2; 16], NOW - day, NOW), NonceVerdict::Fresh);
+        assert_eq!(nonces.remember([3; 16], NOW + day - 600.0, NOW), NonceVerdict::Fresh);
+        assert_eq!(nonces.remember([4; 16], NOW, NOW), NonceVerdict::Fresh);
+        // Full: an honest request stamped now pushes out the farthest minutes, not its own.
+        assert_eq!(nonces.remember([5; 16], NOW, NOW), NonceVerdict::Fresh);
+        assert_eq!(nonces.len(), 4);
+        assert_eq!(nonces.remember([6; 16], NOW + 1.0, NOW + 1.0), NonceVerdict::Fresh);
+        assert_eq!(nonces.len(), 4);
+        // The honest nonces are still known, so their replays are refused as replays.
+        assert_eq!(nonces.remember([4; 16], NOW, NOW + 2.0), NonceVerdict::Reused);
+        assert_eq!(nonces.remember([5; 16], NOW, NOW + 2.0), NonceVerdict::Reused);
+        // The forgotten minutes' nonces are gone: anything stamped in them is refused, so a
+        // replay cannot pass for new.
+        assert_eq!(
+            nonces.remember([1; 16], NOW + day, NOW + 3.0),
+            NonceVerdict::Unverifiable
+        );
+        assert_eq!(
+            nonces.remember([9; 16], NOW - day, NOW + 3.0),
+            NonceVerdict::Unverifiable
+        );
+        assert_eq!(nonces.len(), 4);
     }
 }
