@@ -33,4 +33,5 @@ mod scheduled;
 mod server_binary;
 mod snode;
 mod store;
+mod upgrades;
 mod web;
