@@ -414,6 +414,15 @@ pub struct AntiraidConfig {
     /// before it is deleted: long enough for the sender's client to poll it, so that it
     /// sees the deletion and stops showing the command.
     pub command_retract_secs: f64,
+    /// Reports: a message reported by this many distinct established users is hidden
+    /// until a moderator looks (0: never hidden automatically); rooms override it.
+    pub report_hide_after: u32,
+    /// A reporter counts as established when first seen in the room at least this many
+    /// seconds before reporting (moderators always do): raids of fresh IDs cannot
+    /// mass-report regulars' messages away.
+    pub report_trusted_after_secs: f64,
+    /// The most reports one user may make in one room per hour.
+    pub reports_per_hour: u32,
 }
 
 impl AntiraidConfig {
@@ -426,6 +435,7 @@ impl AntiraidConfig {
             ("raid_new_user_secs", self.raid_new_user_secs),
             ("raid_lockdown_secs", self.raid_lockdown_secs),
             ("command_retract_secs", self.command_retract_secs),
+            ("report_trusted_after_secs", self.report_trusted_after_secs),
         ];
         for (name, value) in non_negative {
             if !(value.is_finite() && value >= 0.0) {
@@ -462,6 +472,9 @@ impl Default for AntiraidConfig {
             allow_documents: true,
             bot_name: "Moderation".into(),
             command_retract_secs: 30.0,
+            report_hide_after: 3,
+            report_trusted_after_secs: 86_400.0,
+            reports_per_hour: 20,
         }
     }
 }
@@ -1096,6 +1109,21 @@ const OPTION_DOCS: &[OptionDoc] = &[
         section: "antiraid",
         key: "command_retract_secs",
         comment: "Seconds a moderator's command typed in a room stays (as a moderator whisper) before it is deleted, so the sender's client sees the deletion.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "report_hide_after",
+        comment: "A message reported by this many distinct established users is hidden (deleted as by a moderator, kept in the reports queue) until a moderator looks; 0 never hides. Rooms override it.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "report_trusted_after_secs",
+        comment: "Reporters count towards hiding only when first seen in the room at least this many seconds before (moderators always count), so fresh raid IDs cannot report regulars away.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "reports_per_hour",
+        comment: "The most messages one user may report in one room per hour.",
     },
     OptionDoc {
         section: "detectors",

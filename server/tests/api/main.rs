@@ -27,6 +27,7 @@ mod permissions;
 mod pins;
 mod poll;
 mod reactions;
+mod reports;
 mod restart;
 mod rooms;
 mod scheduled;
