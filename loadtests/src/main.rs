@@ -4,8 +4,11 @@
 mod chaos;
 mod fill;
 mod hostile;
+mod load;
+mod mixed;
 mod poll;
 mod post_visible;
+mod report;
 mod stats;
 mod target;
 
