@@ -9,7 +9,7 @@
 //! polled once before): a server holding R × 7 users' rows would hold a few more MiB, not
 //! answer slower, since users are looked up by key.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, bail};
 use serde_json::Value;
@@ -69,7 +69,8 @@ pub struct Community {
     http: reqwest::Client,
     targets: Vec<String>,
     users: Vec<SogsClient>,
-    rooms: Vec<Room>,
+    /// The rooms as of the last [`Community::refresh`] (what the next requests ask about).
+    rooms: Mutex<Vec<Room>>,
 }
 
 impl Community {
@@ -123,18 +124,18 @@ impl Community {
         let users = (0..users.max(1))
             .map(|_| SogsClient::new(&targets[0], server_pk).with_random_user())
             .collect::<Vec<_>>();
-        let mut community = Self {
+        let community = Self {
             http: http_client(),
             targets: targets.to_vec(),
             users,
-            rooms: seeded,
+            rooms: Mutex::new(seeded),
         };
         community.warm_up().await?;
         Ok(community)
     }
 
     /// Each user polls once, so the timed runs measure steady polling.
-    async fn warm_up(&mut self) -> anyhow::Result<()> {
+    async fn warm_up(&self) -> anyhow::Result<()> {
         self.refresh().await?;
         let warm = load::prepare_parallel(self.users.len(), |i| {
             let user = &self.users[i];
@@ -156,23 +157,28 @@ impl Community {
 
     /// Reads each room's position, so the next run's polls ask for what is new from now:
     /// what a client that polled a few seconds ago asks for.
-    pub async fn refresh(&mut self) -> anyhow::Result<()> {
-        let tokens: Vec<String> = self.rooms.iter().map(|r| r.token.clone()).collect();
-        for (room, (_, info, seqno)) in self
-            .rooms
-            .iter_mut()
-            .zip(room_positions(&self.users[0], &tokens).await?)
-        {
+    pub async fn refresh(&self) -> anyhow::Result<()> {
+        let tokens: Vec<String> = self.rooms().iter().map(|r| r.token.clone()).collect();
+        let positions = room_positions(&self.users[0], &tokens).await?;
+        let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+        for (room, (_, info, seqno)) in rooms.iter_mut().zip(positions) {
             room.info_updates = info;
             room.seqno = seqno;
         }
         Ok(())
     }
 
+    fn rooms(&self) -> Vec<Room> {
+        self.rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn poll_body(&self) -> Value {
         Value::Array(SogsClient::poll_batch(
             &self
-                .rooms
+                .rooms()
                 .iter()
                 .map(|r| (r.token.as_str(), r.info_updates, r.seqno))
                 .collect::<Vec<_>>(),
@@ -183,11 +189,12 @@ impl Community {
     /// kind of each drawn from `seed` and its index.
     pub fn prepare(&self, n: usize, seed: u64) -> anyhow::Result<(Vec<Prepared>, MixCounts)> {
         let poll = self.poll_body();
+        let rooms = self.rooms();
         let transport = Transport::Onion(EncType::XChaCha20Poly1305);
         let prepared = load::prepare_parallel(n, |i| {
             let draw = splitmix64(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
             let user = &self.users[(draw >> 32) as usize % self.users.len()];
-            let room = &self.rooms[(draw >> 16) as usize % self.rooms.len()];
+            let room = &rooms[(draw >> 16) as usize % rooms.len()];
             let (request, expect) = match kind_of(draw) {
                 Kind::Poll => (user.build_json("POST", "/batch", &poll), Expect::Batch),
                 Kind::Post => {

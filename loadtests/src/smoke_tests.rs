@@ -62,7 +62,7 @@ async fn the_poll_scenario_gets_every_poll_answered_over_onion_and_plain_http() 
             behind: 0,
             server_pid: Some(std::process::id()),
         };
-        let mut report = poll::run(&options).await.unwrap();
+        let report = poll::run(&options).await.unwrap();
         assert_eq!(report.tally.errors_line(), "errors: none", "{transport:?}");
         assert_eq!(report.tally.count(), 100);
         assert!(report.throughput() > 0.0);
