@@ -243,6 +243,18 @@ impl Store {
         })
     }
 
+    /// When the user was first seen in the room (`None`: never), without recording them.
+    pub async fn first_seen(&self, room: i64, user: i64) -> StoreResult<Option<f64>> {
+        const SQL: &str = "SELECT first_seen FROM room_first_seen WHERE room = $1 AND user_id = $2";
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar::<_, f64>(SQL)
+                .bind(room)
+                .bind(user)
+                .fetch_optional(pool)
+                .await?)
+        })
+    }
+
     /// When the user last posted in the room (any post, deleted and hidden ones included).
     pub async fn last_post_at(&self, room: i64, user: i64) -> StoreResult<Option<f64>> {
         const SQL: &str = "SELECT MAX(posted) FROM messages WHERE room = $1 AND user_id = $2";
