@@ -40,6 +40,7 @@ both_backends!(
     a_raid_of_new_users_locks_the_room_for_newcomers_and_tells_moderators,
     media_and_link_rules_apply_per_room_and_per_user,
     a_lockdown_shows_write_false_to_exactly_those_it_refuses,
+    posts_sent_at_once_under_slow_mode_pass_once_even_on_two_instances,
 );
 
 /// Appends a protobuf varint.
@@ -976,4 +977,38 @@ async fn a_lockdown_shows_write_false_to_exactly_those_it_refuses(backend: Backe
     assert_eq!(shown_write(&c, &regular).await.0, json!(false));
     assert_eq!(say(&c, &moderator, "/unlock").await.status, 201);
     assert_eq!(shown_write(&c, &regular).await.0, json!(true));
+}
+
+async fn posts_sent_at_once_under_slow_mode_pass_once_even_on_two_instances(backend: Backend) {
+    let c = community(backend).await;
+    let other = c.app.another_instance(|_| {}).await;
+    let moderator = c.moderator().await;
+    let member = c.user().await;
+    let there = other.client().with_signer(member.signer().unwrap().clone());
+    let res = api_post(&moderator, "slowmode", json!({ "seconds": 60 })).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let send = |client: &SogsClient, body: &str| {
+        let json = client.message_json(&text(body));
+        let client = client.clone();
+        let path = c.path("/message");
+        async move { client.post_json(&path, &json).await.unwrap() }
+    };
+    let (a, b, d, e) = tokio::join!(
+        send(&member, "one"),
+        send(&member, "two"),
+        send(&there, "three"),
+        send(&there, "four"),
+    );
+    let statuses: Vec<u16> = [&a, &b, &d, &e].iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(c.recent_ids(&moderator).await.len(), 1);
 }
