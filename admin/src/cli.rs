@@ -91,6 +91,10 @@ pub enum Command {
     /// probation, probation-lift, media, joins, ban-since, timeout).
     #[command(flatten)]
     Antiraid(crate::commands::antiraid::AntiraidCommand),
+    /// Reports and hash bans (reports, report-resolve, report-hide-after, hash-ban,
+    /// hash-bans, hash-unban).
+    #[command(flatten)]
+    Reports(crate::commands::reports::ReportsCommand),
     /// Print a shell completion script (needs no configuration or database).
     #[command(
         after_help = "Example: sogs-admin completions bash > /etc/bash_completion.d/sogs-admin\n\

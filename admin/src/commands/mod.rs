@@ -13,6 +13,7 @@ mod migrate;
 mod moderator;
 mod permissions;
 mod probe;
+pub mod reports;
 mod room;
 #[cfg(test)]
 pub(crate) mod test_env;
@@ -374,6 +375,7 @@ pub async fn run_with_config_as(
         Command::ImportPysogs(args) => import::run(&ctx, &args, input, out).await,
         Command::Probe(args) => probe::run(&ctx, args.url.as_deref(), out).await,
         Command::Antiraid(cmd) => antiraid::run(&ctx, cmd, out).await,
+        Command::Reports(cmd) => reports::run(&ctx, cmd, out).await,
     }
 }
 

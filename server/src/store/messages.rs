@@ -101,6 +101,39 @@ macro_rules! soft_delete {
 
 pub(super) use soft_delete;
 
+/// `purge_user_in_room!(tx, room, user, now)` inside a write transaction: soft-deletes every
+/// live message `user` posted in `room` (oldest first) and expires every file they uploaded
+/// there but the room's image; evaluates to the deleted ids. See
+/// [`Store::delete_user_posts_and_uploads`].
+macro_rules! purge_user_in_room {
+    ($tx:ident, $room:expr, $user:expr, $now:expr) => {{
+        let (room, user, now): (i64, i64, f64) = ($room, $user, $now);
+        lock_sequence!($tx, room);
+        let ids = sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM messages WHERE room = $1 AND user_id = $2 AND data IS NOT NULL \
+             ORDER BY id",
+        )
+        .bind(room)
+        .bind(user)
+        .fetch_all(&mut *$tx)
+        .await?;
+        for &id in &ids {
+            soft_delete!($tx, room, id, now);
+        }
+        // File ids start at 1, so 0 stands for "no image".
+        sqlx::query(
+            "UPDATE files SET expiry = 0 WHERE room = $1 AND uploader = $2 \
+             AND id <> COALESCE((SELECT image FROM rooms WHERE id = $1), 0)",
+        )
+        .bind(room)
+        .bind(user)
+        .execute(&mut *$tx)
+        .await?;
+        ids
+    }};
+}
+pub(super) use purge_user_in_room;
+
 const MESSAGE_BY_ID: &str = concat!(message_select!(), "WHERE m.id = $1");
 
 /// `insert_message!(tx, new, now)`: stores `new` (a `NewMessage`) under the room's next
@@ -309,29 +342,7 @@ impl Store {
         user: i64,
         now: f64,
     ) -> StoreResult<Vec<i64>> {
-        const LIVE_BY_USER: &str = "SELECT id FROM messages \
-             WHERE room = $1 AND user_id = $2 AND data IS NOT NULL ORDER BY id";
-        // File ids start at 1, so 0 stands for "no image".
-        const EXPIRE_UPLOADS: &str = "UPDATE files SET expiry = 0 \
-             WHERE room = $1 AND uploader = $2 \
-             AND id <> COALESCE((SELECT image FROM rooms WHERE id = $1), 0)";
-        write_tx!(self, |tx| {
-            lock_sequence!(tx, room);
-            let ids = sqlx::query_scalar::<_, i64>(LIVE_BY_USER)
-                .bind(room)
-                .bind(user)
-                .fetch_all(&mut *tx)
-                .await?;
-            for &id in &ids {
-                soft_delete!(tx, room, id, now);
-            }
-            sqlx::query(EXPIRE_UPLOADS)
-                .bind(room)
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
-            Ok(ids)
-        })
+        write_tx!(self, |tx| Ok(purge_user_in_room!(tx, room, user, now)))
     }
 
     /// The message with this id in this room, whatever its state (deleted, filtered,

@@ -243,6 +243,55 @@ impl Store {
         })
     }
 
+    /// When the user was first seen in the room (`None`: never), without recording them.
+    pub async fn first_seen(&self, room: i64, user: i64) -> StoreResult<Option<f64>> {
+        const SQL: &str = "SELECT first_seen FROM room_first_seen WHERE room = $1 AND user_id = $2";
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar::<_, f64>(SQL)
+                .bind(room)
+                .bind(user)
+                .fetch_optional(pool)
+                .await?)
+        })
+    }
+
+    /// Claims `user`'s slow-mode slot in `room` at `now`, if their last claim is at least
+    /// `secs` old (or they have none), in one conditional upsert: of two posts racing on
+    /// any instances exactly one claims it. `Ok(None)`: claimed; `Ok(Some(at))`: taken by
+    /// the claim made at `at`.
+    pub async fn claim_slowmode_slot(
+        &self,
+        room: i64,
+        user: i64,
+        secs: f64,
+        now: f64,
+    ) -> StoreResult<Option<f64>> {
+        const CLAIM: &str = "INSERT INTO slowmode_claims (room, user_id, at) VALUES ($1, $2, $3) \
+             ON CONFLICT (room, user_id) DO UPDATE SET at = excluded.at \
+             WHERE slowmode_claims.at <= $4 RETURNING at";
+        const HELD: &str = "SELECT at FROM slowmode_claims WHERE room = $1 AND user_id = $2";
+        with_pool!(self, |pool| {
+            let claimed = sqlx::query_scalar::<_, f64>(CLAIM)
+                .bind(room)
+                .bind(user)
+                .bind(now)
+                .bind(now - secs)
+                .fetch_optional(pool)
+                .await?;
+            if claimed.is_some() {
+                return Ok(None);
+            }
+            Ok(Some(
+                sqlx::query_scalar::<_, f64>(HELD)
+                    .bind(room)
+                    .bind(user)
+                    .fetch_optional(pool)
+                    .await?
+                    .unwrap_or(now),
+            ))
+        })
+    }
+
     /// When the user last posted in the room (any post, deleted and hidden ones included).
     pub async fn last_post_at(&self, room: i64, user: i64) -> StoreResult<Option<f64>> {
         const SQL: &str = "SELECT MAX(posted) FROM messages WHERE room = $1 AND user_id = $2";
