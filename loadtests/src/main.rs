@@ -195,6 +195,9 @@ enum Scenario {
         /// per minute.
         #[arg(long, value_parser = report::parse_duration)]
         soak: Option<Duration>,
+        /// Rewrite the generated part of this Markdown file (BENCHMARKS.md) with the summary.
+        #[arg(long)]
+        update_benchmarks: Option<PathBuf>,
     },
     /// Add many messages to a room directly in the database (for poll latency on big rooms).
     #[command(
@@ -246,6 +249,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             known_users,
             known_users_pysogs,
             soak,
+            update_benchmarks,
         } => {
             let server_bin = match server_bin {
                 Some(path) => path,
@@ -280,7 +284,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 command: std::env::args().collect::<Vec<_>>().join(" "),
                 ..report::ReportOptions::default()
             };
-            report::report(&options, &launch, &out).await?;
+            report::report(&options, &launch, &out, update_benchmarks.as_deref()).await?;
         }
         Scenario::Chaos {
             join_url,

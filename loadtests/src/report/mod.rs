@@ -105,6 +105,7 @@ pub async fn report(
     options: &ReportOptions,
     launch: &launch::LaunchOptions,
     out: &Path,
+    update_benchmarks: Option<&Path>,
 ) -> anyhow::Result<Results> {
     println!("starting servers (scratch: {})", launch.scratch.display());
     let launched = launch::Launched::start(launch).await?;
@@ -127,6 +128,26 @@ pub async fn report(
         results.machine.load_before[0], results.machine.load_after[0], results.machine.seconds
     );
     println!("report: {}", files[0].display());
+    if let Some(path) = update_benchmarks {
+        let document = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let generated = format!(
+            "{}\nFrom the report in `{}` (open `index.html`); the raw numbers are in its \
+             `results.json` and `points.csv`.\n",
+            summary::markdown(&results, &rows),
+            out.display()
+        );
+        let updated = summary::replace_between_markers(&document, &generated).with_context(|| {
+            format!(
+                "{} has no {} … {} markers",
+                path.display(),
+                summary::BEGIN_MARKER,
+                summary::END_MARKER
+            )
+        })?;
+        std::fs::write(path, updated)?;
+        println!("updated the generated part of {}", path.display());
+    }
     Ok(results)
 }
 
@@ -155,7 +176,9 @@ pub fn write(results: &Results, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::write(&csv, results.csv())?;
     let text = out.join("summary.txt");
     std::fs::write(&text, summary::text_table(&rows))?;
-    files.extend([json, csv, text]);
+    let markdown = out.join("summary.md");
+    std::fs::write(&markdown, summary::markdown(results, &rows))?;
+    files.extend([json, csv, text, markdown]);
     Ok(files)
 }
 
