@@ -84,7 +84,8 @@ impl Community {
         if targets.is_empty() || rooms.is_empty() {
             bail!("give at least one target and one room");
         }
-        let seeder = SogsClient::new(&targets[0], server_pk).with_random_user();
+        let http = http_client();
+        let seeder = SogsClient::with_http(&targets[0], server_pk, http.clone()).with_random_user();
         let mut seeded = Vec::new();
         for token in rooms {
             let mut messages = Vec::new();
@@ -122,10 +123,10 @@ impl Community {
             });
         }
         let users = (0..users.max(1))
-            .map(|_| SogsClient::new(&targets[0], server_pk).with_random_user())
+            .map(|_| SogsClient::with_http(&targets[0], server_pk, http.clone()).with_random_user())
             .collect::<Vec<_>>();
         let community = Self {
-            http: http_client(),
+            http,
             targets: targets.to_vec(),
             users,
             rooms: Mutex::new(seeded),

@@ -94,7 +94,7 @@ impl Poller {
         }
         let http = http_client();
         let users: Vec<SogsClient> = (0..users.max(1))
-            .map(|_| SogsClient::new(&targets[0], server_pk).with_random_user())
+            .map(|_| SogsClient::with_http(&targets[0], server_pk, http.clone()).with_random_user())
             .collect();
         let rooms: Vec<(String, i64, i64)> = room_positions(&users[0], rooms)
             .await?

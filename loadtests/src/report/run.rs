@@ -475,12 +475,13 @@ async fn known_users(
             step + 1
         ));
         let (pk, base, rooms) = (system.server_pk, system.bases[0].clone(), system.rooms.clone());
+        let shared = http.clone();
         let prepared = tokio::task::spawn_blocking(move || {
             let poll = serde_json::Value::Array(SogsClient::poll_batch(
                 &rooms.iter().map(|t| (t.as_str(), 0, 0)).collect::<Vec<_>>(),
             ));
             load::prepare_parallel(per_step as usize, |_| {
-                let user = SogsClient::new(&base, pk).with_random_user();
+                let user = SogsClient::with_http(&base, pk, shared.clone()).with_random_user();
                 let request = user.build_json("POST", "/batch", &poll);
                 Prepared::new(&user, request, Transport::Plain, 0, Expect::Batch)
             })
