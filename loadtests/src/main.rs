@@ -186,6 +186,15 @@ enum Scenario {
         /// The p99 the mixed load is held to, in milliseconds.
         #[arg(long, default_value_t = 100.0)]
         p99_goal_ms: f64,
+        /// Users polling in the poll scenarios, and users playing the mixed load's clients
+        /// (each polls once, untimed, before).
+        #[arg(long, default_value_t = 1000)]
+        users: usize,
+        #[arg(long, default_value_t = 1000)]
+        mixed_users: usize,
+        /// Posts timed in post → visible.
+        #[arg(long, default_value_t = 200)]
+        post_visible_samples: usize,
         /// Users added for the memory scenario (PySOGS: --known-users-pysogs).
         #[arg(long, default_value_t = 100_000)]
         known_users: u64,
@@ -246,6 +255,9 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             open_fractions,
             mixed_secs,
             p99_goal_ms,
+            users,
+            mixed_users,
+            post_visible_samples,
             known_users,
             known_users_pysogs,
             soak,
@@ -278,6 +290,9 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 open_fractions,
                 mixed_secs,
                 p99_goal_ms,
+                poll_users: users,
+                mixed_users,
+                post_visible_samples,
                 known_users,
                 known_users_pysogs,
                 soak,

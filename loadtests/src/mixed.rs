@@ -17,7 +17,7 @@ use sogs::client::SogsClient;
 use sogs::crypto::{EncType, ServerPublicKey};
 
 use crate::load::{self, Expect, Prepared, Run, Transport};
-use crate::poll::{http_client, room_positions};
+use crate::poll::{WARM_UP_ATTEMPTS, WARM_UP_CONCURRENCY, http_client, room_positions};
 
 /// Mean pause of a Session client between two polls, in seconds (uniform over 4–10 s).
 pub const MEAN_POLL_INTERVAL_SECS: f64 = 7.0;
@@ -138,22 +138,34 @@ impl Community {
     /// Each user polls once, so the timed runs measure steady polling.
     async fn warm_up(&self) -> anyhow::Result<()> {
         self.refresh().await?;
-        let warm = load::prepare_parallel(self.users.len(), |i| {
-            let user = &self.users[i];
-            Prepared::new(
-                user,
-                user.build_json("POST", "/batch", &self.poll_body()),
-                Transport::Plain,
-                i % self.targets.len(),
-                Expect::Batch,
+        let poll = self.poll_body();
+        let mut last = String::new();
+        for _ in 0..WARM_UP_ATTEMPTS {
+            let warm = load::prepare_parallel(self.users.len(), |i| {
+                let user = &self.users[i];
+                Prepared::new(
+                    user,
+                    user.build_json("POST", "/batch", &poll),
+                    Transport::Plain,
+                    i % self.targets.len(),
+                    Expect::Batch,
+                )
+            })?;
+            let run = load::closed_loop(
+                &self.http,
+                &self.targets,
+                Arc::new(warm),
+                WARM_UP_CONCURRENCY,
+                None,
             )
-        })?;
-        let run =
-            load::closed_loop(&self.http, &self.targets, Arc::new(warm), 64, None).await;
-        if run.tally.error_count() > 0 {
-            bail!("warm-up failed: {}", run.tally.errors_line());
+            .await;
+            if run.tally.error_count() == 0 {
+                return Ok(());
+            }
+            last = run.tally.errors_line();
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
-        Ok(())
+        bail!("warm-up failed {WARM_UP_ATTEMPTS} times: {last}")
     }
 
     /// Reads each room's position, so the next run's polls ask for what is new from now:

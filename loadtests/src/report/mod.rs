@@ -117,7 +117,11 @@ pub async fn report(
     }
     let systems = launched.systems.clone();
     let skipped = launched.skipped.clone();
-    let outcome = run::run(options, &systems, skipped).await;
+    // Ctrl-C or SIGTERM still stops the servers this run started.
+    let outcome = tokio::select! {
+        outcome = run::run(options, &systems, skipped) => outcome,
+        signal = interrupted() => Err(anyhow::anyhow!("stopped by {signal}")),
+    };
     launched.stop().await;
     let results = outcome?;
     let files = write(&results, out)?;
@@ -149,6 +153,21 @@ pub async fn report(
         println!("updated the generated part of {}", path.display());
     }
     Ok(results)
+}
+
+/// Waits for Ctrl-C or SIGTERM; says which.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "Ctrl-C",
+            _ = term.recv() => "SIGTERM",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
 }
 
 /// Writes `index.html`, `results.json`, `points.csv`, `summary.txt` and `plots/*.svg` into

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sogs::client::SogsClient;
 use sogs::crypto::EncType;
@@ -144,6 +145,15 @@ fn concurrency_levels(options: &ReportOptions, system: &System) -> Vec<usize> {
         .collect()
 }
 
+/// A result line above the progress bar, or on stdout when there is no bar (not a terminal).
+fn say(progress: &ProgressBar, line: String) {
+    if progress.is_hidden() {
+        println!("{line}");
+    } else {
+        progress.println(line);
+    }
+}
+
 fn progress_bar(steps: u64) -> ProgressBar {
     let bar = ProgressBar::new(steps);
     if let Ok(style) = ProgressStyle::with_template(
@@ -173,7 +183,8 @@ async fn measure(
             options.poll_users,
             0,
         )
-        .await?;
+        .await
+        .with_context(|| format!("{}: setting up the polls", system.name))?;
         for transport in transports(system) {
             let mut estimate = match system.software {
                 Software::Ours => 2_000.0,
@@ -204,7 +215,7 @@ async fn measure(
                     seconds: run.elapsed.as_secs_f64(),
                     latency: Latency::of(&run.tally),
                 };
-                progress.println(format!(
+                say(progress, format!(
                     "{:<12} poll {:<16} {:>4} in flight: {:>8.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  {}",
                     system.key,
                     transport.name(),
@@ -250,7 +261,7 @@ async fn measure(
                 seconds: run.elapsed.as_secs_f64(),
                 latency: Latency::of(&run.tally),
             };
-            progress.println(format!(
+            say(progress, format!(
                 "{:<12} open loop {:>7.0}/s offered ({:>3.0}%): {:>7.0}/s done  p50 {:>7.2} ms  p99 {:>8.2} ms  {}",
                 system.key,
                 rate,
@@ -279,9 +290,10 @@ async fn measure(
             &system.rooms,
             options.mixed_users,
         )
-        .await?;
+        .await
+        .with_context(|| format!("{}: seeding the mixed load", system.name))?;
         let capacity = capacity_search(options, system, &community, peak, results, progress).await?;
-        progress.println(format!(
+        say(progress, format!(
             "{:<12} mixed load: {} clients within p99 < {} ms",
             system.key,
             capacity
@@ -305,7 +317,8 @@ async fn measure(
             samples: options.post_visible_samples,
             timeout: Duration::from_secs(5),
         })
-        .await?;
+        .await
+        .with_context(|| format!("{}: post → visible", system.name))?;
         let point = PostVisible {
             system: system.key.clone(),
             post_via: system.bases[0].clone(),
@@ -313,7 +326,7 @@ async fn measure(
             resolution_ms: report.poll_round_trip.as_secs_f64() * 1e3,
             latency: Latency::of(&report.tally),
         };
-        progress.println(format!(
+        say(progress, format!(
             "{:<12} post → visible: p50 {:.2} ms  p99 {:.2} ms (resolution {:.2} ms)",
             system.key, point.latency.p50_ms, point.latency.p99_ms, point.resolution_ms
         ));
@@ -415,7 +428,7 @@ async fn mixed_step(
     let within_goal = latency.count > 0
         && latency.p99_ms <= options.p99_goal_ms
         && latency.error_share() <= options.max_error_share;
-    progress.println(format!(
+    say(progress, format!(
         "{:<12} mixed {:>8.0} clients ({:>6.0}/s): p50 {:>7.2} ms  p99 {:>8.2} ms  {}  {}",
         system.key,
         rate * MEAN_POLL_INTERVAL_SECS,
@@ -503,7 +516,7 @@ async fn known_users(
             known_users: known,
             rss_mib: rss(system) as f64 / 1024.0,
         };
-        progress.println(format!(
+        say(progress, format!(
             "{:<12} memory: {:>7} known users, RSS {:.1} MiB ({}, {:.0} new users/s)",
             system.key,
             point.known_users,
@@ -586,7 +599,7 @@ async fn soak(
             latency: Latency::of(&tally),
             rss_mib,
         };
-        progress.println(format!(
+        say(progress, format!(
             "{:<12} soak {:>3}: {:>7.0}/s  p99 {:>8.2} ms  RSS {:.1} MiB  {}",
             system.key,
             bucket + 1,
