@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sogs::client::SogsClient;
 use sogs::crypto::EncType;
@@ -129,13 +130,28 @@ fn plan_steps(options: &ReportOptions, systems: &[System]) -> u64 {
     (closed + open + mixed + 3 + memory + soak) as u64
 }
 
+/// The concurrency levels of a system's poll curves: the instances on PostgreSQL skip the
+/// lowest ones (one poll in flight says nothing about scale-out), PySOGS stops at its cap.
 fn concurrency_levels(options: &ReportOptions, system: &System) -> Vec<usize> {
-    options
-        .concurrency
-        .iter()
+    let all = &options.concurrency;
+    let lowest_for_cluster = all.iter().copied().nth(all.len().saturating_sub(3)).unwrap_or(1);
+    all.iter()
         .copied()
-        .filter(|&c| system.software == Software::Ours || c <= options.pysogs_max_concurrency)
+        .filter(|&c| match system.software {
+            Software::Pysogs => c <= options.pysogs_max_concurrency,
+            Software::Ours if system.key.starts_with("ours-pg") => c >= lowest_for_cluster,
+            Software::Ours => true,
+        })
         .collect()
+}
+
+/// A result line above the progress bar, or on stdout when there is no bar (not a terminal).
+fn say(progress: &ProgressBar, line: String) {
+    if progress.is_hidden() {
+        println!("{line}");
+    } else {
+        progress.println(line);
+    }
 }
 
 fn progress_bar(steps: u64) -> ProgressBar {
@@ -167,11 +183,12 @@ async fn measure(
             options.poll_users,
             0,
         )
-        .await?;
+        .await
+        .with_context(|| format!("{}: setting up the polls", system.name))?;
         for transport in transports(system) {
             let mut estimate = match system.software {
-                Software::Ours => 4_000.0,
-                Software::Pysogs => 400.0,
+                Software::Ours => 2_000.0,
+                Software::Pysogs => 300.0,
             };
             for concurrency in concurrency_levels(options, system) {
                 progress.set_message(format!(
@@ -179,8 +196,9 @@ async fn measure(
                     system.name,
                     transport.name()
                 ));
-                let n = ((estimate * options.point_secs * 1.5) as usize)
-                    .clamp(20, options.max_requests);
+                // Enough for the point's length at the rate expected (a point that runs out
+                // early is still right, only shorter); building them costs CPU time.
+                let n = ((estimate * options.point_secs) as usize).clamp(20, options.max_requests);
                 let prepared = poller.prepare(n, transport)?;
                 let run = poller
                     .closed(
@@ -197,7 +215,7 @@ async fn measure(
                     seconds: run.elapsed.as_secs_f64(),
                     latency: Latency::of(&run.tally),
                 };
-                progress.println(format!(
+                say(progress, format!(
                     "{:<12} poll {:<16} {:>4} in flight: {:>8.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  {}",
                     system.key,
                     transport.name(),
@@ -207,7 +225,7 @@ async fn measure(
                     point.latency.p99_ms,
                     run.tally.errors_line()
                 ));
-                estimate = estimate.max(point.throughput * 2.0);
+                estimate = point.throughput * 1.6;
                 results.closed.push(point);
                 progress.inc(1);
             }
@@ -243,7 +261,7 @@ async fn measure(
                 seconds: run.elapsed.as_secs_f64(),
                 latency: Latency::of(&run.tally),
             };
-            progress.println(format!(
+            say(progress, format!(
                 "{:<12} open loop {:>7.0}/s offered ({:>3.0}%): {:>7.0}/s done  p50 {:>7.2} ms  p99 {:>8.2} ms  {}",
                 system.key,
                 rate,
@@ -272,9 +290,10 @@ async fn measure(
             &system.rooms,
             options.mixed_users,
         )
-        .await?;
+        .await
+        .with_context(|| format!("{}: seeding the mixed load", system.name))?;
         let capacity = capacity_search(options, system, &community, peak, results, progress).await?;
-        progress.println(format!(
+        say(progress, format!(
             "{:<12} mixed load: {} clients within p99 < {} ms",
             system.key,
             capacity
@@ -298,7 +317,8 @@ async fn measure(
             samples: options.post_visible_samples,
             timeout: Duration::from_secs(5),
         })
-        .await?;
+        .await
+        .with_context(|| format!("{}: post → visible", system.name))?;
         let point = PostVisible {
             system: system.key.clone(),
             post_via: system.bases[0].clone(),
@@ -306,7 +326,7 @@ async fn measure(
             resolution_ms: report.poll_round_trip.as_secs_f64() * 1e3,
             latency: Latency::of(&report.tally),
         };
-        progress.println(format!(
+        say(progress, format!(
             "{:<12} post → visible: p50 {:.2} ms  p99 {:.2} ms (resolution {:.2} ms)",
             system.key, point.latency.p50_ms, point.latency.p99_ms, point.resolution_ms
         ));
@@ -408,7 +428,7 @@ async fn mixed_step(
     let within_goal = latency.count > 0
         && latency.p99_ms <= options.p99_goal_ms
         && latency.error_share() <= options.max_error_share;
-    progress.println(format!(
+    say(progress, format!(
         "{:<12} mixed {:>8.0} clients ({:>6.0}/s): p50 {:>7.2} ms  p99 {:>8.2} ms  {}  {}",
         system.key,
         rate * MEAN_POLL_INTERVAL_SECS,
@@ -468,12 +488,13 @@ async fn known_users(
             step + 1
         ));
         let (pk, base, rooms) = (system.server_pk, system.bases[0].clone(), system.rooms.clone());
+        let shared = http.clone();
         let prepared = tokio::task::spawn_blocking(move || {
             let poll = serde_json::Value::Array(SogsClient::poll_batch(
                 &rooms.iter().map(|t| (t.as_str(), 0, 0)).collect::<Vec<_>>(),
             ));
             load::prepare_parallel(per_step as usize, |_| {
-                let user = SogsClient::new(&base, pk).with_random_user();
+                let user = SogsClient::with_http(&base, pk, shared.clone()).with_random_user();
                 let request = user.build_json("POST", "/batch", &poll);
                 Prepared::new(&user, request, Transport::Plain, 0, Expect::Batch)
             })
@@ -495,7 +516,7 @@ async fn known_users(
             known_users: known,
             rss_mib: rss(system) as f64 / 1024.0,
         };
-        progress.println(format!(
+        say(progress, format!(
             "{:<12} memory: {:>7} known users, RSS {:.1} MiB ({}, {:.0} new users/s)",
             system.key,
             point.known_users,
@@ -578,7 +599,7 @@ async fn soak(
             latency: Latency::of(&tally),
             rss_mib,
         };
-        progress.println(format!(
+        say(progress, format!(
             "{:<12} soak {:>3}: {:>7.0}/s  p99 {:>8.2} ms  RSS {:.1} MiB  {}",
             system.key,
             bucket + 1,
