@@ -236,7 +236,11 @@ async fn compare(url_a: &str, url_b: &str, pk: ServerPublicKey, room: &str) -> R
                     let (known, unknown): (Vec<_>, Vec<_>) =
                         out.into_iter().partition(|d| d.known.is_some());
                     for d in &known {
-                        println!("KNOWN {who} GET {path} {}: {}", d.text, d.known.unwrap_or(""));
+                        println!(
+                            "KNOWN {who} GET {path} {}: {}",
+                            d.text,
+                            d.known.unwrap_or("")
+                        );
                     }
                     if !unknown.is_empty() {
                         differences += 1;
@@ -328,7 +332,12 @@ async fn wait_for_active_user_counts(a: &SogsClient, b: &SogsClient, room: &str)
         let count = |c: &SogsClient| {
             let c = c.clone();
             let path = path.clone();
-            async move { c.get(&path).await.ok().map(|r| r.json()["active_users"].clone()) }
+            async move {
+                c.get(&path)
+                    .await
+                    .ok()
+                    .map(|r| r.json()["active_users"].clone())
+            }
         };
         if let (Some(x), Some(y)) = (count(a).await, count(b).await) {
             if x == y {

@@ -166,7 +166,10 @@ async fn a_dm_sent_through_one_instance_reaches_an_empty_inbox_polled_on_another
     assert_eq!(res.status, 201, "{}", res.text());
     let inbox = recipient_on_b.get("/inbox").await.unwrap().json();
     let seen = inbox.as_array().is_some_and(|l| l.len() == 1);
-    assert!(seen, "the DM did not show on the other instance's next poll: {inbox}");
+    assert!(
+        seen,
+        "the DM did not show on the other instance's next poll: {inbox}"
+    );
     assert_eq!(
         recipient_on_b.get("/inbox/since/0").await.unwrap().status,
         200
