@@ -65,8 +65,8 @@ pub use models::{
     Room, RoomModerator, RoomPermissions, RoomUpdate, Unpinned, User, Viewer,
 };
 pub use policies::{JoinEntry, StoredLockdown, StoredMedia, StoredRoomPolicy, UserRestrictions};
-pub use schema::SchemaStatus;
 pub use reports::{ACTIVITY_WINDOWS_DAYS, RoomStats, UserInRoom};
+pub use schema::SchemaStatus;
 pub use users::SYSTEM_USER_ID;
 
 /// Shorthand for store results.

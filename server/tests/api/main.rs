@@ -8,6 +8,7 @@
 #[macro_use]
 mod support;
 
+mod active_users;
 mod antiraid;
 mod audit;
 mod auth;

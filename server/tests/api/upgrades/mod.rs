@@ -252,9 +252,21 @@ async fn build_community(s: &Server) -> Made {
     ok(res, "appoint the moderator").await;
 
     s.clock.advance(60.0);
-    let hello = posted(s, Who::Alice, "lobby", message(s, Who::Alice, "hello everyone", "Alice")).await;
+    let hello = posted(
+        s,
+        Who::Alice,
+        "lobby",
+        message(s, Who::Alice, "hello everyone", "Alice"),
+    )
+    .await;
     s.clock.advance(20.0);
-    let reply = posted(s, Who::Bob, "lobby", message(s, Who::Bob, "hi alice", "Bob")).await;
+    let reply = posted(
+        s,
+        Who::Bob,
+        "lobby",
+        message(s, Who::Bob, "hi alice", "Bob"),
+    )
+    .await;
     s.clock.advance(20.0);
     let edit = message(s, Who::Alice, "hello everyone (edited)", "Alice");
     let res = s
@@ -263,9 +275,18 @@ async fn build_community(s: &Server) -> Made {
         .await
         .unwrap();
     ok(res, "edit").await;
-    let res = post(s, Who::Alice, "lobby", message(s, Who::Alice, "oops", "Alice")).await;
+    let res = post(
+        s,
+        Who::Alice,
+        "lobby",
+        message(s, Who::Alice, "oops", "Alice"),
+    )
+    .await;
     let oops = ok(res, "post").await;
-    let (deleted, deleted_seqno) = (oops["id"].as_i64().unwrap(), oops["seqno"].as_i64().unwrap());
+    let (deleted, deleted_seqno) = (
+        oops["id"].as_i64().unwrap(),
+        oops["seqno"].as_i64().unwrap(),
+    );
     let res = s
         .client(Who::Alice)
         .delete(&format!("/room/lobby/message/{deleted}"))
@@ -273,12 +294,17 @@ async fn build_community(s: &Server) -> Made {
         .unwrap();
     ok(res, "delete").await;
     s.clock.advance(20.0);
-    let file = upload(s, Who::Bob, "lobby", b"the bytes of a cat picture", "cat.jpg").await;
-    let mut with_file = s.client(Who::Bob).message_json(&session_message(
-        "look at my cat",
-        &["cat.jpg"],
-        "Bob",
-    ));
+    let file = upload(
+        s,
+        Who::Bob,
+        "lobby",
+        b"the bytes of a cat picture",
+        "cat.jpg",
+    )
+    .await;
+    let mut with_file =
+        s.client(Who::Bob)
+            .message_json(&session_message("look at my cat", &["cat.jpg"], "Bob"));
     with_file["files"] = json!([file]);
     let with_file = posted(s, Who::Bob, "lobby", with_file).await;
     let image = upload(s, admin, "lobby", b"\x89PNG room image", "room.png").await;
@@ -301,7 +327,12 @@ async fn build_community(s: &Server) -> Made {
         s,
         Who::Carol,
         "lobby",
-        message(s, Who::Carol, "buy cheap crypto coins now at the best prices", "Carol"),
+        message(
+            s,
+            Who::Carol,
+            "buy cheap crypto coins now at the best prices",
+            "Carol",
+        ),
     )
     .await;
     let res = s
@@ -342,7 +373,13 @@ async fn build_community(s: &Server) -> Made {
         .unwrap();
     ok(res, "pin").await;
 
-    posted(s, Who::Erin, "lobby", message(s, Who::Erin, "hi from erin", "Erin")).await;
+    posted(
+        s,
+        Who::Erin,
+        "lobby",
+        message(s, Who::Erin, "hi from erin", "Erin"),
+    )
+    .await;
     store
         .schedule_permission_change(
             lobby.id,
@@ -355,10 +392,19 @@ async fn build_community(s: &Server) -> Made {
         )
         .await
         .unwrap();
-    posted(s, Who::Alice, "private", message(s, Who::Alice, "secret room", "Alice")).await;
+    posted(
+        s,
+        Who::Alice,
+        "private",
+        message(s, Who::Alice, "secret room", "Alice"),
+    )
+    .await;
 
     let alice = BlindedId::try_from(s.client(Who::Alice).session_id().unwrap()).unwrap();
-    let dm = s.client(Who::Bob).dm_json(&alice, b"a direct message").unwrap();
+    let dm = s
+        .client(Who::Bob)
+        .dm_json(&alice, b"a direct message")
+        .unwrap();
     let res = s
         .client(Who::Bob)
         .post_json(&format!("/inbox/{}", s.id(Who::Alice)), &dm)
@@ -368,7 +414,10 @@ async fn build_community(s: &Server) -> Made {
 
     // Everyone who may read the lobby polls it, so activity is recorded for them.
     for who in EVERYONE {
-        s.client(who).get("/room/lobby/messages/recent").await.unwrap();
+        s.client(who)
+            .get("/room/lobby/messages/recent")
+            .await
+            .unwrap();
     }
     Made {
         hello,
@@ -408,10 +457,16 @@ fn questions(made: &Made) -> Vec<(Option<Who>, String)> {
             Some(Who::Alice),
             format!("/room/lobby/messages/since/{deleted_seqno}?t=r"),
         ),
-        (Some(Who::Moderator), "/room/lobby/messages/recent?limit=256".into()),
+        (
+            Some(Who::Moderator),
+            "/room/lobby/messages/recent?limit=256".into(),
+        ),
         (Some(Who::Alice), "/room/lobby/messages/recent".into()),
         (Some(Who::Bob), "/room/lobby/messages/recent".into()),
-        (Some(Who::Bob), format!("/room/lobby/messages/before/{reply}")),
+        (
+            Some(Who::Bob),
+            format!("/room/lobby/messages/before/{reply}"),
+        ),
         (Some(Who::Bob), format!("/room/lobby/message/{hello}")),
         (Some(Who::Alice), format!("/room/lobby/reactors/{reply}/👍")),
         (Some(Who::Alice), format!("/room/lobby/file/{file}")),
@@ -469,7 +524,11 @@ fn check_the_record(record: &[(String, u16, Value)], made: &Made) {
     let (_, status, lobby) = find("Some(Alice) GET /room/lobby");
     assert_eq!(*status, 200);
     assert!(lobby["active_users"].as_i64().unwrap() > 0, "{lobby}");
-    assert_eq!(lobby["pinned_messages"][0]["id"], json!(made.hello), "{lobby}");
+    assert_eq!(
+        lobby["pinned_messages"][0]["id"],
+        json!(made.hello),
+        "{lobby}"
+    );
     assert_eq!(lobby["image_id"], json!(made.image), "{lobby}");
     let (_, _, since) = find("Some(Alice) GET /room/lobby/messages/since/0?t=r&reactors=5");
     let all = since.as_array().unwrap();
@@ -486,7 +545,11 @@ fn check_the_record(record: &[(String, u16, Value)], made: &Made) {
         .find(|m| m["id"] == json!(made.deleted))
         .unwrap_or_else(|| panic!("{later}"));
     assert_eq!(deletion["deleted"], json!(true), "{later}");
-    assert_eq!(by_id(made.reply)["reactions"]["👍"]["count"], json!(2), "{since}");
+    assert_eq!(
+        by_id(made.reply)["reactions"]["👍"]["count"],
+        json!(2),
+        "{since}"
+    );
     assert!(by_id(made.with_file)["data"].is_string());
     assert!(
         all.iter().any(|m| m["whisper"] == json!(true)),
@@ -537,7 +600,14 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// What was added since the first release works on the old rooms, messages and people.
 async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
-    let lobby = s.app.state.store.room_by_token("lobby").await.unwrap().unwrap();
+    let lobby = s
+        .app
+        .state
+        .store
+        .room_by_token("lobby")
+        .await
+        .unwrap()
+        .unwrap();
     let sequence_before = lobby.message_sequence;
 
     // Edit, react to and pin old messages; post anew. The sequence carries on.
@@ -550,7 +620,10 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
     ok(res, "edit an old message").await;
     let res = s
         .client(Who::Alice)
-        .put_json(&format!("/room/lobby/reaction/{}/😀", made.hello), &json!({}))
+        .put_json(
+            &format!("/room/lobby/reaction/{}/😀", made.hello),
+            &json!({}),
+        )
         .await
         .unwrap();
     ok(res, "react to an old message").await;
@@ -561,7 +634,13 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .unwrap();
     ok(res, "pin an old message").await;
     s.clock.advance(20.0);
-    let new = posted(s, Who::Bob, "lobby", message(s, Who::Bob, "after the upgrade", "Bob")).await;
+    let new = posted(
+        s,
+        Who::Bob,
+        "lobby",
+        message(s, Who::Bob, "after the upgrade", "Bob"),
+    )
+    .await;
     let since = s
         .client(Who::Alice)
         .get(&format!("/room/lobby/messages/since/{sequence_before}"))
@@ -587,7 +666,13 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .await
         .unwrap();
     s.app.invalidate_caches();
-    let page: Value = s.app.get("/r/lobby/messages.json").await.json().await.unwrap();
+    let page: Value = s
+        .app
+        .get("/r/lobby/messages.json")
+        .await
+        .json()
+        .await
+        .unwrap();
     let texts: Vec<&str> = page["messages"]
         .as_array()
         .unwrap()
@@ -596,7 +681,12 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .collect();
     assert!(texts.contains(&"hi alice"), "{page}");
     assert!(texts.contains(&"look at my cat"), "{page}");
-    assert!(!texts.iter().any(|t| t.contains("psst") || t.contains("oops")), "{page}");
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.contains("psst") || t.contains("oops")),
+        "{page}"
+    );
 
     // A hash ban made before the upgrade still holds (if that release had them), and a new
     // one of an old message works.
@@ -619,7 +709,12 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
     }
     s.clock.advance(20.0);
     let res = post(s, Who::Bob, "lobby", spam_again).await;
-    assert_eq!(res.status, 403, "the banned text is refused: {}", res.text());
+    assert_eq!(
+        res.status,
+        403,
+        "the banned text is refused: {}",
+        res.text()
+    );
 
     // Slow mode on an old room (the quiet room kept its setting if that release had it).
     let res = s
@@ -630,11 +725,25 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
     ok(res, "slow mode").await;
     s.clock.advance(20.0);
     assert_eq!(
-        post(s, Who::Alice, "lobby", message(s, Who::Alice, "one", "Alice")).await.status,
+        post(
+            s,
+            Who::Alice,
+            "lobby",
+            message(s, Who::Alice, "one", "Alice")
+        )
+        .await
+        .status,
         201
     );
     assert_eq!(
-        post(s, Who::Alice, "lobby", message(s, Who::Alice, "two", "Alice")).await.status,
+        post(
+            s,
+            Who::Alice,
+            "lobby",
+            message(s, Who::Alice, "two", "Alice")
+        )
+        .await
+        .status,
         429
     );
     let res = s
@@ -649,12 +758,23 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
     s.clock.set(T0 + 2.0 * 3600.0 + 600.0);
     s.settle().await;
     assert_eq!(
-        post(s, Who::Erin, "lobby", message(s, Who::Erin, "still here?", "Erin")).await.status,
+        post(
+            s,
+            Who::Erin,
+            "lobby",
+            message(s, Who::Erin, "still here?", "Erin")
+        )
+        .await
+        .status,
         403
     );
     let frank = s.client(Who::Frank).get("/room/lobby").await.unwrap();
     assert_eq!(frank.status, 200, "{}", frank.text());
-    let carol = s.client(Who::Carol).get("/room/lobby/messages/recent").await.unwrap();
+    let carol = s
+        .client(Who::Carol)
+        .get("/room/lobby/messages/recent")
+        .await
+        .unwrap();
     assert_eq!(carol.status, 403);
     let res = s
         .client(Who::Moderator)
@@ -757,7 +877,10 @@ async fn every_migration_keeps_what_an_older_release_stored(backend: Backend) {
     for &version in &versions {
         let db = TestDb::at(backend, Schema::UpTo(version)).await;
         let copied = copy_rows(&source_url, &db.url).await;
-        assert!(copied > 40, "only {copied} rows copied into schema {version}");
+        assert!(
+            copied > 40,
+            "only {copied} rows copied into schema {version}"
+        );
         let had = Tables {
             hash_bans: has_table(&db, "hash_bans").await,
         };
