@@ -437,7 +437,7 @@ pub fn table(reports: &mut [PhaseReport]) -> String {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.pattern.name(),
-            r.honest.micros.len(),
+            r.honest.count(),
             ms(p50),
             ms(p99),
             ratio,

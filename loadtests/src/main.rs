@@ -4,11 +4,15 @@
 mod chaos;
 mod fill;
 mod hostile;
+mod load;
+mod mixed;
 mod poll;
 mod post_visible;
+mod report;
 mod stats;
 mod target;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -134,6 +138,64 @@ enum Scenario {
         #[arg(long)]
         server_pid: Option<u32>,
     },
+    /// The standard matrix against servers it starts itself (this one on SQLite, on
+    /// PostgreSQL + Redis with 1–3 instances, PySOGS under uwsgi when set up), written as a
+    /// self-contained HTML report with SVG plots, JSON and CSV. About ten minutes.
+    #[command(after_help = "Example: sogs-loadtest report --out report \\
+                            --postgres-url postgres://root@127.0.0.1:5432/postgres \\
+                            --pysogs ../shared/tools/pysogs")]
+    Report {
+        /// Where the report goes (index.html, results.json, points.csv, plots/).
+        #[arg(long)]
+        out: PathBuf,
+        /// The sogs-server binary (default: the one beside this program).
+        #[arg(long)]
+        server_bin: Option<PathBuf>,
+        /// A PostgreSQL server the report may create a database on, for the 1–3 instance
+        /// systems (none: they are skipped).
+        #[arg(long)]
+        postgres_url: Option<String>,
+        /// The Redis of the instances (default: a private redis-server on a free port).
+        #[arg(long)]
+        redis_url: Option<String>,
+        /// Most instances on PostgreSQL (systems with 1 … N are measured).
+        #[arg(long, default_value_t = 3)]
+        instances: usize,
+        /// The folder of PySOGS's run.sh (shared/tools/pysogs; default: ../shared/tools/pysogs
+        /// if it exists). PySOGS must have been set up once with its setup.sh.
+        #[arg(long)]
+        pysogs: Option<PathBuf>,
+        /// Measure this server only.
+        #[arg(long, conflicts_with = "pysogs")]
+        no_pysogs: bool,
+        /// Requests in flight of the closed-loop points.
+        #[arg(long, value_delimiter = ',', default_value = "1,4,16,64,256")]
+        concurrency: Vec<usize>,
+        /// Seconds per closed-loop point.
+        #[arg(long, default_value_t = 2.5)]
+        point_secs: f64,
+        /// Seconds per open-loop point.
+        #[arg(long, default_value_t = 3.0)]
+        open_secs: f64,
+        /// Open-loop rates, as shares of each server's closed-loop peak.
+        #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,0.75,0.9,1,1.2")]
+        open_fractions: Vec<f64>,
+        /// Seconds per step of the mixed load.
+        #[arg(long, default_value_t = 4.0)]
+        mixed_secs: f64,
+        /// The p99 the mixed load is held to, in milliseconds.
+        #[arg(long, default_value_t = 100.0)]
+        p99_goal_ms: f64,
+        /// Users added for the memory scenario (PySOGS: --known-users-pysogs).
+        #[arg(long, default_value_t = 100_000)]
+        known_users: u64,
+        #[arg(long, default_value_t = 5_000)]
+        known_users_pysogs: u64,
+        /// Also a soak run of this length (e.g. 30m) at half the capacity found, reported
+        /// per minute.
+        #[arg(long, value_parser = report::parse_duration)]
+        soak: Option<Duration>,
+    },
     /// Add many messages to a room directly in the database (for poll latency on big rooms).
     #[command(
         after_help = "Example: sogs-loadtest fill --database-url postgres://root@127.0.0.1/sogs \
@@ -167,6 +229,59 @@ async fn main() -> ExitCode {
 
 async fn run(scenario: Scenario) -> anyhow::Result<()> {
     match scenario {
+        Scenario::Report {
+            out,
+            server_bin,
+            postgres_url,
+            redis_url,
+            instances,
+            pysogs,
+            no_pysogs,
+            concurrency,
+            point_secs,
+            open_secs,
+            open_fractions,
+            mixed_secs,
+            p99_goal_ms,
+            known_users,
+            known_users_pysogs,
+            soak,
+        } => {
+            let server_bin = match server_bin {
+                Some(path) => path,
+                None => std::env::current_exe()?.with_file_name("sogs-server"),
+            };
+            let default_pysogs = PathBuf::from("../shared/tools/pysogs");
+            let pysogs = match (no_pysogs, pysogs) {
+                (true, _) => None,
+                (false, Some(dir)) => Some(dir),
+                (false, None) => default_pysogs.join("run.sh").is_file().then_some(default_pysogs),
+            };
+            let scratch = tempfile::Builder::new().prefix("sogs-report-").tempdir()?;
+            let launch = report::launch::LaunchOptions {
+                server_bin,
+                postgres_url,
+                redis_url,
+                cluster_instances: instances,
+                pysogs_dir: pysogs,
+                rooms: vec!["lobby".into(), "general".into(), "offtopic".into()],
+                scratch: scratch.path().to_path_buf(),
+            };
+            let options = report::ReportOptions {
+                concurrency,
+                point_secs,
+                open_secs,
+                open_fractions,
+                mixed_secs,
+                p99_goal_ms,
+                known_users,
+                known_users_pysogs,
+                soak,
+                command: std::env::args().collect::<Vec<_>>().join(" "),
+                ..report::ReportOptions::default()
+            };
+            report::report(&options, &launch, &out).await?;
+        }
         Scenario::Chaos {
             join_url,
             also,
@@ -228,7 +343,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 options.rooms.len(),
                 options.targets.len()
             );
-            let mut report = poll::run(&options).await?;
+            let report = poll::run(&options).await?;
             println!(
                 "throughput: {:.0} polls/s over {:.2} s",
                 report.throughput(),
@@ -264,7 +379,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 "post-visible: {samples} posts via {}, read via {}",
                 options.post_target, options.poll_target
             );
-            let mut report = post_visible::run(&options).await?;
+            let report = post_visible::run(&options).await?;
             println!("{} (from 201 to readable)", report.tally.latency_line());
             println!(
                 "resolution: one poll round trip ≈ {:.2} ms",

@@ -414,6 +414,15 @@ pub struct AntiraidConfig {
     /// before it is deleted: long enough for the sender's client to poll it, so that it
     /// sees the deletion and stops showing the command.
     pub command_retract_secs: f64,
+    /// Reports: a message reported by this many distinct established users is hidden
+    /// until a moderator looks (0: never hidden automatically); rooms override it.
+    pub report_hide_after: u32,
+    /// A reporter counts as established when first seen in the room at least this many
+    /// seconds before reporting (moderators always do): raids of fresh IDs cannot
+    /// mass-report regulars' messages away.
+    pub report_trusted_after_secs: f64,
+    /// The most reports one user may make in one room per hour.
+    pub reports_per_hour: u32,
 }
 
 impl AntiraidConfig {
@@ -426,6 +435,7 @@ impl AntiraidConfig {
             ("raid_new_user_secs", self.raid_new_user_secs),
             ("raid_lockdown_secs", self.raid_lockdown_secs),
             ("command_retract_secs", self.command_retract_secs),
+            ("report_trusted_after_secs", self.report_trusted_after_secs),
         ];
         for (name, value) in non_negative {
             if !(value.is_finite() && value >= 0.0) {
@@ -462,6 +472,9 @@ impl Default for AntiraidConfig {
             allow_documents: true,
             bot_name: "Moderation".into(),
             command_retract_secs: 30.0,
+            report_hide_after: 3,
+            report_trusted_after_secs: 86_400.0,
+            reports_per_hour: 20,
         }
     }
 }
@@ -669,6 +682,9 @@ pub struct LimitsConfig {
     pub header_timeout_secs: f64,
     pub body_timeout_secs: f64,
     pub malformed_log_interval_secs: f64,
+    /// Signed requests' nonces remembered in process (single-instance SQLite without
+    /// Redis); see `cluster::nonces::LocalNonces`.
+    pub max_remembered_nonces: u64,
 }
 
 impl Default for LimitsConfig {
@@ -685,6 +701,7 @@ impl Default for LimitsConfig {
             header_timeout_secs: 5.0,
             body_timeout_secs: 20.0,
             malformed_log_interval_secs: 60.0,
+            max_remembered_nonces: crate::cluster::DEFAULT_NONCE_CAPACITY as u64,
         }
     }
 }
@@ -699,6 +716,7 @@ impl LimitsConfig {
             ("max_header_bytes", self.max_header_bytes),
             ("max_path_bytes", self.max_path_bytes),
             ("max_query_bytes", self.max_query_bytes),
+            ("max_remembered_nonces", self.max_remembered_nonces),
         ];
         if let Some((key, _)) = counts.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Invalid(format!(
@@ -1093,6 +1111,21 @@ const OPTION_DOCS: &[OptionDoc] = &[
         comment: "Seconds a moderator's command typed in a room stays (as a moderator whisper) before it is deleted, so the sender's client sees the deletion.",
     },
     OptionDoc {
+        section: "antiraid",
+        key: "report_hide_after",
+        comment: "A message reported by this many distinct established users is hidden (deleted as by a moderator, kept in the reports queue) until a moderator looks; 0 never hides. Rooms override it.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "report_trusted_after_secs",
+        comment: "Reporters count towards hiding only when first seen in the room at least this many seconds before (moderators always count), so fresh raid IDs cannot report regulars away.",
+    },
+    OptionDoc {
+        section: "antiraid",
+        key: "reports_per_hour",
+        comment: "The most messages one user may report in one room per hour.",
+    },
+    OptionDoc {
         section: "detectors",
         key: "flood_enabled",
         comment: "Refuse the same message, file or picture arriving from many distinct users within a short window (a raid), however each copy is disguised (fancy text, look-alike letters, emoji, zero-width characters).",
@@ -1201,6 +1234,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         section: "limits",
         key: "malformed_log_interval_secs",
         comment: "Malformed HTTP requests are counted in sogs_malformed_requests_total and logged as one summary line per this many seconds at most.",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "max_remembered_nonces",
+        comment: "Without Redis on SQLite: most nonces of signed requests kept in memory (about 40 bytes each) to refuse replays. When full, the stamped minutes farthest from now are forgotten and requests stamped in them refused (425), so a flood narrows the accepted clock window instead of growing memory.",
     },
 ];
 

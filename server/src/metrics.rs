@@ -29,6 +29,7 @@ pub struct Metrics {
     moderation_actions: IntCounterVec,
     admission_outcomes: IntCounterVec,
     raid_lockdowns: IntCounterVec,
+    reports: IntCounterVec,
     limit_rejections: IntCounterVec,
 }
 
@@ -144,6 +145,14 @@ impl Metrics {
         registry.register(Box::new(moderation_actions.clone()))?;
         registry.register(Box::new(admission_outcomes.clone()))?;
         registry.register(Box::new(raid_lockdowns.clone()))?;
+        let reports = IntCounterVec::new(
+            Opts::new(
+                "sogs_reports_total",
+                "Reports of messages by outcome (new, duplicate, hidden: a message hidden after enough reports, resolved: a moderator handled one)",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(reports.clone()))?;
         let limit_rejections = IntCounterVec::new(
             Opts::new(
                 "sogs_limit_rejections_total",
@@ -172,6 +181,7 @@ impl Metrics {
             moderation_actions,
             admission_outcomes,
             raid_lockdowns,
+            reports,
             limit_rejections,
         })
     }
@@ -188,6 +198,11 @@ impl Metrics {
         self.admission_outcomes
             .with_label_values(&[attempt, stage, outcome])
             .inc();
+    }
+
+    /// Counts a report outcome (`new`, `duplicate`, `hidden`, `resolved`).
+    pub fn observe_report(&self, outcome: &str) {
+        self.reports.with_label_values(&[outcome]).inc();
     }
 
     /// Counts an automatic lockdown of `room` (labelled by token: rooms are few and

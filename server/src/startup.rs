@@ -222,7 +222,10 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     };
     let cluster = match config.redis_url() {
         Some(url) => Cluster::with_redis(url)?,
-        None => Cluster::local(store.backend() == crate::store::Backend::Sqlite),
+        None => Cluster::local(store.backend() == crate::store::Backend::Sqlite)
+            .with_nonce_capacity(
+                usize::try_from(config.limits.max_remembered_nonces).unwrap_or(usize::MAX),
+            ),
     };
     let snode = Arc::new(
         crate::snode::OnionClient::new(
@@ -261,7 +264,8 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
 }
 
 /// What a fresh or upgraded database needs before the first request: migrations (unless
-/// told not to) and the system user.
+/// told not to, and then the schema must already be this binary's) and the system user.
+/// A database newer than this binary is refused before anything is written to it.
 async fn bring_up_database(
     store: &Store,
     config: &Config,
@@ -270,6 +274,8 @@ async fn bring_up_database(
 ) -> Result<(), StoreError> {
     if config.database.migrate_on_start {
         store.migrate().await?;
+    } else {
+        store.ensure_schema_current().await?;
     }
     store
         .ensure_system_user(&key.system_session_id().to_string(), clock.now())

@@ -86,6 +86,8 @@ impl Context {
                 .migrate()
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot migrate database: {e}"))?;
+        } else {
+            store.ensure_schema_current().await.map_err(failed)?;
         }
         let cluster = config
             .redis_url()

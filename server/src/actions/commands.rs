@@ -5,9 +5,38 @@ use crate::domain::admission::human_duration;
 use crate::domain::room_command::{HELP, Reach, RoomCommand};
 use crate::store::Room;
 
+use super::hash_bans::{self, BanScope, BanTarget};
 use super::moderation::{self, Ban, BanReach, MediaChange};
 use super::policy::{self, LockdownRequest};
+use super::reports;
 use super::{ActionError, Actor, Services};
+
+/// The most reported messages a `/reports` whisper lists.
+const REPORTS_IN_WHISPER: i64 = 10;
+/// The longest excerpt of a reported message a whisper shows.
+const EXCERPT_CHARS: usize = 80;
+
+/// The message a command names: its ID, else the message it replies to.
+fn named_message(message: Option<i64>, replied: Option<i64>) -> Result<i64, ActionError> {
+    message.or(replied).ok_or_else(|| {
+        ActionError::Invalid(
+            "name the message by its number, or reply to it with the command".into(),
+        )
+    })
+}
+
+fn excerpt(text: Option<String>) -> String {
+    match text {
+        None => "(no text)".into(),
+        Some(t) => {
+            let mut short: String = t.chars().take(EXCERPT_CHARS).collect();
+            if t.chars().count() > EXCERPT_CHARS {
+                short.push('…');
+            }
+            format!("\"{short}\"")
+        }
+    }
+}
 
 /// The most join-log lines a `/joins` whisper lists.
 const JOINS_IN_WHISPER: i64 = 50;
@@ -27,11 +56,13 @@ fn place(room: &Room, r: Reach) -> String {
 }
 
 /// Runs `command` in `room` as `actor`; the reply to whisper to the moderators.
+/// `replied` is the message the command was typed as a reply to, if any.
 pub async fn execute(
     svc: &Services<'_>,
     actor: &Actor,
     room: &Room,
     command: &RoomCommand,
+    replied: Option<i64>,
 ) -> Result<String, ActionError> {
     // Every command, /help included, is for the room's moderators only.
     svc.require_moderator(actor, room).await?;
@@ -248,6 +279,138 @@ pub async fn execute(
                     format!("{} {verb} for members of {}", target.name(), room.token)
                 }
             }
+        }
+        RoomCommand::Reports { all } => {
+            let entries = reports::queue(svc, actor, room, *all, REPORTS_IN_WHISPER + 1).await?;
+            if entries.is_empty() {
+                return Ok(if *all {
+                    "No message has been reported here".into()
+                } else {
+                    "No reports are waiting".into()
+                });
+            }
+            let shown = usize::try_from(REPORTS_IN_WHISPER).unwrap_or(10);
+            let mut lines = vec![format!(
+                "Reported messages{}:",
+                if entries.len() > shown {
+                    format!(" (first {shown})")
+                } else {
+                    String::new()
+                }
+            )];
+            for e in entries.iter().take(shown) {
+                let reasons: Vec<&str> = e
+                    .reports
+                    .iter()
+                    .filter_map(|r| r.reason.as_deref())
+                    .take(3)
+                    .collect();
+                lines.push(format!(
+                    "#{} by {}: {} - {} reports{}{}{}",
+                    e.case.message,
+                    e.case.author,
+                    excerpt(e.text()),
+                    e.case.reporters,
+                    if e.case.hidden_at.is_some() {
+                        ", hidden"
+                    } else {
+                        ""
+                    },
+                    e.case
+                        .resolution
+                        .as_deref()
+                        .map(|r| format!(", {r}"))
+                        .unwrap_or_default(),
+                    if reasons.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", reasons.join("; "))
+                    }
+                ));
+            }
+            lines.push("/reports dismiss|delete|ban|purge ID handles one".into());
+            lines.join("\n")
+        }
+        RoomCommand::ResolveReport { message, verdict } => {
+            let message = named_message(*message, replied)?;
+            let done = reports::resolve(svc, actor, room, message, *verdict).await?;
+            format!(
+                "Report of message {} by {}: {} ({} messages deleted)",
+                done.message,
+                done.author,
+                done.resolution.name(),
+                done.deleted
+            )
+        }
+        RoomCommand::ReportHideAfter { reporters } => {
+            reports::set_hide_after(svc, actor, room, *reporters).await?;
+            match reporters {
+                None => "Reported messages are hidden as the server's default says".into(),
+                Some(0) => "Reported messages are never hidden automatically".into(),
+                Some(n) => format!("A message reported by {n} established users is hidden"),
+            }
+        }
+        RoomCommand::HashBan { message, global } => {
+            let message = named_message(*message, replied)?;
+            let scope = if *global {
+                BanScope::Server
+            } else {
+                BanScope::Room
+            };
+            let mut banned = Vec::new();
+            let mut why_not = None;
+            match hash_bans::add(svc, actor, room, BanTarget::MessageText(message), scope).await {
+                Ok(ban) => banned.push(format!("text (ban {})", ban.id)),
+                Err(ActionError::Invalid(e)) => why_not = Some(e),
+                Err(e) => return Err(e),
+            }
+            for file in svc.store.files_of_message(message).await? {
+                match hash_bans::add(svc, actor, room, BanTarget::File(file), scope).await {
+                    Ok(ban) => banned.push(format!("file {file} (ban {})", ban.id)),
+                    Err(ActionError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if banned.is_empty() {
+                return Err(ActionError::Invalid(why_not.unwrap_or_else(|| {
+                    format!("Message {message} has no text or file to ban")
+                })));
+            }
+            format!(
+                "Banned {} of message {message} {}; copies are refused from now on",
+                banned.join(" and "),
+                if *global { "in every room" } else { "here" }
+            )
+        }
+        RoomCommand::HashBans => {
+            let bans = hash_bans::list(svc, actor, room).await?;
+            if bans.is_empty() {
+                "No hash bans here".into()
+            } else {
+                let mut lines = vec!["Hash bans in force:".to_string()];
+                for b in &bans {
+                    lines.push(format!(
+                        "{}: {}{} {}",
+                        b.id,
+                        b.kind.name(),
+                        if b.room.is_none() {
+                            " (every room)"
+                        } else {
+                            ""
+                        },
+                        b.sample
+                            .as_deref()
+                            .map(|s| excerpt(Some(s.to_string())))
+                            .unwrap_or_default()
+                    ));
+                }
+                lines.push("/hashunban N lifts one".into());
+                lines.join("\n")
+            }
+        }
+        RoomCommand::HashUnban { ban } => {
+            hash_bans::remove(svc, actor, room, *ban).await?;
+            format!("Hash ban {ban} lifted")
         }
     })
 }

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::config::AntiraidConfig;
 use crate::domain::admission::human_duration;
+use crate::domain::report::ReportRule;
 use crate::domain::room_policy::{
     Lockdown, LockdownCause, MediaOverride, MediaRules, Probation, RaidRule, RoomPolicy,
 };
@@ -55,6 +56,14 @@ pub fn effective(stored: &StoredRoomPolicy, defaults: &AntiraidConfig) -> RoomPo
             new_user_secs: defaults.raid_new_user_secs,
             lockdown_secs: defaults.raid_lockdown_secs,
         },
+        reports: ReportRule {
+            hide_after: stored
+                .report_hide_after
+                .map_or(defaults.report_hide_after, |n| {
+                    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+                }),
+            trusted_after_secs: defaults.report_trusted_after_secs,
+        },
     }
 }
 
@@ -96,6 +105,10 @@ pub fn policy_json(policy: &RoomPolicy, now: f64) -> Value {
             "window": policy.raid.window_secs,
             "new_user_window": policy.raid.new_user_secs,
             "lockdown": policy.raid.lockdown_secs,
+        },
+        "reports": {
+            "hide_after": policy.reports.hide_after,
+            "trusted_after": policy.reports.trusted_after_secs,
         },
     })
 }
@@ -163,6 +176,14 @@ pub fn describe(policy: &RoomPolicy, now: f64) -> String {
         )
     } else {
         "Raid detection: off".into()
+    });
+    lines.push(if policy.reports.hide_after > 0 {
+        format!(
+            "Reports: a message reported by {} established users is hidden",
+            policy.reports.hide_after
+        )
+    } else {
+        "Reports: never hidden automatically".into()
     });
     lines.join("\n")
 }

@@ -4,13 +4,14 @@
 use crate::crypto::keys::SessionId;
 use crate::domain::Permissions;
 use crate::domain::admission::Attempt;
-use crate::domain::filters::{MessageText, parse_message};
+use crate::domain::filters::{MessageText, parse_message, parse_quote};
 use crate::domain::padding::unpad;
 use crate::domain::room_command;
 use crate::store::{Message, MessageEdit, NewMessage, Room, User};
 
 use super::admission::{Admission, Env, Facts, Submission, Upload};
-use super::{ActionError, Actor, Door, Services, commands};
+use super::notify::{Audience, Bot, post_as_bot};
+use super::{ActionError, Actor, Door, Services, commands, reports};
 
 /// A post as the door parsed it.
 pub struct PostRequest<'a> {
@@ -68,11 +69,13 @@ pub async fn post_message(
     let store = env.store;
     let data = unpad(req.data);
     let text = parse_message(data);
-    if req.perms.moderator
-        && let Some(body) = text.as_ref().and_then(|t| t.body.as_deref())
-        && room_command::looks_like_command(body)
-    {
-        return run_command(env, req, data, body, now).await;
+    if let Some(body) = text.as_ref().and_then(|t| t.body.as_deref()) {
+        if let Some(report) = room_command::parse_report(body) {
+            return run_report(env, req, data, &report, now).await;
+        }
+        if req.perms.moderator && room_command::looks_like_command(body) {
+            return run_command(env, req, data, body, now).await;
+        }
     }
     let whisper_to = match req.whisper_to {
         Some(id) => Some(store.get_or_create_user(&id.to_string(), now).await?.id),
@@ -192,7 +195,7 @@ async fn run_command(
     let actor = Actor::User(req.sender.clone());
     let reply = match room_command::parse(body) {
         Err(e) => format!("{}: {e}", first_word(body)),
-        Ok(command) => match commands::execute(&svc, &actor, req.room, &command).await {
+        Ok(command) => match run_parsed(&svc, &actor, req.room, &command, data).await {
             Ok(text) => text,
             Err(ActionError::Store(e)) => {
                 tracing::error!(error = %e, "room command failed");
@@ -210,6 +213,97 @@ async fn run_command(
         now,
     )
     .await;
+    Ok(Posted::Command(message))
+}
+
+/// Runs a parsed command, resolving the message it replies to first.
+async fn run_parsed(
+    svc: &Services<'_>,
+    actor: &Actor,
+    room: &Room,
+    command: &room_command::RoomCommand,
+    data: &[u8],
+) -> Result<String, ActionError> {
+    let replied = match parse_quote(data) {
+        Some(quote) => reports::quoted_message(svc, room, &quote).await?,
+        None => None,
+    };
+    commands::execute(svc, actor, room, command, replied).await
+}
+
+/// `/report [reason]` typed by anyone as a reply to a message (or `/report ID [reason]`):
+/// the message is stored as a whisper to its sender alone and retracted like a moderator's
+/// command, the report is made through the report action, and the bot whispers the
+/// outcome (or a clear error) to the reporter. Nobody else sees any of it.
+async fn run_report(
+    env: &Env<'_>,
+    req: &PostRequest<'_>,
+    data: &[u8],
+    report: &room_command::ReportCommand,
+    now: f64,
+) -> Result<Posted, ActionError> {
+    let message = env
+        .store
+        .post_command_message(
+            &NewMessage {
+                room: req.room.id,
+                author: req.sender.id,
+                data,
+                data_size: len_i64(req.data.len()),
+                signature: req.signature,
+                whisper_to: Some(req.sender.id),
+                whisper_mods: false,
+                filtered: false,
+            },
+            now + env.config.antiraid.command_retract_secs,
+            now,
+        )
+        .await?;
+    let svc = services(env, now, Door::Command);
+    let outcome = async {
+        let replied = match parse_quote(data) {
+            Some(quote) => reports::quoted_message(&svc, req.room, &quote).await?,
+            None => None,
+        };
+        let (target, reason) = report
+            .target(replied)
+            .map_err(|e| ActionError::Invalid(e.0))?;
+        reports::report(
+            &svc,
+            req.sender,
+            req.perms,
+            req.room,
+            target,
+            reason.as_deref(),
+        )
+        .await
+    }
+    .await;
+    let reply = match outcome {
+        Ok(done) if done.new => format!(
+            "Thank you: message {} is reported to the moderators",
+            done.message
+        ),
+        Ok(done) => format!("You already reported message {}", done.message),
+        Err(ActionError::Store(e)) => {
+            tracing::error!(error = %e, "report failed");
+            "/report: failed (server error); try again".into()
+        }
+        Err(e) => format!("/report: {e}"),
+    };
+    if let Err(e) = post_as_bot(
+        env.store,
+        env.key,
+        req.room.id,
+        Bot::moderation(&env.config.antiraid.bot_name),
+        &reply,
+        Audience::User(req.sender.id),
+        now,
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "could not answer a report");
+    }
     Ok(Posted::Command(message))
 }
 

@@ -85,6 +85,11 @@ pub enum Endpoint {
     AddHashBan,
     ListHashBans,
     RemoveHashBan,
+    // Reports (issue 14).
+    ReportMessage,
+    ListReports,
+    ResolveReport,
+    SetReportPolicy,
 }
 
 /// The route table: method, pattern, endpoint. Order matters only where two patterns could
@@ -328,6 +333,26 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
         "/sogs-rs/room/{token}/hash-bans/{id:int}",
         Endpoint::RemoveHashBan,
     ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/message/{id:int}/report",
+        Endpoint::ReportMessage,
+    ),
+    (
+        Method::Get,
+        "/sogs-rs/room/{token}/reports",
+        Endpoint::ListReports,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/reports/{id:int}",
+        Endpoint::ResolveReport,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/report-policy",
+        Endpoint::SetReportPolicy,
+    ),
 ];
 
 /// Runs the handler of `endpoint`.
@@ -398,6 +423,10 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::AddHashBan => handlers::detectors::add_hash_ban(ctx).await,
         Endpoint::ListHashBans => handlers::detectors::list_hash_bans(ctx).await,
         Endpoint::RemoveHashBan => handlers::detectors::remove_hash_ban(ctx).await,
+        Endpoint::ReportMessage => handlers::reports::report_message(ctx).await,
+        Endpoint::ListReports => handlers::reports::list_reports(ctx).await,
+        Endpoint::ResolveReport => handlers::reports::resolve_report(ctx).await,
+        Endpoint::SetReportPolicy => handlers::reports::set_report_policy(ctx).await,
     }
 }
 

@@ -63,6 +63,7 @@ impl Cluster {
                 // Subscribed first, then read the count: every later invalidation arrives
                 // as a message, and everything cached before is dropped right below.
                 let mut conn = client.get_multiplexed_async_connection().await?;
+                let process = super::process_id(&mut conn).await?;
                 let epoch: Option<u64> = redis::cmd("GET")
                     .arg(EPOCH_KEY)
                     .query_async(&mut conn)
@@ -72,6 +73,7 @@ impl Cluster {
                 // most likely broke with it, so let the next command connect afresh.
                 self.forget_connection();
                 self.caches.set_subscribed(true);
+                self.health.note_process(process);
                 self.redis_succeeded();
                 tracing::debug!("subscribed to cache invalidations");
                 let mut messages = pubsub.on_message();

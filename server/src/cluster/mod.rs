@@ -20,7 +20,7 @@ pub use health::RedisStats;
 /// The pub/sub channel of cache invalidations, for tools that publish or watch them.
 pub use invalidation::{CHANNEL, decode_message};
 pub use lock::Lead;
-pub use nonces::NonceVerdict;
+pub use nonces::{DEFAULT_NONCE_CAPACITY, NonceVerdict};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,6 +40,27 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// hundred milliseconds (seen at 250 ms on a 2-core machine shared by parallel builds). A
 /// hang therefore costs the requests caught in flight up to this long, once per outage.
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// Which Redis process `conn` reached: its `run_id`, new at every start and different on
+/// a replica. `None` if Redis will not say (`INFO` renamed or refused): then every outage
+/// counts as a restart.
+async fn process_id<C: redis::aio::ConnectionLike>(
+    conn: &mut C,
+) -> Result<Option<String>, redis::RedisError> {
+    let info = match redis::cmd("INFO")
+        .arg("server")
+        .query_async::<String>(conn)
+        .await
+    {
+        Ok(info) => info,
+        Err(e) if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => return Err(e),
+        Err(_) => return Ok(None),
+    };
+    Ok(info
+        .lines()
+        .find_map(|l| l.strip_prefix("run_id:"))
+        .map(|id| id.trim().to_string()))
+}
 
 /// Unix time now, for the outage record (the replay check compares it with request
 /// timestamps, which are wall-clock too).
@@ -111,6 +132,12 @@ impl Cluster {
         })
     }
 
+    /// Keeps at most `capacity` nonces in process (without Redis on SQLite).
+    pub fn with_nonce_capacity(mut self, capacity: usize) -> Self {
+        self.local_nonces = Arc::new(LocalNonces::with_capacity(capacity));
+        self
+    }
+
     /// Whether Redis is configured.
     pub fn uses_redis(&self) -> bool {
         self.redis.is_some()
@@ -138,7 +165,9 @@ impl Cluster {
         self.connect().await
     }
 
-    /// The shared connection, made if there is none yet (once, or after a failure).
+    /// The shared connection, made if there is none yet (once, or after a failure). Each
+    /// new connection asks which Redis process it reached (see [`health`]): that is how a
+    /// recovery tells a Redis that kept its data from one that restarted.
     async fn connect(&self) -> Option<redis::aio::ConnectionManager> {
         let client = self.redis.as_ref()?;
         if let Some(conn) = self.connection.lock().ok().and_then(|c| c.clone()) {
@@ -148,13 +177,16 @@ impl Cluster {
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
             .set_response_timeout(Some(COMMAND_TIMEOUT))
             .set_number_of_retries(0);
-        let made = tokio::time::timeout(
-            PING_TIMEOUT,
-            redis::aio::ConnectionManager::new_with_config(client.clone(), config),
-        )
+        let made = tokio::time::timeout(PING_TIMEOUT, async {
+            let mut conn =
+                redis::aio::ConnectionManager::new_with_config(client.clone(), config).await?;
+            let process = process_id(&mut conn).await?;
+            Ok::<_, redis::RedisError>((conn, process))
+        })
         .await;
         match made {
-            Ok(Ok(conn)) => {
+            Ok(Ok((conn, process))) => {
+                self.health.note_process(process);
                 if let Ok(mut shared) = self.connection.lock() {
                     *shared = Some(conn.clone());
                 }
@@ -202,38 +234,51 @@ impl Cluster {
         }
     }
 
-    /// Probes a down Redis every [`health::PROBE_EVERY`] until `shutdown`, so that requests
-    /// never wait on it; closes the breaker on the first answer. A no-op without Redis.
+    /// Connects to Redis at start (so that no request pays for the first connection), then
+    /// probes a down Redis at once when an outage begins and every [`health::PROBE_EVERY`]
+    /// after, until `shutdown`, so that requests never wait on it; closes the breaker on the
+    /// first answer. A no-op without Redis.
     pub async fn run_prober(self, shutdown: CancellationToken) {
         if self.redis.is_none() {
             return;
         }
+        if self.health.is_up() {
+            self.connect().await;
+        }
         loop {
+            if !self.health.is_up() {
+                if self.probe().await {
+                    self.redis_succeeded();
+                } else {
+                    self.health.probe_failed();
+                }
+            }
             tokio::select! {
                 _ = tokio::time::sleep(health::PROBE_EVERY) => {}
+                _ = self.health.opened() => {}
                 _ = shutdown.cancelled() => return,
             }
-            if self.health.is_up() {
-                continue;
-            }
-            self.forget_connection();
-            let Some(mut conn) = self.connect().await else {
-                continue;
-            };
-            let ping = redis::cmd("PING");
-            if let Ok(Ok(_)) =
-                tokio::time::timeout(COMMAND_TIMEOUT, ping.query_async::<String>(&mut conn)).await
-            {
-                self.redis_succeeded();
-            }
         }
+    }
+
+    /// One probe: a fresh connection (which notes the Redis process) and a PING.
+    async fn probe(&self) -> bool {
+        self.forget_connection();
+        let Some(mut conn) = self.connect().await else {
+            return false;
+        };
+        let ping = redis::cmd("PING");
+        matches!(
+            tokio::time::timeout(COMMAND_TIMEOUT, ping.query_async::<String>(&mut conn)).await,
+            Ok(Ok(_))
+        )
     }
 
     /// Notes a working Redis; after an outage, drops the caches here and on every other
     /// instance (invalidations were missed meanwhile, and writes made here during the
     /// outage were never announced), and logs the recovery once.
     fn redis_succeeded(&self) {
-        if self.health.mark_up(unix_now()) {
+        if self.health.mark_up() {
             let stats = self.health.stats();
             tracing::info!(
                 outages = stats.outages,
@@ -258,6 +303,17 @@ impl Cluster {
             );
             self.caches.set_redis_healthy(false);
         }
+    }
+
+    /// Waits, at most `within`, until the current outage is over or its first probe failed;
+    /// true if Redis is up. Lets a request caught by a Redis that was only slow (a starved
+    /// machine, a first connection) go on instead of being refused.
+    async fn settled(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.health.last_fault().unsettled && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.health.is_up()
     }
 
     /// Checks that Redis answers; always fine without Redis.

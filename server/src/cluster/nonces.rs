@@ -17,33 +17,47 @@
 //! - Redis keeps `sogs:nonces:since`, the Redis time its current data set began (written by
 //!   the first nonce check on an empty Redis, in the same script). The database lists the
 //!   stores used so far (one row each), so an instance seeing a new one can tell a Redis
-//!   that lost its data (an older store was in use) from a first deployment. Each instance
-//!   also notes when it saw an outage begin (`fault_at`: a failed command or a lost
-//!   subscription).
+//!   that lost its data (an older store was in use) from a first deployment.
+//! - Each instance notes when it saw an outage begin (`fault_at`: a failed or timed-out
+//!   command, or a lost subscription), and which Redis process (`run_id`) it was talking to
+//!   before and after. If the same process answers again, the outage was a hang, a slow
+//!   answer or a network blip and nothing was lost: requests signed before it are checked
+//!   in Redis as before. If another process answers (a restart, even from an AOF that may
+//!   miss its last second; a failover to a replica that may lag), or the process cannot be
+//!   told, nonces accepted just before the fault may be gone, and the outage's start stays
+//!   a boundary.
 //! - A nonce that might be lost was accepted before `max(since of a replacing store,
-//!   fault_at)`. Session clients
-//!   stamp requests with the network's clock, in whole seconds, so such a request carries a
-//!   timestamp before that moment plus [`CLOCK_MARGIN_SECS`], unless its sender's clock ran
-//!   ahead by more than the margin; those requests (rare) have their nonce written to the
-//!   database too, as do all requests during an outage.
+//!   fault_at)`. Session clients stamp requests with the network's clock, in whole
+//!   seconds, so such a request carries a timestamp before that moment plus
+//!   [`CLOCK_MARGIN_SECS`], unless its sender's clock ran ahead by more than the margin;
+//!   those requests (rare) have their nonce written to the database too, as do all
+//!   requests during an outage.
 //! - So a request stamped before `max(since, fault_at) + margin` is refused (425, counted
 //!   as `sogs_auth_failures_total{reason="nonce_unverifiable"}`): only requests signed
-//!   before or within a second of the fault, i.e. in flight across it. Requests stamped up
-//!   to the latest database nonce (the outage's, or a fast clock's) are checked in the
-//!   database as well as in Redis until then; the bound is read once per recovery.
+//!   before or within a second of the fault, i.e. in flight across it. A request caught
+//!   by the fault itself, or arriving before the outage's first probe (made at once) has
+//!   settled, waits up to [`RECOVERY_WAIT`] for it: a Redis that was only slow (a starved
+//!   machine, a first connection) costs it a delay, not a refusal. Each attempt writes the
+//!   request's own token as the nonce's value, so a retry after a timed-out attempt that
+//!   did reach Redis recognises its own nonce. Requests stamped up to the latest database
+//!   nonce (the outage's, or a fast clock's) are checked in the database as well as in
+//!   Redis until then; the bound is read once per recovery.
 //!
-//! Cost: requests signed in the second around a Redis fault are refused once (the client
-//! shows a failed send; a new attempt is signed afresh and goes through), a client whose
-//! clock runs behind the network's by D is refused for D after a fault, and requests stamped
-//! more than the margin ahead cost a SQL insert each. Known limit: an outage seen by one
-//! instance only (a network split between it and a Redis the others still reach) is not
-//! seen by the others, which keep trusting Redis for requests that instance accepted from
-//! the database meanwhile; a whole-Redis outage, restart or failover is seen by all.
+//! Cost: requests signed in the second around a Redis restart or failover are refused once
+//! (the client shows a failed send; a new attempt is signed afresh and goes through); those
+//! caught by an outage wait for its first probe (at most [`RECOVERY_WAIT`]); a client whose
+//! clock runs behind the network's by D is refused for D after a restart; and requests
+//! stamped more than the margin ahead cost a SQL insert each. Known limit: an outage seen
+//! by one instance only (a network split between it and a Redis the others still reach)
+//! is not seen by the others, which keep trusting Redis for requests that instance
+//! accepted from the database meanwhile; a whole-Redis outage, restart or failover is seen
+//! by all.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::crypto::request_signature::TIMESTAMP_WINDOW_SECS;
 use crate::store::{Backend, Store};
 
 use super::{Cluster, ClusterError};
@@ -62,11 +76,18 @@ const REDIS_PREFIX: &str = "sogs:nonce:";
 const SINCE_KEY: &str = "sogs:nonces:since";
 
 /// Records the nonce `KEYS[1]` for `ARGV[1]` seconds unless present, creating `KEYS[2]`
-/// with the Redis time if this Redis is new; returns `{1 if new, since}`.
+/// with the Redis time if this Redis is new; returns `{1 if new, since}`. The nonce's
+/// value is the request's own token `ARGV[2]`, so that a request whose first attempt timed
+/// out after reaching Redis knows its own nonce again (`1` as well).
 const CHECK_SCRIPT: &str = "local g = redis.call('GET', KEYS[2]) \
      if not g then g = redis.call('TIME')[1] redis.call('SET', KEYS[2], g) end \
-     if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {1, g} end \
+     if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[1]) then return {1, g} end \
+     if redis.call('GET', KEYS[1]) == ARGV[2] then return {1, g} end \
      return {0, g}";
+
+/// How long a request caught by a Redis failure waits for the outage's first probe: if
+/// Redis answers again as the same process, nothing was lost and the request goes on.
+const RECOVERY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The answer of the replay check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +117,8 @@ struct History {
     since: f64,
     /// The same, if that store replaced an older one (whose nonces are gone); 0 otherwise.
     lost_before: f64,
-    /// The latest outage seen here (`fault_at` 0: none).
+    /// The start of the current outage, or of the latest one after which Redis came back
+    /// as another process (0: none).
     fault_at: f64,
     /// Requests stamped up to here are checked in the database as well.
     database_until: f64,
@@ -191,37 +213,42 @@ impl Cluster {
             if store.backend() == Backend::Postgres {
                 return in_database().await;
             }
-            let fresh = self.local_nonces.remember(*nonce, now, expiry);
-            return Ok(if fresh {
-                NonceVerdict::Fresh
-            } else {
-                NonceVerdict::Reused
-            });
+            return Ok(self.local_nonces.remember(*nonce, stamped, now));
         }
-        let last = self.health.last_fault();
-        self.nonce_watch
-            .update(|h| h.fault_at = h.fault_at.max(last.fault_at));
-        let history = self.nonce_watch.history();
-        let route = history.route(stamped, now, self.health.is_up());
-        let in_redis = match route {
-            Route::Refuse => return Ok(NonceVerdict::Unverifiable),
-            Route::Database => return in_database().await,
-            Route::Redis | Route::RedisAndDatabase => {
-                let mut cmd = redis::cmd("EVAL");
-                cmd.arg(CHECK_SCRIPT)
-                    .arg(2)
-                    .arg(format!("{REDIS_PREFIX}{}", hex::encode(nonce)))
-                    .arg(SINCE_KEY)
-                    .arg(NONCE_TTL_SECS);
-                self.redis_query::<(i64, String)>(&cmd).await
+        // One token per request: if a timed-out attempt did reach Redis, the retry below
+        // recognises its own nonce instead of taking itself for a replay.
+        let token = format!("{:016x}", rand::random::<u64>());
+        let mut in_redis = None;
+        for attempt in 0..2 {
+            self.note_fault();
+            let history = self.nonce_watch.history();
+            let route = history.route(stamped, now, self.health.is_up());
+            if route == Route::Refuse && attempt == 0 && self.settled(RECOVERY_WAIT).await {
+                // The outage was only a slow answer from a Redis that kept everything.
+                continue;
             }
-        };
-        let Some((fresh, since)) = in_redis else {
+            match route {
+                Route::Refuse => return Ok(NonceVerdict::Unverifiable),
+                Route::Database => return in_database().await,
+                Route::Redis | Route::RedisAndDatabase => {}
+            }
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(CHECK_SCRIPT)
+                .arg(2)
+                .arg(format!("{REDIS_PREFIX}{}", hex::encode(nonce)))
+                .arg(SINCE_KEY)
+                .arg(NONCE_TTL_SECS)
+                .arg(&token);
+            if let Some(answer) = self.redis_query::<(i64, String)>(&cmd).await {
+                in_redis = Some((answer, history, route));
+                break;
+            }
             // Redis failed just now: the outage has begun, and this request was signed
-            // before it (or within the margin), so it may be a replay of one Redis held.
-            let last = self.health.last_fault();
-            self.nonce_watch
-                .update(|h| h.fault_at = h.fault_at.max(last.fault_at));
+            // before it (or within the margin), so it may be a replay of one Redis held,
+            // unless Redis turns out to have been only slow (the next attempt waits for it).
+        }
+        let Some(((fresh, since), history, route)) = in_redis else {
+            self.note_fault();
             return Ok(
                 match self.nonce_watch.history().route(stamped, now, false) {
                     Route::Refuse => NonceVerdict::Unverifiable,
@@ -245,6 +272,12 @@ impl Cluster {
             return in_database().await;
         }
         Ok(NonceVerdict::Fresh)
+    }
+
+    /// Brings the replay check's view of outages up to date.
+    fn note_fault(&self) {
+        let last = self.health.last_fault();
+        self.nonce_watch.update(|h| h.fault_at = last.boundary);
     }
 
     /// Takes note of the Redis nonce store that began at `since`, seen for the first time
@@ -295,32 +328,114 @@ impl Cluster {
     }
 }
 
-/// Nonces kept in this process, pruned as the set grows.
-#[derive(Default)]
+/// Nonces kept in this process (the single-instance SQLite default), at most `capacity`.
+///
+/// A nonce must be kept as long as its request could be accepted, i.e. until its timestamp
+/// leaves the ±24 h window: at a steady request rate that is a day of nonces, which grows
+/// with the rate (and an attacker needs no account to sign requests with fresh keys). So
+/// the set is bounded. Nonces are grouped by the minute their request was stamped; when the
+/// set is full, the minute farthest from now is dropped whole and noted as *forgotten*: a
+/// request stamped in a forgotten minute may be the replay of one whose nonce is gone, so
+/// it is refused as unverifiable (425, like a request signed before a Redis fault), until
+/// that minute leaves the acceptance window. Under a flood the window in which requests are
+/// accepted narrows around the present instead of memory growing; Session clients stamp
+/// requests with the network's clock, so they stay inside it unless more than `capacity`
+/// signed requests arrive within about a minute.
 pub(super) struct LocalNonces {
     inner: Mutex<LocalInner>,
+    capacity: usize,
 }
+
+/// Nonces kept by default: at about 40 bytes each (16-byte nonce, hash table overhead),
+/// about 40 MB, or about eight minutes around the present at 2,000 signed requests/s.
+pub const DEFAULT_NONCE_CAPACITY: usize = 1_000_000;
+
+/// How many seconds of stamps one group of nonces covers.
+const MINUTE: f64 = 60.0;
 
 #[derive(Default)]
 struct LocalInner {
-    seen: HashMap<[u8; 16], f64>,
-    prune_at: usize,
+    /// Nonces by the minute (unix seconds / 60) their request was stamped.
+    minutes: BTreeMap<i64, HashSet<[u8; 16]>>,
+    /// Nonces held, all minutes together.
+    len: usize,
+    /// Minutes whose nonces were dropped to stay within capacity.
+    forgotten: BTreeSet<i64>,
+}
+
+impl Default for LocalNonces {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_NONCE_CAPACITY)
+    }
 }
 
 impl LocalNonces {
-    fn remember(&self, nonce: [u8; 16], now: f64, expiry: f64) -> bool {
+    /// A set holding at most `capacity` nonces (at least one).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            inner: Mutex::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Records the nonce of a request stamped `stamped`, at server time `now`.
+    fn remember(&self, nonce: [u8; 16], stamped: f64, now: f64) -> NonceVerdict {
         let Ok(mut inner) = self.inner.lock() else {
-            return false;
+            return NonceVerdict::Unverifiable;
         };
-        if inner.seen.get(&nonce).is_some_and(|&exp| exp >= now) {
-            return false;
+        inner.expire(now);
+        let minute = (stamped / MINUTE).floor() as i64;
+        if inner.forgotten.contains(&minute) {
+            return NonceVerdict::Unverifiable;
         }
-        inner.seen.insert(nonce, expiry);
-        if inner.seen.len() >= inner.prune_at {
-            inner.seen.retain(|_, exp| *exp >= now);
-            inner.prune_at = (inner.seen.len() * 2).max(1024);
+        if !inner.minutes.entry(minute).or_default().insert(nonce) {
+            return NonceVerdict::Reused;
         }
-        true
+        inner.len += 1;
+        let current = (now / MINUTE).floor() as i64;
+        while inner.len > self.capacity {
+            inner.forget_farthest_from(current);
+        }
+        NonceVerdict::Fresh
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.inner.lock().map_or(0, |i| i.len)
+    }
+}
+
+impl LocalInner {
+    /// Drops the minutes no request can be stamped in any more (outside the window).
+    fn expire(&mut self, now: f64) {
+        let oldest = ((now - TIMESTAMP_WINDOW_SECS) / MINUTE).floor() as i64;
+        if self.minutes.first_key_value().is_some_and(|(&m, _)| m < oldest) {
+            let kept = self.minutes.split_off(&oldest);
+            let gone = std::mem::replace(&mut self.minutes, kept);
+            self.len -= gone.values().map(HashSet::len).sum::<usize>();
+        }
+        if self.forgotten.first().is_some_and(|&m| m < oldest) {
+            self.forgotten = self.forgotten.split_off(&oldest);
+        }
+    }
+
+    /// Drops the minute of nonces farthest from `current` (the earliest or the latest)
+    /// and notes it as forgotten.
+    fn forget_farthest_from(&mut self, current: i64) {
+        let (Some((&first, _)), Some((&last, _))) =
+            (self.minutes.first_key_value(), self.minutes.last_key_value())
+        else {
+            return;
+        };
+        let farthest = if current.abs_diff(first) >= current.abs_diff(last) {
+            first
+        } else {
+            last
+        };
+        if let Some(gone) = self.minutes.remove(&farthest) {
+            self.len -= gone.len();
+        }
+        self.forgotten.insert(farthest);
     }
 }
 
@@ -385,22 +500,60 @@ mod tests {
     }
 
     #[test]
-    fn a_local_nonce_is_accepted_once_until_it_expires() {
+    fn a_local_nonce_is_accepted_once_while_its_stamp_is_in_the_window() {
         let nonces = LocalNonces::default();
-        assert!(nonces.remember([1; 16], 0.0, 100.0));
-        assert!(!nonces.remember([1; 16], 50.0, 150.0));
-        assert!(nonces.remember([2; 16], 50.0, 150.0));
-        assert!(nonces.remember([1; 16], 101.0, 201.0));
+        assert_eq!(nonces.remember([1; 16], NOW, NOW), NonceVerdict::Fresh);
+        assert_eq!(nonces.remember([1; 16], NOW, NOW + 50.0), NonceVerdict::Reused);
+        assert_eq!(
+            nonces.remember([1; 16], NOW, NOW + TIMESTAMP_WINDOW_SECS),
+            NonceVerdict::Reused,
+            "kept while a request stamped then is still accepted"
+        );
+        assert_eq!(nonces.remember([2; 16], NOW, NOW + 50.0), NonceVerdict::Fresh);
+        let later = NOW + TIMESTAMP_WINDOW_SECS + 2.0 * MINUTE;
+        assert_eq!(nonces.remember([3; 16], later, later), NonceVerdict::Fresh);
+        assert_eq!(nonces.len(), 1, "minutes out of the window are dropped");
     }
 
     #[test]
-    fn local_nonces_are_pruned_as_the_set_grows() {
-        let nonces = LocalNonces::default();
-        for i in 0..5000u32 {
+    fn a_flood_of_nonces_stays_within_capacity() {
+        let nonces = LocalNonces::with_capacity(1000);
+        for i in 0..50_000u32 {
             let mut n = [0u8; 16];
             n[..4].copy_from_slice(&i.to_le_bytes());
-            assert!(nonces.remember(n, f64::from(i), f64::from(i) + 10.0));
+            let now = NOW + f64::from(i) / 10.0;
+            assert_eq!(nonces.remember(n, now, now), NonceVerdict::Fresh);
+            assert!(nonces.len() <= 1000);
         }
-        assert!(nonces.inner.lock().unwrap().seen.len() < 2100);
+    }
+
+    #[test]
+    fn when_full_the_minutes_farthest_from_now_are_forgotten_and_their_requests_refused() {
+        let nonces = LocalNonces::with_capacity(4);
+        let day = TIMESTAMP_WINDOW_SECS;
+        // An attacker fills the set with requests stamped a day ahead and a day behind.
+        assert_eq!(nonces.remember([1; 16], NOW + day, NOW), NonceVerdict::Fresh);
+        assert_eq!(nonces.remember([2; 16], NOW - day, NOW), NonceVerdict::Fresh);
+        assert_eq!(nonces.remember([3; 16], NOW + day - 600.0, NOW), NonceVerdict::Fresh);
+        assert_eq!(nonces.remember([4; 16], NOW, NOW), NonceVerdict::Fresh);
+        // Full: an honest request stamped now pushes out the farthest minutes, not its own.
+        assert_eq!(nonces.remember([5; 16], NOW, NOW), NonceVerdict::Fresh);
+        assert_eq!(nonces.len(), 4);
+        assert_eq!(nonces.remember([6; 16], NOW + 1.0, NOW + 1.0), NonceVerdict::Fresh);
+        assert_eq!(nonces.len(), 4);
+        // The honest nonces are still known, so their replays are refused as replays.
+        assert_eq!(nonces.remember([4; 16], NOW, NOW + 2.0), NonceVerdict::Reused);
+        assert_eq!(nonces.remember([5; 16], NOW, NOW + 2.0), NonceVerdict::Reused);
+        // The forgotten minutes' nonces are gone: anything stamped in them is refused, so a
+        // replay cannot pass for new.
+        assert_eq!(
+            nonces.remember([1; 16], NOW + day, NOW + 3.0),
+            NonceVerdict::Unverifiable
+        );
+        assert_eq!(
+            nonces.remember([9; 16], NOW - day, NOW + 3.0),
+            NonceVerdict::Unverifiable
+        );
+        assert_eq!(nonces.len(), 4);
     }
 }

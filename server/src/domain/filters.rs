@@ -476,9 +476,117 @@ pub fn parse_attachments(content: &[u8]) -> Option<Attachments> {
     })
 }
 
+/// Field numbers of a `DataMessage`'s send time and quoted reply, and of the `Quote`.
+const DATA_MESSAGE_TIMESTAMP: u64 = 7;
+const DATA_MESSAGE_QUOTE: u64 = 8;
+const QUOTE_ID: u64 = 1;
+const QUOTE_AUTHOR: u64 = 2;
+
+/// The varint field `field` at the top level of `buf` (the last one wins): `None` if the
+/// buffer is malformed, `Some(None)` if it is well formed without the field.
+fn find_varint(buf: &[u8], field: u64) -> Option<Option<u64>> {
+    let mut pos = 0;
+    let mut found = None;
+    while pos < buf.len() {
+        let key = read_varint(buf, &mut pos)?;
+        let (number, wire) = (key >> 3, key & 7);
+        match wire {
+            WIRE_VARINT => {
+                let value = read_varint(buf, &mut pos)?;
+                if number == field {
+                    found = Some(value);
+                }
+            }
+            WIRE_I64 => pos = pos.checked_add(8).filter(|&p| p <= buf.len())?,
+            WIRE_I32 => pos = pos.checked_add(4).filter(|&p| p <= buf.len())?,
+            WIRE_LEN => {
+                let len = usize::try_from(read_varint(buf, &mut pos)?).ok()?;
+                pos = pos.checked_add(len).filter(|&e| e <= buf.len())?;
+            }
+            _ => return None,
+        }
+    }
+    Some(found)
+}
+
+/// The message a reply quotes, as Session clients name it: the quoted message's send time
+/// in milliseconds (`Quote.id`) and its author's Session ID as the replier saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotedMessage {
+    pub sent_ms: u64,
+    pub author: String,
+}
+
+/// The quoted message of a reply (`DataMessage.quote`) in unpadded `Content` bytes; `None`
+/// when the message quotes nothing or is not a well-formed Session message.
+pub fn parse_quote(content: &[u8]) -> Option<QuotedMessage> {
+    let data = find_field(content, CONTENT_DATA_MESSAGE)??;
+    let quote = find_field(data, DATA_MESSAGE_QUOTE)??;
+    let sent_ms = find_varint(quote, QUOTE_ID)??;
+    let author = find_field(quote, QUOTE_AUTHOR)??;
+    Some(QuotedMessage {
+        sent_ms,
+        author: String::from_utf8_lossy(author).trim().to_ascii_lowercase(),
+    })
+}
+
+/// The send time a Session message carries (`DataMessage.timestamp`, milliseconds), which
+/// clients quote a reply by; `None` if absent or malformed.
+pub fn sent_timestamp(content: &[u8]) -> Option<u64> {
+    let data = find_field(content, CONTENT_DATA_MESSAGE)??;
+    find_varint(data, DATA_MESSAGE_TIMESTAMP)?
+}
+
+/// A reply: `body` quoting the message `quoted` sent at `sent_ms` by `author` (for tests
+/// and tools that act as a client).
+pub fn encode_reply(
+    body: &str,
+    timestamp_ms: u64,
+    display_name: &str,
+    quoted: &QuotedMessage,
+) -> Vec<u8> {
+    let mut quote = Vec::new();
+    put_varint(QUOTE_ID << 3 | WIRE_VARINT, &mut quote);
+    put_varint(quoted.sent_ms, &mut quote);
+    put_bytes(QUOTE_AUTHOR, quoted.author.as_bytes(), &mut quote);
+    let mut profile = Vec::new();
+    put_bytes(PROFILE_DISPLAY_NAME, display_name.as_bytes(), &mut profile);
+    let mut data = Vec::new();
+    put_bytes(DATA_MESSAGE_BODY, body.as_bytes(), &mut data);
+    put_varint(DATA_MESSAGE_TIMESTAMP << 3 | WIRE_VARINT, &mut data);
+    put_varint(timestamp_ms, &mut data);
+    put_bytes(DATA_MESSAGE_QUOTE, &quote, &mut data);
+    put_bytes(DATA_MESSAGE_PROFILE, &profile, &mut data);
+    let mut content = Vec::new();
+    put_bytes(CONTENT_DATA_MESSAGE, &data, &mut content);
+    content.extend_from_slice(&[0x80, 0x00]);
+    content
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replies_name_the_quoted_message_by_send_time_and_author() {
+        let quoted = QuotedMessage {
+            sent_ms: 1_700_000_000_123,
+            author: format!("15{}", "ab".repeat(32)),
+        };
+        let padded = encode_reply("/report spam", 1_700_000_100_000, "Ann", &quoted);
+        let content = crate::domain::padding::unpad(&padded);
+        assert_eq!(parse_quote(content), Some(quoted));
+        assert_eq!(sent_timestamp(content), Some(1_700_000_100_000));
+        let text = parse_message(content).unwrap();
+        assert_eq!(text.body.as_deref(), Some("/report spam"));
+        let plain = encode_message("hi", 42, "Ann");
+        assert_eq!(parse_quote(crate::domain::padding::unpad(&plain)), None);
+        assert_eq!(
+            sent_timestamp(crate::domain::padding::unpad(&plain)),
+            Some(42)
+        );
+        assert_eq!(parse_quote(&[0x0a, 0x05, 0x42]), None);
+    }
 
     fn varint(mut v: u64, out: &mut Vec<u8>) {
         while v >= 0x80 {

@@ -12,6 +12,7 @@ pub mod padding;
 pub mod permissions;
 pub mod rate_limit;
 pub mod reaction;
+pub mod report;
 pub mod room_command;
 pub mod room_policy;
 pub mod room_token;

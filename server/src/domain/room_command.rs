@@ -10,6 +10,7 @@
 use crate::crypto::keys::SessionId;
 
 use super::admission::human_duration;
+use super::report::Verdict;
 use super::room_policy::MediaTarget;
 
 /// The shortest and longest timeout, from the presets moderators asked for (4 h – 1 week)
@@ -95,6 +96,62 @@ pub enum RoomCommand {
         allow: Option<bool>,
         user: Option<SessionId>,
     },
+    /// `/reports [all]`: the queue of reported messages (with `all`, handled ones too).
+    Reports { all: bool },
+    /// `/reports dismiss|delete|ban|purge [ID] [DURATION]`: handles the report of message
+    /// ID, or of the message the command replies to (`None`).
+    ResolveReport {
+        message: Option<i64>,
+        verdict: Verdict,
+    },
+    /// `/reports hide-after N|off|default`: how many established reporters hide a message.
+    ReportHideAfter { reporters: Option<u32> },
+    /// `/hashban [ID] [global]`: bans the text and attachments of message ID, or of the
+    /// message the command replies to (`None`).
+    HashBan { message: Option<i64>, global: bool },
+    /// `/hashbans`: the hash bans in force.
+    HashBans,
+    /// `/hashunban BAN`: lifts a hash ban.
+    HashUnban { ban: i64 },
+}
+
+/// `/report [ID] [reason]`, which any user may type (replying to the message, or naming
+/// its ID): the words after the command, kept for the door to read against the reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportCommand {
+    pub args: Vec<String>,
+}
+
+impl ReportCommand {
+    /// The reported message and the reason: the replied-to message (`replied`) and every
+    /// word as the reason, else the first word as the message ID and the rest as reason.
+    pub fn target(&self, replied: Option<i64>) -> Result<(i64, Option<String>), CommandError> {
+        let joined = |words: &[String]| {
+            let text = words.join(" ");
+            (!text.trim().is_empty()).then_some(text)
+        };
+        if let Some(id) = replied {
+            return Ok((id, joined(&self.args)));
+        }
+        match self.args.first().map(|w| w.parse::<i64>()) {
+            Some(Ok(id)) if id > 0 => Ok((id, joined(&self.args[1..]))),
+            _ => err(
+                "reply to the message you report (hold it, choose Reply) and type /report, optionally with a reason",
+            ),
+        }
+    }
+}
+
+/// A `/report` command, typed by anyone: `None` when `body` is something else.
+pub fn parse_report(body: &str) -> Option<ReportCommand> {
+    let mut words = body.split_whitespace();
+    let head = words.next()?;
+    if !head.eq_ignore_ascii_case("/report") {
+        return None;
+    }
+    Some(ReportCommand {
+        args: words.map(str::to_string).collect(),
+    })
 }
 
 /// A malformed command; the message is whispered back to the moderators as is.
@@ -126,6 +183,13 @@ Moderator commands (only moderators see the replies):
 /allow links|images|video|audio|documents [SID] - allow for the room or one user
 /forbid links|images|video|audio|documents [SID]
 /reset links|images|video|audio|documents SID - a user back to the room's rule
+/reports [all] - the reported messages waiting for a moderator
+/reports dismiss|delete|purge ID - handle a report (or reply to the message instead of ID)
+/reports ban ID [1d] - ban the author from the room and delete the message
+/reports hide-after 3|off|default - hide a message reported by that many established users
+/hashban [ID] [global] - ban a message's text and files (or reply to it instead of ID)
+/hashbans - the hash bans in force; /hashunban BAN - lift one
+Anyone may report a message: reply to it with /report [reason].
 Durations: 30s, 10m, 2h, 3d, 1w, or combined: 1h30m.";
 
 /// Whether `body` has the shape of a command (`/` then a letter); only then does a
@@ -261,6 +325,35 @@ pub fn parse(body: &str) -> Result<RoomCommand, CommandError> {
                 user,
             }
         }
+        "reports" | "queue" => reports(&args)?,
+        "hashban" | "hash-ban" => {
+            let mut message = None;
+            let mut global = false;
+            for arg in &args {
+                if arg.eq_ignore_ascii_case("global") {
+                    global = true;
+                } else if message.is_none() {
+                    message = Some(message_id(arg)?);
+                } else {
+                    return err("usage: /hashban [ID] [global]");
+                }
+            }
+            RoomCommand::HashBan { message, global }
+        }
+        "hashbans" | "hash-bans" => {
+            no_more(&name, &args, 0)?;
+            RoomCommand::HashBans
+        }
+        "hashunban" | "hash-unban" => {
+            let arg = one(
+                &name,
+                &args,
+                "the number of a hash ban (/hashbans lists them)",
+            )?;
+            RoomCommand::HashUnban {
+                ban: message_id(arg)?,
+            }
+        }
         _ => return err(format!("unknown command /{head}; /help lists them")),
     };
     Ok(command)
@@ -296,6 +389,61 @@ fn lockdown(args: &[&str]) -> Result<RoomCommand, CommandError> {
         span,
         new_users_since,
     })
+}
+
+fn reports(args: &[&str]) -> Result<RoomCommand, CommandError> {
+    let usage = "usage: /reports [all] | /reports dismiss|delete|purge [ID] | /reports ban [ID] [DURATION] | /reports hide-after N|off|default";
+    let Some((verb, rest)) = args.split_first() else {
+        return Ok(RoomCommand::Reports { all: false });
+    };
+    let verb = verb.to_ascii_lowercase();
+    if verb == "all" && rest.is_empty() {
+        return Ok(RoomCommand::Reports { all: true });
+    }
+    if verb == "hide-after" || verb == "hideafter" {
+        let reporters = match rest {
+            [n] if n.eq_ignore_ascii_case("default") => None,
+            [n] if is_off(n) => Some(0),
+            [n] => Some(
+                n.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 1_000)
+                    .ok_or_else(|| {
+                        CommandError(format!("`{n}` is not a number of reporters (0 to 1000)"))
+                    })?,
+            ),
+            _ => return err(usage),
+        };
+        return Ok(RoomCommand::ReportHideAfter { reporters });
+    }
+    // An optional message ID first (else the replied-to message), then for a ban an
+    // optional duration.
+    let (message, rest) = match rest.split_first() {
+        Some((first, tail)) if first.bytes().all(|b| b.is_ascii_digit()) => {
+            (Some(message_id(first)?), tail)
+        }
+        _ => (None, rest),
+    };
+    let verdict = match (verb.as_str(), rest) {
+        ("dismiss" | "ok" | "fine", []) => Verdict::Dismiss,
+        ("delete" | "remove", []) => Verdict::Delete,
+        ("purge", []) => Verdict::Purge,
+        ("ban", []) => Verdict::Ban { duration: None },
+        ("ban", [d]) if d.eq_ignore_ascii_case("forever") => Verdict::Ban { duration: None },
+        ("ban", [d]) => Verdict::Ban {
+            duration: Some(duration(d)?),
+        },
+        _ => return err(usage),
+    };
+    Ok(RoomCommand::ResolveReport { message, verdict })
+}
+
+/// A message (or hash ban) number.
+fn message_id(arg: &str) -> Result<i64, CommandError> {
+    arg.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| CommandError(format!("`{arg}` is not a message number")))
 }
 
 fn probation(args: &[&str]) -> Result<RoomCommand, CommandError> {
@@ -618,6 +766,104 @@ mod tests {
         );
         assert!(parse("/reset links").is_err());
         assert!(parse("/forbid gifs").unwrap_err().0.contains("say links"));
+    }
+
+    #[test]
+    fn report_queue_commands_name_a_message_or_the_reply() {
+        assert_eq!(
+            parse("/reports").unwrap(),
+            RoomCommand::Reports { all: false }
+        );
+        assert_eq!(
+            parse("/reports all").unwrap(),
+            RoomCommand::Reports { all: true }
+        );
+        assert_eq!(
+            parse("/reports dismiss 12").unwrap(),
+            RoomCommand::ResolveReport {
+                message: Some(12),
+                verdict: Verdict::Dismiss
+            }
+        );
+        assert_eq!(
+            parse("/reports ban 12 1d").unwrap(),
+            RoomCommand::ResolveReport {
+                message: Some(12),
+                verdict: Verdict::Ban {
+                    duration: Some(86_400.0)
+                }
+            }
+        );
+        assert_eq!(
+            parse("/reports ban").unwrap(),
+            RoomCommand::ResolveReport {
+                message: None,
+                verdict: Verdict::Ban { duration: None }
+            }
+        );
+        assert_eq!(
+            parse("/reports hide-after off").unwrap(),
+            RoomCommand::ReportHideAfter { reporters: Some(0) }
+        );
+        assert_eq!(
+            parse("/reports hide-after default").unwrap(),
+            RoomCommand::ReportHideAfter { reporters: None }
+        );
+        for bad in [
+            "/reports nuke 1",
+            "/reports delete 1 2",
+            "/reports ban 1 soon",
+            "/reports hide-after lots",
+            "/reports dismiss 0",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hash_ban_commands_parse_and_refuse_junk() {
+        assert_eq!(
+            parse("/hashban 7 global").unwrap(),
+            RoomCommand::HashBan {
+                message: Some(7),
+                global: true
+            }
+        );
+        assert_eq!(
+            parse("/hashban").unwrap(),
+            RoomCommand::HashBan {
+                message: None,
+                global: false
+            }
+        );
+        assert_eq!(parse("/hashbans").unwrap(), RoomCommand::HashBans);
+        assert_eq!(
+            parse("/hashunban 3").unwrap(),
+            RoomCommand::HashUnban { ban: 3 }
+        );
+        assert!(parse("/hashban seven").is_err());
+        assert!(parse("/hashban 1 2").is_err());
+        assert!(parse("/hashunban").is_err());
+    }
+
+    #[test]
+    fn report_takes_the_reply_or_an_id_and_a_reason() {
+        assert_eq!(parse_report("hello"), None);
+        assert_eq!(parse_report("/reports"), None);
+        let r = parse_report("/REPORT spam bot").unwrap();
+        assert_eq!(r.target(Some(5)).unwrap(), (5, Some("spam bot".into())));
+        assert!(
+            r.target(None)
+                .unwrap_err()
+                .0
+                .contains("reply to the message")
+        );
+        let r = parse_report("/report 9 rude").unwrap();
+        assert_eq!(r.target(None).unwrap(), (9, Some("rude".into())));
+        assert_eq!(
+            parse_report("/report").unwrap().target(Some(1)).unwrap(),
+            (1, None)
+        );
     }
 
     #[test]

@@ -324,6 +324,8 @@ pub struct RoomPolicy {
     pub probation: Probation,
     pub media: MediaRules,
     pub raid: RaidRule,
+    /// When reported messages are hidden automatically.
+    pub reports: super::report::ReportRule,
 }
 
 impl RoomPolicy {

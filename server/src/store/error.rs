@@ -32,8 +32,29 @@ pub enum StoreError {
     Other(#[source] sqlx::Error),
 
     /// Applying the embedded schema migrations failed.
-    #[error("database migration failed")]
+    #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+
+    /// The database was migrated by a newer sogs-rs than this one (a binary rolled back
+    /// without restoring the backup). Nothing was changed.
+    #[error(
+        "the database schema is at version {database}, newer than this sogs-rs knows \
+         (its newest is {binary}): it was upgraded by a newer release. Run that release \
+         again, or restore the backup taken before the upgrade; nothing was changed"
+    )]
+    SchemaNewer { database: i64, binary: i64 },
+
+    /// Migrations are pending and this process was told not to apply them.
+    #[error(
+        "the database schema is at version {}, and {pending} migration(s) from {next} \
+         are still to apply: run `sogs-admin migrate` first (database.migrate_on_start \
+         is false)", database.map_or_else(|| "none (empty)".to_string(), |v| v.to_string())
+    )]
+    SchemaBehind {
+        database: Option<i64>,
+        next: i64,
+        pending: usize,
+    },
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -46,6 +46,17 @@ impl Store {
         })
     }
 
+    /// The files attached to `message` (ids, oldest first).
+    pub async fn files_of_message(&self, message: i64) -> StoreResult<Vec<i64>> {
+        const SQL: &str = "SELECT id FROM files WHERE message = $1 ORDER BY id";
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar::<_, i64>(SQL)
+                .bind(message)
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+
     /// The file with this id, expired or not.
     pub async fn file_by_id(&self, id: i64) -> StoreResult<Option<File>> {
         const SQL: &str = concat!("SELECT ", file_columns!(), " FROM files WHERE id = $1");

@@ -99,6 +99,8 @@ macro_rules! soft_delete {
     }};
 }
 
+pub(super) use soft_delete;
+
 const MESSAGE_BY_ID: &str = concat!(message_select!(), "WHERE m.id = $1");
 
 /// `insert_message!(tx, new, now)`: stores `new` (a `NewMessage`) under the room's next

@@ -25,6 +25,7 @@ mod files;
 pub mod hash_bans;
 mod import;
 mod inbox;
+pub mod message_reports;
 mod messages;
 mod models;
 mod moderators;
@@ -36,6 +37,7 @@ pub mod pysogs;
 mod reactions;
 mod reports;
 mod rooms;
+mod schema;
 mod sequence;
 mod service_nodes;
 mod uploads;
@@ -63,6 +65,7 @@ pub use models::{
     Room, RoomModerator, RoomPermissions, RoomUpdate, Unpinned, User, Viewer,
 };
 pub use policies::{JoinEntry, StoredLockdown, StoredMedia, StoredRoomPolicy, UserRestrictions};
+pub use schema::SchemaStatus;
 pub use reports::{ACTIVITY_WINDOWS_DAYS, RoomStats, UserInRoom};
 pub use users::SYSTEM_USER_ID;
 
@@ -253,17 +256,6 @@ impl Store {
             Pool::Sqlite(_) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
-    }
-
-    /// Applies any embedded migration not yet applied; running it again is a no-op.
-    /// On PostgreSQL concurrent callers serialise on an advisory lock.
-    #[tracing::instrument(skip_all)]
-    pub async fn migrate(&self) -> StoreResult<()> {
-        match &self.pool {
-            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
-            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
-        }
-        Ok(())
     }
 
     /// A round trip to the database, for readiness checks.

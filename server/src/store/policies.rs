@@ -20,6 +20,8 @@ pub struct StoredRoomPolicy {
     pub allow_video: Option<bool>,
     pub allow_audio: Option<bool>,
     pub allow_documents: Option<bool>,
+    /// Distinct established reporters that hide a message (`None`: the server default).
+    pub report_hide_after: Option<i64>,
 }
 
 /// A lockdown as stored.
@@ -67,8 +69,8 @@ impl Store {
     pub async fn room_policy(&self, room: i64) -> StoreResult<StoredRoomPolicy> {
         const SQL: &str = "SELECT slowmode_secs, lockdown_on, lockdown_until, \
              lockdown_first_seen_after, lockdown_cause, probation_secs, probation_read_only, \
-             allow_links, allow_images, allow_video, allow_audio, allow_documents \
-             FROM room_policies WHERE room = $1";
+             allow_links, allow_images, allow_video, allow_audio, allow_documents, \
+             report_hide_after FROM room_policies WHERE room = $1";
         with_pool!(self, |pool| {
             Ok(sqlx::query_as::<_, StoredRoomPolicy>(SQL)
                 .bind(room)

@@ -999,3 +999,74 @@ async fn replays_are_refused_when_redis_restarts_from_its_aof() {
 async fn replays_are_refused_and_writes_go_on_while_redis_hangs() {
     replays_are_refused_across_a_redis_fault(RedisFault::Hang).await;
 }
+
+/// The 425 seen on a freshly started Compose instance: a Redis that is only slow (a first
+/// connection, a starved machine; here frozen for 1.5 s, longer than a command may take)
+/// made the replay check refuse the request caught by it. Now that request waits for the
+/// outage's first probe, which finds the same Redis process with every nonce kept, and goes
+/// through once; requests signed before the stall are still checked in Redis, so their
+/// replays are refused as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_is_only_slow_refuses_no_fresh_request_and_still_no_replay() {
+    let cluster = TestCluster::start(ClusterOptions {
+        instances: 2,
+        env: vec![("SOGS_ROOMS_POST_RATE_LIMIT".into(), "0".into())],
+        ..ClusterOptions::default()
+    })
+    .await;
+    let (room, _admin) = lobby_with_admin(&cluster).await;
+    let user = cluster.instances[0].client().with_random_user();
+    let signed = |text: &[u8]| {
+        user.build_json(
+            "POST",
+            &format!("/room/{TOKEN}/message"),
+            &user.message_json(text),
+        )
+    };
+    let [a, b] = [0, 1].map(|i| &cluster.instances[i]);
+    let before = signed(b"before the stall");
+    assert_eq!(a.client().send(&before).await.unwrap().status, 201);
+
+    let caught = signed(b"caught by the stall");
+    cluster.redis.hang();
+    let resume = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        cluster.redis.resume();
+    };
+    let client = a.client();
+    let (res, ()) = tokio::join!(client.send(&caught), resume);
+    let res = res.unwrap();
+    assert_eq!(res.status, 201, "the stalled request: {}", res.text());
+    assert!(
+        a.logged("redis unreachable"),
+        "the stall was not taken for an outage, so this test proves nothing:\n{}",
+        a.log_text()
+    );
+
+    // Replays, before and after the stall, on both instances: refused.
+    for instance in [a, b] {
+        for req in [&before, &caught] {
+            let replay = instance.client().send(req).await.unwrap();
+            assert_eq!(replay.status, 425, "{}: {}", instance.ip, replay.text());
+        }
+    }
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.db.url)
+        .await
+        .unwrap();
+    let (stored,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM messages WHERE room = $1")
+        .bind(room.id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2, "each post stored once");
+    let metrics = a.metrics().await;
+    assert_eq!(
+        sample(
+            &metrics,
+            "sogs_auth_failures_total",
+            &[("reason", "nonce_unverifiable")]
+        ),
+        0.0,
+        "nothing needed refusing as unverifiable: {metrics}"
+    );
+}

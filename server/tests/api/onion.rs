@@ -753,6 +753,63 @@ fn defence_cases(peer: &str) -> Vec<Case> {
             &at("hash-bans/1"),
         )
         .answers(403),
+        Case::new(
+            "/sogs-rs/room/{token}/message/{id:int}/report",
+            User,
+            "POST",
+            &at("message/999999/report"),
+        )
+        .json(json!({"reason": "spam"}))
+        .answers(404),
+        Case::new(
+            "/sogs-rs/room/{token}/message/{id:int}/report",
+            User,
+            "POST",
+            &at("message/999999/report"),
+        )
+        .json(not_an_object())
+        .answers(400),
+        Case::new(
+            "/sogs-rs/room/{token}/message/{id:int}/report",
+            Anonymous,
+            "POST",
+            &at("message/1/report"),
+        )
+        .json(json!({}))
+        .answers(401),
+        Case::new("/sogs-rs/room/{token}/reports", User, "GET", &at("reports")).answers(403),
+        Case::new(
+            "/sogs-rs/room/{token}/reports/{id:int}",
+            User,
+            "POST",
+            &at("reports/1"),
+        )
+        .json(json!({"action": "delete"}))
+        .answers(403),
+        Case::new(
+            "/sogs-rs/room/{token}/reports/{id:int}",
+            User,
+            "POST",
+            &at("reports/1"),
+        )
+        .json(json!({"action": "nuke"}))
+        .answers(400),
+        Case::new(
+            "/sogs-rs/room/{token}/report-policy",
+            User,
+            "POST",
+            &at("report-policy"),
+        )
+        .json(json!({"hide_after": 3}))
+        .answers(403),
+        Case::new(
+            "/sogs-rs/room/{token}/report-policy",
+            User,
+            "POST",
+            &at("report-policy"),
+        )
+        .json(not_an_object())
+        .answers(400),
     ]
 }
 

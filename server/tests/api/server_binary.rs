@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::support::{Backend, TestDb};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sogs-server");
+pub const BIN: &str = env!("CARGO_BIN_EXE_sogs-server");
 
 /// A port that was free a moment ago.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -20,13 +20,13 @@ fn free_port() -> u16 {
 }
 
 /// A server process and the log lines it printed up to "listening".
-struct Running {
-    child: Child,
-    port: u16,
-    startup_log: String,
+pub struct Running {
+    pub child: Child,
+    pub port: u16,
+    pub startup_log: String,
 }
 
-fn command(data_dir: &Path, port: u16) -> Command {
+pub fn command(data_dir: &Path, port: u16) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -40,7 +40,7 @@ fn command(data_dir: &Path, port: u16) -> Command {
 }
 
 /// Starts the binary and waits until it logs that it listens.
-fn start(mut cmd: Command, port: u16) -> Running {
+pub fn start(mut cmd: Command, port: u16) -> Running {
     let mut child = cmd.spawn().expect("sogs-server starts");
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -77,7 +77,7 @@ fn healthz_status(port: u16) -> u16 {
     })
 }
 
-fn get_text(url: &str) -> String {
+pub fn get_text(url: &str) -> String {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -86,7 +86,7 @@ fn get_text(url: &str) -> String {
 }
 
 /// Sends SIGTERM and waits for a clean exit.
-fn terminate(mut running: Running) {
+pub fn terminate(mut running: Running) {
     let pid = running.child.id().to_string();
     let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(status.success());

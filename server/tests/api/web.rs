@@ -85,7 +85,7 @@ async fn private_unknown_and_malformed_rooms_get_no_page(backend: Backend) {
 
 /// A Session `Content` protobuf: a data message with a body, attachments by file name and
 /// the sender's display name (the fields the room page reads).
-fn session_message(body: &str, attachments: &[&str], name: &str) -> Vec<u8> {
+pub fn session_message(body: &str, attachments: &[&str], name: &str) -> Vec<u8> {
     fn field(number: u64, payload: &[u8], out: &mut Vec<u8>) {
         let varint = |mut v: u64, out: &mut Vec<u8>| {
             while v >= 0x80 {

@@ -14,4 +14,5 @@ pub mod onion;
 pub mod permissions;
 pub mod pins;
 pub mod reactions;
+pub mod reports;
 pub mod rooms;

@@ -37,9 +37,13 @@ enum Cleanup {
 impl TestDb {
     /// A fresh SQLite file in a temporary directory.
     pub async fn sqlite() -> Self {
+        Self::sqlite_at(Schema::Current).await
+    }
+
+    async fn sqlite_at(schema: Schema) -> Self {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let url = format!("sqlite://{}", dir.path().join("sogs.db").display());
-        let store = connect_and_migrate(&url).await;
+        let store = connect_and_migrate(&url, schema).await;
         Self {
             url,
             store,
@@ -49,6 +53,10 @@ impl TestDb {
 
     /// A fresh database on the test PostgreSQL server.
     pub async fn postgres() -> Self {
+        Self::postgres_at(Schema::Current).await
+    }
+
+    async fn postgres_at(schema: Schema) -> Self {
         let admin_url =
             std::env::var("SOGS_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
         let name = unique_name();
@@ -64,7 +72,7 @@ impl TestDb {
             .expect("create the test database");
         let _ = admin.close().await;
         let url = with_database(&admin_url, &name);
-        let store = connect_and_migrate(&url).await;
+        let store = connect_and_migrate(&url, schema).await;
         Self {
             url,
             store,
@@ -116,11 +124,29 @@ impl Drop for TestDb {
     }
 }
 
-async fn connect_and_migrate(url: &str) -> Store {
+/// How far a new test database is migrated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Every migration this binary has.
+    Current,
+    /// The migrations up to and including this version, as an older release left it.
+    UpTo(i64),
+    /// None at all: an empty database, as an operator creates it.
+    Empty,
+}
+
+async fn connect_and_migrate(url: &str, schema: Schema) -> Store {
     let store = Store::connect(url)
         .await
         .unwrap_or_else(|e| panic!("connect to {url}: {e:?}"));
-    store.migrate().await.expect("migrate the test database");
+    match schema {
+        Schema::Current => store.migrate().await.expect("migrate the test database"),
+        Schema::UpTo(version) => store
+            .migrate_to(version)
+            .await
+            .expect("migrate the test database part way"),
+        Schema::Empty => {}
+    }
     store
 }
 
@@ -169,9 +195,14 @@ fn with_database(url: &str, name: &str) -> String {
 impl TestDb {
     /// A fresh database on `backend`.
     pub async fn new(backend: sogs::store::Backend) -> Self {
+        Self::at(backend, Schema::Current).await
+    }
+
+    /// A fresh database on `backend` migrated as far as `schema` says.
+    pub async fn at(backend: sogs::store::Backend, schema: Schema) -> Self {
         match backend {
-            sogs::store::Backend::Sqlite => Self::sqlite().await,
-            sogs::store::Backend::Postgres => Self::postgres().await,
+            sogs::store::Backend::Sqlite => Self::sqlite_at(schema).await,
+            sogs::store::Backend::Postgres => Self::postgres_at(schema).await,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod browser;
 pub mod cluster;
 pub mod db;
 pub mod fake_s3;
+pub mod old_schema;
 pub mod pysogs;
 
 pub use app::{spawn_app, spawn_app_with, spawn_app_with_clock};

@@ -1,0 +1,308 @@
+//! The summary: one row per scenario, ours beside PySOGS and the ratio, printed at the end of
+//! a run and shown at the top of the report. Every cell is computed from [`Results`].
+
+use super::plots::group_thousands;
+use super::results::Results;
+
+/// One row of the summary table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub scenario: String,
+    pub ours: String,
+    pub pysogs: String,
+    /// Ours against PySOGS, as "N× better" (direction-aware), or empty.
+    pub ratio: String,
+}
+
+const OURS: &str = "ours-sqlite";
+const PYSOGS: &str = "pysogs";
+
+/// The rows, in reading order.
+pub fn rows(r: &Results) -> Vec<Row> {
+    let has_pysogs = r.system(PYSOGS).is_some();
+    let not_run = if has_pysogs { "not run" } else { "not measured" };
+    let mut rows = Vec::new();
+
+    if let Some(c) = r.capacity.iter().find(|c| c.system == OURS) {
+        let theirs = r.capacity.iter().find(|c| c.system == PYSOGS);
+        rows.push(Row {
+            scenario: format!(
+                "Session clients one instance holds (mixed load, p99 < {} ms)",
+                r.p99_goal_ms
+            ),
+            ours: clients(c.clients),
+            pysogs: theirs.map_or(not_run.into(), |t| clients(t.clients)),
+            ratio: theirs
+                .and_then(|t| ratio_higher(c.clients?, t.clients?))
+                .unwrap_or_default(),
+        });
+    }
+    if let Some(c) = r.capacity.iter().find(|c| c.system == "ours-pg1") {
+        rows.push(Row {
+            scenario: "… the same, one instance on PostgreSQL + Redis".into(),
+            ours: clients(c.clients),
+            pysogs: "–".into(),
+            ratio: String::new(),
+        });
+    }
+    for transport in ["onion XChaCha20", "onion AES-GCM", "plain HTTP"] {
+        let Some(ours) = r.peak(OURS, transport) else {
+            continue;
+        };
+        let theirs = r.peak(PYSOGS, transport);
+        rows.push(Row {
+            scenario: format!("Peak polls/s, {transport} (closed loop, best concurrency)"),
+            ours: format!(
+                "{} /s at {}",
+                group_thousands(ours.throughput.round() as i64),
+                ours.concurrency
+            ),
+            pysogs: theirs.map_or(not_run.into(), |t| {
+                format!(
+                    "{} /s at {}",
+                    group_thousands(t.throughput.round() as i64),
+                    t.concurrency
+                )
+            }),
+            ratio: theirs
+                .and_then(|t| ratio_higher(ours.throughput, t.throughput))
+                .unwrap_or_default(),
+        });
+    }
+    let p99_at = |system: &str, fraction: f64| {
+        r.open
+            .iter()
+            .filter(|p| p.system == system)
+            .min_by(|a, b| {
+                (a.fraction_of_peak - fraction)
+                    .abs()
+                    .total_cmp(&(b.fraction_of_peak - fraction).abs())
+            })
+    };
+    if let Some(ours) = p99_at(OURS, 0.75) {
+        let theirs = p99_at(PYSOGS, 0.75);
+        rows.push(Row {
+            scenario: format!(
+                "Onion poll p99 in an open loop at {:.0}% of own peak",
+                ours.fraction_of_peak * 100.0
+            ),
+            ours: format!(
+                "{} ms at {} /s",
+                ms(ours.latency.p99_ms),
+                group_thousands(ours.offered_rate.round() as i64)
+            ),
+            pysogs: theirs.map_or(not_run.into(), |t| {
+                format!(
+                    "{} ms at {} /s",
+                    ms(t.latency.p99_ms),
+                    group_thousands(t.offered_rate.round() as i64)
+                )
+            }),
+            ratio: theirs
+                .and_then(|t| ratio_lower(ours.latency.p99_ms, t.latency.p99_ms))
+                .unwrap_or_default(),
+        });
+    }
+    let cluster: Vec<String> = (1..=3)
+        .filter_map(|n| {
+            r.peak(&format!("ours-pg{n}"), "onion XChaCha20")
+                .map(|p| format!("{n}: {}", group_thousands(p.throughput.round() as i64)))
+        })
+        .collect();
+    if !cluster.is_empty() {
+        rows.push(Row {
+            scenario: "Peak onion polls/s by instances (PostgreSQL + Redis)".into(),
+            ours: cluster.join(" · "),
+            pysogs: if has_pysogs {
+                "cannot (one instance)".into()
+            } else {
+                "–".into()
+            },
+            ratio: String::new(),
+        });
+    }
+    let visible = |system: &str| r.post_visible.iter().find(|p| p.system == system);
+    if let Some(p) = visible("ours-pg2") {
+        rows.push(Row {
+            scenario: "Post → visible on another instance, p99".into(),
+            ours: format!("{} ms", ms(p.latency.p99_ms)),
+            pysogs: if has_pysogs {
+                "cannot (one instance)".into()
+            } else {
+                "–".into()
+            },
+            ratio: String::new(),
+        });
+    }
+    if let Some(p) = visible(OURS) {
+        let theirs = visible(PYSOGS);
+        rows.push(Row {
+            scenario: "Post → visible on the same server, p99".into(),
+            ours: format!("{} ms", ms(p.latency.p99_ms)),
+            pysogs: theirs.map_or(not_run.into(), |t| format!("{} ms", ms(t.latency.p99_ms))),
+            ratio: theirs
+                .and_then(|t| ratio_lower(p.latency.p99_ms, t.latency.p99_ms))
+                .unwrap_or_default(),
+        });
+    }
+    let memory = |system: &str| {
+        r.known_users
+            .iter()
+            .filter(|p| p.system == system)
+            .max_by_key(|p| p.known_users)
+    };
+    if let Some(m) = memory(OURS) {
+        let theirs = memory(PYSOGS);
+        rows.push(Row {
+            scenario: "Server memory (RSS) with known users".into(),
+            ours: format!(
+                "{:.0} MiB at {}",
+                m.rss_mib,
+                group_thousands(m.known_users as i64)
+            ),
+            pysogs: theirs.map_or(not_run.into(), |t| {
+                format!(
+                    "{:.0} MiB at {}",
+                    t.rss_mib,
+                    group_thousands(t.known_users as i64)
+                )
+            }),
+            ratio: String::new(),
+        });
+    }
+    let peak_rss = |system: &str| {
+        r.rss
+            .iter()
+            .filter(|s| s.system == system)
+            .map(|s| s.rss_mib)
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+    };
+    if let Some(ours) = peak_rss(OURS) {
+        let theirs = peak_rss(PYSOGS);
+        rows.push(Row {
+            scenario: "Peak server memory (RSS) during the whole run".into(),
+            ours: format!("{ours:.0} MiB"),
+            pysogs: theirs.map_or(not_run.into(), |t| format!("{t:.0} MiB")),
+            ratio: theirs
+                .and_then(|t| ratio_lower(ours, t))
+                .unwrap_or_default(),
+        });
+    }
+    if let (Some(first), Some(last)) = (r.soak.first(), r.soak.last()) {
+        rows.push(Row {
+            scenario: format!(
+                "Soak ({} buckets at {} requests/s): p99 and RSS, first → last",
+                r.soak.len(),
+                group_thousands(first.offered_rate.round() as i64)
+            ),
+            ours: format!(
+                "{} → {} ms; {:.0} → {:.0} MiB",
+                ms(first.latency.p99_ms),
+                ms(last.latency.p99_ms),
+                first.rss_mib,
+                last.rss_mib
+            ),
+            pysogs: "–".into(),
+            ratio: String::new(),
+        });
+    }
+    rows
+}
+
+fn clients(c: Option<f64>) -> String {
+    c.map_or("none within the goal".into(), |c| {
+        format!("≈ {}", group_thousands(round_to_two_digits(c) as i64))
+    })
+}
+
+/// 12,345 → 12,000: the capacity search steps by a third, so more digits would be noise.
+fn round_to_two_digits(v: f64) -> f64 {
+    if v < 100.0 {
+        return v.round();
+    }
+    let scale = 10f64.powi(v.log10().floor() as i32 - 1);
+    (v / scale).round() * scale
+}
+
+fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Ours / theirs where more is better.
+fn ratio_higher(ours: f64, theirs: f64) -> Option<String> {
+    (theirs > 0.0).then(|| times(ours / theirs))
+}
+
+/// Theirs / ours where less is better.
+fn ratio_lower(ours: f64, theirs: f64) -> Option<String> {
+    (ours > 0.0).then(|| times(theirs / ours))
+}
+
+fn times(x: f64) -> String {
+    if x >= 10.0 {
+        format!("{x:.0}× better")
+    } else if x >= 1.0 {
+        format!("{x:.1}× better")
+    } else {
+        format!("{:.1}× worse", 1.0 / x.max(1e-9))
+    }
+}
+
+/// The rows as a plain-text table for the terminal.
+pub fn text_table(rows: &[Row]) -> String {
+    let header = Row {
+        scenario: "scenario".into(),
+        ours: "sogs-rs".into(),
+        pysogs: "PySOGS".into(),
+        ratio: "ratio".into(),
+    };
+    let all: Vec<&Row> = std::iter::once(&header).chain(rows).collect();
+    let width = |f: fn(&Row) -> &str| all.iter().map(|r| f(r).chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2) = (
+        width(|r| &r.scenario),
+        width(|r| &r.ours),
+        width(|r| &r.pysogs),
+    );
+    let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
+    let mut out = String::new();
+    for (i, r) in all.iter().enumerate() {
+        out.push_str(&format!(
+            "{}  {}  {}  {}\n",
+            pad(&r.scenario, w0),
+            pad(&r.ours, w1),
+            pad(&r.pysogs, w2),
+            r.ratio
+        ));
+        if i == 0 {
+            out.push_str(&format!("{}\n", "-".repeat(w0 + w1 + w2 + 12)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_say_which_way_is_better() {
+        assert_eq!(ratio_higher(8000.0, 200.0).as_deref(), Some("40× better"));
+        assert_eq!(ratio_lower(2.0, 50.0).as_deref(), Some("25× better"));
+        assert_eq!(ratio_lower(4.0, 2.0).as_deref(), Some("2.0× worse"));
+        assert_eq!(ratio_higher(1.0, 0.0), None);
+    }
+
+    #[test]
+    fn capacities_are_rounded_to_what_the_search_can_tell() {
+        assert_eq!(round_to_two_digits(12_345.0), 12_000.0);
+        assert_eq!(round_to_two_digits(987.0), 990.0);
+        assert_eq!(round_to_two_digits(42.4), 42.0);
+        assert_eq!(clients(Some(56_789.0)), "≈ 57,000");
+    }
+}
