@@ -219,7 +219,7 @@ done
 # Debian 12) tear down and rebind its sockets; queries sent meanwhile are lost, the
 # resolver falls back after 5 s to the host's nameserver, which does not know `postgres`,
 # and a connection fails (seen: names unresolvable for 3 to 40 s after a start while
-# addresses kept working; aardvark-dns 1.10 keeps its sockets across reloads). So, once
+# addresses kept working; aardvark-dns 1.11 keeps its sockets across reloads). So, once
 # everything is up, CI starts no container until the checks below are done, and reaches
 # the instances by address from the host rather than from a client container. First it
 # waits until both instances have settled: ready, Redis connected (not degraded), and
