@@ -10,9 +10,11 @@
 #      variables, `sogs-admin room add` inside the container, signed polls (onion and plain)
 #      from the test client, graceful stop on SIGTERM;
 #   4. brings docker/compose.yaml up with podman-compose (PostgreSQL, Redis and nginx as
-#      local stand-ins built from Debian packages): a post on one instance is read through
-#      the other, both share one key, the key survives another `up`;
+#      local stand-ins built from Debian packages), in the order its depends_on conditions
+#      give: a post on one instance is read through the other, both share one key, the key
+#      survives another `up`, signed polls pass through the load balancer;
 #   5. lints, renders and validates the Helm chart (helm/ci/check_chart.py).
+# Any failure prints every container's state, healthcheck and log tail (report below).
 # Podman runs with runc and a containers.conf without ulimits and with cgroupfs, as this
 # machine kind (hybrid cgroups, no systemd) requires.
 set -euo pipefail
@@ -68,18 +70,27 @@ export CONTAINERS_CONF="$STATE/containers.conf"
 quiet_timers() { grep -v 'unable to get systemd connection\|failed to connect to syslog\|condition check due to podman' >&2 || true; }
 pm() { podman --runtime runc "$@" 2> >(quiet_timers); }
 
+fail() { log "FAILED: $*"; exit 1; }
+# On any failure: every container of the run with its state, its last healthcheck and the
+# end of its log, and the network they share, so the CI log alone tells what went wrong.
+report() {
+  log "container states and logs follow"
+  pm ps -a --format '{{.Names}}  {{.Status}}  {{.Networks}}' 2>/dev/null | grep -E "^($PROJECT|sogs-ci-one)" || true
+  for c in $(pm ps -a --format '{{.Names}}' 2>/dev/null | grep -E "^($PROJECT|sogs-ci-one)" || true); do
+    echo "----- $c: $(pm inspect "$c" --format '{{.State.Status}} exit={{.State.ExitCode}} health={{.State.Health.Status}} ip={{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' 2>&1)"
+    pm logs --tail 60 "$c" 2>&1 || true
+  done
+  for n in $(pm network ls --format '{{.Name}}' 2>/dev/null | grep "^$PROJECT" || true); do
+    echo "----- network $n"; pm network inspect "$n" 2>&1 | grep -E '"(subnet|gateway|dns_enabled|network_interface)"' || true
+  done
+}
 cleanup() {
   local rc=$?
-  [ -n "${ticker:-}" ] && kill "$ticker" 2>/dev/null || true
-  if [ $rc -ne 0 ]; then
-    log "FAILED; container logs follow"
-    for c in $(pm ps -a --format '{{.Names}}' 2>/dev/null | grep -E "^($PROJECT|sogs-ci-one)" || true); do
-      echo "----- $c"; pm logs --tail 40 "$c" 2>&1 || true
-    done
-  fi
+  [ $rc -ne 0 ] && report
   remove_leftovers
   pm image prune -f >/dev/null 2>&1 || true   # superseded builds; tagged images stay cached
   rm -rf "$STATE"
+  [ $rc -ne 0 ] && log "FAILED (exit $rc)"
   exit $rc
 }
 remove_leftovers() {
@@ -126,14 +137,14 @@ pm build -q --format docker --pull=never --build-arg BINARIES=prebuilt \
   --build-arg REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
   --build-context bin="$STATE/bin" -f docker/Dockerfile -t "$IMAGE" . >/dev/null
 inspect() { pm image inspect "$IMAGE" --format "$1"; }
-[ "$(inspect '{{.Config.User}}')" = "10001:10001" ] || { log "image user is not 10001:10001"; exit 1; }
+[ "$(inspect '{{.Config.User}}')" = "10001:10001" ] || fail "image user is not 10001:10001"
 inspect '{{json .Config.Healthcheck.Test}}' | grep -q '"sogs-server","--healthcheck"' \
-  || { log "image HEALTHCHECK is not sogs-server --healthcheck"; exit 1; }
+  || fail "image HEALTHCHECK is not sogs-server --healthcheck"
 for label in version revision source licenses; do
   [ -n "$(inspect "{{index .Labels \"org.opencontainers.image.$label\"}}")" ] \
-    || { log "missing OCI label $label"; exit 1; }
+    || fail "missing OCI label $label"
 done
-inspect '{{json .Config.ExposedPorts}}' | grep -q '8080/tcp' || { log "8080 not exposed"; exit 1; }
+inspect '{{json .Config.ExposedPorts}}' | grep -q '8080/tcp' || fail "8080 not exposed"
 log "image $(inspect '{{.Size}}') bytes (debug binaries here; the release image is smaller, see docker/README.md)"
 
 # --- 3. one container, as users run it ----------------------------------------------------
@@ -151,20 +162,17 @@ curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
 join=$(pm exec sogs-ci-one sogs-admin room add lobby --name Lobby | sed -n 's/.*join URL: *//p')
 pk=${join##*public_key=}
 log "room lobby: $join"
-[ ${#pk} -eq 64 ] || { log "no join URL printed"; exit 1; }
+[ ${#pk} -eq 64 ] || fail "no join URL printed"
 "$STATE/bin/sogs-loadtest" poll --join-url "http://127.0.0.1:$port/lobby?public_key=$pk" \
   --users 2 --requests 20 --concurrency 2 | tail -n 2
 "$STATE/bin/sogs-loadtest" poll --plain --join-url "http://127.0.0.1:$port/lobby?public_key=$pk" \
   --users 2 --requests 20 --concurrency 2 | tail -n 1
 pm stop -t 30 sogs-ci-one >/dev/null
 code=$(pm inspect sogs-ci-one --format '{{.State.ExitCode}}')
-[ "$code" = 0 ] || { log "exit code $code after SIGTERM"; exit 1; }
+[ "$code" = 0 ] || fail "exit code $code after SIGTERM"
 log "stopped cleanly on SIGTERM"
 
 # --- 4. compose ---------------------------------------------------------------------------
-# SOGS_DEPLOY_CHECK_COMPOSE=0 skips this step (.ci/run does, for now: the first signed post
-# through a freshly started instance was refused with 425 on this machine kind).
-if [ "${SOGS_DEPLOY_CHECK_COMPOSE:-1}" = 1 ]; then
 log "building the compose stand-ins (postgres, redis, nginx from Debian packages)"
 for target in postgres redis nginx; do
   pm build -q --pull=never --target "$target" -f docker/ci/standins.Dockerfile docker/ci \
@@ -173,74 +181,80 @@ done
 export SOGS_IMAGE="$IMAGE" SOGS_HTTP_PORT; SOGS_HTTP_PORT=$(free_port)
 export SOGS_BASE_URL="http://127.0.0.1:$SOGS_HTTP_PORT" POSTGRES_PASSWORD=ci-secret
 compose() { (cd docker && podman-compose -p "$PROJECT" -f compose.yaml "$@") 2> >(quiet_timers); }
-# podman 4.3 runs no healthcheck timers without systemd, podman-compose ignores
-# service_healthy before podman 4.6, and its `--requires` links break starting exited
-# one-shot services: so CI starts the services itself, one at a time (--no-deps), in the
-# order the depends_on conditions give, running the healthchecks itself. One at a time also
-# because on this machine (netavark 1.4) two containers attached to the network at the same
-# instant sometimes leave one unable to reach the others.
 services=$(compose --profile monitoring config \
   | python3 -c 'import sys, yaml; print(" ".join(sorted(yaml.safe_load(sys.stdin)["services"])))')
 [ "$services" = "grafana key lb migrate postgres prometheus redis sogs-1 sogs-2" ] \
-  || { log "compose services with --profile monitoring: $services"; exit 1; }
-healthy() { pm healthcheck run "${PROJECT}_${1}_1"; }
-exited_0() { [ "$(pm inspect "${PROJECT}_${1}_1" --format '{{.State.Status}} {{.State.ExitCode}}')" = "exited 0" ]; }
-start() { compose up -d --no-deps "$1" >/dev/null; }
-start postgres; start redis
-retry 120 healthy postgres
-retry 60 healthy redis
-start key; retry 60 exited_0 key
-start migrate; retry 120 exited_0 migrate
-# Ready (/readyz, and sogs-admin inside reaches the database), not only alive. On this host a container's network
-# namespace now and then comes up unable to reach the others (seen with netavark 1.4 under
-# gVisor); a restart sets it up anew, so CI restarts an instance that stays unready.
-ready() {
-  pm exec "${PROJECT}_${1}_1" sogs-server --healthcheck-url http://127.0.0.1:8080/readyz \
-    && pm exec "${PROJECT}_${1}_1" sogs-admin room list
-}
-start_instance() {
-  start "$1"
-  retry 60 healthy "$1"
-  for _ in 1 2 3; do
-    if retry 30 ready "$1"; then return 0; fi
-    log "$1 is not ready (cannot reach its database); restarting it"
-    pm restart "${PROJECT}_${1}_1" >/dev/null
+  || fail "compose services with --profile monitoring: $services"
+# podman 4.3 runs no healthcheck timers without systemd, podman-compose ignores
+# service_healthy before podman 4.6, and its `--requires` links break starting exited
+# one-shot services. So CI starts the services one at a time (--no-deps) in the order the
+# file's depends_on conditions give (docker/ci/compose_order.py) and waits for each
+# condition itself, running the healthchecks the file defines.
+container() { echo "${PROJECT}_${1}_1"; }
+state() { pm inspect "$(container "$1")" --format '{{.State.Status}} {{.State.ExitCode}}'; }
+wait_for() {   # SERVICE CONDITION SECONDS
+  local service=$1 condition=$2 until=$(( $(date +%s) + $3 ))
+  while :; do
+    case "$condition:$(state "$service")" in
+      healthy:"running "*) pm healthcheck run "$(container "$service")" >/dev/null 2>&1 && return 0 ;;
+      completed:"exited 0"|started:"running "*) return 0 ;;
+      completed:"running "*|completed:"created "*|*:"created "*) ;;
+      *) fail "$service is $(state "$service") while waiting for it to be $condition" ;;
+    esac
+    [ "$(date +%s)" -lt "$until" ] || fail "$service not $condition after $3s"
+    sleep 1
   done
-  return 1
 }
-start_instance sogs-1
-start_instance sogs-2
-start lb
-# Starting a container can also break one started before it: check them all again.
-for _ in 1 2 3; do
-  broken=()
-  for i in sogs-1 sogs-2; do retry 15 ready "$i" || broken+=("$i"); done
-  [ ${#broken[@]} -eq 0 ] && break
-  log "not ready: ${broken[*]}; restarting"
-  for i in "${broken[@]}"; do pm restart "${PROJECT}_${i}_1" >/dev/null; done
+order=$(compose config | python3 docker/ci/compose_order.py) || fail "compose depends_on"
+log "compose up, in depends_on order: $(echo $order)"
+set -- $order
+while [ $# -gt 0 ]; do
+  compose up -d --no-deps "$1" </dev/null >/dev/null || fail "compose up $1"
+  wait_for "$1" "$2" 120
+  log "  $1 $2"
+  shift 2
 done
-retry 30 curl -fsS "$SOGS_BASE_URL/readyz"
+
+# Every container start or stop on the host makes podman's DNS server (aardvark-dns 1.4, in
+# Debian 12) tear down and rebind its sockets; queries sent meanwhile are lost, the
+# resolver falls back after 5 s to the host's nameserver, which does not know `postgres`,
+# and a connection fails (seen: names unresolvable for 3 to 40 s after a start while
+# addresses kept working; aardvark-dns 1.11 keeps its sockets across reloads). So, once
+# everything is up, CI starts no container until the checks below are done, and reaches
+# the instances by address from the host rather than from a client container. First it
+# waits until both instances have settled: ready, Redis connected (not degraded), and
+# sogs-admin inside them reaching PostgreSQL by name.
+address() { pm inspect "$(container "$1")" --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'; }
+settled() {
+  local i
+  for i in sogs-1 sogs-2; do
+    curl -fsS --max-time 5 "http://$(address "$i"):8080/readyz" | grep -q '"degraded":false' || return 1
+    pm exec "$(container "$i")" sogs-admin room list >/dev/null || return 1
+  done
+}
+retry 90 settled || fail "the instances did not settle (ready, Redis up, database reachable)"
+retry 30 curl -fsS "$SOGS_BASE_URL/readyz" || fail "the load balancer does not answer /readyz"
+log "settled"
 join=$(compose exec -T sogs-1 sogs-admin room add lobby --name Lobby | sed -n 's/.*join URL: *//p')
 log "compose room: $join"
-case "$join" in "$SOGS_BASE_URL/lobby?public_key="*) ;; *) log "unexpected join URL"; exit 1;; esac
+case "$join" in "$SOGS_BASE_URL/lobby?public_key="*) ;; *) fail "unexpected join URL";; esac
 pk=${join##*public_key=}
 for i in 1 2; do
   got=$(compose exec -T "sogs-$i" sogs-admin key show | tr -d '\r')
-  [ "$got" = "$pk" ] || { log "sogs-$i has another key: $got"; exit 1; }
+  [ "$got" = "$pk" ] || fail "sogs-$i has another key: $got"
 done
-compose run -T --rm --no-deps key | grep -q "kept the existing key" || { log "the key service made a new key"; exit 1; }
-network=$(pm inspect "${PROJECT}_sogs-1_1" --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}')
-log "post on sogs-1, read through sogs-2 (network $network)"
-pm run --rm --network "$network" -v "$STATE/bin/sogs-loadtest:/usr/local/bin/sogs-loadtest:ro" \
-  "$IMAGE" sogs-loadtest post-visible --join-url "http://sogs-1:8080/lobby?public_key=$pk" \
-  --poll-via http://sogs-2:8080 --samples 5 | tail -n 2
+one=$(address sogs-1) two=$(address sogs-2)
+log "post on sogs-1 ($one), read through sogs-2 ($two)"
+"$STATE/bin/sogs-loadtest" post-visible --join-url "http://$one:8080/lobby?public_key=$pk" \
+  --poll-via "http://$two:8080" --samples 5 | tail -n 2
 log "signed polls through the load balancer"
 "$STATE/bin/sogs-loadtest" poll --join-url "$SOGS_BASE_URL/lobby?public_key=$pk" \
   --users 4 --requests 40 --concurrency 4 | tail -n 1
+log "another run of the key service keeps the key"
+out=$(compose run -T --rm --no-deps key 2>&1) || fail "compose run key: $out"
+case "$out" in *"kept the existing key"*) ;; *) fail "the key service made a new key: $out";; esac
+[ "$(compose exec -T sogs-2 sogs-admin key show | tr -d '\r')" = "$pk" ] || fail "the key changed"
 compose down -v >/dev/null
-else
-  log "compose step skipped (SOGS_DEPLOY_CHECK_COMPOSE=0)"
-fi
 
 # --- 5. Helm chart ------------------------------------------------------------------------
 log "helm chart: lint, render, validate, schema, key across upgrades"

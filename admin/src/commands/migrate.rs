@@ -12,7 +12,7 @@ pub async fn run(config: Config, out: &mut impl Write) -> Result<(), AdminError>
         .map_err(|e| anyhow::anyhow!("cannot create data directory: {e}"))?;
     let store = Store::connect(&config.database_url())
         .await
-        .map_err(|e| anyhow::anyhow!("cannot open database: {e}"))?;
+        .map_err(|e| anyhow::Error::new(e).context("cannot open database"))?;
     let before = store.schema_status().await.map_err(failed)?;
     store
         .migrate()

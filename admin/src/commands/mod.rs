@@ -81,7 +81,7 @@ impl Context {
             .map_err(|e| anyhow::anyhow!("cannot create data directory: {e}"))?;
         let store = Store::connect(&config.database_url())
             .await
-            .map_err(|e| anyhow::anyhow!("cannot open database: {e}"))?;
+            .map_err(|e| anyhow::Error::new(e).context("cannot open database"))?;
         if config.database.migrate_on_start {
             store
                 .migrate()
