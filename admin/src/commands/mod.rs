@@ -168,7 +168,7 @@ impl Context {
     ) -> Result<Room, AdminError> {
         let updated = self
             .store
-            .update_room_details(room.id, update)
+            .update_room_details(room.id, update, self.clock.now())
             .await
             .map_err(failed)?;
         self.record(Some(&room.token), None, action, details)

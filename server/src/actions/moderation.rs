@@ -84,7 +84,7 @@ pub async fn ban(
             if !may_ban_globally(true, Rank::of(target.moderator, target.admin)) {
                 return Err(ActionError::forbidden("Global moderators cannot be banned"));
             }
-            svc.store.ban_globally(target.id, unban_at).await?;
+            svc.store.ban_globally(target.id, unban_at, svc.now).await?;
             if ban.purge {
                 for room in svc.store.list_rooms().await? {
                     deleted += svc
@@ -112,7 +112,7 @@ pub async fn ban(
             }
             for room in rooms {
                 svc.store
-                    .ban_from_room(room.id, target.id, unban_at)
+                    .ban_from_room(room.id, target.id, unban_at, svc.now)
                     .await?;
                 let mut removed = 0;
                 if ban.purge {
@@ -150,7 +150,7 @@ pub async fn unban(
                 ));
             }
             let user = svc.target(target).await?;
-            svc.store.unban_globally(user.id).await?;
+            svc.store.unban_globally(user.id, svc.now).await?;
             svc.audit(actor, None, Some(&user.session_id), "unban", details)
                 .await;
             svc.all_changed().await;
@@ -162,7 +162,7 @@ pub async fn unban(
             }
             let user = svc.target(target).await?;
             for room in rooms {
-                svc.store.unban_from_room(room.id, user.id).await?;
+                svc.store.unban_from_room(room.id, user.id, svc.now).await?;
                 svc.audit(
                     actor,
                     Some(room),
@@ -202,7 +202,7 @@ pub async fn timeout(
         return Err(ActionError::forbidden("Permission denied"));
     }
     let until = svc.now + secs;
-    svc.store.set_timeout(room.id, user.id, Some(until)).await?;
+    svc.store.set_timeout(room.id, user.id, Some(until), svc.now).await?;
     svc.audit(
         actor,
         Some(room),
@@ -224,7 +224,7 @@ pub async fn end_timeout(
 ) -> Result<User, ActionError> {
     svc.require_moderator(actor, room).await?;
     let user = svc.target(target).await?;
-    svc.store.set_timeout(room.id, user.id, None).await?;
+    svc.store.set_timeout(room.id, user.id, None, svc.now).await?;
     svc.audit(
         actor,
         Some(room),
@@ -273,7 +273,7 @@ pub async fn ban_first_seen_between(
             outcome.spared += 1;
             continue;
         }
-        svc.store.ban_from_room(room.id, user.id, None).await?;
+        svc.store.ban_from_room(room.id, user.id, None, svc.now).await?;
         outcome.deleted += svc
             .store
             .delete_user_posts_and_uploads(room.id, user.id, svc.now)

@@ -5,6 +5,8 @@
 //! which takes one more, so deleting a message with N reactions advances it by 1 + N.
 
 use super::sequence::{bump_info_updates, bump_sequence, lock_sequence};
+use super::webhooks::{OutboxEvent, outbox};
+use crate::domain::webhook::EventKind;
 use super::{
     Message, MessageEdit, MessageRevision, NewMessage, Store, StoreError, StoreResult, Viewer,
     with_pool, write_tx,
@@ -101,6 +103,22 @@ macro_rules! soft_delete {
 
 const MESSAGE_BY_ID: &str = concat!(message_select!(), "WHERE m.id = $1");
 
+/// `message_event!(tx, kind, id, now)`: reads message `id` as it now is in the
+/// transaction and writes its `kind` event to the outbox (none for a filtered message);
+/// evaluates to the message.
+macro_rules! message_event {
+    ($tx:ident, $kind:expr, $id:expr, $now:expr) => {{
+        let message = sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
+            .bind($id)
+            .fetch_one(&mut *$tx)
+            .await?;
+        if let Some(event) = OutboxEvent::message($kind, &message, $now) {
+            outbox!($tx, &event);
+        }
+        message
+    }};
+}
+
 /// `insert_message!(tx, new, now)`: stores `new` (a `NewMessage`) under the room's next
 /// sequence number, evaluating to its id. One statement for ordinary posts and moderators'
 /// commands alike.
@@ -134,10 +152,7 @@ impl Store {
     pub async fn post_message(&self, new: &NewMessage<'_>, now: f64) -> StoreResult<Message> {
         write_tx!(self, |tx| {
             let id = insert_message!(tx, new, now);
-            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?)
+            Ok(message_event!(tx, EventKind::MessagePosted, id, now))
         })
     }
 
@@ -248,10 +263,12 @@ impl Store {
                 .bind(seqno)
                 .execute(&mut *tx)
                 .await?;
-            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
-                .bind(edit.message)
-                .fetch_one(&mut *tx)
-                .await?)
+            Ok(message_event!(
+                tx,
+                EventKind::MessageEdited,
+                edit.message,
+                now
+            ))
         })
     }
 
@@ -264,10 +281,7 @@ impl Store {
         write_tx!(self, |tx| {
             lock_sequence!(tx, room);
             soft_delete!(tx, room, message, now);
-            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
-                .bind(message)
-                .fetch_one(&mut *tx)
-                .await?)
+            Ok(message_event!(tx, EventKind::MessageDeleted, message, now))
         })
     }
 
@@ -291,6 +305,7 @@ impl Store {
                 .await?;
             for &id in &ids {
                 soft_delete!(tx, room, id, now);
+                message_event!(tx, EventKind::MessageDeleted, id, now);
             }
             Ok(ids)
         })
@@ -322,6 +337,7 @@ impl Store {
                 .await?;
             for &id in &ids {
                 soft_delete!(tx, room, id, now);
+                message_event!(tx, EventKind::MessageDeleted, id, now);
             }
             sqlx::query(EXPIRE_UPLOADS)
                 .bind(room)

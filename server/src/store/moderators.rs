@@ -12,6 +12,8 @@
 
 use super::permissions::{DELETE_EMPTY_OVERRIDE, ENSURE_OVERRIDE};
 use super::sequence::bump_info_updates;
+use super::webhooks::ban_event;
+use crate::domain::webhook::EventKind;
 use super::{
     ModeratorRole, RoomModerator, Store, StoreError, StoreResult, User, with_pool, write_tx,
 };
@@ -183,6 +185,7 @@ impl Store {
         room: i64,
         user: i64,
         unban_at: Option<f64>,
+        now: f64,
     ) -> StoreResult<()> {
         const BAN: &str = "UPDATE user_permission_overrides SET banned = TRUE, \
              moderator = FALSE, admin = FALSE WHERE room = $1 AND user_id = $2";
@@ -223,6 +226,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            ban_event!(tx, EventKind::UserBanned, Some(room), user, unban_at, now);
             Ok(())
         })
     }
@@ -230,7 +234,7 @@ impl Store {
     /// Lifts the user's room ban (scheduled changes stay, as in pysogs: they only ever
     /// unban).
     #[tracing::instrument(skip_all, fields(room = room, user = user))]
-    pub async fn unban_from_room(&self, room: i64, user: i64) -> StoreResult<()> {
+    pub async fn unban_from_room(&self, room: i64, user: i64, now: f64) -> StoreResult<()> {
         const UNBAN: &str = "UPDATE user_permission_overrides SET banned = FALSE \
              WHERE room = $1 AND user_id = $2";
         write_tx!(self, |tx| {
@@ -244,6 +248,7 @@ impl Store {
                 .bind(user)
                 .execute(&mut *tx)
                 .await?;
+            ban_event!(tx, EventKind::UserUnbanned, Some(room), user, None, now);
             Ok(())
         })
     }
@@ -252,7 +257,12 @@ impl Store {
     /// `unban_at` (`None`: permanent). A global moderator cannot be banned:
     /// [`StoreError::Invalid`] (the caller should have refused first).
     #[tracing::instrument(skip_all, fields(user = user))]
-    pub async fn ban_globally(&self, user: i64, unban_at: Option<f64>) -> StoreResult<()> {
+    pub async fn ban_globally(
+        &self,
+        user: i64,
+        unban_at: Option<f64>,
+        now: f64,
+    ) -> StoreResult<()> {
         write_tx!(self, |tx| {
             let banned = sqlx::query("UPDATE users SET banned = TRUE WHERE id = $1")
                 .bind(user)
@@ -276,13 +286,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            ban_event!(tx, EventKind::UserBanned, None::<i64>, user, unban_at, now);
             Ok(())
         })
     }
 
     /// Lifts the user's global ban and cancels scheduled global ban changes.
     #[tracing::instrument(skip_all, fields(user = user))]
-    pub async fn unban_globally(&self, user: i64) -> StoreResult<()> {
+    pub async fn unban_globally(&self, user: i64, now: f64) -> StoreResult<()> {
         write_tx!(self, |tx| {
             sqlx::query("UPDATE users SET banned = FALSE WHERE id = $1")
                 .bind(user)
@@ -292,6 +303,7 @@ impl Store {
                 .bind(user)
                 .execute(&mut *tx)
                 .await?;
+            ban_event!(tx, EventKind::UserUnbanned, None::<i64>, user, None, now);
             Ok(())
         })
     }
