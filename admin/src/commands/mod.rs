@@ -17,6 +17,7 @@ mod room;
 #[cfg(test)]
 pub(crate) mod test_env;
 mod user;
+pub mod webhook;
 
 use std::io::{BufRead, Write};
 
@@ -372,6 +373,7 @@ pub async fn run_with_config_as(
         Command::ImportPysogs(args) => import::run(&ctx, &args, input, out).await,
         Command::Probe(args) => probe::run(&ctx, args.url.as_deref(), out).await,
         Command::Antiraid(cmd) => antiraid::run(&ctx, cmd, out).await,
+        Command::Webhook(cmd) => webhook::run(&ctx, cmd, out).await,
     }
 }
 

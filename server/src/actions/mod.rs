@@ -23,6 +23,7 @@ pub mod moderation;
 pub mod notify;
 pub mod policy;
 pub mod post;
+pub mod webhooks;
 
 use futures::future::BoxFuture;
 use serde_json::Value;

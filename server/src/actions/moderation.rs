@@ -202,7 +202,9 @@ pub async fn timeout(
         return Err(ActionError::forbidden("Permission denied"));
     }
     let until = svc.now + secs;
-    svc.store.set_timeout(room.id, user.id, Some(until), svc.now).await?;
+    svc.store
+        .set_timeout(room.id, user.id, Some(until), svc.now)
+        .await?;
     svc.audit(
         actor,
         Some(room),
@@ -224,7 +226,9 @@ pub async fn end_timeout(
 ) -> Result<User, ActionError> {
     svc.require_moderator(actor, room).await?;
     let user = svc.target(target).await?;
-    svc.store.set_timeout(room.id, user.id, None, svc.now).await?;
+    svc.store
+        .set_timeout(room.id, user.id, None, svc.now)
+        .await?;
     svc.audit(
         actor,
         Some(room),
@@ -273,7 +277,9 @@ pub async fn ban_first_seen_between(
             outcome.spared += 1;
             continue;
         }
-        svc.store.ban_from_room(room.id, user.id, None, svc.now).await?;
+        svc.store
+            .ban_from_room(room.id, user.id, None, svc.now)
+            .await?;
         outcome.deleted += svc
             .store
             .delete_user_posts_and_uploads(room.id, user.id, svc.now)

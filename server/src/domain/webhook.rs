@@ -98,7 +98,9 @@ pub enum WebhookError {
     BadUrl { url: String, reason: String },
     #[error("webhook URL {0:?} must start with http:// or https://")]
     BadScheme(String),
-    #[error("webhook URL {0:?} must not carry a user name or password; the signature authenticates the server")]
+    #[error(
+        "webhook URL {0:?} must not carry a user name or password; the signature authenticates the server"
+    )]
     Credentials(String),
     #[error("unknown event type {name:?}; known types: {known}")]
     UnknownEvent { name: String, known: String },
@@ -173,11 +175,7 @@ impl EventSelection {
     pub fn stored(&self) -> String {
         match self {
             Self::All => "*".into(),
-            Self::Only(kinds) => kinds
-                .iter()
-                .map(|k| k.name())
-                .collect::<Vec<_>>()
-                .join(","),
+            Self::Only(kinds) => kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","),
         }
     }
 
@@ -191,7 +189,10 @@ impl EventSelection {
 
 /// The value of [`SIGNATURE_HEADER`] for `body` sent at `timestamp`.
 pub fn signature_header(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
-    format!("t={timestamp},v1={}", hex::encode(sign(secret, timestamp, body)))
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(sign(secret, timestamp, body))
+    )
 }
 
 fn sign(secret: &[u8], timestamp: u64, body: &[u8]) -> Vec<u8> {
@@ -209,7 +210,13 @@ fn sign(secret: &[u8], timestamp: u64, body: &[u8]) -> Vec<u8> {
 /// Whether `header` is a valid signature of `body` with `secret`, made no more than
 /// `tolerance` seconds from `now`: what a receiver does (the tests and the README's
 /// example do it this way). Compares in constant time.
-pub fn verify_signature(secret: &[u8], header: &str, body: &[u8], now: u64, tolerance: u64) -> bool {
+pub fn verify_signature(
+    secret: &[u8],
+    header: &str,
+    body: &[u8],
+    now: u64,
+    tolerance: u64,
+) -> bool {
     let mut timestamp = None;
     let mut given = None;
     for part in header.split(',') {
@@ -251,7 +258,13 @@ pub enum AfterFailure {
 }
 
 /// The next step after the `attempts`-th failed try at `now`.
-pub fn after_failure(attempts: u32, max_attempts: u32, now: f64, base: f64, max: f64) -> AfterFailure {
+pub fn after_failure(
+    attempts: u32,
+    max_attempts: u32,
+    now: f64,
+    base: f64,
+    max: f64,
+) -> AfterFailure {
     if attempts >= max_attempts {
         AfterFailure::Dead
     } else {
@@ -266,7 +279,9 @@ mod tests {
     #[test]
     fn webhook_urls_must_be_absolute_http_without_credentials() {
         assert_eq!(
-            WebhookUrl::parse("https://bot.example.org/hook").unwrap().as_str(),
+            WebhookUrl::parse("https://bot.example.org/hook")
+                .unwrap()
+                .as_str(),
             "https://bot.example.org/hook"
         );
         assert!(WebhookUrl::parse("http://127.0.0.1:8080/x").is_ok());
@@ -307,11 +322,41 @@ mod tests {
     fn a_signature_verifies_only_with_its_secret_body_and_time() {
         let header = signature_header(b"secret", 1_700_000_000, b"{\"a\":1}");
         assert!(header.starts_with("t=1700000000,v1="));
-        assert!(verify_signature(b"secret", &header, b"{\"a\":1}", 1_700_000_100, 300));
-        assert!(!verify_signature(b"other", &header, b"{\"a\":1}", 1_700_000_100, 300));
-        assert!(!verify_signature(b"secret", &header, b"{\"a\":2}", 1_700_000_100, 300));
-        assert!(!verify_signature(b"secret", &header, b"{\"a\":1}", 1_700_001_000, 300));
-        assert!(!verify_signature(b"secret", "garbage", b"{\"a\":1}", 1_700_000_000, 300));
+        assert!(verify_signature(
+            b"secret",
+            &header,
+            b"{\"a\":1}",
+            1_700_000_100,
+            300
+        ));
+        assert!(!verify_signature(
+            b"other",
+            &header,
+            b"{\"a\":1}",
+            1_700_000_100,
+            300
+        ));
+        assert!(!verify_signature(
+            b"secret",
+            &header,
+            b"{\"a\":2}",
+            1_700_000_100,
+            300
+        ));
+        assert!(!verify_signature(
+            b"secret",
+            &header,
+            b"{\"a\":1}",
+            1_700_001_000,
+            300
+        ));
+        assert!(!verify_signature(
+            b"secret",
+            "garbage",
+            b"{\"a\":1}",
+            1_700_000_000,
+            300
+        ));
     }
 
     #[test]
@@ -320,7 +365,10 @@ mod tests {
         assert_eq!(backoff(2, 5.0, 3600.0), 10.0);
         assert_eq!(backoff(4, 5.0, 3600.0), 40.0);
         assert_eq!(backoff(40, 5.0, 3600.0), 3600.0);
-        assert_eq!(after_failure(1, 3, 100.0, 5.0, 60.0), AfterFailure::RetryAt(105.0));
+        assert_eq!(
+            after_failure(1, 3, 100.0, 5.0, 60.0),
+            AfterFailure::RetryAt(105.0)
+        );
         assert_eq!(after_failure(3, 3, 100.0, 5.0, 60.0), AfterFailure::Dead);
     }
 }

@@ -6,11 +6,11 @@
 
 use super::sequence::{bump_info_updates, bump_sequence, lock_sequence};
 use super::webhooks::{OutboxEvent, outbox};
-use crate::domain::webhook::EventKind;
 use super::{
     Message, MessageEdit, MessageRevision, NewMessage, Store, StoreError, StoreResult, Viewer,
     with_pool, write_tx,
 };
+use crate::domain::webhook::EventKind;
 
 /// Selects [`Message`] columns from `messages m` with the author (`u`) and whisper target
 /// (`w`) joined in for their session ids.

@@ -13,10 +13,10 @@
 use super::permissions::{DELETE_EMPTY_OVERRIDE, ENSURE_OVERRIDE};
 use super::sequence::bump_info_updates;
 use super::webhooks::ban_event;
-use crate::domain::webhook::EventKind;
 use super::{
     ModeratorRole, RoomModerator, Store, StoreError, StoreResult, User, with_pool, write_tx,
 };
+use crate::domain::webhook::EventKind;
 
 #[derive(sqlx::FromRow, PartialEq, Eq, Clone, Copy, Default)]
 struct Standing {

@@ -6,11 +6,11 @@
 //! is deleted.
 
 use super::webhooks::{ban_event, permissions_event};
-use crate::domain::webhook::EventKind;
 use super::{
     BanFuture, PermissionChange, PermissionFuture, PermissionOverride, RoomPermissions, Store,
     StoreResult, with_pool, write_tx,
 };
+use crate::domain::webhook::EventKind;
 
 /// [`RoomPermissions`] columns; `$1` is the user.
 macro_rules! permissions_select {

@@ -4,8 +4,8 @@
 //! nobody tuned has no row and follows the configuration's defaults.
 
 use super::webhooks::{OutboxEvent, outbox, session_id_of};
-use crate::domain::webhook::EventKind;
 use super::{Store, StoreResult, User, with_pool, write_tx};
+use crate::domain::webhook::EventKind;
 
 /// A room's stored policy; `None` columns follow the server defaults.
 #[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 
 use super::sequence::{bump_sequence, lock_sequence};
 use super::webhooks::{OutboxEvent, outbox, session_id_of};
-use crate::domain::webhook::EventKind;
 use super::{
     Pool, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor, Store, StoreError,
     StoreResult, write_tx,
 };
+use crate::domain::webhook::EventKind;
 
 /// The seqno of a "regular" message: in the room, live, unfiltered, not a whisper. Only
 /// those can carry reactions.

@@ -184,7 +184,10 @@ impl Store {
                 .bind(bumps)
                 .fetch_one(&mut *tx)
                 .await?;
-            outbox!(tx, &OutboxEvent::room(EventKind::RoomUpdated, &updated, now));
+            outbox!(
+                tx,
+                &OutboxEvent::room(EventKind::RoomUpdated, &updated, now)
+            );
             Ok(updated)
         })
     }

@@ -277,7 +277,9 @@ impl Store {
                     .await?,
             )
         })?;
-        self.webhook(id).await?.ok_or(StoreError::NotFound("webhook"))
+        self.webhook(id)
+            .await?
+            .ok_or(StoreError::NotFound("webhook"))
     }
 
     pub async fn webhook(&self, id: i64) -> StoreResult<Option<Webhook>> {
@@ -336,17 +338,14 @@ impl Store {
              WHERE d.webhook = w.id AND d.state = 'pending') ORDER BY w.id"
         );
         with_pool!(self, |pool| {
-            Ok(sqlx::query_as::<_, Webhook>(SQL)
-                .fetch_all(pool)
-                .await?)
+            Ok(sqlx::query_as::<_, Webhook>(SQL).fetch_all(pool).await?)
         })
     }
 
     /// Claims an endpoint's queue until `until` if nobody holds it at `now`; `true` if this
     /// caller now holds it. One sender per endpoint across instances keeps the order.
     pub async fn claim_webhook(&self, id: i64, now: f64, until: f64) -> StoreResult<bool> {
-        const SQL: &str =
-            "UPDATE webhooks SET busy_until = $3 WHERE id = $1 AND busy_until <= $2";
+        const SQL: &str = "UPDATE webhooks SET busy_until = $3 WHERE id = $1 AND busy_until <= $2";
         with_pool!(self, |pool| {
             Ok(sqlx::query(SQL)
                 .bind(id)
@@ -464,9 +463,7 @@ impl Store {
         const SQL: &str = "SELECT w.id, (SELECT COUNT(*) FROM webhook_deliveries d \
              WHERE d.webhook = w.id AND d.state = 'pending') FROM webhooks w ORDER BY w.id";
         with_pool!(self, |pool| {
-            Ok(sqlx::query_as::<_, (i64, i64)>(SQL)
-                .fetch_all(pool)
-                .await?)
+            Ok(sqlx::query_as::<_, (i64, i64)>(SQL).fetch_all(pool).await?)
         })
     }
 

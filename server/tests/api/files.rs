@@ -228,7 +228,8 @@ async fn uploading_needs_a_user_with_write_and_upload(backend: Backend) {
             &RoomUpdate {
                 default_upload: Some(false),
                 ..RoomUpdate::default()
-            }, 0.0,
+            },
+            0.0,
         )
         .await
         .unwrap();
@@ -398,7 +399,8 @@ async fn expired_uploads_are_gone_and_the_cleanup_removes_their_bytes(backend: B
             &RoomUpdate {
                 image: Some(Some(image)),
                 ..RoomUpdate::default()
-            }, 0.0,
+            },
+            0.0,
         )
         .await
         .unwrap();

@@ -34,3 +34,4 @@ mod server_binary;
 mod snode;
 mod store;
 mod web;
+mod webhooks;

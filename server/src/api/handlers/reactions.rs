@@ -65,7 +65,8 @@ pub async fn remove_reaction(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             access.room.id,
             ctx.params.int("id"),
             user.user.id,
-            reaction.as_str(), ctx.now(),
+            reaction.as_str(),
+            ctx.now(),
         )
         .await?;
     Ok(ApiResponse::json(
@@ -88,7 +89,8 @@ pub async fn clear_reactions(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         .remove_reactions(
             access.room.id,
             ctx.params.int("id"),
-            reaction.as_ref().map(Reaction::as_str), ctx.now(),
+            reaction.as_ref().map(Reaction::as_str),
+            ctx.now(),
         )
         .await?;
     if removed.removed > 0 {

@@ -615,7 +615,8 @@ async fn wiping_a_user_from_a_room_deletes_their_posts_and_expires_their_uploads
             &sogs::store::RoomUpdate {
                 image: Some(Some(image.id)),
                 ..Default::default()
-            }, 0.0,
+            },
+            0.0,
         )
         .await
         .unwrap();

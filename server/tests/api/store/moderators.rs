@@ -226,7 +226,10 @@ async fn a_room_ban_drops_moderator_rights_and_schedules_the_unban(store: Store)
             .is_empty()
     );
 
-    store.ban_from_room(lobby.id, alice.id, None, 0.0).await.unwrap();
+    store
+        .ban_from_room(lobby.id, alice.id, None, 0.0)
+        .await
+        .unwrap();
     assert!(
         store
             .ban_futures(Some(lobby.id), None)
@@ -235,7 +238,10 @@ async fn a_room_ban_drops_moderator_rights_and_schedules_the_unban(store: Store)
             .is_empty(),
         "permanent"
     );
-    store.unban_from_room(lobby.id, alice.id, 0.0).await.unwrap();
+    store
+        .unban_from_room(lobby.id, alice.id, 0.0)
+        .await
+        .unwrap();
     let perms = store
         .user_permissions(lobby.id, alice.id)
         .await
@@ -285,7 +291,10 @@ async fn a_global_ban_can_be_scheduled_to_end_and_lifted(store: Store) {
     assert!(!store.user_by_id(alice.id).await.unwrap().unwrap().banned);
     assert!(store.ban_futures(None, None).await.unwrap().is_empty());
 
-    let err = store.ban_globally(moderator.id, None, 0.0).await.unwrap_err();
+    let err = store
+        .ban_globally(moderator.id, None, 0.0)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
     let err = store.ban_globally(9999, None, 0.0).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound("user")), "{err:?}");

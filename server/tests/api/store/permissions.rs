@@ -30,7 +30,10 @@ async fn without_overrides_a_user_has_the_room_defaults(store: Store) {
         default_write: Some(false),
         ..RoomUpdate::default()
     };
-    store.update_room_details(lobby.id, &closed, 0.0).await.unwrap();
+    store
+        .update_room_details(lobby.id, &closed, 0.0)
+        .await
+        .unwrap();
     let perms = store
         .user_permissions(lobby.id, alice.id)
         .await

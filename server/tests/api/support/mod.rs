@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod db;
 pub mod fake_s3;
 pub mod pysogs;
+pub mod receiver;
 
 pub use app::{spawn_app, spawn_app_with, spawn_app_with_clock};
 pub use db::TestDb;
