@@ -18,6 +18,7 @@ mod room;
 #[cfg(test)]
 pub(crate) mod test_env;
 mod user;
+pub mod webhook;
 
 use std::io::{BufRead, Write};
 
@@ -171,7 +172,7 @@ impl Context {
     ) -> Result<Room, AdminError> {
         let updated = self
             .store
-            .update_room_details(room.id, update)
+            .update_room_details(room.id, update, self.clock.now())
             .await
             .map_err(failed)?;
         self.record(Some(&room.token), None, action, details)
@@ -376,6 +377,7 @@ pub async fn run_with_config_as(
         Command::Probe(args) => probe::run(&ctx, args.url.as_deref(), out).await,
         Command::Antiraid(cmd) => antiraid::run(&ctx, cmd, out).await,
         Command::Reports(cmd) => reports::run(&ctx, cmd, out).await,
+        Command::Webhook(cmd) => webhook::run(&ctx, cmd, out).await,
     }
 }
 

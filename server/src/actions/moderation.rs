@@ -91,7 +91,7 @@ pub async fn ban(
                     .ban_globally_and_purge(target.id, unban_at, &rooms, svc.now)
                     .await?;
             } else {
-                svc.store.ban_globally(target.id, unban_at).await?;
+                svc.store.ban_globally(target.id, unban_at, svc.now).await?;
             }
             let mut details = details;
             details["deleted"] = json!(deleted);
@@ -121,7 +121,7 @@ pub async fn ban(
                     deleted += removed;
                 } else {
                     svc.store
-                        .ban_from_room(room.id, target.id, unban_at)
+                        .ban_from_room(room.id, target.id, unban_at, svc.now)
                         .await?;
                 }
                 let mut details = details.clone();
@@ -151,7 +151,7 @@ pub async fn unban(
                 ));
             }
             let user = svc.target(target).await?;
-            svc.store.unban_globally(user.id).await?;
+            svc.store.unban_globally(user.id, svc.now).await?;
             svc.audit(actor, None, Some(&user.session_id), "unban", details)
                 .await;
             svc.all_changed().await;
@@ -163,7 +163,7 @@ pub async fn unban(
             }
             let user = svc.target(target).await?;
             for room in rooms {
-                svc.store.unban_from_room(room.id, user.id).await?;
+                svc.store.unban_from_room(room.id, user.id, svc.now).await?;
                 svc.audit(
                     actor,
                     Some(room),
@@ -203,7 +203,9 @@ pub async fn timeout(
         return Err(ActionError::forbidden("Permission denied"));
     }
     let until = svc.now + secs;
-    svc.store.set_timeout(room.id, user.id, Some(until)).await?;
+    svc.store
+        .set_timeout(room.id, user.id, Some(until), svc.now)
+        .await?;
     svc.audit(
         actor,
         Some(room),
@@ -225,7 +227,9 @@ pub async fn end_timeout(
 ) -> Result<User, ActionError> {
     svc.require_moderator(actor, room).await?;
     let user = svc.target(target).await?;
-    svc.store.set_timeout(room.id, user.id, None).await?;
+    svc.store
+        .set_timeout(room.id, user.id, None, svc.now)
+        .await?;
     svc.audit(
         actor,
         Some(room),

@@ -9,6 +9,7 @@ use super::{
     Message, MessageEdit, MessageRevision, NewMessage, Store, StoreError, StoreResult, Viewer,
     with_pool, write_tx,
 };
+use crate::domain::webhook::EventKind;
 
 /// Selects [`Message`] columns from `messages m` with the author (`u`) and whisper target
 /// (`w`) joined in for their session ids.
@@ -119,6 +120,12 @@ macro_rules! purge_user_in_room {
         .await?;
         for &id in &ids {
             soft_delete!($tx, room, id, now);
+            $crate::store::messages::message_event!(
+                $tx,
+                $crate::domain::webhook::EventKind::MessageDeleted,
+                id,
+                now
+            );
         }
         // File ids start at 1, so 0 stands for "no image".
         sqlx::query(
@@ -134,7 +141,25 @@ macro_rules! purge_user_in_room {
 }
 pub(super) use purge_user_in_room;
 
-const MESSAGE_BY_ID: &str = concat!(message_select!(), "WHERE m.id = $1");
+pub(super) const MESSAGE_BY_ID: &str = concat!(message_select!(), "WHERE m.id = $1");
+
+/// `message_event!(tx, kind, id, now)`: reads message `id` as it now is in the
+/// transaction and writes its `kind` event to the outbox (none for a filtered message);
+/// evaluates to the message.
+macro_rules! message_event {
+    ($tx:ident, $kind:expr, $id:expr, $now:expr) => {{
+        let message =
+            sqlx::query_as::<_, $crate::store::Message>($crate::store::messages::MESSAGE_BY_ID)
+                .bind($id)
+                .fetch_one(&mut *$tx)
+                .await?;
+        if let Some(event) = $crate::store::webhooks::OutboxEvent::message($kind, &message, $now) {
+            $crate::store::webhooks::outbox!($tx, &event);
+        }
+        message
+    }};
+}
+pub(super) use message_event;
 
 /// `insert_message!(tx, new, now)`: stores `new` (a `NewMessage`) under the room's next
 /// sequence number, evaluating to its id. One statement for ordinary posts and moderators'
@@ -169,10 +194,7 @@ impl Store {
     pub async fn post_message(&self, new: &NewMessage<'_>, now: f64) -> StoreResult<Message> {
         write_tx!(self, |tx| {
             let id = insert_message!(tx, new, now);
-            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?)
+            Ok(message_event!(tx, EventKind::MessagePosted, id, now))
         })
     }
 
@@ -283,10 +305,12 @@ impl Store {
                 .bind(seqno)
                 .execute(&mut *tx)
                 .await?;
-            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
-                .bind(edit.message)
-                .fetch_one(&mut *tx)
-                .await?)
+            Ok(message_event!(
+                tx,
+                EventKind::MessageEdited,
+                edit.message,
+                now
+            ))
         })
     }
 
@@ -299,10 +323,7 @@ impl Store {
         write_tx!(self, |tx| {
             lock_sequence!(tx, room);
             soft_delete!(tx, room, message, now);
-            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
-                .bind(message)
-                .fetch_one(&mut *tx)
-                .await?)
+            Ok(message_event!(tx, EventKind::MessageDeleted, message, now))
         })
     }
 
@@ -326,6 +347,7 @@ impl Store {
                 .await?;
             for &id in &ids {
                 soft_delete!(tx, room, id, now);
+                message_event!(tx, EventKind::MessageDeleted, id, now);
             }
             Ok(ids)
         })

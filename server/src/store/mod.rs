@@ -42,6 +42,7 @@ mod sequence;
 mod service_nodes;
 mod uploads;
 mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -14,9 +14,11 @@ use super::messages::purge_user_in_room;
 use super::messages::soft_delete;
 use super::permissions::{DELETE_EMPTY_OVERRIDE, ENSURE_OVERRIDE};
 use super::sequence::{bump_info_updates, bump_sequence, lock_sequence};
+use super::webhooks::ban_event;
 use super::{
     ModeratorRole, RoomModerator, Store, StoreError, StoreResult, User, with_pool, write_tx,
 };
+use crate::domain::webhook::EventKind;
 
 #[derive(sqlx::FromRow, PartialEq, Eq, Clone, Copy, Default)]
 struct Standing {
@@ -259,9 +261,11 @@ impl Store {
         room: i64,
         user: i64,
         unban_at: Option<f64>,
+        now: f64,
     ) -> StoreResult<()> {
         write_tx!(self, |tx| {
             ban_in_room!(tx, room, user, unban_at);
+            ban_event!(tx, EventKind::UserBanned, Some(room), user, unban_at, now);
             Ok(())
         })
     }
@@ -283,6 +287,7 @@ impl Store {
             let mut deleted = Vec::new();
             for &user in users {
                 ban_in_room!(tx, room, user, unban_at);
+                ban_event!(tx, EventKind::UserBanned, Some(room), user, unban_at, now);
                 deleted.extend(purge_user_in_room!(tx, room, user, now));
             }
             Ok(deleted)
@@ -304,6 +309,7 @@ impl Store {
         rooms.sort_unstable();
         write_tx!(self, |tx| {
             ban_everywhere!(tx, user, unban_at);
+            ban_event!(tx, EventKind::UserBanned, None::<i64>, user, unban_at, now);
             let mut deleted = 0;
             for &room in &rooms {
                 deleted += purge_user_in_room!(tx, room, user, now).len();
@@ -315,7 +321,7 @@ impl Store {
     /// Lifts the user's room ban (scheduled changes stay, as in pysogs: they only ever
     /// unban).
     #[tracing::instrument(skip_all, fields(room = room, user = user))]
-    pub async fn unban_from_room(&self, room: i64, user: i64) -> StoreResult<()> {
+    pub async fn unban_from_room(&self, room: i64, user: i64, now: f64) -> StoreResult<()> {
         const UNBAN: &str = "UPDATE user_permission_overrides SET banned = FALSE \
              WHERE room = $1 AND user_id = $2";
         write_tx!(self, |tx| {
@@ -329,6 +335,7 @@ impl Store {
                 .bind(user)
                 .execute(&mut *tx)
                 .await?;
+            ban_event!(tx, EventKind::UserUnbanned, Some(room), user, None, now);
             Ok(())
         })
     }
@@ -337,16 +344,22 @@ impl Store {
     /// `unban_at` (`None`: permanent). A global moderator cannot be banned:
     /// [`StoreError::Invalid`] (the caller should have refused first).
     #[tracing::instrument(skip_all, fields(user = user))]
-    pub async fn ban_globally(&self, user: i64, unban_at: Option<f64>) -> StoreResult<()> {
+    pub async fn ban_globally(
+        &self,
+        user: i64,
+        unban_at: Option<f64>,
+        now: f64,
+    ) -> StoreResult<()> {
         write_tx!(self, |tx| {
             ban_everywhere!(tx, user, unban_at);
+            ban_event!(tx, EventKind::UserBanned, None::<i64>, user, unban_at, now);
             Ok(())
         })
     }
 
     /// Lifts the user's global ban and cancels scheduled global ban changes.
     #[tracing::instrument(skip_all, fields(user = user))]
-    pub async fn unban_globally(&self, user: i64) -> StoreResult<()> {
+    pub async fn unban_globally(&self, user: i64, now: f64) -> StoreResult<()> {
         write_tx!(self, |tx| {
             sqlx::query("UPDATE users SET banned = FALSE WHERE id = $1")
                 .bind(user)
@@ -356,6 +369,7 @@ impl Store {
                 .bind(user)
                 .execute(&mut *tx)
                 .await?;
+            ban_event!(tx, EventKind::UserUnbanned, None::<i64>, user, None, now);
             Ok(())
         })
     }

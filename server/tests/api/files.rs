@@ -89,7 +89,7 @@ async fn set_permissions(
         .unwrap()
         .unwrap();
     store
-        .set_permissions(room.id, user.id, &change)
+        .set_permissions(room.id, user.id, &change, 0.0)
         .await
         .unwrap();
     app.state.cluster.invalidate(Invalidation::All).await;
@@ -229,6 +229,7 @@ async fn uploading_needs_a_user_with_write_and_upload(backend: Backend) {
                 default_upload: Some(false),
                 ..RoomUpdate::default()
             },
+            0.0,
         )
         .await
         .unwrap();
@@ -399,6 +400,7 @@ async fn expired_uploads_are_gone_and_the_cleanup_removes_their_bytes(backend: B
                 image: Some(Some(image)),
                 ..RoomUpdate::default()
             },
+            0.0,
         )
         .await
         .unwrap();

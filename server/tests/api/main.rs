@@ -37,3 +37,4 @@ mod snode;
 mod store;
 mod upgrades;
 mod web;
+mod webhooks;

@@ -72,7 +72,7 @@ pub async fn update_room(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let room = ctx
         .state
         .store
-        .update_room_details(access.room.id, &update)
+        .update_room_details(access.room.id, &update, ctx.now())
         .await
         .map_err(|e| match e {
             // Deleted between our check and the update.

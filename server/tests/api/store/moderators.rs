@@ -185,7 +185,7 @@ async fn a_room_ban_drops_moderator_rights_and_schedules_the_unban(store: Store)
         .unwrap();
 
     store
-        .ban_from_room(lobby.id, alice.id, Some(NOW + 100.0))
+        .ban_from_room(lobby.id, alice.id, Some(NOW + 100.0), 0.0)
         .await
         .unwrap();
     let perms = store
@@ -203,7 +203,7 @@ async fn a_room_ban_drops_moderator_rights_and_schedules_the_unban(store: Store)
 
     // A second ban replaces the scheduled unban.
     store
-        .ban_from_room(lobby.id, alice.id, Some(NOW + 50.0))
+        .ban_from_room(lobby.id, alice.id, Some(NOW + 50.0), 0.0)
         .await
         .unwrap();
     let pending = store.ban_futures(Some(lobby.id), None).await.unwrap();
@@ -227,7 +227,10 @@ async fn a_room_ban_drops_moderator_rights_and_schedules_the_unban(store: Store)
             .is_empty()
     );
 
-    store.ban_from_room(lobby.id, alice.id, None).await.unwrap();
+    store
+        .ban_from_room(lobby.id, alice.id, None, 0.0)
+        .await
+        .unwrap();
     assert!(
         store
             .ban_futures(Some(lobby.id), None)
@@ -236,7 +239,10 @@ async fn a_room_ban_drops_moderator_rights_and_schedules_the_unban(store: Store)
             .is_empty(),
         "permanent"
     );
-    store.unban_from_room(lobby.id, alice.id).await.unwrap();
+    store
+        .unban_from_room(lobby.id, alice.id, 0.0)
+        .await
+        .unwrap();
     let perms = store
         .user_permissions(lobby.id, alice.id)
         .await
@@ -255,7 +261,7 @@ async fn a_global_ban_can_be_scheduled_to_end_and_lifted(store: Store) {
         .unwrap();
 
     store
-        .ban_globally(alice.id, Some(NOW + 10.0))
+        .ban_globally(alice.id, Some(NOW + 10.0), 0.0)
         .await
         .unwrap();
     assert!(store.user_by_id(alice.id).await.unwrap().unwrap().banned);
@@ -279,16 +285,19 @@ async fn a_global_ban_can_be_scheduled_to_end_and_lifted(store: Store) {
     assert!(!store.user_by_id(alice.id).await.unwrap().unwrap().banned);
 
     store
-        .ban_globally(alice.id, Some(NOW + 99.0))
+        .ban_globally(alice.id, Some(NOW + 99.0), 0.0)
         .await
         .unwrap();
-    store.unban_globally(alice.id).await.unwrap();
+    store.unban_globally(alice.id, 0.0).await.unwrap();
     assert!(!store.user_by_id(alice.id).await.unwrap().unwrap().banned);
     assert!(store.ban_futures(None, None).await.unwrap().is_empty());
 
-    let err = store.ban_globally(moderator.id, None).await.unwrap_err();
+    let err = store
+        .ban_globally(moderator.id, None, 0.0)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
-    let err = store.ban_globally(9999, None).await.unwrap_err();
+    let err = store.ban_globally(9999, None, 0.0).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound("user")), "{err:?}");
 }
 

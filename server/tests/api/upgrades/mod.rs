@@ -194,6 +194,7 @@ async fn build_community(s: &Server) -> Made {
                 default_write: Some(false),
                 ..RoomUpdate::default()
             },
+            T0,
         )
         .await
         .unwrap();
@@ -208,6 +209,7 @@ async fn build_community(s: &Server) -> Made {
                 default_write: Some(false),
                 ..RoomUpdate::default()
             },
+            T0,
         )
         .await
         .unwrap();
@@ -235,6 +237,7 @@ async fn build_community(s: &Server) -> Made {
                 write: Some(Some(true)),
                 ..PermissionChange::default()
             },
+            T0,
         )
         .await
         .unwrap();
