@@ -339,10 +339,10 @@ async fn wait_for_active_user_counts(a: &SogsClient, b: &SogsClient, room: &str)
                     .map(|r| r.json()["active_users"].clone())
             }
         };
-        if let (Some(x), Some(y)) = (count(a).await, count(b).await) {
-            if x == y {
-                return;
-            }
+        if let (Some(x), Some(y)) = (count(a).await, count(b).await)
+            && x == y
+        {
+            return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }

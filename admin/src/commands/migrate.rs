@@ -21,12 +21,12 @@ pub async fn run(config: Config, out: &mut impl Write) -> Result<(), AdminError>
     let now = store.schema_status().await.map_err(failed)?;
     let version = now.current().unwrap_or(0);
     if before.pending.is_empty() {
-        say(out, &format!("database is up to date (schema {version})"));
+        say(out, format!("database is up to date (schema {version})"));
     } else {
         let applied: Vec<String> = before.pending.iter().map(i64::to_string).collect();
         say(
             out,
-            &format!(
+            format!(
                 "applied {} migration(s): {}; database is up to date (schema {version})",
                 applied.len(),
                 applied.join(", ")

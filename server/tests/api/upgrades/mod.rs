@@ -126,7 +126,7 @@ struct Made {
     spam: i64,
 }
 
-async fn ok(res: ClientResponse, what: &str) -> Value {
+fn ok(res: ClientResponse, what: &str) -> Value {
     assert!(
         (200..300).contains(&res.status),
         "{what}: {} {}",
@@ -154,7 +154,7 @@ fn message(s: &Server, who: Who, text: &str, name: &str) -> Value {
 
 async fn posted(s: &Server, who: Who, token: &str, body: Value) -> i64 {
     let res = post(s, who, token, body).await;
-    ok(res, "post").await["id"].as_i64().unwrap()
+    ok(res, "post")["id"].as_i64().unwrap()
 }
 
 async fn upload(s: &Server, who: Who, token: &str, data: &[u8], name: &str) -> i64 {
@@ -169,7 +169,7 @@ async fn upload(s: &Server, who: Who, token: &str, data: &[u8], name: &str) -> i
         "Content-Disposition".into(),
         format!("attachment; filename=\"{name}\""),
     ));
-    ok(client.send(&req).await.unwrap(), "upload").await["id"]
+    ok(client.send(&req).await.unwrap(), "upload")["id"]
         .as_i64()
         .unwrap()
 }
@@ -252,7 +252,7 @@ async fn build_community(s: &Server) -> Made {
         )
         .await
         .unwrap();
-    ok(res, "appoint the moderator").await;
+    ok(res, "appoint the moderator");
 
     s.clock.advance(60.0);
     let hello = posted(
@@ -277,7 +277,7 @@ async fn build_community(s: &Server) -> Made {
         .put_json(&format!("/room/lobby/message/{hello}"), &edit)
         .await
         .unwrap();
-    ok(res, "edit").await;
+    ok(res, "edit");
     let res = post(
         s,
         Who::Alice,
@@ -285,7 +285,7 @@ async fn build_community(s: &Server) -> Made {
         message(s, Who::Alice, "oops", "Alice"),
     )
     .await;
-    let oops = ok(res, "post").await;
+    let oops = ok(res, "post");
     let (deleted, deleted_seqno) = (
         oops["id"].as_i64().unwrap(),
         oops["seqno"].as_i64().unwrap(),
@@ -295,7 +295,7 @@ async fn build_community(s: &Server) -> Made {
         .delete(&format!("/room/lobby/message/{deleted}"))
         .await
         .unwrap();
-    ok(res, "delete").await;
+    ok(res, "delete");
     s.clock.advance(20.0);
     let file = upload(
         s,
@@ -316,7 +316,7 @@ async fn build_community(s: &Server) -> Made {
         .put_json("/room/lobby", &json!({"image": image}))
         .await
         .unwrap();
-    ok(res, "set the room image").await;
+    ok(res, "set the room image");
 
     let mut whisper = message(s, Who::Moderator, "psst, alice", "Mod");
     whisper["whisper_to"] = json!(s.id(Who::Alice));
@@ -346,7 +346,7 @@ async fn build_community(s: &Server) -> Made {
         )
         .await
         .unwrap();
-    ok(res, "ban carol").await;
+    ok(res, "ban carol");
     let res = s
         .client(admin)
         .post_json(
@@ -355,7 +355,7 @@ async fn build_community(s: &Server) -> Made {
         )
         .await
         .unwrap();
-    ok(res, "ban frank for two hours").await;
+    ok(res, "ban frank for two hours");
 
     for (who, emoji, on) in [
         (Who::Alice, "👍", reply),
@@ -367,14 +367,14 @@ async fn build_community(s: &Server) -> Made {
             .put_json(&format!("/room/lobby/reaction/{on}/{emoji}"), &json!({}))
             .await
             .unwrap();
-        ok(res, "react").await;
+        ok(res, "react");
     }
     let res = s
         .client(Who::Admin)
         .post_json(&format!("/room/lobby/pin/{hello}"), &json!({}))
         .await
         .unwrap();
-    ok(res, "pin").await;
+    ok(res, "pin");
 
     posted(
         s,
@@ -413,7 +413,7 @@ async fn build_community(s: &Server) -> Made {
         .post_json(&format!("/inbox/{}", s.id(Who::Alice)), &dm)
         .await
         .unwrap();
-    ok(res, "send a DM").await;
+    ok(res, "send a DM");
 
     // Everyone who may read the lobby polls it, so activity is recorded for them.
     for who in EVERYONE {
@@ -620,7 +620,7 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .put_json(&format!("/room/lobby/message/{}", made.hello), &edit)
         .await
         .unwrap();
-    ok(res, "edit an old message").await;
+    ok(res, "edit an old message");
     let res = s
         .client(Who::Alice)
         .put_json(
@@ -629,13 +629,13 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         )
         .await
         .unwrap();
-    ok(res, "react to an old message").await;
+    ok(res, "react to an old message");
     let res = s
         .client(Who::Admin)
         .post_json(&format!("/room/lobby/pin/{}", made.reply), &json!({}))
         .await
         .unwrap();
-    ok(res, "pin an old message").await;
+    ok(res, "pin an old message");
     s.clock.advance(20.0);
     let new = posted(
         s,
@@ -708,7 +708,7 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
             )
             .await
             .unwrap();
-        ok(res, "hash-ban an old message").await;
+        ok(res, "hash-ban an old message");
     }
     s.clock.advance(20.0);
     let res = post(s, Who::Bob, "lobby", spam_again).await;
@@ -725,7 +725,7 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .post_json("/sogs-rs/room/lobby/slowmode", &json!({"seconds": 60}))
         .await
         .unwrap();
-    ok(res, "slow mode").await;
+    ok(res, "slow mode");
     s.clock.advance(20.0);
     assert_eq!(
         post(
@@ -754,7 +754,7 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .post_json("/sogs-rs/room/lobby/slowmode", &json!({"seconds": 0}))
         .await
         .unwrap();
-    ok(res, "slow mode off").await;
+    ok(res, "slow mode off");
 
     // Changes scheduled before the upgrade take effect after it: Erin loses her voice at
     // T0 + 1 h, Frank's global ban ends at T0 + 2 h, Carol stays banned until unbanned.
@@ -787,7 +787,7 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         )
         .await
         .unwrap();
-    ok(res, "unban carol").await;
+    ok(res, "unban carol");
     assert_eq!(
         s.client(Who::Carol)
             .get("/room/lobby/messages/recent")
@@ -808,7 +808,7 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .post_json(&format!("/inbox/{}", s.id(Who::Bob)), &reply)
         .await
         .unwrap();
-    ok(res, "reply by DM").await;
+    ok(res, "reply by DM");
 
     // The old upload still downloads, a new one works, and the room image stays.
     let old = s
@@ -864,7 +864,7 @@ async fn every_migration_keeps_what_an_older_release_stored(backend: Backend) {
         )
         .await
         .unwrap();
-    ok(res, "hash-ban carol's text").await;
+    ok(res, "hash-ban carol's text");
     // Asking is activity (who read which room): ask once, let it count, then record.
     answers(&source, &made).await;
     source.settle().await;
