@@ -9,6 +9,7 @@ mod mixed;
 mod poll;
 mod post_visible;
 mod report;
+mod raid;
 mod stats;
 mod target;
 
@@ -207,6 +208,29 @@ enum Scenario {
         /// Rewrite the generated part of this Markdown file (BENCHMARKS.md) with the summary.
         #[arg(long)]
         update_benchmarks: Option<PathBuf>,
+    },
+    /// The raid of issue 14: regulars chat and poll while fresh IDs each post one
+    /// disguised copy of a spam message. Run the server with `[antiraid]
+    /// raid_new_user_secs` shorter than --settle.
+    #[command(after_help = "Example: sogs-loadtest raid --join-url \
+                            'http://127.0.0.1:8080/lobby?public_key=…' --regulars 500 --raiders 5000")]
+    Raid {
+        #[arg(long = "join-url")]
+        join_url: JoinUrl,
+        #[arg(long, default_value_t = 500)]
+        regulars: usize,
+        #[arg(long, default_value_t = 5000)]
+        raiders: usize,
+        /// The raid's posts are spread over this many seconds.
+        #[arg(long, default_value_t = 60)]
+        raid_secs: u64,
+        /// Seconds between the regulars' first poll and the raid.
+        #[arg(long, default_value_t = 35)]
+        settle_secs: u64,
+        #[arg(long, default_value_t = 2000)]
+        poll_ms: u64,
+        #[arg(long, default_value_t = 15)]
+        post_secs: u64,
     },
     /// Add many messages to a room directly in the database (for poll latency on big rooms).
     #[command(
@@ -449,6 +473,66 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                     println!("{}: honest {}", r.pattern.name(), r.honest.errors_line());
                 }
             }
+        }
+        Scenario::Raid {
+            join_url,
+            regulars,
+            raiders,
+            raid_secs,
+            settle_secs,
+            poll_ms,
+            post_secs,
+        } => {
+            let options = raid::RaidOptions {
+                base: join_url.base,
+                server_pk: join_url.server_pk,
+                room: join_url.token,
+                regulars,
+                raiders,
+                raid_span: Duration::from_secs(raid_secs),
+                settle: Duration::from_secs(settle_secs),
+                poll_every: Duration::from_millis(poll_ms),
+                post_every: Duration::from_secs(post_secs),
+            };
+            println!(
+                "raid: {regulars} regulars (poll every {poll_ms} ms, post every {post_secs} s), \
+                 {raiders} fresh IDs posting one disguised copy each within {raid_secs} s"
+            );
+            let mut r = raid::run(&options).await?;
+            let share = |n: usize| 100.0 * n as f64 / r.raid_sent.max(1) as f64;
+            println!(
+                "raid posts: {} sent, {} stored visibly ({:.2} %), refused {:?} (status, count)",
+                r.raid_sent,
+                r.raid_accepted,
+                share(r.raid_accepted),
+                r.raid_refused
+            );
+            println!(
+                "raid posts regulars' polls received: {} ({:.2} % of those sent), {} after the first 20",
+                r.raid_seen,
+                share(r.raid_seen),
+                r.raid_seen_after_20
+            );
+            println!(
+                "automatic lockdown after: {}",
+                r.lockdown_after
+                    .map_or("never".to_string(), |d| format!("{:.1} s", d.as_secs_f64()))
+            );
+            println!(
+                "regulars: {} posts, {} refused or hidden (false positives){}; {} polls",
+                r.regular_posts,
+                r.false_positives,
+                if r.false_positive_reasons.is_empty() {
+                    String::new()
+                } else {
+                    format!(" e.g. {:?}", r.false_positive_reasons)
+                },
+                r.polls
+            );
+            println!(
+                "regular post latency: {}",
+                r.regular_post_latency.latency_line()
+            );
         }
         Scenario::Fill {
             database_url,
