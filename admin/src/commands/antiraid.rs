@@ -570,7 +570,7 @@ mod tests {
         let text = run_text(
             &ctx,
             AntiraidCommand::ProbationLift {
-                session_id: sid.clone(),
+                session_id: sid,
                 room: "lobby".into(),
             },
         )
@@ -606,7 +606,7 @@ mod tests {
             &ctx,
             AntiraidCommand::Media {
                 token: "lobby".into(),
-                user: Some(sid.clone()),
+                user: Some(sid),
                 allow: vec![MediaTarget::Links],
                 forbid: vec![],
                 reset: vec![],
@@ -640,7 +640,7 @@ mod tests {
         let text = run_text(
             &ctx,
             AntiraidCommand::Timeout {
-                session_id: sid.clone(),
+                session_id: sid,
                 room: "lobby".into(),
                 duration: 4.0 * 3_600.0,
                 end: false,
@@ -660,7 +660,7 @@ mod tests {
         let text = run_text(
             &ctx,
             AntiraidCommand::Timeout {
-                session_id: sid.clone(),
+                session_id: sid,
                 room: "lobby".into(),
                 duration: 4.0 * 3_600.0,
                 end: true,
