@@ -127,6 +127,9 @@ enum Scenario {
         /// Patterns to run, in order (default: all, `none` first).
         #[arg(long, value_enum, value_delimiter = ',')]
         patterns: Vec<hostile::Pattern>,
+        /// Times the attack patterns run over, for a soak (`none` runs before and after).
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
         /// Size of the messages `batch-memory` posts.
         #[arg(long, default_value_t = 60_000)]
         message_bytes: usize,
@@ -282,6 +285,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             phase_secs,
             attackers,
             patterns,
+            rounds,
             message_bytes,
             server_pid,
         } => {
@@ -298,6 +302,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 } else {
                     patterns
                 },
+                rounds,
                 message_bytes,
                 server_pid,
             };
@@ -309,7 +314,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             print!("{}", hostile::table(&mut reports));
             for r in &reports {
                 if !r.honest.errors.is_empty() {
-                    println!("{}: honest {}", r.pattern.name(), r.honest.errors_line());
+                    println!("{}: honest {}", r.label, r.honest.errors_line());
                 }
             }
         }
