@@ -485,7 +485,10 @@ mod tests {
         }
         assert_eq!(c.entries(), MAX_ENTRIES);
         let users = c.users.0.lock().unwrap();
-        assert!(users.contains_key(&format!("05{:064x}", 0)), "the first ones stay");
+        assert!(
+            users.contains_key(&format!("05{:064x}", 0)),
+            "the first ones stay"
+        );
         assert!(!users.contains_key(&format!("05{:064x}", MAX_ENTRIES)));
     }
 
