@@ -39,10 +39,13 @@ pub enum Pattern {
     BatchFlood,
     /// §7: bytes that are not HTTP.
     Malformed,
+    /// §6: signed GETs (`pollInfo`) as fast as the server answers, each with a fresh nonce,
+    /// which the replay check must remember: what grows with the request rate.
+    SignedFlood,
 }
 
 impl Pattern {
-    pub const ALL: [Pattern; 7] = [
+    pub const ALL: [Pattern; 8] = [
         Pattern::None,
         Pattern::BatchMemory,
         Pattern::Headers,
@@ -50,6 +53,7 @@ impl Pattern {
         Pattern::SlowBody,
         Pattern::BatchFlood,
         Pattern::Malformed,
+        Pattern::SignedFlood,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +65,7 @@ impl Pattern {
             Pattern::SlowBody => "slow-body",
             Pattern::BatchFlood => "batch-flood",
             Pattern::Malformed => "malformed",
+            Pattern::SignedFlood => "signed-flood",
         }
     }
 }
@@ -75,6 +80,9 @@ pub struct HostileOptions {
     pub phase: Duration,
     pub attackers: usize,
     pub patterns: Vec<Pattern>,
+    /// How many times the attack patterns run over (a soak); `none` runs once before them,
+    /// and once more after them to see whether memory comes back down.
+    pub rounds: usize,
     /// Size of each of the 25 messages posted for `batch-memory`.
     pub message_bytes: usize,
     pub server_pid: Option<u32>,
@@ -84,6 +92,8 @@ pub struct HostileOptions {
 #[derive(Debug)]
 pub struct PhaseReport {
     pub pattern: Pattern,
+    /// The pattern's name, with its round in a soak, or `after` for the closing quiet phase.
+    pub label: String,
     pub honest: Tally,
     pub attacker: BTreeMap<String, u64>,
     pub rss_peak_kib: Option<u64>,
@@ -97,9 +107,42 @@ pub async fn run(options: &HostileOptions) -> anyhow::Result<Vec<PhaseReport>> {
     if options.patterns.contains(&Pattern::BatchMemory) {
         fill_with_large_messages(options).await?;
     }
+    let attacks: Vec<Pattern> = options
+        .patterns
+        .iter()
+        .copied()
+        .filter(|&p| p != Pattern::None)
+        .collect();
+    let mut plan = Vec::new();
+    if options.patterns.contains(&Pattern::None) {
+        plan.push((Pattern::None, "none".to_string()));
+    }
+    let rounds = options.rounds.max(1);
+    for round in 1..=rounds {
+        for &p in &attacks {
+            let label = if rounds > 1 {
+                format!("{} #{round}", p.name())
+            } else {
+                p.name().to_string()
+            };
+            plan.push((p, label));
+        }
+    }
+    if !attacks.is_empty() {
+        plan.push((Pattern::None, "after".to_string()));
+    }
     let mut reports = Vec::new();
-    for &pattern in &options.patterns {
-        reports.push(phase(&http, options, pattern).await?);
+    for (pattern, label) in plan {
+        let report = phase(&http, options, pattern, label).await?;
+        // Printed as each phase ends, so a long soak shows its progress.
+        eprintln!(
+            "{}: {} honest polls, {} errors, RSS end {} KiB",
+            report.label,
+            report.honest.count(),
+            report.honest.error_count(),
+            report.rss_end_kib.unwrap_or(0)
+        );
+        reports.push(report);
     }
     Ok(reports)
 }
@@ -132,6 +175,7 @@ async fn phase(
     http: &reqwest::Client,
     options: &HostileOptions,
     pattern: Pattern,
+    label: String,
 ) -> anyhow::Result<PhaseReport> {
     let stop = Arc::new(AtomicBool::new(false));
     let peak = Arc::new(AtomicU64::new(0));
@@ -188,6 +232,7 @@ async fn phase(
     let rss_end_kib = options.server_pid.and_then(rss_kib);
     Ok(PhaseReport {
         pattern,
+        label,
         honest,
         attacker: attacker_outcomes,
         rss_peak_kib: options
@@ -345,6 +390,7 @@ async fn attacker(
                 }
             }
             Pattern::Malformed => raw_status(&host, b"\x16\x03\x01\x02\x00 not http\r\n\r\n").await,
+            Pattern::SignedFlood => status_of(user.get(&format!("/room/{room}/pollInfo/0")).await),
         };
         *outcomes.entry(outcome).or_default() += 1;
     }
@@ -436,7 +482,7 @@ pub fn table(reports: &mut [PhaseReport]) -> String {
         };
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            r.pattern.name(),
+            r.label,
             r.honest.count(),
             ms(p50),
             ms(p99),

@@ -8,8 +8,8 @@ mod load;
 mod mixed;
 mod poll;
 mod post_visible;
-mod report;
 mod raid;
+mod report;
 mod stats;
 mod target;
 
@@ -132,6 +132,9 @@ enum Scenario {
         /// Patterns to run, in order (default: all, `none` first).
         #[arg(long, value_enum, value_delimiter = ',')]
         patterns: Vec<hostile::Pattern>,
+        /// Times the attack patterns run over, for a soak (`none` runs before and after).
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
         /// Size of the messages `batch-memory` posts.
         #[arg(long, default_value_t = 60_000)]
         message_bytes: usize,
@@ -443,6 +446,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             phase_secs,
             attackers,
             patterns,
+            rounds,
             message_bytes,
             server_pid,
         } => {
@@ -459,6 +463,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 } else {
                     patterns
                 },
+                rounds,
                 message_bytes,
                 server_pid,
             };
@@ -470,7 +475,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             print!("{}", hostile::table(&mut reports));
             for r in &reports {
                 if !r.honest.errors.is_empty() {
-                    println!("{}: honest {}", r.pattern.name(), r.honest.errors_line());
+                    println!("{}: honest {}", r.label, r.honest.errors_line());
                 }
             }
         }
@@ -498,7 +503,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 "raid: {regulars} regulars (poll every {poll_ms} ms, post every {post_secs} s), \
                  {raiders} fresh IDs posting one disguised copy each within {raid_secs} s"
             );
-            let mut r = raid::run(&options).await?;
+            let r = raid::run(&options).await?;
             let share = |n: usize| 100.0 * n as f64 / r.raid_sent.max(1) as f64;
             println!(
                 "raid posts: {} sent, {} stored visibly ({:.2} %), refused {:?} (status, count)",

@@ -31,6 +31,12 @@ use crate::store::{Room, RoomPermissions, User};
 pub const LOCAL_TTL: Duration = Duration::from_secs(1);
 /// Safety lifetime when Redis invalidations keep entries fresh.
 pub const SHARED_TTL: Duration = Duration::from_secs(30);
+/// Most entries one cache holds. Entries live for a lifetime (above), so a cache holds the
+/// users seen within it; but anyone can sign requests with fresh keys, each a new user, so
+/// without a bound a flood would fill it at the request rate. A full cache stores nothing
+/// more until pruning frees room: lookups then go to the database, which is slower, never
+/// wrong. 50,000 users' entries take about 12 MB.
+pub const MAX_ENTRIES: usize = 50_000;
 
 /// How far cached entries may be trusted; see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +107,9 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
 
     fn put(&self, key: K, value: V) {
         if let Ok(mut map) = self.0.lock() {
+            if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
+                return;
+            }
             map.insert(
                 key,
                 Entry {
@@ -484,6 +493,31 @@ mod tests {
             post_rate_window: None,
             web_messages: false,
         }
+    }
+
+    #[test]
+    fn a_flood_of_new_users_fills_a_cache_no_further_than_its_bound() {
+        let c = Caches::new(CacheMode::Local);
+        for id in 0..(MAX_ENTRIES as i64 + 1000) {
+            let user = User {
+                id,
+                session_id: format!("05{id:064x}"),
+                created: 0.0,
+                last_active: 0.0,
+                banned: false,
+                moderator: false,
+                admin: false,
+                visible_mod: false,
+            };
+            c.put_user(&user, c.generation());
+        }
+        assert_eq!(c.entries(), MAX_ENTRIES);
+        let users = c.users.0.lock().unwrap();
+        assert!(
+            users.contains_key(&format!("05{:064x}", 0)),
+            "the first ones stay"
+        );
+        assert!(!users.contains_key(&format!("05{:064x}", MAX_ENTRIES)));
     }
 
     #[test]
