@@ -667,7 +667,7 @@ fn errors_text(l: &Latency) -> String {
         .join(", ")
 }
 
-/// Samples each system's resident memory (its process trees) every half second, labelled
+/// Samples each system's resident memory (its process trees) every second, labelled
 /// with the scenario running at the time.
 pub struct RssSampler {
     samples: Arc<Mutex<Vec<RssSample>>>,
@@ -709,7 +709,7 @@ impl RssSampler {
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .extend(now);
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             })
         };
