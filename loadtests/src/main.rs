@@ -271,7 +271,10 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             let pysogs = match (no_pysogs, pysogs) {
                 (true, _) => None,
                 (false, Some(dir)) => Some(dir),
-                (false, None) => default_pysogs.join("run.sh").is_file().then_some(default_pysogs),
+                (false, None) => default_pysogs
+                    .join("run.sh")
+                    .is_file()
+                    .then_some(default_pysogs),
             };
             let scratch = tempfile::Builder::new().prefix("sogs-report-").tempdir()?;
             let launch = report::launch::LaunchOptions {

@@ -95,7 +95,11 @@ impl Community {
                     .post_json(&format!("/room/{token}/message"), &body)
                     .await?;
                 if res.status != 201 {
-                    bail!("seeding {token}: post answered {}: {}", res.status, res.text());
+                    bail!(
+                        "seeding {token}: post answered {}: {}",
+                        res.status,
+                        res.text()
+                    );
                 }
                 messages.push(res.json()["id"].as_i64().context("post without id")?);
             }
@@ -111,7 +115,11 @@ impl Community {
             ));
             let res = seeder.send(&upload).await?;
             if res.status != 201 {
-                bail!("seeding {token}: upload answered {}: {}", res.status, res.text());
+                bail!(
+                    "seeding {token}: upload answered {}: {}",
+                    res.status,
+                    res.text()
+                );
             }
             let file = res.json()["id"].as_i64().context("upload without id")?;
             seeded.push(Room {
@@ -242,7 +250,9 @@ impl Community {
         })?;
         let mut counts = MixCounts::default();
         for i in 0..n {
-            match kind_of(splitmix64(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))) {
+            match kind_of(splitmix64(
+                seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            )) {
                 Kind::Poll => counts.polls += 1,
                 Kind::Post => counts.posts += 1,
                 Kind::Reaction => counts.reactions += 1,

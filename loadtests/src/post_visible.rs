@@ -40,8 +40,8 @@ pub async fn run(options: &PostVisibleOptions) -> anyhow::Result<PostVisibleRepo
         SogsClient::with_http(&options.post_target, options.server_pk, http.clone())
             .with_random_user()
     };
-    let reader =
-        SogsClient::with_http(&options.poll_target, options.server_pk, http.clone()).with_random_user();
+    let reader = SogsClient::with_http(&options.poll_target, options.server_pk, http.clone())
+        .with_random_user();
     let path = format!("/room/{}/message", options.room);
     let mut tally = Tally::default();
     let (mut polls, mut polling) = (0u64, Duration::ZERO);

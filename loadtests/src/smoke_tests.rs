@@ -177,7 +177,12 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
     assert_eq!(results.known_users.len(), 3);
     assert!(results.known_users[2].known_users >= results.known_users[0].known_users + 20);
     assert_eq!(results.soak.len(), 2);
-    assert!(results.soak.iter().all(|b| b.latency.count > 0 && b.rss_mib > 0.0));
+    assert!(
+        results
+            .soak
+            .iter()
+            .all(|b| b.latency.count > 0 && b.rss_mib > 0.0)
+    );
     assert!(results.rss.iter().any(|r| r.rss_mib > 0.0));
     assert!(results.machine.cores >= 1 && !results.machine.cpu_model.is_empty());
 
@@ -226,5 +231,8 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
     assert_eq!(json["closed"].as_array().map(Vec::len), Some(6));
     assert!(json["machine"]["load_after"].is_array());
     let summary = std::fs::read_to_string(dir.path().join("summary.txt")).unwrap();
-    assert!(summary.contains("Peak polls/s, onion XChaCha20"), "{summary}");
+    assert!(
+        summary.contains("Peak polls/s, onion XChaCha20"),
+        "{summary}"
+    );
 }

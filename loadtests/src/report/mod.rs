@@ -141,14 +141,15 @@ pub async fn report(
             summary::markdown(&results, &rows),
             out.display()
         );
-        let updated = summary::replace_between_markers(&document, &generated).with_context(|| {
-            format!(
-                "{} has no {} … {} markers",
-                path.display(),
-                summary::BEGIN_MARKER,
-                summary::END_MARKER
-            )
-        })?;
+        let updated =
+            summary::replace_between_markers(&document, &generated).with_context(|| {
+                format!(
+                    "{} has no {} … {} markers",
+                    path.display(),
+                    summary::BEGIN_MARKER,
+                    summary::END_MARKER
+                )
+            })?;
         std::fs::write(path, updated)?;
         println!("updated the generated part of {}", path.display());
     }

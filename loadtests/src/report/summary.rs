@@ -20,7 +20,11 @@ const PYSOGS: &str = "pysogs";
 /// The rows, in reading order.
 pub fn rows(r: &Results) -> Vec<Row> {
     let has_pysogs = r.system(PYSOGS).is_some();
-    let not_run = if has_pysogs { "not run" } else { "not measured" };
+    let not_run = if has_pysogs {
+        "not run"
+    } else {
+        "not measured"
+    };
     let mut rows = Vec::new();
 
     if let Some(c) = r.capacity.iter().find(|c| c.system == OURS) {
@@ -70,14 +74,11 @@ pub fn rows(r: &Results) -> Vec<Row> {
         });
     }
     let p99_at = |system: &str, fraction: f64| {
-        r.open
-            .iter()
-            .filter(|p| p.system == system)
-            .min_by(|a, b| {
-                (a.fraction_of_peak - fraction)
-                    .abs()
-                    .total_cmp(&(b.fraction_of_peak - fraction).abs())
-            })
+        r.open.iter().filter(|p| p.system == system).min_by(|a, b| {
+            (a.fraction_of_peak - fraction)
+                .abs()
+                .total_cmp(&(b.fraction_of_peak - fraction).abs())
+        })
     };
     if let Some(ours) = p99_at(OURS, 0.75) {
         let theirs = p99_at(PYSOGS, 0.75);
