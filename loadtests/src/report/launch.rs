@@ -325,15 +325,15 @@ impl Launched {
     /// Stops every server and drops the cluster's database.
     pub async fn stop(mut self) {
         self.stop_processes();
-        if let Some((admin_url, name)) = self.database.take() {
-            if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
-                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut admin)
-                .await;
-                let _ = admin.close().await;
-            }
+        if let Some((admin_url, name)) = self.database.take()
+            && let Ok(mut admin) = PgConnection::connect(&admin_url).await
+        {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await;
+            let _ = admin.close().await;
         }
     }
 
@@ -421,10 +421,10 @@ async fn wait_until_serving(base: &str, patience: Duration) -> anyhow::Result<()
     let http = reqwest::Client::new();
     let deadline = Instant::now() + patience;
     loop {
-        if let Ok(res) = http.get(format!("{base}/capabilities")).send().await {
-            if res.status().is_success() {
-                return Ok(());
-            }
+        if let Ok(res) = http.get(format!("{base}/capabilities")).send().await
+            && res.status().is_success()
+        {
+            return Ok(());
         }
         if Instant::now() > deadline {
             bail!("{base} did not answer GET /capabilities within {patience:?}");

@@ -374,11 +374,11 @@ async fn measure(
         known_users(options, system, target, results, progress).await?;
     }
 
-    if let Some(length) = options.soak {
-        if let Some(system) = systems.iter().find(|s| s.key == "ours-sqlite") {
-            sampler.phase(&format!("{}: soak", system.key));
-            soak(options, system, length, results, progress, sampler).await?;
-        }
+    if let Some(length) = options.soak
+        && let Some(system) = systems.iter().find(|s| s.key == "ours-sqlite")
+    {
+        sampler.phase(&format!("{}: soak", system.key));
+        soak(options, system, length, results, progress, sampler).await?;
     }
     Ok(())
 }
