@@ -284,7 +284,7 @@ pub fn figures(r: &Results) -> Vec<Figure> {
                 .collect(),
             goal: None,
         },
-        caption: "Sampled every half second, whole process trees (PySOGS: uwsgi's master, \
+        caption: "Sampled every second, whole process trees (PySOGS: uwsgi's master, \
                   workers, HTTP router and mule). The phases are in results.json."
             .into(),
     });

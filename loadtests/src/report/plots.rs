@@ -69,8 +69,11 @@ impl Chart {
             ys.push(goal);
         }
         let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
-        let x_range = range(&xs, self.x_scale);
-        let y_range = range(&ys, self.y_scale);
+        let x_range = range(&xs, self.x_scale, 0.0);
+        // Room above the data for the legend (one line per series, goal included).
+        let legend_lines = self.series.len() + usize::from(self.goal.is_some());
+        let legend_share = ((legend_lines as f64 * 19.0 + 14.0) / 360.0).min(0.6);
+        let y_range = range(&ys, self.y_scale, legend_share);
         let mut svg = String::new();
         match (self.x_scale, self.y_scale) {
             (Scale::Log, Scale::Log) => self.draw(
@@ -165,6 +168,10 @@ impl Chart {
                 .map_err(plot_error)?
                 .label(s.name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            // Dots mark measured points; a dense series (memory samples) is a line only.
+            if points.len() > 80 {
+                continue;
+            }
             let radius = if s.thin { 2 } else { 3 };
             chart
                 .draw_series(
@@ -191,16 +198,19 @@ fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow::anyhow!("plotting: {e}")
 }
 
-/// The axis range for `values`: padded, and on log axes spanning whole decades' halves.
-fn range(values: &[f64], scale: Scale) -> (f64, f64) {
+/// The axis range for `values`: padded, with the top `legend_share` of the axis left free
+/// for the legend (so it never hides a line).
+fn range(values: &[f64], scale: Scale, legend_share: f64) -> (f64, f64) {
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let data_share = 1.0 - legend_share;
     match scale {
         Scale::Log => {
-            let (lo, hi) = (min.max(1e-9), max.max(1e-9));
-            (lo / 1.6, hi * 1.6)
+            let (lo, hi) = (min.max(1e-9) / 1.5, max.max(1e-9) * 1.3);
+            let decades = (hi / lo).log10().max(0.3);
+            (lo, lo * 10f64.powf(decades / data_share))
         }
-        Scale::Percentile => (0.0, max.max(1.0).ceil()),
+        Scale::Percentile => (0.0, max.max(1.0) + 0.3),
         Scale::Linear => {
             let span = (max - min).abs().max(max.abs() * 0.1).max(1e-9);
             let lo = if min >= 0.0 && min - span * 0.1 < 0.0 {
@@ -208,7 +218,8 @@ fn range(values: &[f64], scale: Scale) -> (f64, f64) {
             } else {
                 min - span * 0.05
             };
-            (lo, max + span * 0.12)
+            let hi = max + span * 0.05;
+            (lo, lo + (hi - lo) / data_share)
         }
     }
 }
