@@ -91,6 +91,14 @@ pub enum Command {
     /// probation, probation-lift, media, joins, ban-since, timeout).
     #[command(flatten)]
     Antiraid(crate::commands::antiraid::AntiraidCommand),
+    /// Reports and hash bans (reports, report-resolve, report-hide-after, hash-ban,
+    /// hash-bans, hash-unban).
+    #[command(flatten)]
+    Reports(crate::commands::reports::ReportsCommand),
+    /// Endpoints that receive the server's events (webhooks): add, list, remove, test,
+    /// deliveries, retry.
+    #[command(subcommand)]
+    Webhook(crate::commands::webhook::WebhookCommand),
     /// Print a shell completion script (needs no configuration or database).
     #[command(
         after_help = "Example: sogs-admin completions bash > /etc/bash_completion.d/sogs-admin\n\

@@ -215,10 +215,7 @@ pub async fn open_loop(
     }
 }
 
-fn record(
-    tally: &mut Tally,
-    done: Result<Result<Duration, String>, tokio::task::JoinError>,
-) {
+fn record(tally: &mut Tally, done: Result<Result<Duration, String>, tokio::task::JoinError>) {
     match done {
         Ok(Ok(latency)) => tally.ok(latency),
         Ok(Err(kind)) => tally.error(kind),

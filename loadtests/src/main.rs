@@ -186,6 +186,15 @@ enum Scenario {
         /// The p99 the mixed load is held to, in milliseconds.
         #[arg(long, default_value_t = 100.0)]
         p99_goal_ms: f64,
+        /// Users polling in the poll scenarios, and users playing the mixed load's clients
+        /// (each polls once, untimed, before).
+        #[arg(long, default_value_t = 1000)]
+        users: usize,
+        #[arg(long, default_value_t = 1000)]
+        mixed_users: usize,
+        /// Posts timed in post → visible.
+        #[arg(long, default_value_t = 200)]
+        post_visible_samples: usize,
         /// Users added for the memory scenario (PySOGS: --known-users-pysogs).
         #[arg(long, default_value_t = 100_000)]
         known_users: u64,
@@ -195,6 +204,9 @@ enum Scenario {
         /// per minute.
         #[arg(long, value_parser = report::parse_duration)]
         soak: Option<Duration>,
+        /// Rewrite the generated part of this Markdown file (BENCHMARKS.md) with the summary.
+        #[arg(long)]
+        update_benchmarks: Option<PathBuf>,
     },
     /// Add many messages to a room directly in the database (for poll latency on big rooms).
     #[command(
@@ -243,9 +255,13 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             open_fractions,
             mixed_secs,
             p99_goal_ms,
+            users,
+            mixed_users,
+            post_visible_samples,
             known_users,
             known_users_pysogs,
             soak,
+            update_benchmarks,
         } => {
             let server_bin = match server_bin {
                 Some(path) => path,
@@ -255,7 +271,10 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             let pysogs = match (no_pysogs, pysogs) {
                 (true, _) => None,
                 (false, Some(dir)) => Some(dir),
-                (false, None) => default_pysogs.join("run.sh").is_file().then_some(default_pysogs),
+                (false, None) => default_pysogs
+                    .join("run.sh")
+                    .is_file()
+                    .then_some(default_pysogs),
             };
             let scratch = tempfile::Builder::new().prefix("sogs-report-").tempdir()?;
             let launch = report::launch::LaunchOptions {
@@ -274,13 +293,16 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 open_fractions,
                 mixed_secs,
                 p99_goal_ms,
+                poll_users: users,
+                mixed_users,
+                post_visible_samples,
                 known_users,
                 known_users_pysogs,
                 soak,
                 command: std::env::args().collect::<Vec<_>>().join(" "),
                 ..report::ReportOptions::default()
             };
-            report::report(&options, &launch, &out).await?;
+            report::report(&options, &launch, &out, update_benchmarks.as_deref()).await?;
         }
         Scenario::Chaos {
             join_url,

@@ -17,7 +17,7 @@ use sogs::client::SogsClient;
 use sogs::crypto::{EncType, ServerPublicKey};
 
 use crate::load::{self, Expect, Prepared, Run, Transport};
-use crate::poll::{http_client, room_positions};
+use crate::poll::{WARM_UP_ATTEMPTS, WARM_UP_CONCURRENCY, http_client, room_positions};
 
 /// Mean pause of a Session client between two polls, in seconds (uniform over 4–10 s).
 pub const MEAN_POLL_INTERVAL_SECS: f64 = 7.0;
@@ -84,7 +84,8 @@ impl Community {
         if targets.is_empty() || rooms.is_empty() {
             bail!("give at least one target and one room");
         }
-        let seeder = SogsClient::new(&targets[0], server_pk).with_random_user();
+        let http = http_client();
+        let seeder = SogsClient::with_http(&targets[0], server_pk, http.clone()).with_random_user();
         let mut seeded = Vec::new();
         for token in rooms {
             let mut messages = Vec::new();
@@ -94,7 +95,11 @@ impl Community {
                     .post_json(&format!("/room/{token}/message"), &body)
                     .await?;
                 if res.status != 201 {
-                    bail!("seeding {token}: post answered {}: {}", res.status, res.text());
+                    bail!(
+                        "seeding {token}: post answered {}: {}",
+                        res.status,
+                        res.text()
+                    );
                 }
                 messages.push(res.json()["id"].as_i64().context("post without id")?);
             }
@@ -110,7 +115,11 @@ impl Community {
             ));
             let res = seeder.send(&upload).await?;
             if res.status != 201 {
-                bail!("seeding {token}: upload answered {}: {}", res.status, res.text());
+                bail!(
+                    "seeding {token}: upload answered {}: {}",
+                    res.status,
+                    res.text()
+                );
             }
             let file = res.json()["id"].as_i64().context("upload without id")?;
             seeded.push(Room {
@@ -122,10 +131,10 @@ impl Community {
             });
         }
         let users = (0..users.max(1))
-            .map(|_| SogsClient::new(&targets[0], server_pk).with_random_user())
+            .map(|_| SogsClient::with_http(&targets[0], server_pk, http.clone()).with_random_user())
             .collect::<Vec<_>>();
         let community = Self {
-            http: http_client(),
+            http,
             targets: targets.to_vec(),
             users,
             rooms: Mutex::new(seeded),
@@ -137,22 +146,34 @@ impl Community {
     /// Each user polls once, so the timed runs measure steady polling.
     async fn warm_up(&self) -> anyhow::Result<()> {
         self.refresh().await?;
-        let warm = load::prepare_parallel(self.users.len(), |i| {
-            let user = &self.users[i];
-            Prepared::new(
-                user,
-                user.build_json("POST", "/batch", &self.poll_body()),
-                Transport::Plain,
-                i % self.targets.len(),
-                Expect::Batch,
+        let poll = self.poll_body();
+        let mut last = String::new();
+        for _ in 0..WARM_UP_ATTEMPTS {
+            let warm = load::prepare_parallel(self.users.len(), |i| {
+                let user = &self.users[i];
+                Prepared::new(
+                    user,
+                    user.build_json("POST", "/batch", &poll),
+                    Transport::Plain,
+                    i % self.targets.len(),
+                    Expect::Batch,
+                )
+            })?;
+            let run = load::closed_loop(
+                &self.http,
+                &self.targets,
+                Arc::new(warm),
+                WARM_UP_CONCURRENCY,
+                None,
             )
-        })?;
-        let run =
-            load::closed_loop(&self.http, &self.targets, Arc::new(warm), 64, None).await;
-        if run.tally.error_count() > 0 {
-            bail!("warm-up failed: {}", run.tally.errors_line());
+            .await;
+            if run.tally.error_count() == 0 {
+                return Ok(());
+            }
+            last = run.tally.errors_line();
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
-        Ok(())
+        bail!("warm-up failed {WARM_UP_ATTEMPTS} times: {last}")
     }
 
     /// Reads each room's position, so the next run's polls ask for what is new from now:
@@ -229,7 +250,9 @@ impl Community {
         })?;
         let mut counts = MixCounts::default();
         for i in 0..n {
-            match kind_of(splitmix64(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))) {
+            match kind_of(splitmix64(
+                seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            )) {
                 Kind::Poll => counts.polls += 1,
                 Kind::Post => counts.posts += 1,
                 Kind::Reaction => counts.reactions += 1,

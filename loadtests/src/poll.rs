@@ -70,6 +70,11 @@ pub async fn run(options: &PollOptions) -> anyhow::Result<PollReport> {
     })
 }
 
+/// Polls in flight while users make their first poll, and how often a warm-up with
+/// failures is tried again.
+pub const WARM_UP_CONCURRENCY: usize = 16;
+pub const WARM_UP_ATTEMPTS: usize = 3;
+
 /// Users that have each polled once, and the batch they poll with: ready to prepare timed
 /// polls, as many times as a report needs.
 pub struct Poller {
@@ -94,7 +99,7 @@ impl Poller {
         }
         let http = http_client();
         let users: Vec<SogsClient> = (0..users.max(1))
-            .map(|_| SogsClient::new(&targets[0], server_pk).with_random_user())
+            .map(|_| SogsClient::with_http(&targets[0], server_pk, http.clone()).with_random_user())
             .collect();
         let rooms: Vec<(String, i64, i64)> = room_positions(&users[0], rooms)
             .await?
@@ -113,12 +118,25 @@ impl Poller {
             users,
             poll,
         };
-        let warmup = poller.prepare(poller.users.len(), Transport::Plain)?;
-        let warm = poller.closed(warmup, 64, None).await;
-        if warm.tally.error_count() > 0 {
-            bail!("warm-up failed: {}", warm.tally.errors_line());
-        }
+        poller.warm_up().await?;
         Ok(poller)
+    }
+
+    /// Every user polls once, untimed. A server that is slow to create thousands of users at
+    /// once may refuse some (503 while its database is busy): those polls are sent again, a
+    /// few times, before giving up.
+    async fn warm_up(&self) -> anyhow::Result<()> {
+        let mut last = String::new();
+        for _ in 0..WARM_UP_ATTEMPTS {
+            let warmup = self.prepare(self.users.len(), Transport::Plain)?;
+            let warm = self.closed(warmup, WARM_UP_CONCURRENCY, None).await;
+            if warm.tally.error_count() == 0 {
+                return Ok(());
+            }
+            last = warm.tally.errors_line();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        bail!("warm-up failed {WARM_UP_ATTEMPTS} times: {last}")
     }
 
     /// `n` signed (and sealed) polls, round-robin over users and instances.

@@ -35,8 +35,13 @@ pub struct PostVisibleReport {
 pub async fn run(options: &PostVisibleOptions) -> anyhow::Result<PostVisibleReport> {
     // A new poster per message: the server's per-user post rate limit must not be the
     // thing measured.
-    let poster_of = || SogsClient::new(&options.post_target, options.server_pk).with_random_user();
-    let reader = SogsClient::new(&options.poll_target, options.server_pk).with_random_user();
+    let http = reqwest::Client::new();
+    let poster_of = || {
+        SogsClient::with_http(&options.post_target, options.server_pk, http.clone())
+            .with_random_user()
+    };
+    let reader = SogsClient::with_http(&options.poll_target, options.server_pk, http.clone())
+        .with_random_user();
     let path = format!("/room/{}/message", options.room);
     let mut tally = Tally::default();
     let (mut polls, mut polling) = (0u64, Duration::ZERO);

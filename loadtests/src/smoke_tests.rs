@@ -122,3 +122,117 @@ async fn post_visible_and_fill_measure_a_real_server() {
     assert_eq!(big.message_sequence, 50);
     (s.stop)();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbers() {
+    use crate::report::launch::{Software, System};
+    use crate::report::{ReportOptions, run, write};
+
+    let s = server().await;
+    let system = System {
+        key: "ours-sqlite".into(),
+        name: "sogs-rs, SQLite".into(),
+        software: Software::Ours,
+        backend: "SQLite, in the test process".into(),
+        bases: vec![s.base.clone()],
+        server_pk: s.server_pk,
+        rooms: vec!["lobby".into()],
+        pids: vec![std::process::id()],
+    };
+    let options = ReportOptions {
+        concurrency: vec![1, 4],
+        point_secs: 0.3,
+        open_secs: 0.3,
+        open_fractions: vec![0.5],
+        mixed_secs: 0.3,
+        mixed_users: 5,
+        mixed_max_steps: 2,
+        poll_users: 5,
+        post_visible_samples: 3,
+        known_users: 20,
+        known_users_steps: 2,
+        soak: Some(Duration::from_secs(2)),
+        soak_bucket: Duration::from_secs(1),
+        max_requests: 2_000,
+        command: "sogs-loadtest report --out smoke".into(),
+        ..ReportOptions::default()
+    };
+    let skipped = vec!["PySOGS: not in the smoke test".to_string()];
+    let results = run::run(&options, &[system], skipped).await.unwrap();
+    (s.stop)();
+
+    // Three transports × two concurrencies, every poll answered.
+    assert_eq!(results.closed.len(), 6);
+    for p in &results.closed {
+        assert!(p.latency.count > 0 && p.throughput > 0.0, "{p:?}");
+        assert!(p.latency.errors.is_empty(), "{p:?}");
+        assert!(p.latency.p50_ms <= p.latency.p99_ms && p.latency.p99_ms <= p.latency.max_ms);
+    }
+    assert_eq!(results.open.len(), 1);
+    assert!(results.open[0].latency.count > 0);
+    assert!(!results.mixed.is_empty() && results.capacity.len() == 1);
+    assert!(results.mixed.iter().all(|p| p.mix.polls > 0));
+    assert_eq!(results.post_visible.len(), 1);
+    assert_eq!(results.post_visible[0].latency.count, 3);
+    assert_eq!(results.known_users.len(), 3);
+    assert!(results.known_users[2].known_users >= results.known_users[0].known_users + 20);
+    assert_eq!(results.soak.len(), 2);
+    assert!(
+        results
+            .soak
+            .iter()
+            .all(|b| b.latency.count > 0 && b.rss_mib > 0.0)
+    );
+    assert!(results.rss.iter().any(|r| r.rss_mib > 0.0));
+    assert!(results.machine.cores >= 1 && !results.machine.cpu_model.is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let files = write(&results, dir.path()).unwrap();
+    let html = std::fs::read_to_string(&files[0]).unwrap();
+    for needle in [
+        "<svg",
+        "Summary",
+        "Session clients",
+        "load average",
+        "Open loop",
+        "Soak",
+        "PySOGS: not in the smoke test",
+        "sogs-loadtest report --out smoke",
+    ] {
+        assert!(html.contains(needle), "the page lacks {needle:?}");
+    }
+    // Self-contained: nothing to fetch.
+    for external in [" src=", "href=\"http", "<script", "<link"] {
+        assert!(!html.contains(external), "the page has {external:?}");
+    }
+    for plot in [
+        "poll-throughput",
+        "poll-latency",
+        "open-loop-latency",
+        "latency-percentiles",
+        "mixed-capacity",
+        "rss-over-time",
+        "rss-known-users",
+        "soak",
+    ] {
+        let svg = std::fs::read_to_string(dir.path().join(format!("plots/{plot}.svg"))).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("</svg>"), "{plot}");
+    }
+    let csv = std::fs::read_to_string(dir.path().join("points.csv")).unwrap();
+    let rows = results.closed.len()
+        + results.open.len()
+        + results.mixed.len()
+        + results.post_visible.len()
+        + results.soak.len();
+    assert_eq!(csv.lines().count(), rows + 1, "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["closed"].as_array().map(Vec::len), Some(6));
+    assert!(json["machine"]["load_after"].is_array());
+    let summary = std::fs::read_to_string(dir.path().join("summary.txt")).unwrap();
+    assert!(
+        summary.contains("Peak polls/s, onion XChaCha20"),
+        "{summary}"
+    );
+}

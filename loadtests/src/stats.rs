@@ -124,7 +124,11 @@ pub fn tree_rss_kib(pid: u32) -> Option<u64> {
     let own = rss_kib(pid)?;
     let mut parents = std::collections::HashMap::<u32, Vec<u32>>::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(child) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         if let Some(parent) = parent_pid(child) {
@@ -187,6 +191,9 @@ mod tests {
     fn this_process_has_a_resident_set() {
         assert!(rss_kib(std::process::id()).is_some_and(|k| k > 0));
         assert!(tree_rss_kib(std::process::id()).is_some_and(|k| k > 0));
-        assert_eq!(parent_pid(std::process::id()), Some(std::os::unix::process::parent_id()));
+        assert_eq!(
+            parent_pid(std::process::id()),
+            Some(std::os::unix::process::parent_id())
+        );
     }
 }

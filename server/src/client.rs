@@ -100,8 +100,15 @@ pub struct SogsClient {
 impl SogsClient {
     /// An anonymous client of the server at `base_url` with public key `server_pk`.
     pub fn new(base_url: &str, server_pk: ServerPublicKey) -> Self {
+        Self::with_http(base_url, server_pk, reqwest::Client::new())
+    }
+
+    /// The same, sending through `http`: building a `reqwest::Client` loads the system's CA
+    /// roots, too slow for the hundred thousand users a load test makes, and a shared one
+    /// shares its connection pool.
+    pub fn with_http(base_url: &str, server_pk: ServerPublicKey, http: reqwest::Client) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http,
             base_url: base_url.trim_end_matches('/').to_string(),
             server_pk,
             signer: None,

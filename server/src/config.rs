@@ -60,6 +60,7 @@ pub struct Config {
     pub detectors: DetectorsConfig,
     pub antiraid: AntiraidConfig,
     pub limits: LimitsConfig,
+    pub webhooks: WebhooksConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -746,6 +747,68 @@ impl LimitsConfig {
     }
 }
 
+/// Delivery of webhook events (`[webhooks]`; endpoints are registered with
+/// `sogs-admin webhook add`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    pub max_attempts: u32,
+    pub backoff_base_secs: f64,
+    pub backoff_max_secs: f64,
+    pub timeout_secs: f64,
+    pub interval_secs: f64,
+    pub batch: u32,
+    pub keep_delivered_days: f64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 10,
+            backoff_base_secs: 5.0,
+            backoff_max_secs: 3600.0,
+            timeout_secs: 10.0,
+            interval_secs: 1.0,
+            batch: 100,
+            keep_delivered_days: 7.0,
+        }
+    }
+}
+
+impl WebhooksConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_attempts == 0 || self.batch == 0 {
+            return Err(ConfigError::Invalid(
+                "webhooks.max_attempts and webhooks.batch must be at least 1".into(),
+            ));
+        }
+        for (key, secs) in [
+            ("backoff_base_secs", self.backoff_base_secs),
+            ("backoff_max_secs", self.backoff_max_secs),
+            ("timeout_secs", self.timeout_secs),
+            ("interval_secs", self.interval_secs),
+            ("keep_delivered_days", self.keep_delivered_days),
+        ] {
+            if !(secs.is_finite() && secs > 0.0) {
+                return Err(ConfigError::Invalid(format!(
+                    "webhooks.{key} must be a positive number, got {secs}"
+                )));
+            }
+        }
+        if self.timeout_secs > 300.0 {
+            return Err(ConfigError::Invalid(
+                "webhooks.timeout_secs must be at most 300".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A number of seconds from this section as a duration (validated positive).
+    pub fn duration(secs: f64) -> std::time::Duration {
+        std::time::Duration::try_from_secs_f64(secs).unwrap_or(std::time::Duration::from_secs(1))
+    }
+}
+
 /// One documented option, for `--print-default-config`.
 struct OptionDoc {
     section: &'static str,
@@ -1240,6 +1303,41 @@ const OPTION_DOCS: &[OptionDoc] = &[
         key: "max_remembered_nonces",
         comment: "Without Redis on SQLite: most nonces of signed requests kept in memory (about 40 bytes each) to refuse replays. When full, the stamped minutes farthest from now are forgotten and requests stamped in them refused (425), so a flood narrows the accepted clock window instead of growing memory.",
     },
+    OptionDoc {
+        section: "webhooks",
+        key: "max_attempts",
+        comment: "Tries of one delivery before it becomes a dead letter (listed by `sogs-admin webhook deliveries`, sent again by `webhook retry`).",
+    },
+    OptionDoc {
+        section: "webhooks",
+        key: "backoff_base_secs",
+        comment: "Wait after a delivery's first failed try; doubled after each further one.",
+    },
+    OptionDoc {
+        section: "webhooks",
+        key: "backoff_max_secs",
+        comment: "Longest wait between two tries of a delivery.",
+    },
+    OptionDoc {
+        section: "webhooks",
+        key: "timeout_secs",
+        comment: "How long one try may take (connecting, sending, the receiver's answer) before it counts as failed.",
+    },
+    OptionDoc {
+        section: "webhooks",
+        key: "interval_secs",
+        comment: "How often the instance holding the delivery lease looks for events to send.",
+    },
+    OptionDoc {
+        section: "webhooks",
+        key: "batch",
+        comment: "Most events sent to one endpoint in one pass (the rest wait for the next).",
+    },
+    OptionDoc {
+        section: "webhooks",
+        key: "keep_delivered_days",
+        comment: "Delivered events are kept this long for `sogs-admin webhook deliveries`, then pruned by the cleanup; dead letters are kept.",
+    },
 ];
 
 impl Config {
@@ -1322,6 +1420,7 @@ impl Config {
         self.detectors.validate()?;
         self.antiraid.validate()?;
         self.limits.validate()?;
+        self.webhooks.validate()?;
         let files = &self.files;
         if !files.s3_endpoint.is_empty() {
             crate::blobs::from_config(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;

@@ -25,3 +25,4 @@ pub mod store;
 pub mod tasks;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;

@@ -31,6 +31,9 @@ pub struct Metrics {
     raid_lockdowns: IntCounterVec,
     reports: IntCounterVec,
     limit_rejections: IntCounterVec,
+    webhook_deliveries: IntCounterVec,
+    webhook_latency: HistogramVec,
+    webhook_queue: IntGaugeVec,
 }
 
 impl Metrics {
@@ -161,6 +164,33 @@ impl Metrics {
             &["limit"],
         )?;
         registry.register(Box::new(limit_rejections.clone()))?;
+        let webhook_deliveries = IntCounterVec::new(
+            Opts::new(
+                "sogs_webhook_deliveries_total",
+                "Webhook delivery tries by endpoint id and outcome (delivered, failed: will retry, dead: gave up)",
+            ),
+            &["webhook", "outcome"],
+        )?;
+        let webhook_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "sogs_webhook_delivery_seconds",
+                "Time from an event to its successful delivery, by endpoint id",
+            )
+            .buckets(vec![
+                0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 3600.0,
+            ]),
+            &["webhook"],
+        )?;
+        let webhook_queue = IntGaugeVec::new(
+            Opts::new(
+                "sogs_webhook_queue_depth",
+                "Events waiting for delivery, by endpoint id (exported by the instance that delivers)",
+            ),
+            &["webhook"],
+        )?;
+        registry.register(Box::new(webhook_deliveries.clone()))?;
+        registry.register(Box::new(webhook_latency.clone()))?;
+        registry.register(Box::new(webhook_queue.clone()))?;
         if let Some(malformed) = crate::telemetry::malformed_requests() {
             registry.register(Box::new(malformed.clone()))?;
         }
@@ -183,7 +213,35 @@ impl Metrics {
             raid_lockdowns,
             reports,
             limit_rejections,
+            webhook_deliveries,
+            webhook_latency,
+            webhook_queue,
         })
+    }
+
+    /// Counts one webhook delivery try (`outcome`: delivered, failed or dead) and, when
+    /// delivered, the time since the event. Endpoints are registered by the operator, so
+    /// the series stay few.
+    pub fn observe_webhook_try(&self, webhook: i64, outcome: &str, since_event: Option<f64>) {
+        let id = webhook.to_string();
+        self.webhook_deliveries
+            .with_label_values(&[id.as_str(), outcome])
+            .inc();
+        if let Some(secs) = since_event {
+            self.webhook_latency
+                .with_label_values(&[id.as_str()])
+                .observe(secs.max(0.0));
+        }
+    }
+
+    /// Replaces the per-endpoint queue depths (a removed endpoint's series goes away).
+    pub fn set_webhook_queue_depths(&self, depths: &[(i64, i64)]) {
+        self.webhook_queue.reset();
+        for (webhook, pending) in depths {
+            self.webhook_queue
+                .with_label_values(&[webhook.to_string().as_str()])
+                .set(*pending);
+        }
     }
 
     /// Counts a moderation action taken through `door`.

@@ -8,6 +8,8 @@
 //!   nonces, refreshes active-user counts and applies due permission and ban changes. Every
 //!   step is idempotent or takes its rows by deleting them, so any number of instances may
 //!   run it at once.
+//! - The webhook delivery (`crate::webhooks`) sends the outbox to the registered endpoints,
+//!   one instance at a time per endpoint.
 
 use std::time::Duration;
 
@@ -34,15 +36,41 @@ const CLEANUP_LEASE: Duration = Duration::from_millis(9_500);
 /// Starts the background tasks; they stop when `shutdown` is cancelled.
 pub fn spawn(state: AppState, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
     let snode = crate::snode::tasks::spawn(&state, &shutdown);
-    let mut tasks = vec![
+    let mut tasks = vec![webhook_delivery(&state, &shutdown)];
+    tasks.extend([
         tokio::spawn(activity_flusher(state.clone(), shutdown.clone())),
         tokio::spawn(state.cluster.clone().run_subscriber(shutdown.clone())),
         tokio::spawn(state.cluster.clone().run_prober(shutdown.clone())),
         tokio::spawn(futures_loop(state.clone(), shutdown.clone())),
         tokio::spawn(cleanup_loop(state, shutdown)),
-    ];
+    ]);
     tasks.extend(snode);
     tasks
+}
+
+/// Starts the webhook delivery loop. Its HTTP client cannot fail to build with the
+/// settings used (no custom TLS), but if it did the server still serves: events stay in
+/// the outbox until an instance that can send starts.
+fn webhook_delivery(state: &AppState, shutdown: &CancellationToken) -> JoinHandle<()> {
+    let config = state.config.webhooks.clone();
+    let sender = match crate::webhooks::Sender::new(crate::config::WebhooksConfig::duration(
+        config.timeout_secs,
+    )) {
+        Ok(sender) => sender,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the webhook HTTP client; webhooks are not sent");
+            return tokio::spawn(async {});
+        }
+    };
+    let delivery = crate::webhooks::Delivery {
+        store: state.store.clone(),
+        cluster: state.cluster.clone(),
+        clock: state.clock.clone(),
+        config,
+        metrics: Some(state.metrics.clone()),
+        sender,
+    };
+    tokio::spawn(delivery.run(shutdown.clone()))
 }
 
 async fn activity_flusher(state: AppState, shutdown: CancellationToken) {
@@ -166,6 +194,12 @@ pub async fn run_cleanup(state: &AppState) -> Result<(), crate::store::StoreErro
     apply_due_changes(state).await?;
     store.prune_nonces(now).await?;
     store.prune_upload_log(now - DAY).await?;
+    store
+        .prune_webhook_deliveries(crate::webhooks::delivered_cutoff(
+            &state.config.webhooks,
+            now,
+        ))
+        .await?;
     Ok(())
 }
 

@@ -535,6 +535,224 @@ mod tests {
         assert!(parse_media_target("gifs").is_err());
     }
 
+    /// Probation, lifting it, media rules, the join log, ban-since and timeouts, each
+    /// through its subcommand, checked in the database.
+    async fn people_are_handled_from_the_command_line(env: TestEnv) {
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        super::super::room::add(&ctx, "lobby", None, None, None, &mut Vec::new())
+            .await
+            .unwrap();
+        let room = ctx.store.room_by_token("lobby").await.unwrap().unwrap();
+        let now = ctx.clock.now();
+        let newcomer = ctx.store.get_or_create_user(SID, now).await.unwrap();
+        ctx.store
+            .note_first_seen(room.id, newcomer.id, now - 60.0)
+            .await
+            .unwrap();
+        let sid: SessionId = SID.parse().unwrap();
+
+        let text = run_text(
+            &ctx,
+            AntiraidCommand::Probation {
+                token: "lobby".into(),
+                duration: 3_600.0,
+                read_only: true,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(text.contains("probation in lobby: 1h, read-only"), "{text}");
+        let stored = ctx.store.room_policy(room.id).await.unwrap();
+        assert_eq!(
+            (stored.probation_secs, stored.probation_read_only),
+            (Some(3_600.0), Some(true))
+        );
+        let text = run_text(
+            &ctx,
+            AntiraidCommand::ProbationLift {
+                session_id: sid.clone(),
+                room: "lobby".into(),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(text.contains("probation lifted"), "{text}");
+        assert!(
+            ctx.store
+                .user_restrictions(room.id, newcomer.id)
+                .await
+                .unwrap()
+                .probation_lifted
+        );
+
+        let text = run_text(
+            &ctx,
+            AntiraidCommand::Media {
+                token: "lobby".into(),
+                user: None,
+                allow: vec![],
+                forbid: vec![MediaTarget::Links],
+                reset: vec![],
+            },
+        )
+        .await
+        .unwrap();
+        assert!(text.contains("may post links: false"), "{text}");
+        assert_eq!(
+            ctx.store.room_policy(room.id).await.unwrap().allow_links,
+            Some(false)
+        );
+        let text = run_text(
+            &ctx,
+            AntiraidCommand::Media {
+                token: "lobby".into(),
+                user: Some(sid.clone()),
+                allow: vec![MediaTarget::Links],
+                forbid: vec![],
+                reset: vec![],
+            },
+        )
+        .await
+        .unwrap();
+        assert!(text.contains("media rules of"), "{text}");
+        assert_eq!(
+            ctx.store
+                .user_restrictions(room.id, newcomer.id)
+                .await
+                .unwrap()
+                .allow_links,
+            Some(true)
+        );
+        let refused = run_text(
+            &ctx,
+            AntiraidCommand::Media {
+                token: "lobby".into(),
+                user: None,
+                allow: vec![],
+                forbid: vec![],
+                reset: vec![],
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(refused, AdminError::Usage(_)), "{refused}");
+
+        let text = run_text(
+            &ctx,
+            AntiraidCommand::Timeout {
+                session_id: sid.clone(),
+                room: "lobby".into(),
+                duration: 4.0 * 3_600.0,
+                end: false,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(text.contains("timed out in lobby until"), "{text}");
+        assert!(
+            ctx.store
+                .user_restrictions(room.id, newcomer.id)
+                .await
+                .unwrap()
+                .timeout_until
+                .is_some()
+        );
+        let text = run_text(
+            &ctx,
+            AntiraidCommand::Timeout {
+                session_id: sid.clone(),
+                room: "lobby".into(),
+                duration: 4.0 * 3_600.0,
+                end: true,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(text.contains("ended"), "{text}");
+        assert_eq!(
+            ctx.store
+                .user_restrictions(room.id, newcomer.id)
+                .await
+                .unwrap()
+                .timeout_until,
+            None
+        );
+
+        let text = run_text(
+            &ctx,
+            AntiraidCommand::Joins {
+                token: "lobby".into(),
+                since: 3_600.0,
+                until: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(text.contains(SID) && text.contains("0 posts"), "{text}");
+        let text = run_text(
+            &ctx,
+            AntiraidCommand::BanSince {
+                token: "lobby".into(),
+                since: 600.0,
+                until: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(text.contains("banned 1 users from lobby"), "{text}");
+        assert!(text.contains(SID), "{text}");
+        let perms = ctx
+            .store
+            .user_permissions(room.id, newcomer.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(perms.room_banned);
+        let log = ctx
+            .store
+            .audit_log(&sogs::store::AuditFilter {
+                room: Some("lobby".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        for action in [
+            "probation",
+            "lift_probation",
+            "set_room_media",
+            "set_user_media",
+            "timeout",
+            "end_timeout",
+            "ban_first_seen_between",
+        ] {
+            assert!(actions.contains(&action), "{actions:?}");
+        }
+        let nothing = run_text(
+            &ctx,
+            AntiraidCommand::Joins {
+                token: "lobby".into(),
+                since: 3_600.0,
+                until: Some(1_800.0),
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(nothing.contains("nobody first seen"), "{nothing}");
+    }
+
+    #[tokio::test]
+    async fn people_on_sqlite() {
+        people_are_handled_from_the_command_line(TestEnv::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn people_on_postgres() {
+        people_are_handled_from_the_command_line(TestEnv::postgres().await).await;
+    }
+
     #[tokio::test]
     async fn defences_on_sqlite() {
         defences_are_set_shown_and_audited_from_the_command_line(TestEnv::sqlite()).await;

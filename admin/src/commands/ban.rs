@@ -350,6 +350,107 @@ mod tests {
         a_05_id_bans_its_known_blinded_user(TestEnv::postgres().await).await;
     }
 
+    /// `ban --delete-all`: the ban and the deletion of everything posted there, in one
+    /// action (and one transaction), in a room and server-wide.
+    async fn ban_with_delete_all_removes_everything_they_posted(env: TestEnv) {
+        let ctx = Context::open(env.config.clone()).await.unwrap();
+        for token in ["lobby", "other"] {
+            super::super::room::add(&ctx, token, None, None, None, &mut Vec::new())
+                .await
+                .unwrap();
+        }
+        let lobby = ctx.store.room_by_token("lobby").await.unwrap().unwrap();
+        let other = ctx.store.room_by_token("other").await.unwrap().unwrap();
+        let now = ctx.clock.now();
+        let user = ctx.store.get_or_create_user(SID, now).await.unwrap();
+        let mut posted = Vec::new();
+        for room in [&lobby, &lobby, &other] {
+            let m = ctx
+                .store
+                .post_message(
+                    &sogs::store::NewMessage {
+                        room: room.id,
+                        author: user.id,
+                        data: b"spam",
+                        data_size: 4,
+                        signature: &[0; 64],
+                        whisper_to: None,
+                        whisper_mods: false,
+                        filtered: false,
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+            posted.push((room.id, m.id));
+        }
+        let sid = SID.parse().unwrap();
+        let mut out = Vec::new();
+        ban(
+            &ctx,
+            &BanArgs {
+                session_id: sid,
+                scope: Scope {
+                    room: Some("lobby".into()),
+                    global: false,
+                },
+                duration: None,
+                delete_all: true,
+            },
+            &mut out,
+        )
+        .await
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("deleted 2 messages"), "{text}");
+        let deleted = |room: i64, id: i64| {
+            let store = ctx.store.clone();
+            async move {
+                store
+                    .message_by_id(room, id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .is_deleted()
+            }
+        };
+        assert!(deleted(posted[0].0, posted[0].1).await);
+        assert!(
+            !deleted(posted[2].0, posted[2].1).await,
+            "other room untouched"
+        );
+        let mut out = Vec::new();
+        ban(
+            &ctx,
+            &BanArgs {
+                session_id: sid,
+                scope: Scope {
+                    room: None,
+                    global: true,
+                },
+                duration: None,
+                delete_all: true,
+            },
+            &mut out,
+        )
+        .await
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("deleted 1 messages"), "{text}");
+        assert!(deleted(posted[2].0, posted[2].1).await);
+        assert!(ctx.store.user_by_id(user.id).await.unwrap().unwrap().banned);
+    }
+
+    #[tokio::test]
+    async fn ban_delete_all_on_sqlite() {
+        ban_with_delete_all_removes_everything_they_posted(TestEnv::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn ban_delete_all_on_postgres() {
+        ban_with_delete_all_removes_everything_they_posted(TestEnv::postgres().await).await;
+    }
+
     #[tokio::test]
     async fn bans_on_sqlite() {
         bans_are_stored_listed_and_lifted(TestEnv::sqlite()).await;

@@ -21,12 +21,12 @@ pub async fn run(config: Config, out: &mut impl Write) -> Result<(), AdminError>
     let now = store.schema_status().await.map_err(failed)?;
     let version = now.current().unwrap_or(0);
     if before.pending.is_empty() {
-        say(out, &format!("database is up to date (schema {version})"));
+        say(out, format!("database is up to date (schema {version})"));
     } else {
         let applied: Vec<String> = before.pending.iter().map(i64::to_string).collect();
         say(
             out,
-            &format!(
+            format!(
                 "applied {} migration(s): {}; database is up to date (schema {version})",
                 applied.len(),
                 applied.join(", ")
@@ -68,12 +68,22 @@ mod tests {
         assert!(status.is_err(), "still refused: {status:?}");
         let n: i64 = match store.backend() {
             sogs::store::Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(&env.config.database_url()).await.unwrap();
-                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&pool).await.unwrap()
+                let pool = sqlx::SqlitePool::connect(&env.config.database_url())
+                    .await
+                    .unwrap();
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
             }
             sogs::store::Backend::Postgres => {
-                let pool = sqlx::PgPool::connect(&env.config.database_url()).await.unwrap();
-                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&pool).await.unwrap()
+                let pool = sqlx::PgPool::connect(&env.config.database_url())
+                    .await
+                    .unwrap();
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
             }
         };
         assert_eq!(n, 2, "only the first migration and the future one");
@@ -87,10 +97,18 @@ mod tests {
         let checksum = vec![0u8; 48];
         if url.starts_with("sqlite:") {
             let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-            sqlx::query(SQL).bind(checksum).execute(&pool).await.unwrap();
+            sqlx::query(SQL)
+                .bind(checksum)
+                .execute(&pool)
+                .await
+                .unwrap();
         } else {
             let pool = sqlx::PgPool::connect(url).await.unwrap();
-            sqlx::query(SQL).bind(checksum).execute(&pool).await.unwrap();
+            sqlx::query(SQL)
+                .bind(checksum)
+                .execute(&pool)
+                .await
+                .unwrap();
         }
     }
 
@@ -103,7 +121,10 @@ mod tests {
         run(env.config.clone(), &mut out).await.unwrap();
         let text = String::from_utf8(out).unwrap();
         let last = known[known.len() - 1];
-        assert!(text.contains(&format!("applied 1 migration(s): {last}")), "{text}");
+        assert!(
+            text.contains(&format!("applied 1 migration(s): {last}")),
+            "{text}"
+        );
         assert!(store.schema_status().await.unwrap().pending.is_empty());
     }
 
@@ -114,8 +135,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_newer_database_is_refused_on_postgres() {
-        a_database_from_a_newer_release_is_refused_and_left_alone(TestEnv::postgres().await)
-            .await;
+        a_database_from_a_newer_release_is_refused_and_left_alone(TestEnv::postgres().await).await;
     }
 
     #[tokio::test]
@@ -125,10 +145,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_older_database_is_migrated_on_postgres() {
-        an_older_database_is_brought_up_to_date_naming_what_was_applied(
-            TestEnv::postgres().await,
-        )
-        .await;
+        an_older_database_is_brought_up_to_date_naming_what_was_applied(TestEnv::postgres().await)
+            .await;
     }
 
     #[tokio::test]

@@ -13,10 +13,12 @@ mod migrate;
 mod moderator;
 mod permissions;
 mod probe;
+pub mod reports;
 mod room;
 #[cfg(test)]
 pub(crate) mod test_env;
 mod user;
+pub mod webhook;
 
 use std::io::{BufRead, Write};
 
@@ -170,7 +172,7 @@ impl Context {
     ) -> Result<Room, AdminError> {
         let updated = self
             .store
-            .update_room_details(room.id, update)
+            .update_room_details(room.id, update, self.clock.now())
             .await
             .map_err(failed)?;
         self.record(Some(&room.token), None, action, details)
@@ -374,6 +376,8 @@ pub async fn run_with_config_as(
         Command::ImportPysogs(args) => import::run(&ctx, &args, input, out).await,
         Command::Probe(args) => probe::run(&ctx, args.url.as_deref(), out).await,
         Command::Antiraid(cmd) => antiraid::run(&ctx, cmd, out).await,
+        Command::Reports(cmd) => reports::run(&ctx, cmd, out).await,
+        Command::Webhook(cmd) => webhook::run(&ctx, cmd, out).await,
     }
 }
 

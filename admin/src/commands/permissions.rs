@@ -247,7 +247,7 @@ async fn change_user(
 ) -> Result<(), AdminError> {
     let now = ctx
         .store
-        .set_permissions(room.id, user, change)
+        .set_permissions(room.id, user, change, ctx.clock.now())
         .await
         .map_err(failed)?;
     let show = |v: Option<Option<bool>>| match v {

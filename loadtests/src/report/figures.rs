@@ -126,7 +126,11 @@ pub fn figures(r: &Results) -> Vec<Figure> {
     let mut series = Vec::new();
     for system in &open_systems {
         for (label, thin, metric) in [
-            ("p99", false, (|l: &super::results::Latency| l.p99_ms) as fn(&_) -> f64),
+            (
+                "p99",
+                false,
+                (|l: &super::results::Latency| l.p99_ms) as fn(&_) -> f64,
+            ),
             ("p50", true, |l: &super::results::Latency| l.p50_ms),
         ] {
             series.push(Series {
@@ -239,8 +243,9 @@ pub fn figures(r: &Results) -> Vec<Figure> {
         section: Section::Mixed,
         chart: Chart {
             title: "Session-shaped load: p99 latency by concurrent clients".into(),
-            x_label: "Session clients (each polls 3 rooms every 4–10 s; 1% posts, reactions, downloads)"
-                .into(),
+            x_label:
+                "Session clients (each polls 3 rooms every 4–10 s; 1% posts, reactions, downloads)"
+                    .into(),
             y_label: "p99 latency, ms (log)".into(),
             x_scale: Scale::Log,
             y_scale: Scale::Log,
@@ -317,7 +322,10 @@ pub fn figures(r: &Results) -> Vec<Figure> {
     // Soak.
     if !r.soak.is_empty() {
         let minutes = |f: fn(&super::results::SoakBucket) -> f64| -> Vec<(f64, f64)> {
-            r.soak.iter().map(|b| (b.start_seconds / 60.0, f(b))).collect()
+            r.soak
+                .iter()
+                .map(|b| (b.start_seconds / 60.0, f(b)))
+                .collect()
         };
         let system = r.soak[0].system.clone();
         out.push(Figure {

@@ -315,9 +315,7 @@ fn figures_of(h: &mut String, figures: &[(Figure, Option<String>)], section: Sec
     for (figure, svg) in figures.iter().filter(|(f, _)| f.section == section) {
         let Some(svg) = svg else { continue };
         // The SVG document minus its XML declaration, inline.
-        let body = svg
-            .find("<svg")
-            .map_or(svg.as_str(), |start| &svg[start..]);
+        let body = svg.find("<svg").map_or(svg.as_str(), |start| &svg[start..]);
         let _ = writeln!(
             h,
             "<figure id=\"{}\">{body}<figcaption>{}</figcaption></figure>",

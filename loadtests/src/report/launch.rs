@@ -83,9 +83,9 @@ impl Launched {
                         .push(format!("sogs-rs on PostgreSQL + Redis: {e:#}"));
                 }
             }
-            _ => launched.skipped.push(
-                "sogs-rs on PostgreSQL + Redis: no --postgres-url given".into(),
-            ),
+            _ => launched
+                .skipped
+                .push("sogs-rs on PostgreSQL + Redis: no --postgres-url given".into()),
         }
         match &options.pysogs_dir {
             Some(dir) => {
@@ -124,7 +124,11 @@ impl Launched {
         Ok(())
     }
 
-    async fn start_cluster(&mut self, options: &LaunchOptions, admin_url: &str) -> anyhow::Result<()> {
+    async fn start_cluster(
+        &mut self,
+        options: &LaunchOptions,
+        admin_url: &str,
+    ) -> anyhow::Result<()> {
         let redis_url = match &options.redis_url {
             Some(url) => url.clone(),
             None => self.start_redis(options).await?,
@@ -397,7 +401,10 @@ async fn create_rooms(database_url: &str, rooms: &[String]) -> anyhow::Result<()
     let store = Store::connect(database_url)
         .await
         .context("cannot open the database")?;
-    store.migrate().await.context("cannot migrate the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
     for token in rooms {
         if store.room_by_token(token).await?.is_none() {
             store
@@ -464,7 +471,10 @@ mod tests {
             with_database("postgres://u:p@h/postgres?sslmode=disable", "x"),
             "postgres://u:p@h/x?sslmode=disable"
         );
-        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+        assert_eq!(
+            with_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
     }
 
     #[test]

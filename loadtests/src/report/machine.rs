@@ -50,7 +50,9 @@ pub fn load_average() -> [f64; 3] {
 
 /// Now, as `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn now_utc() -> String {
-    chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string()
 }
 
 #[cfg(test)]

@@ -105,6 +105,7 @@ pub async fn report(
     options: &ReportOptions,
     launch: &launch::LaunchOptions,
     out: &Path,
+    update_benchmarks: Option<&Path>,
 ) -> anyhow::Result<Results> {
     println!("starting servers (scratch: {})", launch.scratch.display());
     let launched = launch::Launched::start(launch).await?;
@@ -116,7 +117,11 @@ pub async fn report(
     }
     let systems = launched.systems.clone();
     let skipped = launched.skipped.clone();
-    let outcome = run::run(options, &systems, skipped).await;
+    // Ctrl-C or SIGTERM still stops the servers this run started.
+    let outcome = tokio::select! {
+        outcome = run::run(options, &systems, skipped) => outcome,
+        signal = interrupted() => Err(anyhow::anyhow!("stopped by {signal}")),
+    };
     launched.stop().await;
     let results = outcome?;
     let files = write(&results, out)?;
@@ -127,7 +132,43 @@ pub async fn report(
         results.machine.load_before[0], results.machine.load_after[0], results.machine.seconds
     );
     println!("report: {}", files[0].display());
+    if let Some(path) = update_benchmarks {
+        let document = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let generated = format!(
+            "{}\nFrom the report in `{}` (open `index.html`); the raw numbers are in its \
+             `results.json` and `points.csv`.\n",
+            summary::markdown(&results, &rows),
+            out.display()
+        );
+        let updated =
+            summary::replace_between_markers(&document, &generated).with_context(|| {
+                format!(
+                    "{} has no {} … {} markers",
+                    path.display(),
+                    summary::BEGIN_MARKER,
+                    summary::END_MARKER
+                )
+            })?;
+        std::fs::write(path, updated)?;
+        println!("updated the generated part of {}", path.display());
+    }
     Ok(results)
+}
+
+/// Waits for Ctrl-C or SIGTERM; says which.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "Ctrl-C",
+            _ = term.recv() => "SIGTERM",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
 }
 
 /// Writes `index.html`, `results.json`, `points.csv`, `summary.txt` and `plots/*.svg` into
@@ -155,7 +196,9 @@ pub fn write(results: &Results, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::write(&csv, results.csv())?;
     let text = out.join("summary.txt");
     std::fs::write(&text, summary::text_table(&rows))?;
-    files.extend([json, csv, text]);
+    let markdown = out.join("summary.md");
+    std::fs::write(&markdown, summary::markdown(results, &rows))?;
+    files.extend([json, csv, text, markdown]);
     Ok(files)
 }
 

@@ -255,7 +255,7 @@ pub fn percentile_x(q: f64) -> f64 {
 /// `v` on a percentile axis as a percentile: 0 → 0%, 1 → 90%, 2 → 99%, 3 → 99.9%.
 fn percentile_label(v: f64) -> String {
     let q = 100.0 * (1.0 - 10f64.powf(-v));
-    let digits = (v.floor() as usize).saturating_sub(1).min(4);
+    let digits = (v.ceil() as i64 - 2).clamp(0, 4) as usize;
     format!("{q:.digits$}%")
 }
 
@@ -273,6 +273,8 @@ mod tests {
         assert_eq!(percentile_label(0.0), "0%");
         assert_eq!(percentile_label(2.0), "99%");
         assert_eq!(percentile_label(3.0), "99.9%");
+        assert_eq!(percentile_label(1.0), "90%");
+        assert_eq!(percentile_label(2.5), "99.7%");
         assert!((percentile_x(0.99) - 2.0).abs() < 1e-9);
     }
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sogs::client::SogsClient;
 use sogs::crypto::EncType;
@@ -123,19 +124,39 @@ fn plan_steps(options: &ReportOptions, systems: &[System]) -> u64 {
         .filter(|s| s.key != "ours-pg1")
         .count()
         * options.known_users_steps;
-    let soak = options
-        .soak
-        .map_or(0, |d| d.as_secs_f64().div_euclid(options.soak_bucket.as_secs_f64()) as usize);
+    let soak = options.soak.map_or(0, |d| {
+        d.as_secs_f64()
+            .div_euclid(options.soak_bucket.as_secs_f64()) as usize
+    });
     (closed + open + mixed + 3 + memory + soak) as u64
 }
 
+/// The concurrency levels of a system's poll curves: the instances on PostgreSQL skip the
+/// lowest ones (one poll in flight says nothing about scale-out), PySOGS stops at its cap.
 fn concurrency_levels(options: &ReportOptions, system: &System) -> Vec<usize> {
-    options
-        .concurrency
+    let all = &options.concurrency;
+    let lowest_for_cluster = all
         .iter()
         .copied()
-        .filter(|&c| system.software == Software::Ours || c <= options.pysogs_max_concurrency)
+        .nth(all.len().saturating_sub(3))
+        .unwrap_or(1);
+    all.iter()
+        .copied()
+        .filter(|&c| match system.software {
+            Software::Pysogs => c <= options.pysogs_max_concurrency,
+            Software::Ours if system.key.starts_with("ours-pg") => c >= lowest_for_cluster,
+            Software::Ours => true,
+        })
         .collect()
+}
+
+/// A result line above the progress bar, or on stdout when there is no bar (not a terminal).
+fn say(progress: &ProgressBar, line: String) {
+    if progress.is_hidden() {
+        println!("{line}");
+    } else {
+        progress.println(line);
+    }
 }
 
 fn progress_bar(steps: u64) -> ProgressBar {
@@ -159,7 +180,10 @@ async fn measure(
     let mut pollers = BTreeMap::new();
     for system in systems {
         sampler.phase(&format!("{}: poll, closed loop", system.key));
-        progress.set_message(format!("{}: {} users poll once", system.name, options.poll_users));
+        progress.set_message(format!(
+            "{}: {} users poll once",
+            system.name, options.poll_users
+        ));
         let poller = Poller::new(
             &system.bases,
             system.server_pk,
@@ -167,11 +191,12 @@ async fn measure(
             options.poll_users,
             0,
         )
-        .await?;
+        .await
+        .with_context(|| format!("{}: setting up the polls", system.name))?;
         for transport in transports(system) {
             let mut estimate = match system.software {
-                Software::Ours => 4_000.0,
-                Software::Pysogs => 400.0,
+                Software::Ours => 2_000.0,
+                Software::Pysogs => 300.0,
             };
             for concurrency in concurrency_levels(options, system) {
                 progress.set_message(format!(
@@ -179,8 +204,9 @@ async fn measure(
                     system.name,
                     transport.name()
                 ));
-                let n = ((estimate * options.point_secs * 1.5) as usize)
-                    .clamp(20, options.max_requests);
+                // Enough for the point's length at the rate expected (a point that runs out
+                // early is still right, only shorter); building them costs CPU time.
+                let n = ((estimate * options.point_secs) as usize).clamp(20, options.max_requests);
                 let prepared = poller.prepare(n, transport)?;
                 let run = poller
                     .closed(
@@ -197,17 +223,20 @@ async fn measure(
                     seconds: run.elapsed.as_secs_f64(),
                     latency: Latency::of(&run.tally),
                 };
-                progress.println(format!(
-                    "{:<12} poll {:<16} {:>4} in flight: {:>8.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  {}",
-                    system.key,
-                    transport.name(),
-                    concurrency,
-                    point.throughput,
-                    point.latency.p50_ms,
-                    point.latency.p99_ms,
-                    run.tally.errors_line()
-                ));
-                estimate = estimate.max(point.throughput * 2.0);
+                say(
+                    progress,
+                    format!(
+                        "{:<12} poll {:<16} {:>4} in flight: {:>8.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  {}",
+                        system.key,
+                        transport.name(),
+                        concurrency,
+                        point.throughput,
+                        point.latency.p50_ms,
+                        point.latency.p99_ms,
+                        run.tally.errors_line()
+                    ),
+                );
+                estimate = point.throughput * 1.6;
                 results.closed.push(point);
                 progress.inc(1);
             }
@@ -216,11 +245,17 @@ async fn measure(
     }
 
     // The same poll in an open loop, at shares of each system's peak.
-    for system in single_instance(systems).into_iter().filter(|s| s.key != "ours-pg1") {
+    for system in single_instance(systems)
+        .into_iter()
+        .filter(|s| s.key != "ours-pg1")
+    {
         let Some(poller) = pollers.get(&system.key) else {
             continue;
         };
-        let Some(peak) = results.peak(&system.key, XCHACHA.name()).map(|p| p.throughput) else {
+        let Some(peak) = results
+            .peak(&system.key, XCHACHA.name())
+            .map(|p| p.throughput)
+        else {
             continue;
         };
         sampler.phase(&format!("{}: poll, open loop", system.key));
@@ -243,16 +278,19 @@ async fn measure(
                 seconds: run.elapsed.as_secs_f64(),
                 latency: Latency::of(&run.tally),
             };
-            progress.println(format!(
-                "{:<12} open loop {:>7.0}/s offered ({:>3.0}%): {:>7.0}/s done  p50 {:>7.2} ms  p99 {:>8.2} ms  {}",
-                system.key,
-                rate,
-                fraction * 100.0,
-                point.achieved_rate,
-                point.latency.p50_ms,
-                point.latency.p99_ms,
-                run.tally.errors_line()
-            ));
+            say(
+                progress,
+                format!(
+                    "{:<12} open loop {:>7.0}/s offered ({:>3.0}%): {:>7.0}/s done  p50 {:>7.2} ms  p99 {:>8.2} ms  {}",
+                    system.key,
+                    rate,
+                    fraction * 100.0,
+                    point.achieved_rate,
+                    point.latency.p50_ms,
+                    point.latency.p99_ms,
+                    run.tally.errors_line()
+                ),
+            );
             results.open.push(point);
             progress.inc(1);
         }
@@ -272,16 +310,21 @@ async fn measure(
             &system.rooms,
             options.mixed_users,
         )
-        .await?;
-        let capacity = capacity_search(options, system, &community, peak, results, progress).await?;
-        progress.println(format!(
-            "{:<12} mixed load: {} clients within p99 < {} ms",
-            system.key,
-            capacity
-                .clients
-                .map_or("no step".to_string(), |c| format!("{c:.0}")),
-            options.p99_goal_ms
-        ));
+        .await
+        .with_context(|| format!("{}: seeding the mixed load", system.name))?;
+        let capacity =
+            capacity_search(options, system, &community, peak, results, progress).await?;
+        say(
+            progress,
+            format!(
+                "{:<12} mixed load: {} clients within p99 < {} ms",
+                system.key,
+                capacity
+                    .clients
+                    .map_or("no step".to_string(), |c| format!("{c:.0}")),
+                options.p99_goal_ms
+            ),
+        );
         results.capacity.push(capacity);
     }
 
@@ -298,7 +341,8 @@ async fn measure(
             samples: options.post_visible_samples,
             timeout: Duration::from_secs(5),
         })
-        .await?;
+        .await
+        .with_context(|| format!("{}: post → visible", system.name))?;
         let point = PostVisible {
             system: system.key.clone(),
             post_via: system.bases[0].clone(),
@@ -306,16 +350,22 @@ async fn measure(
             resolution_ms: report.poll_round_trip.as_secs_f64() * 1e3,
             latency: Latency::of(&report.tally),
         };
-        progress.println(format!(
-            "{:<12} post → visible: p50 {:.2} ms  p99 {:.2} ms (resolution {:.2} ms)",
-            system.key, point.latency.p50_ms, point.latency.p99_ms, point.resolution_ms
-        ));
+        say(
+            progress,
+            format!(
+                "{:<12} post → visible: p50 {:.2} ms  p99 {:.2} ms (resolution {:.2} ms)",
+                system.key, point.latency.p50_ms, point.latency.p99_ms, point.resolution_ms
+            ),
+        );
         results.post_visible.push(point);
         progress.inc(1);
     }
 
     // Memory against known users.
-    for system in single_instance(systems).into_iter().filter(|s| s.key != "ours-pg1") {
+    for system in single_instance(systems)
+        .into_iter()
+        .filter(|s| s.key != "ours-pg1")
+    {
         sampler.phase(&format!("{}: known users", system.key));
         let target = match system.software {
             Software::Ours => options.known_users,
@@ -408,16 +458,19 @@ async fn mixed_step(
     let within_goal = latency.count > 0
         && latency.p99_ms <= options.p99_goal_ms
         && latency.error_share() <= options.max_error_share;
-    progress.println(format!(
-        "{:<12} mixed {:>8.0} clients ({:>6.0}/s): p50 {:>7.2} ms  p99 {:>8.2} ms  {}  {}",
-        system.key,
-        rate * MEAN_POLL_INTERVAL_SECS,
-        rate,
-        latency.p50_ms,
-        latency.p99_ms,
-        run.tally.errors_line(),
-        if within_goal { "within" } else { "MISSED" }
-    ));
+    say(
+        progress,
+        format!(
+            "{:<12} mixed {:>8.0} clients ({:>6.0}/s): p50 {:>7.2} ms  p99 {:>8.2} ms  {}  {}",
+            system.key,
+            rate * MEAN_POLL_INTERVAL_SECS,
+            rate,
+            latency.p50_ms,
+            latency.p99_ms,
+            run.tally.errors_line(),
+            if within_goal { "within" } else { "MISSED" }
+        ),
+    );
     Ok(MixedPoint {
         system: system.key.clone(),
         rate,
@@ -451,8 +504,8 @@ async fn known_users(
     let steps = options.known_users_steps.max(1) as u64;
     let per_step = target.div_ceil(steps).max(1);
     // Users the earlier scenarios already made on this server.
-    let mut known = (options.poll_users + options.mixed_users + options.post_visible_samples + 2)
-        as u64;
+    let mut known =
+        (options.poll_users + options.mixed_users + options.post_visible_samples + 2) as u64;
     let http = http_client();
     let rss = |s: &System| s.pids.iter().filter_map(|&p| tree_rss_kib(p)).sum::<u64>();
     results.known_users.push(KnownUsersPoint {
@@ -467,13 +520,18 @@ async fn known_users(
             per_step,
             step + 1
         ));
-        let (pk, base, rooms) = (system.server_pk, system.bases[0].clone(), system.rooms.clone());
+        let (pk, base, rooms) = (
+            system.server_pk,
+            system.bases[0].clone(),
+            system.rooms.clone(),
+        );
+        let shared = http.clone();
         let prepared = tokio::task::spawn_blocking(move || {
             let poll = serde_json::Value::Array(SogsClient::poll_batch(
                 &rooms.iter().map(|t| (t.as_str(), 0, 0)).collect::<Vec<_>>(),
             ));
             load::prepare_parallel(per_step as usize, |_| {
-                let user = SogsClient::new(&base, pk).with_random_user();
+                let user = SogsClient::with_http(&base, pk, shared.clone()).with_random_user();
                 let request = user.build_json("POST", "/batch", &poll);
                 Prepared::new(&user, request, Transport::Plain, 0, Expect::Batch)
             })
@@ -495,14 +553,17 @@ async fn known_users(
             known_users: known,
             rss_mib: rss(system) as f64 / 1024.0,
         };
-        progress.println(format!(
-            "{:<12} memory: {:>7} known users, RSS {:.1} MiB ({}, {:.0} new users/s)",
-            system.key,
-            point.known_users,
-            point.rss_mib,
-            run.tally.errors_line(),
-            run.throughput()
-        ));
+        say(
+            progress,
+            format!(
+                "{:<12} memory: {:>7} known users, RSS {:.1} MiB ({}, {:.0} new users/s)",
+                system.key,
+                point.known_users,
+                point.rss_mib,
+                run.tally.errors_line(),
+                run.throughput()
+            ),
+        );
         results.known_users.push(point);
         progress.inc(1);
     }
@@ -524,7 +585,11 @@ async fn soak(
         .iter()
         .find(|c| c.system == system.key)
         .and_then(|c| c.rate)
-        .or_else(|| results.peak(&system.key, XCHACHA.name()).map(|p| p.throughput * 0.3))
+        .or_else(|| {
+            results
+                .peak(&system.key, XCHACHA.name())
+                .map(|p| p.throughput * 0.3)
+        })
         .unwrap_or(50.0)
         * options.soak_fraction;
     let community = Arc::new(
@@ -567,8 +632,12 @@ async fn soak(
             busy += run.elapsed;
             tally.merge(run.tally);
         }
-        let rss_mib =
-            system.pids.iter().filter_map(|&p| tree_rss_kib(p)).sum::<u64>() as f64 / 1024.0;
+        let rss_mib = system
+            .pids
+            .iter()
+            .filter_map(|&p| tree_rss_kib(p))
+            .sum::<u64>() as f64
+            / 1024.0;
         let point = SoakBucket {
             system: system.key.clone(),
             index: bucket,
@@ -578,15 +647,18 @@ async fn soak(
             latency: Latency::of(&tally),
             rss_mib,
         };
-        progress.println(format!(
-            "{:<12} soak {:>3}: {:>7.0}/s  p99 {:>8.2} ms  RSS {:.1} MiB  {}",
-            system.key,
-            bucket + 1,
-            point.achieved_rate,
-            point.latency.p99_ms,
-            rss_mib,
-            tally.errors_line()
-        ));
+        say(
+            progress,
+            format!(
+                "{:<12} soak {:>3}: {:>7.0}/s  p99 {:>8.2} ms  RSS {:.1} MiB  {}",
+                system.key,
+                bucket + 1,
+                point.achieved_rate,
+                point.latency.p99_ms,
+                rss_mib,
+                tally.errors_line()
+            ),
+        );
         results.soak.push(point);
         progress.inc(1);
     }

@@ -20,7 +20,11 @@ const PYSOGS: &str = "pysogs";
 /// The rows, in reading order.
 pub fn rows(r: &Results) -> Vec<Row> {
     let has_pysogs = r.system(PYSOGS).is_some();
-    let not_run = if has_pysogs { "not run" } else { "not measured" };
+    let not_run = if has_pysogs {
+        "not run"
+    } else {
+        "not measured"
+    };
     let mut rows = Vec::new();
 
     if let Some(c) = r.capacity.iter().find(|c| c.system == OURS) {
@@ -70,14 +74,11 @@ pub fn rows(r: &Results) -> Vec<Row> {
         });
     }
     let p99_at = |system: &str, fraction: f64| {
-        r.open
-            .iter()
-            .filter(|p| p.system == system)
-            .min_by(|a, b| {
-                (a.fraction_of_peak - fraction)
-                    .abs()
-                    .total_cmp(&(b.fraction_of_peak - fraction).abs())
-            })
+        r.open.iter().filter(|p| p.system == system).min_by(|a, b| {
+            (a.fraction_of_peak - fraction)
+                .abs()
+                .total_cmp(&(b.fraction_of_peak - fraction).abs())
+        })
     };
     if let Some(ours) = p99_at(OURS, 0.75) {
         let theirs = p99_at(PYSOGS, 0.75);
@@ -286,9 +287,73 @@ pub fn text_table(rows: &[Row]) -> String {
     out
 }
 
+/// The summary as Markdown, for BENCHMARKS.md: the machine and its load, then the table.
+pub fn markdown(r: &Results, rows: &[Row]) -> String {
+    let m = &r.machine;
+    let mut out = format!(
+        "Run {} ({:.0} s), {} × {}, {:.0} GiB; load average {:.2} / {:.2} / {:.2} before, \
+         {:.2} / {:.2} / {:.2} after (1 / 5 / 15 min); generator on the same machine.\n\n\
+         | scenario | sogs-rs | PySOGS | ratio |\n|---|---|---|---|\n",
+        m.started_utc,
+        m.seconds,
+        m.cores,
+        m.cpu_model,
+        m.memory_gib,
+        m.load_before[0],
+        m.load_before[1],
+        m.load_before[2],
+        m.load_after[0],
+        m.load_after[1],
+        m.load_after[2],
+    );
+    for row in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            row.scenario, row.ours, row.pysogs, row.ratio
+        ));
+    }
+    if !r.pysogs_cannot.is_empty() {
+        out.push_str("\nPySOGS could not:\n");
+        for c in &r.pysogs_cannot {
+            out.push_str(&format!("- {c}\n"));
+        }
+    }
+    out
+}
+
+/// Markers around the part of a Markdown file that `--update-benchmarks` rewrites.
+pub const BEGIN_MARKER: &str = "<!-- sogs-loadtest report: begin (generated, do not edit) -->";
+pub const END_MARKER: &str = "<!-- sogs-loadtest report: end -->";
+
+/// `document` with the text between the markers replaced by `generated`; None when the
+/// markers are missing or out of order.
+pub fn replace_between_markers(document: &str, generated: &str) -> Option<String> {
+    let begin = document.find(BEGIN_MARKER)? + BEGIN_MARKER.len();
+    let end = begin + document[begin..].find(END_MARKER)?;
+    Some(format!(
+        "{}\n{}\n{}",
+        &document[..begin],
+        generated.trim_end(),
+        &document[end..]
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_generated_part_of_a_document_is_replaced_and_the_rest_kept() {
+        let doc = format!("# B\n\nbefore\n{BEGIN_MARKER}\nold\n{END_MARKER}\nafter\n");
+        let new = replace_between_markers(&doc, "| new |\n").unwrap();
+        assert_eq!(
+            new,
+            format!("# B\n\nbefore\n{BEGIN_MARKER}\n| new |\n{END_MARKER}\nafter\n")
+        );
+        assert_eq!(replace_between_markers(&new, "| new |").unwrap(), new);
+        assert!(replace_between_markers("no markers", "x").is_none());
+        assert!(replace_between_markers(&format!("{END_MARKER} {BEGIN_MARKER}"), "x").is_none());
+    }
 
     #[test]
     fn ratios_say_which_way_is_better() {

@@ -405,9 +405,19 @@ impl Stage for SlowModeStage {
             if sub.attempt != Attempt::Post || secs <= 0.0 || sub.perms.moderator {
                 return Ok(Decision::Allow);
             }
-            // The store is shared by every instance, so the window is too.
+            // The store is shared by every instance, so the window is too. A post made
+            // before slow mode was turned on counts; then the slot is claimed atomically,
+            // so two posts sent at once (to one instance or two) cannot both pass. An
+            // attempt a later stage refuses has used its slot: one try per interval.
             let last = env.store.last_post_at(sub.room.id, sub.sender.id).await?;
-            decided(rules::slow_mode(secs, sub.perms, last, sub.now))
+            if let Some(refusal) = rules::slow_mode(secs, sub.perms, last, sub.now) {
+                return Ok(Decision::Refuse(refusal));
+            }
+            let held = env
+                .store
+                .claim_slowmode_slot(sub.room.id, sub.sender.id, secs, sub.now)
+                .await?;
+            decided(rules::slow_mode(secs, sub.perms, held, sub.now))
         })
     }
 }

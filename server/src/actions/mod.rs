@@ -24,6 +24,7 @@ pub mod notify;
 pub mod policy;
 pub mod post;
 pub mod reports;
+pub mod webhooks;
 
 use futures::future::BoxFuture;
 use serde_json::Value;

@@ -84,15 +84,14 @@ pub async fn ban(
             if !may_ban_globally(true, Rank::of(target.moderator, target.admin)) {
                 return Err(ActionError::forbidden("Global moderators cannot be banned"));
             }
-            svc.store.ban_globally(target.id, unban_at).await?;
             if ban.purge {
-                for room in svc.store.list_rooms().await? {
-                    deleted += svc
-                        .store
-                        .delete_user_posts_and_uploads(room.id, target.id, svc.now)
-                        .await?
-                        .len();
-                }
+                let rooms: Vec<i64> = svc.store.list_rooms().await?.iter().map(|r| r.id).collect();
+                deleted = svc
+                    .store
+                    .ban_globally_and_purge(target.id, unban_at, &rooms, svc.now)
+                    .await?;
+            } else {
+                svc.store.ban_globally(target.id, unban_at, svc.now).await?;
             }
             let mut details = details;
             details["deleted"] = json!(deleted);
@@ -111,17 +110,19 @@ pub async fn ban(
                 }
             }
             for room in rooms {
-                svc.store
-                    .ban_from_room(room.id, target.id, unban_at)
-                    .await?;
                 let mut removed = 0;
                 if ban.purge {
+                    // The ban and the deletions in one transaction.
                     removed = svc
                         .store
-                        .delete_user_posts_and_uploads(room.id, target.id, svc.now)
+                        .ban_and_purge_from_room(room.id, &[target.id], unban_at, svc.now)
                         .await?
                         .len();
                     deleted += removed;
+                } else {
+                    svc.store
+                        .ban_from_room(room.id, target.id, unban_at, svc.now)
+                        .await?;
                 }
                 let mut details = details.clone();
                 details["deleted"] = json!(removed);
@@ -150,7 +151,7 @@ pub async fn unban(
                 ));
             }
             let user = svc.target(target).await?;
-            svc.store.unban_globally(user.id).await?;
+            svc.store.unban_globally(user.id, svc.now).await?;
             svc.audit(actor, None, Some(&user.session_id), "unban", details)
                 .await;
             svc.all_changed().await;
@@ -162,7 +163,7 @@ pub async fn unban(
             }
             let user = svc.target(target).await?;
             for room in rooms {
-                svc.store.unban_from_room(room.id, user.id).await?;
+                svc.store.unban_from_room(room.id, user.id, svc.now).await?;
                 svc.audit(
                     actor,
                     Some(room),
@@ -202,7 +203,9 @@ pub async fn timeout(
         return Err(ActionError::forbidden("Permission denied"));
     }
     let until = svc.now + secs;
-    svc.store.set_timeout(room.id, user.id, Some(until)).await?;
+    svc.store
+        .set_timeout(room.id, user.id, Some(until), svc.now)
+        .await?;
     svc.audit(
         actor,
         Some(room),
@@ -224,7 +227,9 @@ pub async fn end_timeout(
 ) -> Result<User, ActionError> {
     svc.require_moderator(actor, room).await?;
     let user = svc.target(target).await?;
-    svc.store.set_timeout(room.id, user.id, None).await?;
+    svc.store
+        .set_timeout(room.id, user.id, None, svc.now)
+        .await?;
     svc.audit(
         actor,
         Some(room),
@@ -263,6 +268,7 @@ pub async fn ban_first_seen_between(
         ));
     }
     let mut outcome = SpanBanOutcome::default();
+    let mut ids = Vec::new();
     for user in svc
         .store
         .users_first_seen_between(room.id, from, to)
@@ -273,14 +279,16 @@ pub async fn ban_first_seen_between(
             outcome.spared += 1;
             continue;
         }
-        svc.store.ban_from_room(room.id, user.id, None).await?;
-        outcome.deleted += svc
-            .store
-            .delete_user_posts_and_uploads(room.id, user.id, svc.now)
-            .await?
-            .len();
+        ids.push(user.id);
         outcome.banned.push(user.session_id);
     }
+    // Every ban and deletion in one transaction: the clean-up happens entirely or not at
+    // all, and nobody banned can post between their ban and the deletion.
+    outcome.deleted = svc
+        .store
+        .ban_and_purge_from_room(room.id, &ids, None, svc.now)
+        .await?
+        .len();
     svc.audit(
         actor,
         Some(room),

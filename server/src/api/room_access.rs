@@ -1,6 +1,7 @@
 //! Resolving the `{token}` of a route to a room and the requester's permissions in it, with
 //! the statuses PySOGS gives when they fall short.
 
+use crate::domain::room_policy::Lockdown;
 use crate::domain::{Need, Permissions};
 use crate::store::{Room, RoomPermissions, Viewer};
 
@@ -80,6 +81,54 @@ impl Ctx<'_> {
             .ok_or(ApiError::NotFound)?;
         caches.put_permissions(&p, seen);
         Ok(p)
+    }
+
+    /// `perms` as clients should show them now: while a lockdown refuses the requester,
+    /// `write` and `upload` read false, so Session clients hide the composer from exactly
+    /// those who may not post (everyone but moderators, or only the newcomers a new-users
+    /// lockdown refuses), and show it again when the lockdown ends. Stored permissions are
+    /// untouched. Costs no SQL while no lockdown is in force (the lockdown is cached and
+    /// invalidated with the room); during one, one indexed read of the requester's first
+    /// sighting.
+    pub async fn as_shown(&self, room: &Room, perms: Permissions) -> Result<Permissions, ApiError> {
+        if perms.moderator || !perms.write {
+            return Ok(perms);
+        }
+        let now = self.now();
+        let Some(lockdown) = self.lockdown(room).await?.filter(|l| l.in_force(now)) else {
+            return Ok(perms);
+        };
+        let first_seen = match (self.identity.user(), lockdown.first_seen_after) {
+            (_, None) | (None, _) => now,
+            (Some(user), Some(_)) => self
+                .state
+                .store
+                .first_seen(room.id, user.user.id)
+                .await?
+                .unwrap_or(now),
+        };
+        if !lockdown.blocks(first_seen, now) {
+            return Ok(perms);
+        }
+        Ok(Permissions {
+            write: false,
+            upload: false,
+            ..perms
+        })
+    }
+
+    /// The room's stored lockdown (ended or not), from the cache when it can be trusted.
+    async fn lockdown(&self, room: &Room) -> Result<Option<Lockdown>, ApiError> {
+        let caches = &self.state.cluster.caches;
+        if let Some(known) = caches.lockdown(&room.token) {
+            return Ok(known);
+        }
+        let seen = caches.generation();
+        let stored = self.state.store.room_policy(room.id).await?;
+        let lockdown =
+            crate::actions::policy::effective(&stored, &self.state.config.antiraid).lockdown;
+        caches.put_lockdown(&room.token, lockdown.clone(), seen);
+        Ok(lockdown)
     }
 
     /// The room, if the requester can access it (404 otherwise, as if it did not exist).

@@ -24,6 +24,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::change_marker::ChangeMarker;
+use crate::domain::room_policy::Lockdown;
 use crate::store::{Room, RoomPermissions, User};
 
 /// Entry lifetime for the single-instance default.
@@ -149,6 +150,9 @@ pub struct Caches {
     permissions: Map<(i64, i64), RoomPermissions>,
     /// `(user, outbox?)` of mailboxes known to hold no message at all.
     empty_mailboxes: Map<(i64, bool), ()>,
+    /// Each room's lockdown as stored (by lower-case token; `None`: none), so that every
+    /// poll can show `write: false` to those a lockdown refuses without reading the policy.
+    lockdowns: Map<String, Option<Lockdown>>,
     /// Counts applied invalidations. A reader notes it before querying the database and
     /// stores its result only if it has not moved, so a value read just before a concurrent
     /// write's invalidation arrived is never cached after it.
@@ -169,6 +173,7 @@ impl Caches {
             users: Map::new(),
             permissions: Map::new(),
             empty_mailboxes: Map::new(),
+            lockdowns: Map::new(),
             generation: AtomicU64::new(0),
             admin_changes: OnceLock::new(),
         }
@@ -335,6 +340,20 @@ impl Caches {
         }
     }
 
+    /// The lockdown stored for room `token` (`Some(None)`: known to have none).
+    pub fn lockdown(&self, token: &str) -> Option<Option<Lockdown>> {
+        self.count(
+            Kind::Lockdown,
+            self.lockdowns.get(&token.to_lowercase(), self.ttl()),
+        )
+    }
+
+    pub fn put_lockdown(&self, token: &str, lockdown: Option<Lockdown>, seen: u64) {
+        if self.fresh(seen) {
+            self.lockdowns.put(token.to_lowercase(), lockdown);
+        }
+    }
+
     /// Forgets entries that can no longer be served (older than the current lifetime), so
     /// memory follows the users active lately rather than every user ever seen. Run by a
     /// background task every few seconds.
@@ -344,12 +363,17 @@ impl Caches {
         self.users.prune(ttl);
         self.permissions.prune(ttl);
         self.empty_mailboxes.prune(ttl);
+        self.lockdowns.prune(ttl);
     }
 
     /// How many entries are held, all caches together.
     #[cfg(test)]
     fn entries(&self) -> usize {
-        self.rooms.len() + self.users.len() + self.permissions.len() + self.empty_mailboxes.len()
+        self.rooms.len()
+            + self.users.len()
+            + self.permissions.len()
+            + self.empty_mailboxes.len()
+            + self.lockdowns.len()
     }
 
     /// Drops what `what` made stale.
@@ -358,6 +382,7 @@ impl Caches {
         match what {
             Invalidation::Room(token) => {
                 let token = token.to_lowercase();
+                self.lockdowns.retain(|k, _| *k != token);
                 let mut room_id = None;
                 self.rooms.retain(|k, v| {
                     if *k == token {
@@ -379,6 +404,7 @@ impl Caches {
                 self.users.retain(|_, _| false);
                 self.permissions.retain(|_, _| false);
                 self.empty_mailboxes.retain(|_, _| false);
+                self.lockdowns.retain(|_, _| false);
             }
         }
     }
@@ -390,6 +416,7 @@ enum Kind {
     User,
     Permissions,
     Mailbox,
+    Lockdown,
 }
 
 #[derive(Clone, Copy)]
@@ -400,11 +427,12 @@ enum Outcome {
     Bypass,
 }
 
-const KINDS: [(Kind, &str); 4] = [
+const KINDS: [(Kind, &str); 5] = [
     (Kind::Room, "room"),
     (Kind::User, "user"),
     (Kind::Permissions, "permissions"),
     (Kind::Mailbox, "empty_mailbox"),
+    (Kind::Lockdown, "lockdown"),
 ];
 const OUTCOMES: [(Outcome, &str); 3] = [
     (Outcome::Hit, "hit"),
@@ -414,7 +442,7 @@ const OUTCOMES: [(Outcome, &str); 3] = [
 
 /// Lookup counts, one counter per cache and outcome.
 #[derive(Default)]
-struct Stats([[AtomicU64; 3]; 4]);
+struct Stats([[AtomicU64; 3]; 5]);
 
 impl Stats {
     fn add(&self, kind: Kind, outcome: Outcome) {
@@ -422,7 +450,7 @@ impl Stats {
     }
 
     fn snapshot(&self) -> Vec<(&'static str, &'static str, u64)> {
-        let mut out = Vec::with_capacity(12);
+        let mut out = Vec::with_capacity(KINDS.len() * OUTCOMES.len());
         for (kind, kind_name) in KINDS {
             for (outcome, outcome_name) in OUTCOMES {
                 let n = self.0[kind as usize][outcome as usize].load(Ordering::Relaxed);

@@ -409,7 +409,11 @@ impl LocalInner {
     /// Drops the minutes no request can be stamped in any more (outside the window).
     fn expire(&mut self, now: f64) {
         let oldest = ((now - TIMESTAMP_WINDOW_SECS) / MINUTE).floor() as i64;
-        if self.minutes.first_key_value().is_some_and(|(&m, _)| m < oldest) {
+        if self
+            .minutes
+            .first_key_value()
+            .is_some_and(|(&m, _)| m < oldest)
+        {
             let kept = self.minutes.split_off(&oldest);
             let gone = std::mem::replace(&mut self.minutes, kept);
             self.len -= gone.values().map(HashSet::len).sum::<usize>();
@@ -422,9 +426,10 @@ impl LocalInner {
     /// Drops the minute of nonces farthest from `current` (the earliest or the latest)
     /// and notes it as forgotten.
     fn forget_farthest_from(&mut self, current: i64) {
-        let (Some((&first, _)), Some((&last, _))) =
-            (self.minutes.first_key_value(), self.minutes.last_key_value())
-        else {
+        let (Some((&first, _)), Some((&last, _))) = (
+            self.minutes.first_key_value(),
+            self.minutes.last_key_value(),
+        ) else {
             return;
         };
         let farthest = if current.abs_diff(first) >= current.abs_diff(last) {
@@ -503,13 +508,19 @@ mod tests {
     fn a_local_nonce_is_accepted_once_while_its_stamp_is_in_the_window() {
         let nonces = LocalNonces::default();
         assert_eq!(nonces.remember([1; 16], NOW, NOW), NonceVerdict::Fresh);
-        assert_eq!(nonces.remember([1; 16], NOW, NOW + 50.0), NonceVerdict::Reused);
+        assert_eq!(
+            nonces.remember([1; 16], NOW, NOW + 50.0),
+            NonceVerdict::Reused
+        );
         assert_eq!(
             nonces.remember([1; 16], NOW, NOW + TIMESTAMP_WINDOW_SECS),
             NonceVerdict::Reused,
             "kept while a request stamped then is still accepted"
         );
-        assert_eq!(nonces.remember([2; 16], NOW, NOW + 50.0), NonceVerdict::Fresh);
+        assert_eq!(
+            nonces.remember([2; 16], NOW, NOW + 50.0),
+            NonceVerdict::Fresh
+        );
         let later = NOW + TIMESTAMP_WINDOW_SECS + 2.0 * MINUTE;
         assert_eq!(nonces.remember([3; 16], later, later), NonceVerdict::Fresh);
         assert_eq!(nonces.len(), 1, "minutes out of the window are dropped");
@@ -532,18 +543,36 @@ mod tests {
         let nonces = LocalNonces::with_capacity(4);
         let day = TIMESTAMP_WINDOW_SECS;
         // An attacker fills the set with requests stamped a day ahead and a day behind.
-        assert_eq!(nonces.remember([1; 16], NOW + day, NOW), NonceVerdict::Fresh);
-        assert_eq!(nonces.remember([2; 16], NOW - day, NOW), NonceVerdict::Fresh);
-        assert_eq!(nonces.remember([3; 16], NOW + day - 600.0, NOW), NonceVerdict::Fresh);
+        assert_eq!(
+            nonces.remember([1; 16], NOW + day, NOW),
+            NonceVerdict::Fresh
+        );
+        assert_eq!(
+            nonces.remember([2; 16], NOW - day, NOW),
+            NonceVerdict::Fresh
+        );
+        assert_eq!(
+            nonces.remember([3; 16], NOW + day - 600.0, NOW),
+            NonceVerdict::Fresh
+        );
         assert_eq!(nonces.remember([4; 16], NOW, NOW), NonceVerdict::Fresh);
         // Full: an honest request stamped now pushes out the farthest minutes, not its own.
         assert_eq!(nonces.remember([5; 16], NOW, NOW), NonceVerdict::Fresh);
         assert_eq!(nonces.len(), 4);
-        assert_eq!(nonces.remember([6; 16], NOW + 1.0, NOW + 1.0), NonceVerdict::Fresh);
+        assert_eq!(
+            nonces.remember([6; 16], NOW + 1.0, NOW + 1.0),
+            NonceVerdict::Fresh
+        );
         assert_eq!(nonces.len(), 4);
         // The honest nonces are still known, so their replays are refused as replays.
-        assert_eq!(nonces.remember([4; 16], NOW, NOW + 2.0), NonceVerdict::Reused);
-        assert_eq!(nonces.remember([5; 16], NOW, NOW + 2.0), NonceVerdict::Reused);
+        assert_eq!(
+            nonces.remember([4; 16], NOW, NOW + 2.0),
+            NonceVerdict::Reused
+        );
+        assert_eq!(
+            nonces.remember([5; 16], NOW, NOW + 2.0),
+            NonceVerdict::Reused
+        );
         // The forgotten minutes' nonces are gone: anything stamped in them is refused, so a
         // replay cannot pass for new.
         assert_eq!(

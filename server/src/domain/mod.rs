@@ -17,6 +17,7 @@ pub mod room_command;
 pub mod room_policy;
 pub mod room_token;
 pub mod similarity;
+pub mod webhook;
 
 pub use filename::FileName;
 pub use permissions::{Need, Permissions};

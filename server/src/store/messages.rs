@@ -9,6 +9,7 @@ use super::{
     Message, MessageEdit, MessageRevision, NewMessage, Store, StoreError, StoreResult, Viewer,
     with_pool, write_tx,
 };
+use crate::domain::webhook::EventKind;
 
 /// Selects [`Message`] columns from `messages m` with the author (`u`) and whisper target
 /// (`w`) joined in for their session ids.
@@ -101,7 +102,64 @@ macro_rules! soft_delete {
 
 pub(super) use soft_delete;
 
-const MESSAGE_BY_ID: &str = concat!(message_select!(), "WHERE m.id = $1");
+/// `purge_user_in_room!(tx, room, user, now)` inside a write transaction: soft-deletes every
+/// live message `user` posted in `room` (oldest first) and expires every file they uploaded
+/// there but the room's image; evaluates to the deleted ids. See
+/// [`Store::delete_user_posts_and_uploads`].
+macro_rules! purge_user_in_room {
+    ($tx:ident, $room:expr, $user:expr, $now:expr) => {{
+        let (room, user, now): (i64, i64, f64) = ($room, $user, $now);
+        lock_sequence!($tx, room);
+        let ids = sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM messages WHERE room = $1 AND user_id = $2 AND data IS NOT NULL \
+             ORDER BY id",
+        )
+        .bind(room)
+        .bind(user)
+        .fetch_all(&mut *$tx)
+        .await?;
+        for &id in &ids {
+            soft_delete!($tx, room, id, now);
+            $crate::store::messages::message_event!(
+                $tx,
+                $crate::domain::webhook::EventKind::MessageDeleted,
+                id,
+                now
+            );
+        }
+        // File ids start at 1, so 0 stands for "no image".
+        sqlx::query(
+            "UPDATE files SET expiry = 0 WHERE room = $1 AND uploader = $2 \
+             AND id <> COALESCE((SELECT image FROM rooms WHERE id = $1), 0)",
+        )
+        .bind(room)
+        .bind(user)
+        .execute(&mut *$tx)
+        .await?;
+        ids
+    }};
+}
+pub(super) use purge_user_in_room;
+
+pub(super) const MESSAGE_BY_ID: &str = concat!(message_select!(), "WHERE m.id = $1");
+
+/// `message_event!(tx, kind, id, now)`: reads message `id` as it now is in the
+/// transaction and writes its `kind` event to the outbox (none for a filtered message);
+/// evaluates to the message.
+macro_rules! message_event {
+    ($tx:ident, $kind:expr, $id:expr, $now:expr) => {{
+        let message =
+            sqlx::query_as::<_, $crate::store::Message>($crate::store::messages::MESSAGE_BY_ID)
+                .bind($id)
+                .fetch_one(&mut *$tx)
+                .await?;
+        if let Some(event) = $crate::store::webhooks::OutboxEvent::message($kind, &message, $now) {
+            $crate::store::webhooks::outbox!($tx, &event);
+        }
+        message
+    }};
+}
+pub(super) use message_event;
 
 /// `insert_message!(tx, new, now)`: stores `new` (a `NewMessage`) under the room's next
 /// sequence number, evaluating to its id. One statement for ordinary posts and moderators'
@@ -136,10 +194,7 @@ impl Store {
     pub async fn post_message(&self, new: &NewMessage<'_>, now: f64) -> StoreResult<Message> {
         write_tx!(self, |tx| {
             let id = insert_message!(tx, new, now);
-            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?)
+            Ok(message_event!(tx, EventKind::MessagePosted, id, now))
         })
     }
 
@@ -250,10 +305,12 @@ impl Store {
                 .bind(seqno)
                 .execute(&mut *tx)
                 .await?;
-            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
-                .bind(edit.message)
-                .fetch_one(&mut *tx)
-                .await?)
+            Ok(message_event!(
+                tx,
+                EventKind::MessageEdited,
+                edit.message,
+                now
+            ))
         })
     }
 
@@ -266,10 +323,7 @@ impl Store {
         write_tx!(self, |tx| {
             lock_sequence!(tx, room);
             soft_delete!(tx, room, message, now);
-            Ok(sqlx::query_as::<_, Message>(MESSAGE_BY_ID)
-                .bind(message)
-                .fetch_one(&mut *tx)
-                .await?)
+            Ok(message_event!(tx, EventKind::MessageDeleted, message, now))
         })
     }
 
@@ -293,6 +347,7 @@ impl Store {
                 .await?;
             for &id in &ids {
                 soft_delete!(tx, room, id, now);
+                message_event!(tx, EventKind::MessageDeleted, id, now);
             }
             Ok(ids)
         })
@@ -309,29 +364,7 @@ impl Store {
         user: i64,
         now: f64,
     ) -> StoreResult<Vec<i64>> {
-        const LIVE_BY_USER: &str = "SELECT id FROM messages \
-             WHERE room = $1 AND user_id = $2 AND data IS NOT NULL ORDER BY id";
-        // File ids start at 1, so 0 stands for "no image".
-        const EXPIRE_UPLOADS: &str = "UPDATE files SET expiry = 0 \
-             WHERE room = $1 AND uploader = $2 \
-             AND id <> COALESCE((SELECT image FROM rooms WHERE id = $1), 0)";
-        write_tx!(self, |tx| {
-            lock_sequence!(tx, room);
-            let ids = sqlx::query_scalar::<_, i64>(LIVE_BY_USER)
-                .bind(room)
-                .bind(user)
-                .fetch_all(&mut *tx)
-                .await?;
-            for &id in &ids {
-                soft_delete!(tx, room, id, now);
-            }
-            sqlx::query(EXPIRE_UPLOADS)
-                .bind(room)
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
-            Ok(ids)
-        })
+        write_tx!(self, |tx| Ok(purge_user_in_room!(tx, room, user, now)))
     }
 
     /// The message with this id in this room, whatever its state (deleted, filtered,

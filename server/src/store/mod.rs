@@ -42,6 +42,7 @@ mod sequence;
 mod service_nodes;
 mod uploads;
 mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -65,8 +66,8 @@ pub use models::{
     Room, RoomModerator, RoomPermissions, RoomUpdate, Unpinned, User, Viewer,
 };
 pub use policies::{JoinEntry, StoredLockdown, StoredMedia, StoredRoomPolicy, UserRestrictions};
-pub use schema::SchemaStatus;
 pub use reports::{ACTIVITY_WINDOWS_DAYS, RoomStats, UserInRoom};
+pub use schema::SchemaStatus;
 pub use users::SYSTEM_USER_ID;
 
 /// Shorthand for store results.

@@ -10,11 +10,15 @@
 //! is decided by the caller; the store keeps the data consistent (admins are moderators,
 //! moderators are never banned).
 
+use super::messages::purge_user_in_room;
+use super::messages::soft_delete;
 use super::permissions::{DELETE_EMPTY_OVERRIDE, ENSURE_OVERRIDE};
-use super::sequence::bump_info_updates;
+use super::sequence::{bump_info_updates, bump_sequence, lock_sequence};
+use super::webhooks::ban_event;
 use super::{
     ModeratorRole, RoomModerator, Store, StoreError, StoreResult, User, with_pool, write_tx,
 };
+use crate::domain::webhook::EventKind;
 
 #[derive(sqlx::FromRow, PartialEq, Eq, Clone, Copy, Default)]
 struct Standing {
@@ -46,6 +50,80 @@ macro_rules! room_standing {
             .await?
             .unwrap_or_default()
     };
+}
+
+/// `ban_in_room!(tx, room, user, unban_at)` inside a write transaction: bans the user from
+/// the room as [`Store::ban_from_room`] describes.
+macro_rules! ban_in_room {
+    ($tx:ident, $room:expr, $user:expr, $unban_at:expr) => {{
+        const BAN: &str = "UPDATE user_permission_overrides SET banned = TRUE, \
+             moderator = FALSE, admin = FALSE WHERE room = $1 AND user_id = $2";
+        bump_info_updates!($tx, $room, 0_i64);
+        let before = room_standing!($tx, $room, $user);
+        sqlx::query(ENSURE_OVERRIDE)
+            .bind($room)
+            .bind($user)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(BAN)
+            .bind($room)
+            .bind($user)
+            .execute(&mut *$tx)
+            .await?;
+        if before.listed().0 {
+            bump_info_updates!($tx, $room, 1_i64);
+        }
+        sqlx::query("DELETE FROM room_users WHERE room = $1 AND user_id = $2")
+            .bind($room)
+            .bind($user)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("DELETE FROM user_ban_futures WHERE room = $1 AND user_id = $2")
+            .bind($room)
+            .bind($user)
+            .execute(&mut *$tx)
+            .await?;
+        if let Some(at) = $unban_at {
+            sqlx::query(
+                "INSERT INTO user_ban_futures (room, user_id, at, banned) \
+                     VALUES ($1, $2, $3, FALSE)",
+            )
+            .bind($room)
+            .bind($user)
+            .bind(at)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+/// `ban_everywhere!(tx, user, unban_at)` inside a write transaction: bans the user
+/// server-wide as [`Store::ban_globally`] describes.
+macro_rules! ban_everywhere {
+    ($tx:ident, $user:expr, $unban_at:expr) => {{
+        let banned = sqlx::query("UPDATE users SET banned = TRUE WHERE id = $1")
+            .bind($user)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+        if banned == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        sqlx::query("DELETE FROM user_ban_futures WHERE room IS NULL AND user_id = $1")
+            .bind($user)
+            .execute(&mut *$tx)
+            .await?;
+        if let Some(at) = $unban_at {
+            sqlx::query(
+                "INSERT INTO user_ban_futures (room, user_id, at, banned) \
+                     VALUES (NULL, $1, $2, FALSE)",
+            )
+            .bind($user)
+            .bind(at)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
 }
 
 impl Store {
@@ -183,54 +261,67 @@ impl Store {
         room: i64,
         user: i64,
         unban_at: Option<f64>,
+        now: f64,
     ) -> StoreResult<()> {
-        const BAN: &str = "UPDATE user_permission_overrides SET banned = TRUE, \
-             moderator = FALSE, admin = FALSE WHERE room = $1 AND user_id = $2";
         write_tx!(self, |tx| {
-            bump_info_updates!(tx, room, 0_i64);
-            let before = room_standing!(tx, room, user);
-            sqlx::query(ENSURE_OVERRIDE)
-                .bind(room)
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(BAN)
-                .bind(room)
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
-            if before.listed().0 {
-                bump_info_updates!(tx, room, 1_i64);
-            }
-            sqlx::query("DELETE FROM room_users WHERE room = $1 AND user_id = $2")
-                .bind(room)
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM user_ban_futures WHERE room = $1 AND user_id = $2")
-                .bind(room)
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(at) = unban_at {
-                sqlx::query(
-                    "INSERT INTO user_ban_futures (room, user_id, at, banned) \
-                     VALUES ($1, $2, $3, FALSE)",
-                )
-                .bind(room)
-                .bind(user)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            }
+            ban_in_room!(tx, room, user, unban_at);
+            ban_event!(tx, EventKind::UserBanned, Some(room), user, unban_at, now);
             Ok(())
+        })
+    }
+
+    /// Bans each of `users` from `room` (until `unban_at`, or for good) and deletes
+    /// everything they posted there and expires their uploads, as [`Store::ban_from_room`]
+    /// and [`Store::delete_user_posts_and_uploads`] do, all in ONE transaction: a raid
+    /// clean-up or a ban-and-delete-all happens entirely or not at all, and no post of a
+    /// banned user can slip in between. Returns the deleted message ids.
+    #[tracing::instrument(skip_all, fields(room = room, users = users.len()))]
+    pub async fn ban_and_purge_from_room(
+        &self,
+        room: i64,
+        users: &[i64],
+        unban_at: Option<f64>,
+        now: f64,
+    ) -> StoreResult<Vec<i64>> {
+        write_tx!(self, |tx| {
+            let mut deleted = Vec::new();
+            for &user in users {
+                ban_in_room!(tx, room, user, unban_at);
+                ban_event!(tx, EventKind::UserBanned, Some(room), user, unban_at, now);
+                deleted.extend(purge_user_in_room!(tx, room, user, now));
+            }
+            Ok(deleted)
+        })
+    }
+
+    /// Bans the user server-wide (as [`Store::ban_globally`]) and deletes everything they
+    /// posted in `rooms`, in one transaction. Returns the number of deleted messages.
+    #[tracing::instrument(skip_all, fields(user = user))]
+    pub async fn ban_globally_and_purge(
+        &self,
+        user: i64,
+        unban_at: Option<f64>,
+        rooms: &[i64],
+        now: f64,
+    ) -> StoreResult<usize> {
+        let mut rooms = rooms.to_vec();
+        // One lock order for every such transaction: no two can deadlock.
+        rooms.sort_unstable();
+        write_tx!(self, |tx| {
+            ban_everywhere!(tx, user, unban_at);
+            ban_event!(tx, EventKind::UserBanned, None::<i64>, user, unban_at, now);
+            let mut deleted = 0;
+            for &room in &rooms {
+                deleted += purge_user_in_room!(tx, room, user, now).len();
+            }
+            Ok(deleted)
         })
     }
 
     /// Lifts the user's room ban (scheduled changes stay, as in pysogs: they only ever
     /// unban).
     #[tracing::instrument(skip_all, fields(room = room, user = user))]
-    pub async fn unban_from_room(&self, room: i64, user: i64) -> StoreResult<()> {
+    pub async fn unban_from_room(&self, room: i64, user: i64, now: f64) -> StoreResult<()> {
         const UNBAN: &str = "UPDATE user_permission_overrides SET banned = FALSE \
              WHERE room = $1 AND user_id = $2";
         write_tx!(self, |tx| {
@@ -244,6 +335,7 @@ impl Store {
                 .bind(user)
                 .execute(&mut *tx)
                 .await?;
+            ban_event!(tx, EventKind::UserUnbanned, Some(room), user, None, now);
             Ok(())
         })
     }
@@ -252,37 +344,22 @@ impl Store {
     /// `unban_at` (`None`: permanent). A global moderator cannot be banned:
     /// [`StoreError::Invalid`] (the caller should have refused first).
     #[tracing::instrument(skip_all, fields(user = user))]
-    pub async fn ban_globally(&self, user: i64, unban_at: Option<f64>) -> StoreResult<()> {
+    pub async fn ban_globally(
+        &self,
+        user: i64,
+        unban_at: Option<f64>,
+        now: f64,
+    ) -> StoreResult<()> {
         write_tx!(self, |tx| {
-            let banned = sqlx::query("UPDATE users SET banned = TRUE WHERE id = $1")
-                .bind(user)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if banned == 0 {
-                return Err(StoreError::NotFound("user"));
-            }
-            sqlx::query("DELETE FROM user_ban_futures WHERE room IS NULL AND user_id = $1")
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(at) = unban_at {
-                sqlx::query(
-                    "INSERT INTO user_ban_futures (room, user_id, at, banned) \
-                     VALUES (NULL, $1, $2, FALSE)",
-                )
-                .bind(user)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            }
+            ban_everywhere!(tx, user, unban_at);
+            ban_event!(tx, EventKind::UserBanned, None::<i64>, user, unban_at, now);
             Ok(())
         })
     }
 
     /// Lifts the user's global ban and cancels scheduled global ban changes.
     #[tracing::instrument(skip_all, fields(user = user))]
-    pub async fn unban_globally(&self, user: i64) -> StoreResult<()> {
+    pub async fn unban_globally(&self, user: i64, now: f64) -> StoreResult<()> {
         write_tx!(self, |tx| {
             sqlx::query("UPDATE users SET banned = FALSE WHERE id = $1")
                 .bind(user)
@@ -292,6 +369,7 @@ impl Store {
                 .bind(user)
                 .execute(&mut *tx)
                 .await?;
+            ban_event!(tx, EventKind::UserUnbanned, None::<i64>, user, None, now);
             Ok(())
         })
     }

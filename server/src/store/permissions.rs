@@ -5,10 +5,12 @@
 //! with no ban, no moderator flags and every permission back on the room default, the row
 //! is deleted.
 
+use super::webhooks::{ban_event, permissions_event};
 use super::{
     BanFuture, PermissionChange, PermissionFuture, PermissionOverride, RoomPermissions, Store,
     StoreResult, with_pool, write_tx,
 };
+use crate::domain::webhook::EventKind;
 
 /// [`RoomPermissions`] columns; `$1` is the user.
 macro_rules! permissions_select {
@@ -51,10 +53,11 @@ const UPDATE_PERMISSIONS: &str = "UPDATE user_permission_overrides SET \
      upload = CASE WHEN $9 THEN $10 ELSE upload END \
      WHERE room = $1 AND user_id = $2";
 
-/// `apply_permission_change!(tx, room, user, change)`: writes a [`PermissionChange`]'s
-/// values (not its `unschedule`) to the override row, creating or deleting it as needed.
+/// `apply_permission_change!(tx, room, user, change, now)`: writes a
+/// [`PermissionChange`]'s values (not its `unschedule`) to the override row, creating or
+/// deleting it as needed, and the change to the webhook outbox.
 macro_rules! apply_permission_change {
-    ($tx:ident, $room:expr, $user:expr, $change:expr) => {{
+    ($tx:ident, $room:expr, $user:expr, $change:expr, $now:expr) => {{
         let (room, user, change): (i64, i64, &PermissionChange) = ($room, $user, $change);
         sqlx::query(ENSURE_OVERRIDE)
             .bind(room)
@@ -79,6 +82,7 @@ macro_rules! apply_permission_change {
             .bind(user)
             .execute(&mut *$tx)
             .await?;
+        permissions_event!($tx, room, user, change, $now);
     }};
 }
 
@@ -182,6 +186,7 @@ impl Store {
         room: i64,
         user: i64,
         change: &PermissionChange,
+        now: f64,
     ) -> StoreResult<Option<PermissionOverride>> {
         const UNSCHEDULE: &str = "UPDATE user_permission_futures SET \
              read = CASE WHEN $3 THEN NULL ELSE read END, \
@@ -208,7 +213,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            apply_permission_change!(tx, room, user, change);
+            apply_permission_change!(tx, room, user, change, now);
             Ok(sqlx::query_as::<_, PermissionOverride>(SQL)
                 .bind(room)
                 .bind(user)
@@ -320,7 +325,7 @@ impl Store {
                     upload: value(due.upload, defaults.upload),
                     ..PermissionChange::default()
                 };
-                apply_permission_change!(tx, due.room, due.user_id, &change);
+                apply_permission_change!(tx, due.room, due.user_id, &change, now);
             }
 
             let mut bans = sqlx::query_as::<_, DueBanFuture>(TAKE_BANS)
@@ -356,6 +361,12 @@ impl Store {
                             .await?;
                     }
                 }
+                let kind = if due.banned {
+                    EventKind::UserBanned
+                } else {
+                    EventKind::UserUnbanned
+                };
+                ban_event!(tx, kind, due.room, due.user_id, None, now);
             }
             Ok(u64::try_from(permissions.len() + bans.len()).unwrap_or(u64::MAX))
         })

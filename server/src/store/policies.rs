@@ -3,7 +3,9 @@
 //! probation lifted, media rules). Policies are upserts of one row per room, so a room
 //! nobody tuned has no row and follows the configuration's defaults.
 
+use super::webhooks::{OutboxEvent, outbox, session_id_of};
 use super::{Store, StoreResult, User, with_pool, write_tx};
+use crate::domain::webhook::EventKind;
 
 /// A room's stored policy; `None` columns follow the server defaults.
 #[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
@@ -64,6 +66,27 @@ pub struct JoinEntry {
     pub posts: i64,
 }
 
+/// A lockdown started (`Some`) or lifted (`None`), as an outbox event.
+fn lockdown_event(room: i64, lockdown: Option<&StoredLockdown>, at: f64) -> OutboxEvent {
+    let (kind, data) = match lockdown {
+        Some(l) => (
+            EventKind::LockdownStarted,
+            serde_json::json!({
+                "until": l.until,
+                "new_users_since": l.first_seen_after,
+                "cause": l.cause,
+            }),
+        ),
+        None => (EventKind::LockdownEnded, serde_json::json!({})),
+    };
+    OutboxEvent {
+        kind,
+        room: Some(room),
+        at,
+        data,
+    }
+}
+
 impl Store {
     /// The room's stored policy (all defaults when nobody set one).
     pub async fn room_policy(&self, room: i64) -> StoreResult<StoredRoomPolicy> {
@@ -112,7 +135,7 @@ impl Store {
              SET lockdown_on = excluded.lockdown_on, lockdown_until = excluded.lockdown_until, \
              lockdown_first_seen_after = excluded.lockdown_first_seen_after, \
              lockdown_cause = excluded.lockdown_cause, updated = excluded.updated";
-        with_pool!(self, |pool| {
+        write_tx!(self, |tx| {
             sqlx::query(SQL)
                 .bind(room)
                 .bind(now)
@@ -120,8 +143,9 @@ impl Store {
                 .bind(lockdown.and_then(|l| l.until))
                 .bind(lockdown.and_then(|l| l.first_seen_after))
                 .bind(lockdown.map(|l| l.cause.as_str()))
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            outbox!(tx, &lockdown_event(room, lockdown, now));
             Ok(())
         })
     }
@@ -144,16 +168,20 @@ impl Store {
              lockdown_cause = excluded.lockdown_cause, updated = excluded.updated \
              WHERE NOT (room_policies.lockdown_on AND (room_policies.lockdown_until IS NULL \
              OR room_policies.lockdown_until > $2))";
-        with_pool!(self, |pool| {
+        write_tx!(self, |tx| {
             let done = sqlx::query(SQL)
                 .bind(room)
                 .bind(now)
                 .bind(lockdown.until)
                 .bind(lockdown.first_seen_after)
                 .bind(lockdown.cause.as_str())
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
-            Ok(done.rows_affected() > 0)
+            let started = done.rows_affected() > 0;
+            if started {
+                outbox!(tx, &lockdown_event(room, Some(lockdown), now));
+            }
+            Ok(started)
         })
     }
 
@@ -240,6 +268,55 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
                 .unwrap_or(now))
+        })
+    }
+
+    /// When the user was first seen in the room (`None`: never), without recording them.
+    pub async fn first_seen(&self, room: i64, user: i64) -> StoreResult<Option<f64>> {
+        const SQL: &str = "SELECT first_seen FROM room_first_seen WHERE room = $1 AND user_id = $2";
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar::<_, f64>(SQL)
+                .bind(room)
+                .bind(user)
+                .fetch_optional(pool)
+                .await?)
+        })
+    }
+
+    /// Claims `user`'s slow-mode slot in `room` at `now`, if their last claim is at least
+    /// `secs` old (or they have none), in one conditional upsert: of two posts racing on
+    /// any instances exactly one claims it. `Ok(None)`: claimed; `Ok(Some(at))`: taken by
+    /// the claim made at `at`.
+    pub async fn claim_slowmode_slot(
+        &self,
+        room: i64,
+        user: i64,
+        secs: f64,
+        now: f64,
+    ) -> StoreResult<Option<f64>> {
+        const CLAIM: &str = "INSERT INTO slowmode_claims (room, user_id, at) VALUES ($1, $2, $3) \
+             ON CONFLICT (room, user_id) DO UPDATE SET at = excluded.at \
+             WHERE slowmode_claims.at <= $4 RETURNING at";
+        const HELD: &str = "SELECT at FROM slowmode_claims WHERE room = $1 AND user_id = $2";
+        with_pool!(self, |pool| {
+            let claimed = sqlx::query_scalar::<_, f64>(CLAIM)
+                .bind(room)
+                .bind(user)
+                .bind(now)
+                .bind(now - secs)
+                .fetch_optional(pool)
+                .await?;
+            if claimed.is_some() {
+                return Ok(None);
+            }
+            Ok(Some(
+                sqlx::query_scalar::<_, f64>(HELD)
+                    .bind(room)
+                    .bind(user)
+                    .fetch_optional(pool)
+                    .await?
+                    .unwrap_or(now),
+            ))
         })
     }
 
@@ -339,17 +416,31 @@ impl Store {
 
     /// Times the user out in the room until `until` (`None`: lifts the timeout).
     #[tracing::instrument(skip_all, fields(room = room, user = user))]
-    pub async fn set_timeout(&self, room: i64, user: i64, until: Option<f64>) -> StoreResult<()> {
+    pub async fn set_timeout(
+        &self,
+        room: i64,
+        user: i64,
+        until: Option<f64>,
+        now: f64,
+    ) -> StoreResult<()> {
         const SQL: &str = "INSERT INTO room_user_restrictions (room, user_id, timeout_until) \
              VALUES ($1, $2, $3) ON CONFLICT (room, user_id) DO UPDATE \
              SET timeout_until = excluded.timeout_until";
-        with_pool!(self, |pool| {
+        write_tx!(self, |tx| {
             sqlx::query(SQL)
                 .bind(room)
                 .bind(user)
                 .bind(until)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            let session_id = session_id_of!(tx, user);
+            let event = OutboxEvent {
+                kind: EventKind::UserTimedOut,
+                room: Some(room),
+                at: now,
+                data: serde_json::json!({ "session_id": session_id, "until": until }),
+            };
+            outbox!(tx, &event);
             Ok(())
         })
     }

@@ -6,10 +6,12 @@
 use std::collections::HashMap;
 
 use super::sequence::{bump_sequence, lock_sequence};
+use super::webhooks::{OutboxEvent, outbox, session_id_of};
 use super::{
     Pool, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor, Store, StoreError,
     StoreResult, write_tx,
 };
+use crate::domain::webhook::EventKind;
 
 /// The seqno of a "regular" message: in the room, live, unfiltered, not a whisper. Only
 /// those can carry reactions.
@@ -24,6 +26,26 @@ const SET_SEQNO_REACTIONS: &str =
 /// gets a new id and sorts last.
 const DROP_EMPTY_REACTIONS: &str = "DELETE FROM reactions WHERE message = $1 AND NOT EXISTS \
      (SELECT 1 FROM user_reactions ur WHERE ur.reaction = reactions.id)";
+
+/// `reaction_event!(tx, kind, room, message, user, reaction, seqno, now)`: writes a user's
+/// reaction added or removed to the outbox.
+macro_rules! reaction_event {
+    ($tx:ident, $kind:expr, $room:expr, $message:expr, $user:expr, $reaction:expr, $seqno:expr, $now:expr) => {{
+        let session_id = session_id_of!($tx, $user);
+        let event = OutboxEvent {
+            kind: $kind,
+            room: Some($room),
+            at: $now,
+            data: serde_json::json!({
+                "message_id": $message,
+                "seqno": $seqno,
+                "reaction": $reaction,
+                "session_id": session_id,
+            }),
+        };
+        outbox!($tx, &event);
+    }};
+}
 
 /// `regular_message_seqno!(tx, room, message)`: the message's seqno, or returns
 /// `NotFound("message")` from the body.
@@ -134,6 +156,16 @@ impl Store {
                 .bind(seqno)
                 .execute(&mut *tx)
                 .await?;
+            reaction_event!(
+                tx,
+                EventKind::ReactionAdded,
+                room,
+                message,
+                user,
+                reaction,
+                seqno,
+                now
+            );
             Ok(ReactionChange {
                 changed: true,
                 seqno,
@@ -149,6 +181,7 @@ impl Store {
         message: i64,
         user: i64,
         reaction: &str,
+        now: f64,
     ) -> StoreResult<ReactionChange> {
         const REMOVE: &str = "DELETE FROM user_reactions WHERE user_id = $1 AND reaction = \
              (SELECT id FROM reactions WHERE message = $2 AND reaction = $3)";
@@ -178,6 +211,16 @@ impl Store {
                 .bind(seqno)
                 .execute(&mut *tx)
                 .await?;
+            reaction_event!(
+                tx,
+                EventKind::ReactionRemoved,
+                room,
+                message,
+                user,
+                reaction,
+                seqno,
+                now
+            );
             Ok(ReactionChange {
                 changed: true,
                 seqno,
@@ -193,6 +236,7 @@ impl Store {
         room: i64,
         message: i64,
         reaction: Option<&str>,
+        now: f64,
     ) -> StoreResult<ReactionsRemoved> {
         const REMOVE: &str = "DELETE FROM user_reactions WHERE reaction IN \
              (SELECT id FROM reactions WHERE message = $1 AND ($2 IS NULL OR reaction = $2))";
@@ -220,6 +264,19 @@ impl Store {
                 .bind(seqno)
                 .execute(&mut *tx)
                 .await?;
+            let event = OutboxEvent {
+                kind: EventKind::ReactionRemoved,
+                room: Some(room),
+                at: now,
+                data: serde_json::json!({
+                    "message_id": message,
+                    "seqno": seqno,
+                    "reaction": reaction,
+                    "removed": removed,
+                    "by_moderator": true,
+                }),
+            };
+            outbox!(tx, &event);
             Ok(ReactionsRemoved { removed, seqno })
         })
     }

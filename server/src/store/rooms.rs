@@ -1,6 +1,8 @@
 //! Rooms: creation, lookup by case-insensitive token, details, deletion.
 
+use super::webhooks::{OutboxEvent, outbox};
 use super::{Room, RoomUpdate, Store, StoreError, StoreResult, with_pool, write_tx};
+use crate::domain::webhook::EventKind;
 
 /// The columns of [`Room`], for `SELECT` and `RETURNING`.
 macro_rules! room_columns {
@@ -36,16 +38,18 @@ impl Store {
              RETURNING ",
             room_columns!()
         );
-        let created = with_pool!(self, |pool| {
-            sqlx::query_as::<_, Room>(SQL)
+        let created = write_tx!(self, |tx| {
+            let room = sqlx::query_as::<_, Room>(SQL)
                 .bind(token)
                 .bind(name)
                 .bind(description)
                 .bind(now)
-                .fetch_one(pool)
-                .await
+                .fetch_one(&mut *tx)
+                .await?;
+            outbox!(tx, &OutboxEvent::room(EventKind::RoomCreated, &room, now));
+            Ok(room)
         });
-        created.map_err(|e| match StoreError::from(e) {
+        created.map_err(|e| match e {
             StoreError::Conflict(_) => {
                 StoreError::Conflict(format!("a room with token {token:?} already exists"))
             }
@@ -114,7 +118,12 @@ impl Store {
     /// be a file uploaded to this room ([`StoreError::NotFound`]`("file")` otherwise); it
     /// stops expiring, and the image it replaces expires at once.
     #[tracing::instrument(skip_all, fields(room = room))]
-    pub async fn update_room_details(&self, room: i64, update: &RoomUpdate) -> StoreResult<Room> {
+    pub async fn update_room_details(
+        &self,
+        room: i64,
+        update: &RoomUpdate,
+        now: f64,
+    ) -> StoreResult<Room> {
         const FILE_IN_ROOM: &str = "SELECT id FROM files WHERE id = $1 AND room = $2";
         const SET_FILE_EXPIRY: &str = "UPDATE files SET expiry = $2 WHERE id = $1";
         const UPDATE: &str = concat!(
@@ -163,7 +172,7 @@ impl Store {
                 }
             }
 
-            Ok(sqlx::query_as::<_, Room>(UPDATE)
+            let updated = sqlx::query_as::<_, Room>(UPDATE)
                 .bind(room)
                 .bind(&name)
                 .bind(&description)
@@ -174,7 +183,12 @@ impl Store {
                 .bind(update.default_upload.unwrap_or(old.default_upload))
                 .bind(bumps)
                 .fetch_one(&mut *tx)
-                .await?)
+                .await?;
+            outbox!(
+                tx,
+                &OutboxEvent::room(EventKind::RoomUpdated, &updated, now)
+            );
+            Ok(updated)
         })
     }
 

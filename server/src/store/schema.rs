@@ -84,10 +84,7 @@ impl Store {
                 binary: known.last().copied().unwrap_or(0),
             });
         }
-        let pending = known
-            .into_iter()
-            .filter(|v| !applied.contains(v))
-            .collect();
+        let pending = known.into_iter().filter(|v| !applied.contains(v)).collect();
         Ok(SchemaStatus { applied, pending })
     }
 

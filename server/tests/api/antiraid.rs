@@ -39,6 +39,8 @@ both_backends!(
     read_only_probation_refuses_new_users_until_it_ends,
     a_raid_of_new_users_locks_the_room_for_newcomers_and_tells_moderators,
     media_and_link_rules_apply_per_room_and_per_user,
+    a_lockdown_shows_write_false_to_exactly_those_it_refuses,
+    posts_sent_at_once_under_slow_mode_pass_once_even_on_two_instances,
 );
 
 /// Appends a protobuf varint.
@@ -911,4 +913,102 @@ async fn media_and_link_rules_apply_per_room_and_per_user(backend: Backend) {
     .await;
     assert_eq!(res.json()["images"], true);
     assert_eq!(say(&c, &member, "https://example.com").await.status, 201);
+}
+
+/// What `client` is told it may do when it polls the lobby.
+async fn shown_write(c: &Community, client: &SogsClient) -> (Value, Value) {
+    let (status, info) = c.get(client, &c.path("/pollInfo/0")).await;
+    assert_eq!(status, 200, "{info}");
+    let (status, room) = c.get(client, &format!("/room/{TOKEN}")).await;
+    assert_eq!(status, 200, "{room}");
+    assert_eq!(
+        info["write"], room["write"],
+        "pollInfo and room details agree"
+    );
+    assert_eq!(info["details"]["write"], info["write"]);
+    (info["write"].clone(), info["upload"].clone())
+}
+
+async fn a_lockdown_shows_write_false_to_exactly_those_it_refuses(backend: Backend) {
+    let (c, clock) = clocked(backend).await;
+    let moderator = c.moderator().await;
+    let regular = c.user().await;
+    let regular_user = c.known(&regular).await;
+    c.app
+        .state
+        .store
+        .note_first_seen(c.room.id, regular_user.id, clock.now())
+        .await
+        .unwrap();
+    clock.advance(3_600.0);
+    let newcomer = c.user().await;
+    assert_eq!(say(&c, &newcomer, "hi all").await.status, 201);
+    for who in [&regular, &newcomer, &moderator] {
+        assert_eq!(shown_write(&c, who).await, (json!(true), json!(true)));
+    }
+    // Only people who were here ten minutes ago may post: the newcomer's composer goes.
+    let res = api_post(
+        &moderator,
+        "lockdown",
+        json!({ "duration": 600, "new_users_since": 600 }),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(
+        shown_write(&c, &newcomer).await,
+        (json!(false), json!(false))
+    );
+    assert_eq!(say(&c, &newcomer, "still here?").await.status, 403);
+    assert_eq!(shown_write(&c, &regular).await, (json!(true), json!(true)));
+    assert_eq!(say(&c, &regular, "we are fine").await.status, 201);
+    assert_eq!(shown_write(&c, &moderator).await.0, json!(true));
+    // A full lockdown: only moderators keep it.
+    let res = api_post(&moderator, "lockdown", json!({ "duration": 600 })).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(shown_write(&c, &regular).await.0, json!(false));
+    assert_eq!(shown_write(&c, &moderator).await.0, json!(true));
+    // It ends by itself, and everyone's composer is back.
+    clock.advance(601.0);
+    assert_eq!(shown_write(&c, &regular).await.0, json!(true));
+    assert_eq!(shown_write(&c, &newcomer).await.0, json!(true));
+    // Lifted early, likewise.
+    let res = api_post(&moderator, "lockdown", json!({})).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(shown_write(&c, &regular).await.0, json!(false));
+    assert_eq!(say(&c, &moderator, "/unlock").await.status, 201);
+    assert_eq!(shown_write(&c, &regular).await.0, json!(true));
+}
+
+async fn posts_sent_at_once_under_slow_mode_pass_once_even_on_two_instances(backend: Backend) {
+    let c = community(backend).await;
+    let other = c.app.another_instance(|_| {}).await;
+    let moderator = c.moderator().await;
+    let member = c.user().await;
+    let there = other.client().with_signer(member.signer().unwrap().clone());
+    let res = api_post(&moderator, "slowmode", json!({ "seconds": 60 })).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let send = |client: &SogsClient, body: &str| {
+        let json = client.message_json(&text(body));
+        let client = client.clone();
+        let path = c.path("/message");
+        async move { client.post_json(&path, &json).await.unwrap() }
+    };
+    let (a, b, d, e) = tokio::join!(
+        send(&member, "one"),
+        send(&member, "two"),
+        send(&there, "three"),
+        send(&there, "four"),
+    );
+    let statuses: Vec<u16> = [&a, &b, &d, &e].iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(c.recent_ids(&moderator).await.len(), 1);
 }

@@ -281,6 +281,10 @@ async fn replay_to_another_instance(with_redis: bool) {
     assert_eq!(a.client().send(&req).await.unwrap().status, 200);
     let replay = b.client().send(&req).await.unwrap();
     assert_eq!(replay.status, 425, "{}", replay.text());
+    if with_redis {
+        a.assert_redis_used().await;
+        b.assert_redis_used().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

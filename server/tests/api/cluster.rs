@@ -283,7 +283,7 @@ async fn an_invalidation_still_in_flight_is_applied_before_the_next_request_read
     cluster
         .db
         .store
-        .ban_from_room(room.id, row.id, None)
+        .ban_from_room(room.id, row.id, None, 0.0)
         .await
         .unwrap();
     let redis = redis::Client::open(cluster.redis.url()).unwrap();

@@ -142,7 +142,7 @@ impl Community {
         self.app
             .state
             .store
-            .ban_from_room(self.room.id, user.id, None)
+            .ban_from_room(self.room.id, user.id, None, 0.0)
             .await
             .unwrap();
         self.changed();
@@ -153,7 +153,7 @@ impl Community {
         self.app
             .state
             .store
-            .update_room_details(self.room.id, &update)
+            .update_room_details(self.room.id, &update, 0.0)
             .await
             .unwrap();
         self.changed();

@@ -89,7 +89,7 @@ async fn set_permissions(
         .unwrap()
         .unwrap();
     store
-        .set_permissions(room.id, user.id, &change)
+        .set_permissions(room.id, user.id, &change, 0.0)
         .await
         .unwrap();
     app.state.cluster.invalidate(Invalidation::All).await;
@@ -229,6 +229,7 @@ async fn uploading_needs_a_user_with_write_and_upload(backend: Backend) {
                 default_upload: Some(false),
                 ..RoomUpdate::default()
             },
+            0.0,
         )
         .await
         .unwrap();
@@ -399,6 +400,7 @@ async fn expired_uploads_are_gone_and_the_cleanup_removes_their_bytes(backend: B
                 image: Some(Some(image)),
                 ..RoomUpdate::default()
             },
+            0.0,
         )
         .await
         .unwrap();
@@ -486,6 +488,77 @@ async fn an_upload_signed_with_a_wrong_secret_is_refused_by_the_bucket_and_leave
     assert!(rows.is_empty(), "{rows:?}");
 }
 both_backends!(an_upload_signed_with_a_wrong_secret_is_refused_by_the_bucket_and_leaves_nothing);
+
+/// A download the bucket refuses (here: an instance holding a wrong secret key, so every
+/// request it signs is refused) is a clean server error naming nothing internal, and the
+/// file is not lost: the instance with the right key still serves it byte for byte.
+async fn a_download_the_bucket_refuses_is_a_clean_error_and_the_file_is_kept(backend: Backend) {
+    let s3 = crate::support::fake_s3::s3_target().await;
+    let app = spawn_app_with(backend, |c| s3.configure(&mut c.files)).await;
+    room(&app, "lobby").await;
+    let user = app.user();
+    let data = b"kept safe in the bucket".to_vec();
+    let id = uploaded(&user, "lobby", &data, None).await;
+    let refused = app
+        .another_instance(|c| s3.configure_with_wrong_secret(&mut c.files))
+        .await;
+    let res = refused
+        .user()
+        .get(&format!("/room/lobby/file/{id}"))
+        .await
+        .unwrap();
+    assert!(
+        (500..=503).contains(&res.status),
+        "{} {}",
+        res.status,
+        res.text()
+    );
+    for internal in ["Signature", "AccessDenied", "s3", "127.0.0.1"] {
+        assert!(!res.text().contains(internal), "{}", res.text());
+    }
+    let res = user.get(&format!("/room/lobby/file/{id}")).await.unwrap();
+    assert_eq!(res.status, 200);
+    assert!(res.body == data, "byte-exact after the refused download");
+    assert_eq!(s3.keys().await, [format!("files/{id}")]);
+}
+both_backends!(a_download_the_bucket_refuses_is_a_clean_error_and_the_file_is_kept);
+
+/// A delete the bucket refuses does not stop the cleanup: the expired file's row goes (the
+/// cleanup deletes rows first, so a failure can only leave an orphaned object, never a row
+/// pointing nowhere) and the object stays in the bucket, where the operator's bucket
+/// lifecycle rule or a later sweep removes it. Nothing a user can still reach is lost.
+async fn a_delete_the_bucket_refuses_leaves_an_orphan_object_and_the_cleanup_goes_on(
+    backend: Backend,
+) {
+    let s3 = crate::support::fake_s3::s3_target().await;
+    let clock = Clock::manual(Clock::system().now());
+    let app = spawn_app_with_clock(backend, clock.clone(), |c| s3.configure(&mut c.files)).await;
+    room(&app, "lobby").await;
+    let user = app.user().with_clock(clock.clone());
+    let id = uploaded(&user, "lobby", b"expires in an hour", None).await;
+    let refused = app
+        .another_instance(|c| s3.configure_with_wrong_secret(&mut c.files))
+        .await;
+    clock.advance(3601.0);
+    let mut state = refused.state.clone();
+    state.clock = clock.clone();
+    sogs::tasks::run_cleanup(&state).await.unwrap();
+    assert!(
+        app.state
+            .store
+            .prune_expired_files(f64::MAX)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the row went"
+    );
+    assert_eq!(
+        s3.keys().await,
+        [format!("files/{id}")],
+        "the object stayed"
+    );
+}
+both_backends!(a_delete_the_bucket_refuses_leaves_an_orphan_object_and_the_cleanup_goes_on);
 
 async fn uploads_live_in(backend: Backend, s3: crate::support::fake_s3::S3Target) {
     let clock = Clock::manual(Clock::system().now());

@@ -206,7 +206,7 @@ async fn unknown_and_banned_recipients_are_404(backend: Backend) {
 
     let store = &app.state.store;
     let bob_row = store.user_by_session_id(&bob.id()).await.unwrap().unwrap();
-    store.ban_globally(bob_row.id, None).await.unwrap();
+    store.ban_globally(bob_row.id, None, 0.0).await.unwrap();
     app.state.cluster.invalidate(Invalidation::All).await;
     assert_eq!(post(bob.id()).await, 404, "banned looks unknown");
 }
@@ -221,7 +221,7 @@ async fn a_globally_banned_sender_cannot_send_dms(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    store.ban_globally(alice_row.id, None).await.unwrap();
+    store.ban_globally(alice_row.id, None, 0.0).await.unwrap();
     app.state.cluster.invalidate(Invalidation::All).await;
     let res = send(&alice, &bob, b"let me in").await;
     assert_eq!((res.status, res.text()), (403, "Banned".into()));

@@ -8,6 +8,7 @@
 #[macro_use]
 mod support;
 
+mod active_users;
 mod antiraid;
 mod audit;
 mod auth;
@@ -36,3 +37,4 @@ mod snode;
 mod store;
 mod upgrades;
 mod web;
+mod webhooks;

@@ -823,6 +823,7 @@ async fn wiping_everywhere_covers_only_rooms_the_requester_may_wipe(backend: Bac
                 default_accessible: Some(false),
                 ..Default::default()
             },
+            0.0,
         )
         .await
         .unwrap();

@@ -166,7 +166,7 @@ async fn the_perms_dict_shows_one_role_hidden_staff_and_bans(backend: Backend) {
     let banned_row = row(&app, &banned).await;
     app.state
         .store
-        .ban_from_room(lobby.id, banned_row.id, None)
+        .ban_from_room(lobby.id, banned_row.id, None, 0.0)
         .await
         .unwrap();
     let path = |c: &SogsClient| format!("/room/lobby/permissions/{}", c.id());
@@ -336,7 +336,7 @@ async fn futures_are_scheduled_listed_and_cancelled_by_a_permission_change(backe
     let unban_at = read_at + 60.0;
     app.state
         .store
-        .ban_from_room(lobby.id, other_row.id, Some(unban_at))
+        .ban_from_room(lobby.id, other_row.id, Some(unban_at), 0.0)
         .await
         .unwrap();
 

@@ -8,13 +8,10 @@ use crate::support::{Backend, redis_url, spawn_app, spawn_app_with};
 
 /// Waits until the instance's caches may be used (with Redis: once subscribed).
 async fn caches_ready(app: &crate::support::app::TestApp) {
-    for _ in 0..100 {
-        if app.state.cluster.caches.enabled() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("caches never became usable");
+    crate::support::app::wait_until("the caches became usable", || async {
+        app.state.cluster.caches.enabled()
+    })
+    .await;
 }
 
 fn codes(batch: &Value) -> Vec<u64> {
@@ -124,6 +121,7 @@ async fn an_empty_poll_needs_no_database_once_warm(backend: Backend) {
     let warm = user.batch(&poll).await.unwrap();
     assert_eq!(codes(&warm.json()), [200, 200, 200]);
 
+    app.assert_redis_used().await;
     app.state.store.close().await;
     let res = user.batch(&poll).await.unwrap();
     assert_eq!(res.status, 200, "{}", res.text());
@@ -166,18 +164,16 @@ async fn a_dm_sent_through_one_instance_reaches_an_empty_inbox_polled_on_another
         .await
         .unwrap();
     assert_eq!(res.status, 201, "{}", res.text());
-    let mut seen = false;
-    for _ in 0..20 {
-        let inbox = recipient_on_b.get("/inbox").await.unwrap().json();
-        if inbox.as_array().is_some_and(|l| l.len() == 1) {
-            seen = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(seen, "the DM never showed on the other instance");
+    let inbox = recipient_on_b.get("/inbox").await.unwrap().json();
+    let seen = inbox.as_array().is_some_and(|l| l.len() == 1);
+    assert!(
+        seen,
+        "the DM did not show on the other instance's next poll: {inbox}"
+    );
     assert_eq!(
         recipient_on_b.get("/inbox/since/0").await.unwrap().status,
         200
     );
+    a.assert_redis_used().await;
+    b.assert_redis_used().await;
 }

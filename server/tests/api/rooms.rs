@@ -64,7 +64,7 @@ pub async fn defaults(app: &TestApp, room: &Room, read: bool, accessible: bool, 
     };
     app.state
         .store
-        .update_room_details(room.id, &update)
+        .update_room_details(room.id, &update, 0.0)
         .await
         .unwrap();
     app.invalidate_caches();
@@ -319,7 +319,7 @@ async fn the_room_list_holds_accessible_rooms_sorted_by_token(backend: Backend) 
     let user_row = row(&app, &user).await;
     app.state
         .store
-        .ban_from_room(banned_from.id, user_row.id, None)
+        .ban_from_room(banned_from.id, user_row.id, None, 0.0)
         .await
         .unwrap();
     let (_, listed) = get(&user, "/rooms").await;
@@ -359,7 +359,7 @@ async fn a_room_that_cannot_be_accessed_is_not_found(backend: Backend) {
     let banned_row = row(&app, &banned).await;
     app.state
         .store
-        .ban_from_room(lobby.id, banned_row.id, None)
+        .ban_from_room(lobby.id, banned_row.id, None, 0.0)
         .await
         .unwrap();
     let user = app.user();
@@ -671,7 +671,7 @@ async fn poll_info_needs_read_permission_and_a_well_formed_path(backend: Backend
     let banned_row = row(&app, &banned).await;
     app.state
         .store
-        .ban_from_room(lobby.id, banned_row.id, None)
+        .ban_from_room(lobby.id, banned_row.id, None, 0.0)
         .await
         .unwrap();
     let read_message = "This endpoint requires room message 'read' permission".to_string();

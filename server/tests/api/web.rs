@@ -172,7 +172,7 @@ async fn set_image(app: &crate::support::app::TestApp, room: &sogs::store::Room,
     };
     app.state
         .store
-        .update_room_details(room.id, &update)
+        .update_room_details(room.id, &update, 0.0)
         .await
         .unwrap();
     app.invalidate_caches();
@@ -294,7 +294,7 @@ async fn the_pages_work_in_a_real_browser_on_desktop_and_phone(backend: Backend)
     };
     app.state
         .store
-        .update_room_details(lobby.id, &update)
+        .update_room_details(lobby.id, &update, 0.0)
         .await
         .unwrap();
     set_image(&app, &lobby, &png_image([0, 110, 75])).await;

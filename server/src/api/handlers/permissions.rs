@@ -58,7 +58,7 @@ pub async fn set_user_permissions(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
     let row = ctx
         .state
         .store
-        .set_permissions(access.room.id, user.id, &change)
+        .set_permissions(access.room.id, user.id, &change, ctx.now())
         .await?;
     super::audit::record(
         ctx,

@@ -66,6 +66,7 @@ pub async fn remove_reaction(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             ctx.params.int("id"),
             user.user.id,
             reaction.as_str(),
+            ctx.now(),
         )
         .await?;
     Ok(ApiResponse::json(
@@ -89,6 +90,7 @@ pub async fn clear_reactions(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             access.room.id,
             ctx.params.int("id"),
             reaction.as_ref().map(Reaction::as_str),
+            ctx.now(),
         )
         .await?;
     if removed.removed > 0 {

@@ -39,7 +39,8 @@ pub async fn get_rooms(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             },
         };
         if perms.can_access() {
-            listed.push(details(ctx, room, &perms).await?);
+            let shown = ctx.as_shown(room, perms).await?;
+            listed.push(details(ctx, room, &shown).await?);
         }
     }
     Ok(ApiResponse::json(listed))
@@ -49,9 +50,8 @@ pub async fn get_rooms(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
 #[tracing::instrument(skip_all, fields(room = %ctx.params.get("token")))]
 pub async fn get_room(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let access = ctx.accessible_room().await?;
-    Ok(ApiResponse::json(
-        details(ctx, &access.room, &access.perms).await?,
-    ))
+    let shown = ctx.as_shown(&access.room, access.perms).await?;
+    Ok(ApiResponse::json(details(ctx, &access.room, &shown).await?))
 }
 
 /// `PUT /room/{token}` (admins): changes name, description, image and default
@@ -72,7 +72,7 @@ pub async fn update_room(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let room = ctx
         .state
         .store
-        .update_room_details(access.room.id, &update)
+        .update_room_details(access.room.id, &update, ctx.now())
         .await
         .map_err(|e| match e {
             // Deleted between our check and the update.
@@ -93,16 +93,13 @@ pub async fn get_poll_info(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let access = ctx.readable_room().await?;
     let info_updated = ctx.params.int("info_updated");
     ctx.note_room_activity(access.room.id);
+    let shown = ctx.as_shown(&access.room, access.perms).await?;
     let details = if access.room.info_updates == info_updated {
         None
     } else {
-        Some(details(ctx, &access.room, &access.perms).await?)
+        Some(details(ctx, &access.room, &shown).await?)
     };
-    Ok(ApiResponse::json(poll_info(
-        &access.room,
-        &access.perms,
-        details,
-    )))
+    Ok(ApiResponse::json(poll_info(&access.room, &shown, details)))
 }
 
 /// What an anonymous requester may do: the room defaults.

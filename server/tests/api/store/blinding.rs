@@ -33,7 +33,7 @@ async fn a_new_blinded_user_inherits_the_waiting_unblinded_users_standing(store:
         ..PermissionChange::default()
     };
     store
-        .set_permissions(quiet.id, old.id, &mute)
+        .set_permissions(quiet.id, old.id, &mute, 0.0)
         .await
         .unwrap();
     store

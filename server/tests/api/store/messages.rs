@@ -616,6 +616,7 @@ async fn wiping_a_user_from_a_room_deletes_their_posts_and_expires_their_uploads
                 image: Some(Some(image.id)),
                 ..Default::default()
             },
+            0.0,
         )
         .await
         .unwrap();

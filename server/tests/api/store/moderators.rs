@@ -2,13 +2,14 @@
 
 use sogs::store::{ModeratorRole, RoomModerator, Store, StoreError};
 
-use super::fixtures::{NOW, current, room, user};
+use super::fixtures::{NOW, current, post, room, user};
 
 on_both_backends!(
     room_moderator_changes_bump_info_updates_and_so_does_visibility_alone_unlike_pysogs_room_trigger,
     global_moderators_appear_in_every_room_and_bump_every_room,
     a_room_ban_drops_moderator_rights_and_schedules_the_unban,
     a_global_ban_can_be_scheduled_to_end_and_lifted,
+    banning_and_purging_many_users_happens_entirely_or_not_at_all,
 );
 
 const VISIBLE_MOD: ModeratorRole = ModeratorRole {
@@ -184,7 +185,7 @@ async fn a_room_ban_drops_moderator_rights_and_schedules_the_unban(store: Store)
         .unwrap();
 
     store
-        .ban_from_room(lobby.id, alice.id, Some(NOW + 100.0))
+        .ban_from_room(lobby.id, alice.id, Some(NOW + 100.0), 0.0)
         .await
         .unwrap();
     let perms = store
@@ -202,7 +203,7 @@ async fn a_room_ban_drops_moderator_rights_and_schedules_the_unban(store: Store)
 
     // A second ban replaces the scheduled unban.
     store
-        .ban_from_room(lobby.id, alice.id, Some(NOW + 50.0))
+        .ban_from_room(lobby.id, alice.id, Some(NOW + 50.0), 0.0)
         .await
         .unwrap();
     let pending = store.ban_futures(Some(lobby.id), None).await.unwrap();
@@ -226,7 +227,10 @@ async fn a_room_ban_drops_moderator_rights_and_schedules_the_unban(store: Store)
             .is_empty()
     );
 
-    store.ban_from_room(lobby.id, alice.id, None).await.unwrap();
+    store
+        .ban_from_room(lobby.id, alice.id, None, 0.0)
+        .await
+        .unwrap();
     assert!(
         store
             .ban_futures(Some(lobby.id), None)
@@ -235,7 +239,10 @@ async fn a_room_ban_drops_moderator_rights_and_schedules_the_unban(store: Store)
             .is_empty(),
         "permanent"
     );
-    store.unban_from_room(lobby.id, alice.id).await.unwrap();
+    store
+        .unban_from_room(lobby.id, alice.id, 0.0)
+        .await
+        .unwrap();
     let perms = store
         .user_permissions(lobby.id, alice.id)
         .await
@@ -254,7 +261,7 @@ async fn a_global_ban_can_be_scheduled_to_end_and_lifted(store: Store) {
         .unwrap();
 
     store
-        .ban_globally(alice.id, Some(NOW + 10.0))
+        .ban_globally(alice.id, Some(NOW + 10.0), 0.0)
         .await
         .unwrap();
     assert!(store.user_by_id(alice.id).await.unwrap().unwrap().banned);
@@ -278,15 +285,86 @@ async fn a_global_ban_can_be_scheduled_to_end_and_lifted(store: Store) {
     assert!(!store.user_by_id(alice.id).await.unwrap().unwrap().banned);
 
     store
-        .ban_globally(alice.id, Some(NOW + 99.0))
+        .ban_globally(alice.id, Some(NOW + 99.0), 0.0)
         .await
         .unwrap();
-    store.unban_globally(alice.id).await.unwrap();
+    store.unban_globally(alice.id, 0.0).await.unwrap();
     assert!(!store.user_by_id(alice.id).await.unwrap().unwrap().banned);
     assert!(store.ban_futures(None, None).await.unwrap().is_empty());
 
-    let err = store.ban_globally(moderator.id, None).await.unwrap_err();
+    let err = store
+        .ban_globally(moderator.id, None, 0.0)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
-    let err = store.ban_globally(9999, None).await.unwrap_err();
+    let err = store.ban_globally(9999, None, 0.0).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound("user")), "{err:?}");
+}
+
+async fn banning_and_purging_many_users_happens_entirely_or_not_at_all(store: Store) {
+    let lobby = room(&store, "lobby").await;
+    let raider = user(&store, 1).await;
+    let other = user(&store, 2).await;
+    let kept = user(&store, 3).await;
+    let r1 = post(&store, &lobby, &raider, b"spam").await;
+    let o1 = post(&store, &lobby, &other, b"spam too").await;
+    let k1 = post(&store, &lobby, &kept, b"hello").await;
+    // One id that cannot be banned (no such user) fails the whole clean-up: nothing of it
+    // remains, neither the first user's ban nor their deletions.
+    let failed = store
+        .ban_and_purge_from_room(lobby.id, &[raider.id, 999_999], None, NOW + 1.0)
+        .await;
+    assert!(failed.is_err());
+    let perms = store
+        .user_permissions(lobby.id, raider.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!perms.room_banned);
+    assert!(
+        !store
+            .message_by_id(lobby.id, r1.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_deleted(),
+        "rolled back"
+    );
+    let deleted = store
+        .ban_and_purge_from_room(lobby.id, &[raider.id, other.id], None, NOW + 2.0)
+        .await
+        .unwrap();
+    assert_eq!(deleted, vec![r1.id, o1.id]);
+    for u in [&raider, &other] {
+        let perms = store
+            .user_permissions(lobby.id, u.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(perms.room_banned);
+    }
+    assert!(
+        !store
+            .message_by_id(lobby.id, k1.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_deleted()
+    );
+    // Server-wide: the ban and the deletions together too.
+    let later = post(&store, &lobby, &kept, b"bye").await;
+    let removed = store
+        .ban_globally_and_purge(kept.id, None, &[lobby.id], NOW + 3.0)
+        .await
+        .unwrap();
+    assert_eq!(removed, 2);
+    assert!(
+        store
+            .message_by_id(lobby.id, later.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_deleted()
+    );
+    assert!(store.user_by_id(kept.id).await.unwrap().unwrap().banned);
 }

@@ -30,7 +30,10 @@ async fn without_overrides_a_user_has_the_room_defaults(store: Store) {
         default_write: Some(false),
         ..RoomUpdate::default()
     };
-    store.update_room_details(lobby.id, &closed).await.unwrap();
+    store
+        .update_room_details(lobby.id, &closed, 0.0)
+        .await
+        .unwrap();
     let perms = store
         .user_permissions(lobby.id, alice.id)
         .await
@@ -58,7 +61,7 @@ async fn overrides_replace_defaults_and_vanish_when_reset(store: Store) {
         ..PermissionChange::default()
     };
     let row = store
-        .set_permissions(lobby.id, alice.id, &mute)
+        .set_permissions(lobby.id, alice.id, &mute, 0.0)
         .await
         .unwrap()
         .unwrap();
@@ -84,7 +87,7 @@ async fn overrides_replace_defaults_and_vanish_when_reset(store: Store) {
         ..PermissionChange::default()
     };
     store
-        .set_permissions(lobby.id, bob.id, &hide)
+        .set_permissions(lobby.id, bob.id, &hide, 0.0)
         .await
         .unwrap();
     let listed = store.permission_overrides(lobby.id).await.unwrap();
@@ -104,7 +107,7 @@ async fn overrides_replace_defaults_and_vanish_when_reset(store: Store) {
     };
     assert_eq!(
         store
-            .set_permissions(lobby.id, alice.id, &reset)
+            .set_permissions(lobby.id, alice.id, &reset, 0.0)
             .await
             .unwrap(),
         None
@@ -138,7 +141,7 @@ async fn due_futures_apply_once_and_defer_to_room_defaults(store: Store) {
         ..PermissionChange::default()
     };
     store
-        .set_permissions(lobby.id, alice.id, &mute)
+        .set_permissions(lobby.id, alice.id, &mute, 0.0)
         .await
         .unwrap();
     // In 10 s: write back on (the default, so the override goes), upload off.
@@ -214,7 +217,7 @@ async fn unscheduling_cancels_only_the_touched_permissions(store: Store) {
         ..PermissionChange::default()
     };
     store
-        .set_permissions(lobby.id, alice.id, &write)
+        .set_permissions(lobby.id, alice.id, &write, 0.0)
         .await
         .unwrap();
     let pending = store
@@ -228,7 +231,7 @@ async fn unscheduling_cancels_only_the_touched_permissions(store: Store) {
         ..PermissionChange::default()
     };
     store
-        .set_permissions(lobby.id, alice.id, &keep)
+        .set_permissions(lobby.id, alice.id, &keep, 0.0)
         .await
         .unwrap();
     assert_eq!(
@@ -246,7 +249,7 @@ async fn unscheduling_cancels_only_the_touched_permissions(store: Store) {
         ..PermissionChange::default()
     };
     store
-        .set_permissions(lobby.id, alice.id, &read)
+        .set_permissions(lobby.id, alice.id, &read, 0.0)
         .await
         .unwrap();
     assert!(

@@ -70,7 +70,7 @@ async fn removing_a_reaction_takes_a_seqno_once(store: Store) {
         .unwrap();
 
     let removed = store
-        .remove_reaction(lobby.id, message.id, alice.id, "👍")
+        .remove_reaction(lobby.id, message.id, alice.id, "👍", 0.0)
         .await
         .unwrap();
     assert_eq!(
@@ -81,7 +81,7 @@ async fn removing_a_reaction_takes_a_seqno_once(store: Store) {
         }
     );
     let again = store
-        .remove_reaction(lobby.id, message.id, alice.id, "👍")
+        .remove_reaction(lobby.id, message.id, alice.id, "👍", 0.0)
         .await
         .unwrap();
     assert_eq!(
@@ -92,7 +92,7 @@ async fn removing_a_reaction_takes_a_seqno_once(store: Store) {
         }
     );
     let never = store
-        .remove_reaction(lobby.id, message.id, alice.id, "🙈")
+        .remove_reaction(lobby.id, message.id, alice.id, "🙈", 0.0)
         .await
         .unwrap();
     assert_eq!(
@@ -145,7 +145,7 @@ async fn only_regular_messages_take_reactions(store: Store) {
             "{id}: {err:?}"
         );
         let err = store
-            .remove_reaction(lobby.id, id, alice.id, "👍")
+            .remove_reaction(lobby.id, id, alice.id, "👍", 0.0)
             .await
             .unwrap_err();
         assert!(
@@ -235,7 +235,7 @@ async fn a_re_added_reaction_sorts_last(store: Store) {
             .unwrap();
     }
     store
-        .remove_reaction(lobby.id, message.id, alice.id, "a")
+        .remove_reaction(lobby.id, message.id, alice.id, "a", 0.0)
         .await
         .unwrap();
     store
@@ -267,7 +267,7 @@ async fn a_moderator_can_clear_one_or_all_reactions(store: Store) {
     assert_eq!(current(&store, &lobby).await.message_sequence, 5);
 
     let cleared = store
-        .remove_reactions(lobby.id, message.id, Some("x"))
+        .remove_reactions(lobby.id, message.id, Some("x"), 0.0)
         .await
         .unwrap();
     assert_eq!(
@@ -278,7 +278,7 @@ async fn a_moderator_can_clear_one_or_all_reactions(store: Store) {
         }
     );
     let cleared = store
-        .remove_reactions(lobby.id, message.id, None)
+        .remove_reactions(lobby.id, message.id, None, 0.0)
         .await
         .unwrap();
     assert_eq!(
@@ -289,7 +289,7 @@ async fn a_moderator_can_clear_one_or_all_reactions(store: Store) {
         }
     );
     let cleared = store
-        .remove_reactions(lobby.id, message.id, None)
+        .remove_reactions(lobby.id, message.id, None, 0.0)
         .await
         .unwrap();
     assert_eq!(

@@ -96,7 +96,10 @@ async fn each_changed_detail_bumps_info_updates_once(store: Store) {
         description: Some(Some("new".into())),
         ..RoomUpdate::default()
     };
-    let room = store.update_room_details(lobby.id, &both).await.unwrap();
+    let room = store
+        .update_room_details(lobby.id, &both, 0.0)
+        .await
+        .unwrap();
     assert_eq!(room.name, "New Lobby");
     assert_eq!(room.description.as_deref(), Some("new"));
     assert_eq!(room.info_updates, 2, "two fields changed");
@@ -105,20 +108,29 @@ async fn each_changed_detail_bumps_info_updates_once(store: Store) {
         name: Some("New Lobby".into()),
         ..RoomUpdate::default()
     };
-    let room = store.update_room_details(lobby.id, &same).await.unwrap();
+    let room = store
+        .update_room_details(lobby.id, &same, 0.0)
+        .await
+        .unwrap();
     assert_eq!(room.info_updates, 2, "an unchanged value is no change");
 
     let cleared = RoomUpdate {
         description: Some(None),
         ..RoomUpdate::default()
     };
-    let room = store.update_room_details(lobby.id, &cleared).await.unwrap();
+    let room = store
+        .update_room_details(lobby.id, &cleared, 0.0)
+        .await
+        .unwrap();
     assert_eq!(room.description, None);
     assert_eq!(room.info_updates, 3);
     assert_eq!(room.message_sequence, 0);
     assert_eq!(current(&store, &room).await, room);
 
-    let err = store.update_room_details(9999, &both).await.unwrap_err();
+    let err = store
+        .update_room_details(9999, &both, 0.0)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound("room")), "{err:?}");
 }
 
@@ -131,7 +143,10 @@ async fn default_permissions_change_without_bumping_info_updates(store: Store) {
         default_upload: Some(false),
         ..RoomUpdate::default()
     };
-    let room = store.update_room_details(lobby.id, &update).await.unwrap();
+    let room = store
+        .update_room_details(lobby.id, &update, 0.0)
+        .await
+        .unwrap();
     assert!(!room.default_read && !room.default_accessible);
     assert!(!room.default_write && !room.default_upload);
     assert_eq!(room.info_updates, 0);
@@ -141,7 +156,10 @@ async fn default_permissions_change_without_bumping_info_updates(store: Store) {
         default_write: Some(true),
         ..RoomUpdate::default()
     };
-    let room = store.update_room_details(lobby.id, &update).await.unwrap();
+    let room = store
+        .update_room_details(lobby.id, &update, 0.0)
+        .await
+        .unwrap();
     assert!(room.default_write && !room.default_read);
 }
 
@@ -171,12 +189,12 @@ async fn a_room_image_must_be_a_file_of_the_room(store: Store) {
         ..RoomUpdate::default()
     };
     let err = store
-        .update_room_details(lobby.id, &set(foreign.id))
+        .update_room_details(lobby.id, &set(foreign.id), 0.0)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound("file")), "{err:?}");
     let err = store
-        .update_room_details(lobby.id, &set(4242))
+        .update_room_details(lobby.id, &set(4242), 0.0)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound("file")), "{err:?}");
@@ -187,7 +205,7 @@ async fn a_room_image_must_be_a_file_of_the_room(store: Store) {
     );
 
     let room = store
-        .update_room_details(lobby.id, &set(first.id))
+        .update_room_details(lobby.id, &set(first.id), 0.0)
         .await
         .unwrap();
     assert_eq!(room.image, Some(first.id));
@@ -200,7 +218,7 @@ async fn a_room_image_must_be_a_file_of_the_room(store: Store) {
         .await
         .unwrap();
     let room = store
-        .update_room_details(lobby.id, &set(second.id))
+        .update_room_details(lobby.id, &set(second.id), 0.0)
         .await
         .unwrap();
     assert_eq!(room.image, Some(second.id));

@@ -144,7 +144,7 @@ fn every_store_future_is_send(store: &Store) {
     send(store.create_room("t", "t", None, NOW));
     send(store.room_by_token("t"));
     send(store.list_rooms());
-    send(store.update_room_details(1, &RoomUpdate::default()));
+    send(store.update_room_details(1, &RoomUpdate::default(), 0.0));
     send(store.delete_room(1));
     send(store.ensure_system_user("ff", NOW));
     send(store.get_or_create_user("05", NOW));
@@ -161,8 +161,8 @@ fn every_store_future_is_send(store: &Store) {
     send(store.messages_before(1, 1, 1, Viewer::anonymous()));
     send(store.visible_message(1, 1, Viewer::anonymous()));
     send(store.add_reaction(1, 1, 1, "x", NOW));
-    send(store.remove_reaction(1, 1, 1, "x"));
-    send(store.remove_reactions(1, 1, None));
+    send(store.remove_reaction(1, 1, 1, "x", 0.0));
+    send(store.remove_reactions(1, 1, None, 0.0));
     send(store.reactions_for(&[], None, 0));
     send(store.reactors(1, "x", None));
     send(store.pin_message(1, 1, 1, NOW));
@@ -172,13 +172,13 @@ fn every_store_future_is_send(store: &Store) {
     send(store.send_direct_message(1, 2, bytes, NOW, None));
     send(store.use_nonce(1, bytes, NOW));
     send(store.user_permissions(1, 1));
-    send(store.set_permissions(1, 1, &change));
+    send(store.set_permissions(1, 1, &change, 0.0));
     send(store.apply_due_futures(NOW));
     send(store.room_moderators(1));
     send(store.set_room_moderator(1, 1, role));
     send(store.set_global_moderator(1, role));
-    send(store.ban_from_room(1, 1, None));
-    send(store.ban_globally(1, None));
+    send(store.ban_from_room(1, 1, None, 0.0));
+    send(store.ban_globally(1, None, 0.0));
     send(store.record_audit(&entry));
     send(store.audit_log(&AuditFilter::default()));
     send(store.prune_expired_files(NOW));

@@ -134,6 +134,49 @@ impl TestApp {
             .apply(&sogs::cluster::cache::Invalidation::All);
     }
 
+    /// The sum of a metric's samples whose labels include every one of `labels` (e.g.
+    /// `task="futures"`), read from the server's own registry.
+    pub fn metric(&self, name: &str, labels: &[&str]) -> f64 {
+        self.state
+            .metrics
+            .render()
+            .lines()
+            .filter(|line| {
+                line.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+                    && labels.iter().all(|label| line.contains(label))
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Waits until the background task `task` ("futures", "cleanup", "activity_flush") has
+    /// run a whole pass that started after this call: two more passes counted, since the
+    /// first may have begun before. A readiness signal instead of a wall-clock window, so
+    /// the test holds on a loaded machine; the long limit only stops a hung test.
+    pub async fn next_pass_of(&self, task: &str) {
+        let label = format!("task=\"{task}\"");
+        let metric = "sogs_background_task_runs_total";
+        let start = self.metric(metric, &[&label]);
+        wait_until(&format!("two passes of {task}"), || async {
+            self.metric(metric, &[&label]) >= start + 2.0
+        })
+        .await;
+    }
+
+    /// Asserts that this instance really works with Redis: `/readyz` says so and no Redis
+    /// outage was counted. The server falls back to the database by itself when Redis is
+    /// unreachable, so a test "with Redis" would otherwise pass without it.
+    pub async fn assert_redis_used(&self) {
+        let body: serde_json::Value = self.get("/readyz").await.json().await.unwrap();
+        assert_eq!(body["redis"], "ok", "Redis is not in use: {body}");
+        assert_eq!(
+            self.metric("sogs_redis_outages_total", &[]),
+            0.0,
+            "Redis was unreachable during the test"
+        );
+    }
+
     /// Starts a graceful shutdown without waiting for it (as SIGTERM does).
     pub fn begin_shutdown(&self) {
         self.shutdown.cancel();
@@ -148,5 +191,19 @@ impl TestApp {
             .expect("server task joins")
             .expect("server stops cleanly");
         (self.config, self.db, self.data_dir)
+    }
+}
+
+/// Waits until `ready` holds: for readiness (a subscription made, a background pass run),
+/// never to measure time. Gives up after a minute, which only a hung test reaches.
+pub async fn wait_until<F, Fut>(what: &str, mut ready: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let limit = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready().await {
+        assert!(std::time::Instant::now() < limit, "never happened: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }

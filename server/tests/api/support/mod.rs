@@ -7,6 +7,7 @@ pub mod db;
 pub mod fake_s3;
 pub mod old_schema;
 pub mod pysogs;
+pub mod receiver;
 
 pub use app::{spawn_app, spawn_app_with, spawn_app_with_clock};
 pub use db::TestDb;

@@ -53,7 +53,8 @@ async fn copy_sqlite(from: &str, to: &str) -> u64 {
             .map(|c| format!("\"{c}\""))
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!("INSERT INTO main.\"{table}\" ({list}) SELECT {list} FROM src.\"{table}\"");
+        let sql =
+            format!("INSERT INTO main.\"{table}\" ({list}) SELECT {list} FROM src.\"{table}\"");
         copied += sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&mut conn)
             .await

@@ -126,7 +126,7 @@ struct Made {
     spam: i64,
 }
 
-async fn ok(res: ClientResponse, what: &str) -> Value {
+fn ok(res: ClientResponse, what: &str) -> Value {
     assert!(
         (200..300).contains(&res.status),
         "{what}: {} {}",
@@ -154,7 +154,7 @@ fn message(s: &Server, who: Who, text: &str, name: &str) -> Value {
 
 async fn posted(s: &Server, who: Who, token: &str, body: Value) -> i64 {
     let res = post(s, who, token, body).await;
-    ok(res, "post").await["id"].as_i64().unwrap()
+    ok(res, "post")["id"].as_i64().unwrap()
 }
 
 async fn upload(s: &Server, who: Who, token: &str, data: &[u8], name: &str) -> i64 {
@@ -169,7 +169,7 @@ async fn upload(s: &Server, who: Who, token: &str, data: &[u8], name: &str) -> i
         "Content-Disposition".into(),
         format!("attachment; filename=\"{name}\""),
     ));
-    ok(client.send(&req).await.unwrap(), "upload").await["id"]
+    ok(client.send(&req).await.unwrap(), "upload")["id"]
         .as_i64()
         .unwrap()
 }
@@ -194,6 +194,7 @@ async fn build_community(s: &Server) -> Made {
                 default_write: Some(false),
                 ..RoomUpdate::default()
             },
+            T0,
         )
         .await
         .unwrap();
@@ -208,6 +209,7 @@ async fn build_community(s: &Server) -> Made {
                 default_write: Some(false),
                 ..RoomUpdate::default()
             },
+            T0,
         )
         .await
         .unwrap();
@@ -235,6 +237,7 @@ async fn build_community(s: &Server) -> Made {
                 write: Some(Some(true)),
                 ..PermissionChange::default()
             },
+            T0,
         )
         .await
         .unwrap();
@@ -249,12 +252,24 @@ async fn build_community(s: &Server) -> Made {
         )
         .await
         .unwrap();
-    ok(res, "appoint the moderator").await;
+    ok(res, "appoint the moderator");
 
     s.clock.advance(60.0);
-    let hello = posted(s, Who::Alice, "lobby", message(s, Who::Alice, "hello everyone", "Alice")).await;
+    let hello = posted(
+        s,
+        Who::Alice,
+        "lobby",
+        message(s, Who::Alice, "hello everyone", "Alice"),
+    )
+    .await;
     s.clock.advance(20.0);
-    let reply = posted(s, Who::Bob, "lobby", message(s, Who::Bob, "hi alice", "Bob")).await;
+    let reply = posted(
+        s,
+        Who::Bob,
+        "lobby",
+        message(s, Who::Bob, "hi alice", "Bob"),
+    )
+    .await;
     s.clock.advance(20.0);
     let edit = message(s, Who::Alice, "hello everyone (edited)", "Alice");
     let res = s
@@ -262,23 +277,37 @@ async fn build_community(s: &Server) -> Made {
         .put_json(&format!("/room/lobby/message/{hello}"), &edit)
         .await
         .unwrap();
-    ok(res, "edit").await;
-    let res = post(s, Who::Alice, "lobby", message(s, Who::Alice, "oops", "Alice")).await;
-    let oops = ok(res, "post").await;
-    let (deleted, deleted_seqno) = (oops["id"].as_i64().unwrap(), oops["seqno"].as_i64().unwrap());
+    ok(res, "edit");
+    let res = post(
+        s,
+        Who::Alice,
+        "lobby",
+        message(s, Who::Alice, "oops", "Alice"),
+    )
+    .await;
+    let oops = ok(res, "post");
+    let (deleted, deleted_seqno) = (
+        oops["id"].as_i64().unwrap(),
+        oops["seqno"].as_i64().unwrap(),
+    );
     let res = s
         .client(Who::Alice)
         .delete(&format!("/room/lobby/message/{deleted}"))
         .await
         .unwrap();
-    ok(res, "delete").await;
+    ok(res, "delete");
     s.clock.advance(20.0);
-    let file = upload(s, Who::Bob, "lobby", b"the bytes of a cat picture", "cat.jpg").await;
-    let mut with_file = s.client(Who::Bob).message_json(&session_message(
-        "look at my cat",
-        &["cat.jpg"],
-        "Bob",
-    ));
+    let file = upload(
+        s,
+        Who::Bob,
+        "lobby",
+        b"the bytes of a cat picture",
+        "cat.jpg",
+    )
+    .await;
+    let mut with_file =
+        s.client(Who::Bob)
+            .message_json(&session_message("look at my cat", &["cat.jpg"], "Bob"));
     with_file["files"] = json!([file]);
     let with_file = posted(s, Who::Bob, "lobby", with_file).await;
     let image = upload(s, admin, "lobby", b"\x89PNG room image", "room.png").await;
@@ -287,7 +316,7 @@ async fn build_community(s: &Server) -> Made {
         .put_json("/room/lobby", &json!({"image": image}))
         .await
         .unwrap();
-    ok(res, "set the room image").await;
+    ok(res, "set the room image");
 
     let mut whisper = message(s, Who::Moderator, "psst, alice", "Mod");
     whisper["whisper_to"] = json!(s.id(Who::Alice));
@@ -301,7 +330,12 @@ async fn build_community(s: &Server) -> Made {
         s,
         Who::Carol,
         "lobby",
-        message(s, Who::Carol, "buy cheap crypto coins now at the best prices", "Carol"),
+        message(
+            s,
+            Who::Carol,
+            "buy cheap crypto coins now at the best prices",
+            "Carol",
+        ),
     )
     .await;
     let res = s
@@ -312,7 +346,7 @@ async fn build_community(s: &Server) -> Made {
         )
         .await
         .unwrap();
-    ok(res, "ban carol").await;
+    ok(res, "ban carol");
     let res = s
         .client(admin)
         .post_json(
@@ -321,7 +355,7 @@ async fn build_community(s: &Server) -> Made {
         )
         .await
         .unwrap();
-    ok(res, "ban frank for two hours").await;
+    ok(res, "ban frank for two hours");
 
     for (who, emoji, on) in [
         (Who::Alice, "👍", reply),
@@ -333,16 +367,22 @@ async fn build_community(s: &Server) -> Made {
             .put_json(&format!("/room/lobby/reaction/{on}/{emoji}"), &json!({}))
             .await
             .unwrap();
-        ok(res, "react").await;
+        ok(res, "react");
     }
     let res = s
         .client(Who::Admin)
         .post_json(&format!("/room/lobby/pin/{hello}"), &json!({}))
         .await
         .unwrap();
-    ok(res, "pin").await;
+    ok(res, "pin");
 
-    posted(s, Who::Erin, "lobby", message(s, Who::Erin, "hi from erin", "Erin")).await;
+    posted(
+        s,
+        Who::Erin,
+        "lobby",
+        message(s, Who::Erin, "hi from erin", "Erin"),
+    )
+    .await;
     store
         .schedule_permission_change(
             lobby.id,
@@ -355,20 +395,32 @@ async fn build_community(s: &Server) -> Made {
         )
         .await
         .unwrap();
-    posted(s, Who::Alice, "private", message(s, Who::Alice, "secret room", "Alice")).await;
+    posted(
+        s,
+        Who::Alice,
+        "private",
+        message(s, Who::Alice, "secret room", "Alice"),
+    )
+    .await;
 
     let alice = BlindedId::try_from(s.client(Who::Alice).session_id().unwrap()).unwrap();
-    let dm = s.client(Who::Bob).dm_json(&alice, b"a direct message").unwrap();
+    let dm = s
+        .client(Who::Bob)
+        .dm_json(&alice, b"a direct message")
+        .unwrap();
     let res = s
         .client(Who::Bob)
         .post_json(&format!("/inbox/{}", s.id(Who::Alice)), &dm)
         .await
         .unwrap();
-    ok(res, "send a DM").await;
+    ok(res, "send a DM");
 
     // Everyone who may read the lobby polls it, so activity is recorded for them.
     for who in EVERYONE {
-        s.client(who).get("/room/lobby/messages/recent").await.unwrap();
+        s.client(who)
+            .get("/room/lobby/messages/recent")
+            .await
+            .unwrap();
     }
     Made {
         hello,
@@ -408,10 +460,16 @@ fn questions(made: &Made) -> Vec<(Option<Who>, String)> {
             Some(Who::Alice),
             format!("/room/lobby/messages/since/{deleted_seqno}?t=r"),
         ),
-        (Some(Who::Moderator), "/room/lobby/messages/recent?limit=256".into()),
+        (
+            Some(Who::Moderator),
+            "/room/lobby/messages/recent?limit=256".into(),
+        ),
         (Some(Who::Alice), "/room/lobby/messages/recent".into()),
         (Some(Who::Bob), "/room/lobby/messages/recent".into()),
-        (Some(Who::Bob), format!("/room/lobby/messages/before/{reply}")),
+        (
+            Some(Who::Bob),
+            format!("/room/lobby/messages/before/{reply}"),
+        ),
         (Some(Who::Bob), format!("/room/lobby/message/{hello}")),
         (Some(Who::Alice), format!("/room/lobby/reactors/{reply}/👍")),
         (Some(Who::Alice), format!("/room/lobby/file/{file}")),
@@ -469,7 +527,11 @@ fn check_the_record(record: &[(String, u16, Value)], made: &Made) {
     let (_, status, lobby) = find("Some(Alice) GET /room/lobby");
     assert_eq!(*status, 200);
     assert!(lobby["active_users"].as_i64().unwrap() > 0, "{lobby}");
-    assert_eq!(lobby["pinned_messages"][0]["id"], json!(made.hello), "{lobby}");
+    assert_eq!(
+        lobby["pinned_messages"][0]["id"],
+        json!(made.hello),
+        "{lobby}"
+    );
     assert_eq!(lobby["image_id"], json!(made.image), "{lobby}");
     let (_, _, since) = find("Some(Alice) GET /room/lobby/messages/since/0?t=r&reactors=5");
     let all = since.as_array().unwrap();
@@ -486,7 +548,11 @@ fn check_the_record(record: &[(String, u16, Value)], made: &Made) {
         .find(|m| m["id"] == json!(made.deleted))
         .unwrap_or_else(|| panic!("{later}"));
     assert_eq!(deletion["deleted"], json!(true), "{later}");
-    assert_eq!(by_id(made.reply)["reactions"]["👍"]["count"], json!(2), "{since}");
+    assert_eq!(
+        by_id(made.reply)["reactions"]["👍"]["count"],
+        json!(2),
+        "{since}"
+    );
     assert!(by_id(made.with_file)["data"].is_string());
     assert!(
         all.iter().any(|m| m["whisper"] == json!(true)),
@@ -537,7 +603,14 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// What was added since the first release works on the old rooms, messages and people.
 async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
-    let lobby = s.app.state.store.room_by_token("lobby").await.unwrap().unwrap();
+    let lobby = s
+        .app
+        .state
+        .store
+        .room_by_token("lobby")
+        .await
+        .unwrap()
+        .unwrap();
     let sequence_before = lobby.message_sequence;
 
     // Edit, react to and pin old messages; post anew. The sequence carries on.
@@ -547,21 +620,30 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .put_json(&format!("/room/lobby/message/{}", made.hello), &edit)
         .await
         .unwrap();
-    ok(res, "edit an old message").await;
+    ok(res, "edit an old message");
     let res = s
         .client(Who::Alice)
-        .put_json(&format!("/room/lobby/reaction/{}/😀", made.hello), &json!({}))
+        .put_json(
+            &format!("/room/lobby/reaction/{}/😀", made.hello),
+            &json!({}),
+        )
         .await
         .unwrap();
-    ok(res, "react to an old message").await;
+    ok(res, "react to an old message");
     let res = s
         .client(Who::Admin)
         .post_json(&format!("/room/lobby/pin/{}", made.reply), &json!({}))
         .await
         .unwrap();
-    ok(res, "pin an old message").await;
+    ok(res, "pin an old message");
     s.clock.advance(20.0);
-    let new = posted(s, Who::Bob, "lobby", message(s, Who::Bob, "after the upgrade", "Bob")).await;
+    let new = posted(
+        s,
+        Who::Bob,
+        "lobby",
+        message(s, Who::Bob, "after the upgrade", "Bob"),
+    )
+    .await;
     let since = s
         .client(Who::Alice)
         .get(&format!("/room/lobby/messages/since/{sequence_before}"))
@@ -587,7 +669,13 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .await
         .unwrap();
     s.app.invalidate_caches();
-    let page: Value = s.app.get("/r/lobby/messages.json").await.json().await.unwrap();
+    let page: Value = s
+        .app
+        .get("/r/lobby/messages.json")
+        .await
+        .json()
+        .await
+        .unwrap();
     let texts: Vec<&str> = page["messages"]
         .as_array()
         .unwrap()
@@ -596,7 +684,12 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .collect();
     assert!(texts.contains(&"hi alice"), "{page}");
     assert!(texts.contains(&"look at my cat"), "{page}");
-    assert!(!texts.iter().any(|t| t.contains("psst") || t.contains("oops")), "{page}");
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.contains("psst") || t.contains("oops")),
+        "{page}"
+    );
 
     // A hash ban made before the upgrade still holds (if that release had them), and a new
     // one of an old message works.
@@ -615,11 +708,16 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
             )
             .await
             .unwrap();
-        ok(res, "hash-ban an old message").await;
+        ok(res, "hash-ban an old message");
     }
     s.clock.advance(20.0);
     let res = post(s, Who::Bob, "lobby", spam_again).await;
-    assert_eq!(res.status, 403, "the banned text is refused: {}", res.text());
+    assert_eq!(
+        res.status,
+        403,
+        "the banned text is refused: {}",
+        res.text()
+    );
 
     // Slow mode on an old room (the quiet room kept its setting if that release had it).
     let res = s
@@ -627,14 +725,28 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .post_json("/sogs-rs/room/lobby/slowmode", &json!({"seconds": 60}))
         .await
         .unwrap();
-    ok(res, "slow mode").await;
+    ok(res, "slow mode");
     s.clock.advance(20.0);
     assert_eq!(
-        post(s, Who::Alice, "lobby", message(s, Who::Alice, "one", "Alice")).await.status,
+        post(
+            s,
+            Who::Alice,
+            "lobby",
+            message(s, Who::Alice, "one", "Alice")
+        )
+        .await
+        .status,
         201
     );
     assert_eq!(
-        post(s, Who::Alice, "lobby", message(s, Who::Alice, "two", "Alice")).await.status,
+        post(
+            s,
+            Who::Alice,
+            "lobby",
+            message(s, Who::Alice, "two", "Alice")
+        )
+        .await
+        .status,
         429
     );
     let res = s
@@ -642,19 +754,30 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .post_json("/sogs-rs/room/lobby/slowmode", &json!({"seconds": 0}))
         .await
         .unwrap();
-    ok(res, "slow mode off").await;
+    ok(res, "slow mode off");
 
     // Changes scheduled before the upgrade take effect after it: Erin loses her voice at
     // T0 + 1 h, Frank's global ban ends at T0 + 2 h, Carol stays banned until unbanned.
     s.clock.set(T0 + 2.0 * 3600.0 + 600.0);
     s.settle().await;
     assert_eq!(
-        post(s, Who::Erin, "lobby", message(s, Who::Erin, "still here?", "Erin")).await.status,
+        post(
+            s,
+            Who::Erin,
+            "lobby",
+            message(s, Who::Erin, "still here?", "Erin")
+        )
+        .await
+        .status,
         403
     );
     let frank = s.client(Who::Frank).get("/room/lobby").await.unwrap();
     assert_eq!(frank.status, 200, "{}", frank.text());
-    let carol = s.client(Who::Carol).get("/room/lobby/messages/recent").await.unwrap();
+    let carol = s
+        .client(Who::Carol)
+        .get("/room/lobby/messages/recent")
+        .await
+        .unwrap();
     assert_eq!(carol.status, 403);
     let res = s
         .client(Who::Moderator)
@@ -664,7 +787,7 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         )
         .await
         .unwrap();
-    ok(res, "unban carol").await;
+    ok(res, "unban carol");
     assert_eq!(
         s.client(Who::Carol)
             .get("/room/lobby/messages/recent")
@@ -685,7 +808,7 @@ async fn new_features_work_on_old_data(s: &Server, made: &Made, had: &Tables) {
         .post_json(&format!("/inbox/{}", s.id(Who::Bob)), &reply)
         .await
         .unwrap();
-    ok(res, "reply by DM").await;
+    ok(res, "reply by DM");
 
     // The old upload still downloads, a new one works, and the room image stays.
     let old = s
@@ -741,7 +864,7 @@ async fn every_migration_keeps_what_an_older_release_stored(backend: Backend) {
         )
         .await
         .unwrap();
-    ok(res, "hash-ban carol's text").await;
+    ok(res, "hash-ban carol's text");
     // Asking is activity (who read which room): ask once, let it count, then record.
     answers(&source, &made).await;
     source.settle().await;
@@ -757,7 +880,10 @@ async fn every_migration_keeps_what_an_older_release_stored(backend: Backend) {
     for &version in &versions {
         let db = TestDb::at(backend, Schema::UpTo(version)).await;
         let copied = copy_rows(&source_url, &db.url).await;
-        assert!(copied > 40, "only {copied} rows copied into schema {version}");
+        assert!(
+            copied > 40,
+            "only {copied} rows copied into schema {version}"
+        );
         let had = Tables {
             hash_bans: has_table(&db, "hash_bans").await,
         };

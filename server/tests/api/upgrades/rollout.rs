@@ -59,9 +59,7 @@ async fn readyz(port: u16) -> u16 {
 /// A rollback of the binary without restoring the backup: the database records a
 /// migration this binary does not have. The server refuses to start, says why and what to
 /// do, and writes nothing (not even its system user).
-async fn a_database_from_a_newer_release_is_refused_at_start_and_left_as_it_was(
-    backend: Backend,
-) {
+async fn a_database_from_a_newer_release_is_refused_at_start_and_left_as_it_was(backend: Backend) {
     let db = TestDb::new(backend).await;
     db.store
         .create_room("lobby", "Lobby", None, 1_700_000_000.0)
@@ -90,7 +88,10 @@ async fn a_database_from_a_newer_release_is_refused_at_start_and_left_as_it_was(
     let mut cmd = server(&db, data.path(), free_port());
     cmd.env("SOGS_DATABASE_MIGRATE_ON_START", "false");
     let (ok, log) = run_to_end(cmd).await;
-    assert!(!ok && log.contains("newer than this sogs-rs knows"), "{log}");
+    assert!(
+        !ok && log.contains("newer than this sogs-rs knows"),
+        "{log}"
+    );
     db.cleanup().await;
 }
 both_backends!(a_database_from_a_newer_release_is_refused_at_start_and_left_as_it_was);
@@ -128,7 +129,10 @@ async fn with_migrations_off_on_start_the_server_waits_for_sogs_admin_migrate(ba
         let (ok, out) = run_to_end(job).await;
         assert!(ok, "{out}");
         assert!(
-            out.contains(&format!("applied 1 migration(s): {}", known[known.len() - 1])),
+            out.contains(&format!(
+                "applied 1 migration(s): {}",
+                known[known.len() - 1]
+            )),
             "{out}"
         );
     } else {
@@ -166,16 +170,22 @@ async fn instances_starting_together_on_one_postgres_database_migrate_it_once() 
     for schema in [Schema::Empty, Schema::UpTo(known[0])] {
         let db = TestDb::at(Backend::Postgres, schema).await;
         if schema != Schema::Empty {
-            db.store
-                .create_room("lobby", "Lobby", None, 1_700_000_000.0)
-                .await
-                .unwrap();
+            // Today's store writes today's columns; the first release's room is plain SQL.
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query(
+                "INSERT INTO rooms (token, name, created) VALUES ('lobby', 'Lobby', 1700000000)",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
         }
         let shared = tempfile::tempdir().unwrap();
         let key_file = shared.path().join("key_x25519");
         std::fs::write(&key_file, [7u8; 32]).unwrap();
-        let data: Vec<tempfile::TempDir> =
-            (0..INSTANCES).map(|_| tempfile::tempdir().unwrap()).collect();
+        let data: Vec<tempfile::TempDir> = (0..INSTANCES)
+            .map(|_| tempfile::tempdir().unwrap())
+            .collect();
         let starting: Vec<_> = data
             .iter()
             .map(|dir| {
