@@ -145,7 +145,13 @@ for label in version revision source licenses; do
     || fail "missing OCI label $label"
 done
 inspect '{{json .Config.ExposedPorts}}' | grep -q '8080/tcp' || fail "8080 not exposed"
-log "image $(inspect '{{.Size}}') bytes (debug binaries here; the release image is smaller, see docker/README.md)"
+# The release image is 52.1 MB (docker/README.md; the issue allows 60). CI has debug binaries
+# only, so it checks the part the Dockerfile decides: everything but the two binaries must
+# stay small (3.4 MB today; a Debian base instead of scratch would add about 75 MB).
+size=$(inspect '{{.Size}}')
+binaries=$(( $(stat -c %s "$STATE/bin/sogs-server") + $(stat -c %s "$STATE/bin/sogs-admin") ))
+log "image $size bytes: the two (debug) binaries $binaries, the rest $(( size - binaries ))"
+[ $(( size - binaries )) -le 8000000 ] || fail "the image holds $(( size - binaries )) bytes besides the binaries (at most 8 MB)"
 
 # --- 3. one container, as users run it ----------------------------------------------------
 log "run: read-only root, /data volume, Kubernetes service-link variables set"
