@@ -7,6 +7,7 @@ mod ban;
 #[cfg(test)]
 mod end_to_end;
 mod import;
+pub mod invite;
 mod json;
 mod key;
 mod migrate;
@@ -374,6 +375,7 @@ pub async fn run_with_config_as(
         Command::Probe(args) => probe::run(&ctx, args.url.as_deref(), out).await,
         Command::Antiraid(cmd) => antiraid::run(&ctx, cmd, out).await,
         Command::Webhook(cmd) => webhook::run(&ctx, cmd, out).await,
+        Command::Invite(cmd) => invite::run(&ctx, cmd, out).await,
     }
 }
 
