@@ -48,7 +48,11 @@ pub enum InviteCommand {
     Revoke { code: String },
 }
 
-pub async fn run(ctx: &Context, cmd: InviteCommand, out: &mut impl Write) -> Result<(), AdminError> {
+pub async fn run(
+    ctx: &Context,
+    cmd: InviteCommand,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
     let key = ctx.server_key()?;
     let svc = ctx.services(&key);
     match cmd {
@@ -129,7 +133,10 @@ pub async fn run(ctx: &Context, cmd: InviteCommand, out: &mut impl Write) -> Res
                     ),
                 );
                 for r in redeemed {
-                    say(out, format!("  redeemed by {} at {}", r.session_id, format_time(r.at)));
+                    say(
+                        out,
+                        format!("  redeemed by {} at {}", r.session_id, format_time(r.at)),
+                    );
                 }
             }
             Ok(())

@@ -307,7 +307,13 @@ mod tests {
         let cli = Cli::try_parse_from(std::iter::once("sogs-admin").chain(args.iter().copied()))
             .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
         let mut out = Vec::new();
-        run_with_config(cli.command, env.config.clone(), &mut "".as_bytes(), &mut out).await?;
+        run_with_config(
+            cli.command,
+            env.config.clone(),
+            &mut "".as_bytes(),
+            &mut out,
+        )
+        .await?;
         Ok(String::from_utf8(out).unwrap())
     }
 
@@ -349,7 +355,9 @@ mod tests {
                         }
                     }
                     let _ = socket
-                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        )
                         .await;
                 });
             }
@@ -359,12 +367,22 @@ mod tests {
 
     async fn webhook_commands_register_test_and_show_deliveries(env: TestEnv) {
         let server = env.serve().await;
-        admin(&env, &["room", "add", "lobby", "--name", "Lobby"]).await.unwrap();
+        admin(&env, &["room", "add", "lobby", "--name", "Lobby"])
+            .await
+            .unwrap();
         let (url, seen) = receiver().await;
 
         let added = admin(
             &env,
-            &["webhook", "add", &url, "--room", "lobby", "--events", "message.posted"],
+            &[
+                "webhook",
+                "add",
+                &url,
+                "--room",
+                "lobby",
+                "--events",
+                "message.posted",
+            ],
         )
         .await
         .unwrap();
@@ -376,14 +394,20 @@ mod tests {
             .to_string();
         assert_eq!(secret.len(), 64);
         let listed = admin(&env, &["webhook", "list"]).await.unwrap();
-        assert!(listed.contains(&url) && listed.contains("room=lobby"), "{listed}");
+        assert!(
+            listed.contains(&url) && listed.contains("room=lobby"),
+            "{listed}"
+        );
         assert!(!listed.contains(&secret), "the secret is shown only once");
 
         let tested = admin(&env, &["webhook", "test", "1"]).await.unwrap();
         assert!(tested.contains("HTTP 200"), "{tested}");
         let ping = seen.lock().unwrap().last().cloned().unwrap();
         assert!(ping.contains("\"type\":\"ping\""), "{ping}");
-        assert!(ping.to_ascii_lowercase().contains("x-sogs-signature: t="), "{ping}");
+        assert!(
+            ping.to_ascii_lowercase().contains("x-sogs-signature: t="),
+            "{ping}"
+        );
 
         let alice = server.user();
         let res = alice
@@ -406,7 +430,10 @@ mod tests {
 
         let removed = admin(&env, &["webhook", "remove", "1"]).await.unwrap();
         assert!(removed.contains("removed webhook 1"), "{removed}");
-        assert_eq!(admin(&env, &["webhook", "list"]).await.unwrap().trim(), "no webhooks");
+        assert_eq!(
+            admin(&env, &["webhook", "list"]).await.unwrap().trim(),
+            "no webhooks"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -424,12 +451,24 @@ mod tests {
         let env = TestEnv::sqlite();
         for (args, reason) in [
             (vec!["webhook", "add", "not a url"], "is not a valid URL"),
-            (vec!["webhook", "add", "gopher://x.org/"], "must start with http:// or https://"),
             (
-                vec!["webhook", "add", "https://x.org/", "--events", "message.sent"],
+                vec!["webhook", "add", "gopher://x.org/"],
+                "must start with http:// or https://",
+            ),
+            (
+                vec![
+                    "webhook",
+                    "add",
+                    "https://x.org/",
+                    "--events",
+                    "message.sent",
+                ],
                 "unknown event type \"message.sent\"",
             ),
-            (vec!["webhook", "add", "https://x.org/", "--room", "nowhere"], "no room"),
+            (
+                vec!["webhook", "add", "https://x.org/", "--room", "nowhere"],
+                "no room",
+            ),
             (vec!["webhook", "remove", "7"], "no webhook with id 7"),
             (vec!["webhook", "test", "7"], "no webhook with id 7"),
             (vec!["webhook", "deliveries", "7"], "no webhook with id 7"),
@@ -438,7 +477,10 @@ mod tests {
             assert_eq!(err.exit_code(), 1, "{args:?}");
             assert!(err.to_string().contains(reason), "{args:?}: {err}");
         }
-        assert_eq!(admin(&env, &["webhook", "list"]).await.unwrap().trim(), "no webhooks");
+        assert_eq!(
+            admin(&env, &["webhook", "list"]).await.unwrap().trim(),
+            "no webhooks"
+        );
 
         // A receiver that is not there: the test says so (exit 1), naming the failure.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -12,8 +12,8 @@ use crate::crypto::blinding::{blind15_candidates, blind25_id};
 use crate::crypto::keys::{IdPrefix, SessionId};
 use crate::domain::invite::{Grant, InviteCode, Unusable, usable};
 use crate::domain::join_url;
-use crate::store::invites::{Invite, NewInvite, Redemption};
 use crate::store::Room;
+use crate::store::invites::{Invite, NewInvite, Redemption};
 
 use super::{ActionError, Actor, Services};
 

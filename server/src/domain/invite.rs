@@ -166,8 +166,14 @@ mod tests {
     fn an_invite_is_unusable_once_revoked_expired_or_used_up() {
         assert_eq!(usable(None, None, 5, None, 100.0), Ok(()));
         assert_eq!(usable(None, Some(200.0), 0, Some(1), 100.0), Ok(()));
-        assert_eq!(usable(Some(50.0), None, 0, None, 100.0), Err(Unusable::Revoked));
-        assert_eq!(usable(None, Some(100.0), 0, None, 100.0), Err(Unusable::Expired));
+        assert_eq!(
+            usable(Some(50.0), None, 0, None, 100.0),
+            Err(Unusable::Revoked)
+        );
+        assert_eq!(
+            usable(None, Some(100.0), 0, None, 100.0),
+            Err(Unusable::Expired)
+        );
         assert_eq!(usable(None, None, 3, Some(3), 100.0), Err(Unusable::UsedUp));
     }
 }

@@ -106,14 +106,9 @@ impl Store {
     /// Revokes an invite; [`StoreError::NotFound`] if there is none with this code.
     #[tracing::instrument(skip_all)]
     pub async fn revoke_invite(&self, code: &str, now: f64) -> StoreResult<()> {
-        const SQL: &str =
-            "UPDATE room_invites SET revoked = COALESCE(revoked, $2) WHERE code = $1";
+        const SQL: &str = "UPDATE room_invites SET revoked = COALESCE(revoked, $2) WHERE code = $1";
         with_pool!(self, |pool| {
-            let done = sqlx::query(SQL)
-                .bind(code)
-                .bind(now)
-                .execute(pool)
-                .await?;
+            let done = sqlx::query(SQL).bind(code).bind(now).execute(pool).await?;
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound("invite"));
             }

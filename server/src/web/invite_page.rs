@@ -56,7 +56,12 @@ fn form(open: &OpenInvite, error: Option<&str>) -> String {
         None => String::new(),
     };
     let error = error
-        .map(|e| format!("<p class=\"error\" id=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .map(|e| {
+            format!(
+                "<p class=\"error\" id=\"error\" role=\"alert\">{}</p>",
+                escape(e)
+            )
+        })
         .unwrap_or_default();
     format!(
         "<h1>You are invited to {name}</h1>\

@@ -210,7 +210,7 @@ impl Delivery {
             } else {
                 "failed"
             };
-            let latency = sent.is_ok().then(|| finished - delivery.at);
+            let latency = sent.is_ok().then_some(finished - delivery.at);
             metrics.observe_webhook_try(hook.id, label, latency);
         }
         Ok(Step::Sent(report))

@@ -108,7 +108,10 @@ async fn an_invite_lets_an_account_into_a_private_room_with_both_blinded_ids(bac
     let (status, form) = page(&c, &invite.code).await;
     assert_eq!(status, 200, "{form}");
     assert!(form.contains("You are invited to Lobby"), "{form}");
-    assert!(form.contains("read, write") && form.contains("1 of 1 uses left"), "{form}");
+    assert!(
+        form.contains("read, write") && form.contains("1 of 1 uses left"),
+        "{form}"
+    );
     assert!(form.contains("name=\"account_id\""));
 
     // Surrounding spaces, as a paste may bring, are fine.
@@ -126,7 +129,10 @@ async fn an_invite_lets_an_account_into_a_private_room_with_both_blinded_ids(bac
     assert_eq!(reads(&blind15).await, 200);
     assert_eq!(reads(&blind25).await, 200);
     let posted = blind15
-        .post_json(&format!("/room/{TOKEN}/message"), &blind15.message_json(b"hi"))
+        .post_json(
+            &format!("/room/{TOKEN}/message"),
+            &blind15.message_json(b"hi"),
+        )
         .await
         .unwrap();
     assert_eq!(posted.status, 201, "{}", posted.text());
@@ -176,7 +182,10 @@ async fn bad_codes_and_bad_account_ids_get_a_clear_page_and_change_nothing(backe
         let (status, text) = redeem(&c, &open.code, bad).await;
         assert_eq!(status, 400, "{bad:?}: {text}");
         assert!(text.contains("not an Account ID"), "{text}");
-        assert!(text.contains("name=\"account_id\""), "the form is shown again");
+        assert!(
+            text.contains("name=\"account_id\""),
+            "the form is shown again"
+        );
     }
     let after = c
         .app
@@ -235,8 +244,14 @@ async fn only_moderators_create_invites_and_revoking_stops_the_link(backend: Bac
     assert_eq!((made.max_uses, made.expires), (None, None));
     assert_eq!(made.created_by, moderator.session_id);
     for bad in [
-        InviteTerms { uses: Some(0), ..terms },
-        InviteTerms { expires_in: Some(-1.0), ..terms },
+        InviteTerms {
+            uses: Some(0),
+            ..terms
+        },
+        InviteTerms {
+            expires_in: Some(-1.0),
+            ..terms
+        },
     ] {
         assert!(matches!(
             create_invite(&svc, &Actor::User(moderator.clone()), &c.room, bad).await,

@@ -63,7 +63,11 @@ async fn two_instances_deliver_each_event_once_in_order_and_either_can_carry_on(
         .accepted(12, WAIT)
         .await
         .iter()
-        .map(|r| verified(&hook, r)["data"]["message"]["id"].as_i64().unwrap())
+        .map(|r| {
+            verified(&hook, r)["data"]["message"]["id"]
+                .as_i64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(delivered, posted);
     tokio::time::sleep(Duration::from_millis(300)).await;
