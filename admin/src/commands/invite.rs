@@ -39,6 +39,7 @@ pub enum InviteCommand {
         grant: Grant,
     },
     /// A room's invites (or every room's), with their state and who redeemed them.
+    #[command(after_help = "Example: sogs-admin invite list --room private")]
     List {
         #[arg(long, value_name = "TOKEN")]
         room: Option<String>,

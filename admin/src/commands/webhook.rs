@@ -38,6 +38,7 @@ pub enum WebhookCommand {
         events: String,
     },
     /// List endpoints with their queues (pending, delivered, dead).
+    #[command(after_help = "Example: sogs-admin webhook list --json")]
     List,
     /// Remove an endpoint and everything queued for it.
     #[command(after_help = "Example: sogs-admin webhook remove 3")]

@@ -20,6 +20,7 @@ both_backends!(
     an_invite_lets_an_account_into_a_private_room_with_both_blinded_ids,
     bad_codes_and_bad_account_ids_get_a_clear_page_and_change_nothing,
     only_moderators_create_invites_and_revoking_stops_the_link,
+    moderators_manage_invites_through_the_api,
 );
 
 /// The lobby made private: nobody reads, writes or uploads unless granted.
@@ -268,4 +269,83 @@ async fn only_moderators_create_invites_and_revoking_stops_the_link(backend: Bac
         .unwrap();
     let (_, _, account) = identity(&c);
     assert_eq!(redeem(&c, &made.code, &account).await.0, 410);
+}
+
+async fn moderators_manage_invites_through_the_api(backend: Backend) {
+    // A public room, so that a member reaches the moderator check (a private room is
+    // hidden from them: 404).
+    let c = Community::new(backend).await;
+    let moderator = c.moderator().await;
+    let member = c.user().await;
+    let path = format!("/sogs-rs/room/{TOKEN}/invites");
+
+    let refused = member
+        .post_json(&path, &serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert_eq!(c.anonymous().get(&path).await.unwrap().status, 401);
+    for bad in [
+        serde_json::json!({"grant": ["read", "fly"]}),
+        serde_json::json!({"uses": 0}),
+        serde_json::json!({"uses": "many"}),
+        serde_json::json!({"colour": "red"}),
+    ] {
+        let res = moderator.post_json(&path, &bad).await.unwrap();
+        assert_eq!(res.status, 400, "{bad}: {}", res.text());
+    }
+
+    let made = moderator
+        .post_json(
+            &path,
+            &serde_json::json!({"uses": 2, "expires_in": 3600, "grant": ["read"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(made.status, 201, "{}", made.text());
+    let made = made.json();
+    let code = made["code"].as_str().unwrap().to_string();
+    assert!(
+        made["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/invite/{code}"))
+    );
+    assert_eq!(
+        made["grant"],
+        serde_json::json!({"read": true, "write": false, "upload": false})
+    );
+
+    let (_, _, account) = identity(&c);
+    assert_eq!(redeem(&c, &code, &account).await.0, 200);
+    let listed = moderator.get(&path).await.unwrap();
+    assert_eq!(listed.status, 200);
+    let listed = listed.json();
+    assert_eq!(listed[0]["uses"], 1);
+    assert_eq!(listed[0]["redeemed_by"][0]["session_id"], account);
+
+    let revoke = format!("{path}/revoke");
+    assert_eq!(
+        member
+            .post_json(&revoke, &serde_json::json!({"code": code}))
+            .await
+            .unwrap()
+            .status,
+        403
+    );
+    assert_eq!(
+        moderator
+            .post_json(&revoke, &serde_json::json!({"code": "nosuchcode123"}))
+            .await
+            .unwrap()
+            .status,
+        404
+    );
+    let done = moderator
+        .post_json(&revoke, &serde_json::json!({"code": code}))
+        .await
+        .unwrap();
+    assert_eq!(done.status, 200, "{}", done.text());
+    let (_, _, later) = identity(&c);
+    assert_eq!(redeem(&c, &code, &later).await.0, 410);
 }
