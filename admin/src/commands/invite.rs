@@ -151,3 +151,82 @@ pub async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_env::TestEnv;
+    use super::super::{AdminError, run_with_config};
+    use crate::cli::Cli;
+
+    async fn admin(env: &TestEnv, args: &[&str]) -> Result<String, AdminError> {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(std::iter::once("sogs-admin").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
+        let mut out = Vec::new();
+        run_with_config(
+            cli.command,
+            env.config.clone(),
+            &mut "".as_bytes(),
+            &mut out,
+        )
+        .await?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[tokio::test]
+    async fn invites_are_created_listed_and_revoked_from_the_command_line() {
+        let env = TestEnv::sqlite();
+        admin(&env, &["room", "add", "private"]).await.unwrap();
+        let url = admin(
+            &env,
+            &[
+                "invite",
+                "create",
+                "private",
+                "--uses",
+                "3",
+                "--expires",
+                "7d",
+                "--grant",
+                "read",
+            ],
+        )
+        .await
+        .unwrap();
+        let url = url.trim();
+        assert!(url.starts_with("http://sogs.test/invite/"), "{url}");
+        let code = url.rsplit('/').next().unwrap();
+        let listed = admin(&env, &["invite", "list", "--room", "private"])
+            .await
+            .unwrap();
+        assert!(
+            listed.contains(&format!("{code} room=private open uses=0/3 grant=read")),
+            "{listed}"
+        );
+        let revoked = admin(&env, &["invite", "revoke", code]).await.unwrap();
+        assert!(revoked.contains("revoked"), "{revoked}");
+        let listed = admin(&env, &["invite", "list"]).await.unwrap();
+        assert!(listed.contains("revoked uses=0/3"), "{listed}");
+
+        let err = admin(&env, &["invite", "create", "nowhere"])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no room"), "{err}");
+        let err = admin(&env, &["invite", "revoke", "nosuchcode123"])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no invite"), "{err}");
+        use clap::Parser;
+        assert!(
+            Cli::try_parse_from([
+                "sogs-admin",
+                "invite",
+                "create",
+                "private",
+                "--grant",
+                "fly"
+            ])
+            .is_err()
+        );
+    }
+}
