@@ -99,6 +99,9 @@ pub enum Command {
     /// deliveries, retry.
     #[command(subcommand)]
     Webhook(crate::commands::webhook::WebhookCommand),
+    /// Invite links for private rooms: create, list (with who redeemed them), revoke.
+    #[command(subcommand)]
+    Invite(crate::commands::invite::InviteCommand),
     /// Print a shell completion script (needs no configuration or database).
     #[command(
         after_help = "Example: sogs-admin completions bash > /etc/bash_completion.d/sogs-admin\n\

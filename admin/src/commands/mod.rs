@@ -7,6 +7,7 @@ mod ban;
 #[cfg(test)]
 mod end_to_end;
 mod import;
+pub mod invite;
 mod json;
 mod key;
 mod migrate;
@@ -378,6 +379,7 @@ pub async fn run_with_config_as(
         Command::Antiraid(cmd) => antiraid::run(&ctx, cmd, out).await,
         Command::Reports(cmd) => reports::run(&ctx, cmd, out).await,
         Command::Webhook(cmd) => webhook::run(&ctx, cmd, out).await,
+        Command::Invite(cmd) => invite::run(&ctx, cmd, out).await,
     }
 }
 

@@ -38,6 +38,7 @@ pub enum WebhookCommand {
         events: String,
     },
     /// List endpoints with their queues (pending, delivered, dead).
+    #[command(after_help = "Example: sogs-admin webhook list --json")]
     List,
     /// Remove an endpoint and everything queued for it.
     #[command(after_help = "Example: sogs-admin webhook remove 3")]
@@ -289,4 +290,206 @@ fn delivery_json(d: &Delivery) -> Value {
         "last_status": d.last_status,
         "last_error": d.last_error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::super::test_env::TestEnv;
+    use super::super::{AdminError, run_with_config};
+    use crate::cli::Cli;
+
+    async fn admin(env: &TestEnv, args: &[&str]) -> Result<String, AdminError> {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(std::iter::once("sogs-admin").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
+        let mut out = Vec::new();
+        run_with_config(
+            cli.command,
+            env.config.clone(),
+            &mut "".as_bytes(),
+            &mut out,
+        )
+        .await?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    /// A minimal HTTP receiver: answers 200 to every request and keeps the raw requests.
+    async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let kept = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0_u8; 64 * 1024];
+                    let mut len = 0;
+                    // Read until the headers and the announced body are in.
+                    loop {
+                        let Ok(n) = socket.read(&mut buf[len..]).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        len += n;
+                        let text = String::from_utf8_lossy(&buf[..len]).to_string();
+                        if let Some(end) = text.find("\r\n\r\n") {
+                            let length = text
+                                .lines()
+                                .find_map(|l| {
+                                    l.to_ascii_lowercase()
+                                        .strip_prefix("content-length:")
+                                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                                })
+                                .unwrap_or(0);
+                            if len >= end + 4 + length {
+                                kept.lock().unwrap().push(text);
+                                break;
+                            }
+                        }
+                    }
+                    let _ = socket
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        )
+                        .await;
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    async fn webhook_commands_register_test_and_show_deliveries(env: TestEnv) {
+        let server = env.serve().await;
+        admin(&env, &["room", "add", "lobby", "--name", "Lobby"])
+            .await
+            .unwrap();
+        let (url, seen) = receiver().await;
+
+        let added = admin(
+            &env,
+            &[
+                "webhook",
+                "add",
+                &url,
+                "--room",
+                "lobby",
+                "--events",
+                "message.posted",
+            ],
+        )
+        .await
+        .unwrap();
+        assert!(added.contains("added webhook 1"), "{added}");
+        let secret = added
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("secret: "))
+            .unwrap()
+            .to_string();
+        assert_eq!(secret.len(), 64);
+        let listed = admin(&env, &["webhook", "list"]).await.unwrap();
+        assert!(
+            listed.contains(&url) && listed.contains("room=lobby"),
+            "{listed}"
+        );
+        assert!(!listed.contains(&secret), "the secret is shown only once");
+
+        let tested = admin(&env, &["webhook", "test", "1"]).await.unwrap();
+        assert!(tested.contains("HTTP 200"), "{tested}");
+        let ping = seen.lock().unwrap().last().cloned().unwrap();
+        assert!(ping.contains("\"type\":\"ping\""), "{ping}");
+        assert!(
+            ping.to_ascii_lowercase().contains("x-sogs-signature: t="),
+            "{ping}"
+        );
+
+        let alice = server.user();
+        let res = alice
+            .post_json("/room/lobby/message", &alice.message_json(b"hello"))
+            .await
+            .unwrap();
+        assert_eq!(res.status, 201);
+        let mut shown = String::new();
+        for _ in 0..100 {
+            shown = admin(&env, &["webhook", "deliveries", "1"]).await.unwrap();
+            if shown.contains("delivered") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            shown.contains("message.posted") && shown.contains("delivered tries=1 HTTP 200"),
+            "{shown}"
+        );
+
+        let removed = admin(&env, &["webhook", "remove", "1"]).await.unwrap();
+        assert!(removed.contains("removed webhook 1"), "{removed}");
+        assert_eq!(
+            admin(&env, &["webhook", "list"]).await.unwrap().trim(),
+            "no webhooks"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn webhook_commands_register_test_and_show_deliveries_on_sqlite() {
+        webhook_commands_register_test_and_show_deliveries(TestEnv::sqlite()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn webhook_commands_register_test_and_show_deliveries_on_postgres() {
+        webhook_commands_register_test_and_show_deliveries(TestEnv::postgres().await).await;
+    }
+
+    #[tokio::test]
+    async fn bad_webhook_input_names_the_problem_and_registers_nothing() {
+        let env = TestEnv::sqlite();
+        for (args, reason) in [
+            (vec!["webhook", "add", "not a url"], "is not a valid URL"),
+            (
+                vec!["webhook", "add", "gopher://x.org/"],
+                "must start with http:// or https://",
+            ),
+            (
+                vec![
+                    "webhook",
+                    "add",
+                    "https://x.org/",
+                    "--events",
+                    "message.sent",
+                ],
+                "unknown event type \"message.sent\"",
+            ),
+            (
+                vec!["webhook", "add", "https://x.org/", "--room", "nowhere"],
+                "no room",
+            ),
+            (vec!["webhook", "remove", "7"], "no webhook with id 7"),
+            (vec!["webhook", "test", "7"], "no webhook with id 7"),
+            (vec!["webhook", "deliveries", "7"], "no webhook with id 7"),
+        ] {
+            let err = admin(&env, &args).await.unwrap_err();
+            assert_eq!(err.exit_code(), 1, "{args:?}");
+            assert!(err.to_string().contains(reason), "{args:?}: {err}");
+        }
+        assert_eq!(
+            admin(&env, &["webhook", "list"]).await.unwrap().trim(),
+            "no webhooks"
+        );
+
+        // A receiver that is not there: the test says so (exit 1), naming the failure.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        drop(listener);
+        admin(&env, &["webhook", "add", &url]).await.unwrap();
+        let err = admin(&env, &["webhook", "test", "1"]).await.unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert!(err.to_string().contains("cannot connect"), "{err}");
+    }
 }

@@ -19,6 +19,7 @@ pub mod admission;
 pub mod commands;
 pub mod detectors;
 pub mod hash_bans;
+pub mod invites;
 pub mod moderation;
 pub mod notify;
 pub mod policy;

@@ -78,6 +78,9 @@ pub enum Endpoint {
     SetUserMedia,
     JoinLog,
     BanFirstSeen,
+    CreateInvite,
+    ListInvites,
+    RevokeInvite,
     SetTimeout,
     EndTimeout,
     PurgeUser,
@@ -303,6 +306,22 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
         "/sogs-rs/room/{token}/ban-first-seen",
         Endpoint::BanFirstSeen,
     ),
+    // Invite links for private rooms (issue 15).
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/invites",
+        Endpoint::CreateInvite,
+    ),
+    (
+        Method::Get,
+        "/sogs-rs/room/{token}/invites",
+        Endpoint::ListInvites,
+    ),
+    (
+        Method::Post,
+        "/sogs-rs/room/{token}/invites/revoke",
+        Endpoint::RevokeInvite,
+    ),
     (
         Method::Post,
         "/sogs-rs/room/{token}/timeout/{sid:any_sid}",
@@ -417,6 +436,9 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::SetUserMedia => handlers::antiraid::set_user_media(ctx).await,
         Endpoint::JoinLog => handlers::antiraid::get_joins(ctx).await,
         Endpoint::BanFirstSeen => handlers::antiraid::ban_first_seen(ctx).await,
+        Endpoint::CreateInvite => handlers::invites::create_invite(ctx).await,
+        Endpoint::ListInvites => handlers::invites::list_invites(ctx).await,
+        Endpoint::RevokeInvite => handlers::invites::revoke_invite(ctx).await,
         Endpoint::SetTimeout => handlers::antiraid::set_timeout(ctx).await,
         Endpoint::EndTimeout => handlers::antiraid::end_timeout(ctx).await,
         Endpoint::PurgeUser => handlers::antiraid::purge_user(ctx).await,

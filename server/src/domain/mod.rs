@@ -6,6 +6,7 @@ pub mod filters;
 pub mod fingerprint;
 pub mod flood;
 pub mod hash_ban;
+pub mod invite;
 pub mod moderation;
 pub mod normalise;
 pub mod padding;

@@ -25,6 +25,7 @@ mod files;
 pub mod hash_bans;
 mod import;
 mod inbox;
+pub mod invites;
 pub mod message_reports;
 mod messages;
 mod models;

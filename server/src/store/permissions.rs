@@ -46,7 +46,7 @@ pub(super) const DELETE_EMPTY_OVERRIDE: &str = "DELETE FROM user_permission_over
      AND read IS NULL AND accessible IS NULL AND write IS NULL AND upload IS NULL";
 
 /// Sets the permissions whose flag (`$3`, `$5`, `$7`, `$9`) is true to the value after it.
-const UPDATE_PERMISSIONS: &str = "UPDATE user_permission_overrides SET \
+pub(super) const UPDATE_PERMISSIONS: &str = "UPDATE user_permission_overrides SET \
      read = CASE WHEN $3 THEN $4 ELSE read END, \
      accessible = CASE WHEN $5 THEN $6 ELSE accessible END, \
      write = CASE WHEN $7 THEN $8 ELSE write END, \
@@ -85,6 +85,7 @@ macro_rules! apply_permission_change {
         permissions_event!($tx, room, user, change, $now);
     }};
 }
+pub(super) use apply_permission_change;
 
 /// A due permission future, as deleted.
 #[derive(sqlx::FromRow)]

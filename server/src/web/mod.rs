@@ -6,6 +6,7 @@
 //! actix routes beside the SOGS route table rather than entries in it.
 
 pub mod invite;
+pub mod invite_page;
 pub mod pages;
 
 use actix_web::http::header;
@@ -28,7 +29,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/r/{token}/", web::get().to(room_page))
         .route("/r/{token}/invite.png", web::get().to(invite_png))
         .route("/r/{token}/image", web::get().to(room_image))
-        .route("/r/{token}/messages.json", web::get().to(messages_json));
+        .route("/r/{token}/messages.json", web::get().to(messages_json))
+        .service(
+            web::resource("/invite/{code}")
+                .route(web::get().to(invite_page::show))
+                .route(web::post().to(invite_page::redeem)),
+        );
 }
 
 /// How many messages the room page shows.

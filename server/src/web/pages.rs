@@ -66,7 +66,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// Colours chosen for at least 7:1 contrast (WCAG AAA) for text, light and dark.
-const STYLE: &str = "\
+pub(super) const STYLE: &str = "\
 :root{color-scheme:light dark;--fg:#1a1a1a;--muted:#4a4a4a;--bg:#fff;--panel:#f2f4f3;\
 --accent:#00573a;--border:#c9cfcc}\
 @media (prefers-color-scheme:dark){:root{--fg:#f0f0f0;--muted:#c4c4c4;--bg:#121212;\
@@ -143,7 +143,7 @@ updated.textContent="Updated "+new Date().toLocaleTimeString()+".";})
 list.querySelectorAll("time").forEach(function(t){t.textContent=new Date(t.dateTime).toLocaleString();});
 refresh();setInterval(refresh,10000);})();"#;
 
-fn csp_hash(text: &str) -> String {
+pub(super) fn csp_hash(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     format!(
         "'sha256-{}'",
@@ -166,7 +166,7 @@ pub fn content_security_policy() -> &'static str {
     &CSP
 }
 
-fn page(title: &str, body: &str, script: bool) -> String {
+pub(super) fn page(title: &str, body: &str, script: bool) -> String {
     let script = if script {
         format!("<script>{SCRIPT}</script>")
     } else {

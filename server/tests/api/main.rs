@@ -20,6 +20,7 @@ mod filters;
 mod health;
 mod import;
 mod inbox;
+mod invites;
 mod limits;
 mod messages;
 mod moderation;

@@ -656,6 +656,23 @@ fn defence_cases(peer: &str) -> Vec<Case> {
     let not_an_object = || json!([]);
     vec![
         Case::new("/sogs-rs/room/{token}/policy", User, "GET", &at("policy")).answers(403),
+        Case::new("/sogs-rs/room/{token}/invites", User, "GET", &at("invites")).answers(403),
+        Case::new(
+            "/sogs-rs/room/{token}/invites",
+            User,
+            "POST",
+            &at("invites"),
+        )
+        .json(not_an_object())
+        .answers(400),
+        Case::new(
+            "/sogs-rs/room/{token}/invites/revoke",
+            User,
+            "POST",
+            &at("invites/revoke"),
+        )
+        .json(not_an_object())
+        .answers(400),
         Case::new(
             "/sogs-rs/room/{token}/slowmode",
             User,

@@ -28,6 +28,70 @@ both_backends!(
     malformed_webhook_urls_and_event_types_are_refused_with_the_reason,
 );
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_deliver_each_event_once_in_order_and_either_can_carry_on() {
+    let first = spawn_app_with(Backend::Postgres, |config| {
+        fast(config);
+        config.redis.url = crate::support::redis_url();
+    })
+    .await;
+    let second = first.another_instance(|_| {}).await;
+    let room = first
+        .state
+        .store
+        .create_room(TOKEN, "Lobby", None, now())
+        .await
+        .unwrap();
+    let receiver = Receiver::start().await;
+    let hook = register(&first, &receiver.url, None, "message.posted").await;
+    let mut posted = Vec::new();
+    for i in 0..12 {
+        // Alternate instances, one user per post (the rate limit is not under test).
+        let via = if i % 2 == 0 { &first } else { &second };
+        let user = via.user();
+        let res = user
+            .post_json(
+                &format!("/room/{}/message", room.token),
+                &user.message_json(format!("post {i}").as_bytes()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status, 201, "{}", res.text());
+        posted.push(res.json()["id"].as_i64().unwrap());
+    }
+    let delivered: Vec<i64> = receiver
+        .accepted(12, WAIT)
+        .await
+        .iter()
+        .map(|r| {
+            verified(&hook, r)["data"]["message"]["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(delivered, posted);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 12, "no event sent twice");
+
+    // The first instance goes away (its database stays: the second still uses it); the
+    // second alone carries on.
+    let (_config, _db, _dir) = first.stop().await;
+    let user = second.user();
+    let res = user
+        .post_json(
+            &format!("/room/{}/message", room.token),
+            &user.message_json(b"after the first left"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 201, "{}", res.text());
+    let last = receiver.accepted(13, WAIT).await;
+    assert_eq!(
+        verified(&hook, &last[12])["data"]["message"]["id"],
+        res.json()["id"]
+    );
+}
+
 const WAIT: Duration = Duration::from_secs(20);
 
 /// Fast delivery for tests: a pass every 50 ms, short backoff, three tries.

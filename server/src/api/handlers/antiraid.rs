@@ -22,7 +22,9 @@ pub const CAPABILITY: &str = "sogs-rs-moderation";
 
 /// The room, the signed-in caller and services for an action through the API. Moderator
 /// rights are the action's check (403).
-async fn setup<'c>(ctx: &'c Ctx<'_>) -> Result<(Room, &'c AuthedUser, Services<'c>), ApiError> {
+pub(super) async fn setup<'c>(
+    ctx: &'c Ctx<'_>,
+) -> Result<(Room, &'c AuthedUser, Services<'c>), ApiError> {
     let room = ctx.room().await?;
     let caller = ctx.identity.require_user()?;
     Ok((room, caller, ctx.state.services(ctx.now(), Door::Api)))
@@ -30,7 +32,7 @@ async fn setup<'c>(ctx: &'c Ctx<'_>) -> Result<(Room, &'c AuthedUser, Services<'
 
 /// A JSON object body as `T`: anything but an object (arrays, which serde would take as a
 /// struct's fields in order, included) or a wrongly typed field is a 400.
-fn object_body<T: serde::de::DeserializeOwned>(ctx: &Ctx<'_>) -> Result<T, ApiError> {
+pub(super) fn object_body<T: serde::de::DeserializeOwned>(ctx: &Ctx<'_>) -> Result<T, ApiError> {
     let value = ctx.json_value()?;
     if !value.is_object() {
         return Err(ApiError::BadRequest("Expected a JSON object".into()));
@@ -39,7 +41,7 @@ fn object_body<T: serde::de::DeserializeOwned>(ctx: &Ctx<'_>) -> Result<T, ApiEr
         .map_err(|e| ApiError::BadRequest(format!("Invalid JSON body: {e}")))
 }
 
-fn actor(caller: &AuthedUser) -> Actor {
+pub(super) fn actor(caller: &AuthedUser) -> Actor {
     Actor::User(caller.user.clone())
 }
 

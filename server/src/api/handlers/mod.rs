@@ -8,6 +8,7 @@ pub mod capabilities;
 pub mod detectors;
 pub mod files;
 pub mod inbox;
+pub mod invites;
 pub mod messages;
 pub mod moderation;
 pub mod onion;
