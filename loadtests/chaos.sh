@@ -10,6 +10,8 @@
 # redis-hang (SIGSTOP … SIGCONT), redis-kill-aof (appendonly turned on, SIGKILL, restarted
 # from the AOF), pg-restart-fast (pg_ctl stop -m fast … start), pg-restart-immediate
 # (-m immediate), instance-kill (SIGKILL of the last instance, started again after).
+# The writers post look-alike messages from fresh IDs, which is what a raid looks like: the
+# instances run with flood and raid detection off, so that the table measures the faults.
 # Binaries come from DIR (default ./target/release: cargo build --release -p sogs-server
 # -p sogs-admin -p sogs-loadtest). Prints one Markdown table row per fault; logs and data
 # go to $STATE (default ./chaos-state, emptied first).
@@ -81,6 +83,7 @@ instance_start() { # $1: index from 1
   SOGS_SERVER_DATA_DIR="$state/instance-$i" SOGS_SERVER_KEY_FILE="$key_file" \
   SOGS_DATABASE_URL="$database_url" SOGS_REDIS_URL="redis://127.0.0.1:$redis_port" \
   SOGS_METRICS_LISTEN="$ip:$((port + 100))" SOGS_ROOMS_POST_RATE_LIMIT=0 \
+  SOGS_DETECTORS_FLOOD_ENABLED=false SOGS_ANTIRAID_RAID_NEW_POSTERS=0 \
   SOGS_LOG_FORMAT=json SOGS_LOG_LEVEL=info \
     "$bin/sogs-server" >>"$state/instance-$i.log" 2>&1 &
   echo $! >"$state/instance-$i.pid"
