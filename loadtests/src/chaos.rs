@@ -380,7 +380,9 @@ async fn replay(balancer: &Balancer, log: &Mutex<Log>, count: usize) {
         })
         .unwrap_or_default();
     let n = balancer.clients.len();
-    for (req, origin) in picked {
+    // All at once: sent one by one, replays to an instance whose database is away (each
+    // waiting out the pool's acquire timeout) held the fault's end back by a minute.
+    let sends = picked.into_iter().map(|(req, origin)| async move {
         let target = (origin + 1) % n;
         let status = match balancer.clients[target].send(&req).await {
             Ok(r) => r.status,
@@ -389,7 +391,8 @@ async fn replay(balancer: &Balancer, log: &Mutex<Log>, count: usize) {
         if let Ok(mut l) = log.lock() {
             *l.replays.entry(status).or_default() += 1;
         }
-    }
+    });
+    futures::future::join_all(sends).await;
 }
 
 /// Every message of this run in the room, by id (data as base64), read page by page.
