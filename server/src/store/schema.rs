@@ -52,12 +52,16 @@ impl Store {
             Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
-        if !before.pending.is_empty() {
+        // An upgrade is news for the operator; creating a new database is not (the start-up
+        // banner, which must come first, already says where the database is).
+        if !before.pending.is_empty() && before.current().is_some() {
             tracing::info!(
                 from = ?before.current(),
                 applied = ?before.pending,
                 "database schema migrated"
             );
+        } else if !before.pending.is_empty() {
+            tracing::debug!(applied = ?before.pending, "database schema created");
         }
         Ok(())
     }

@@ -208,7 +208,11 @@ async fn instances_starting_together_on_one_postgres_database_migrate_it_once() 
             .iter()
             .filter(|r| r.startup_log.contains("database schema migrated"))
             .count();
-        assert!(migrated >= 1, "someone migrated");
+        // Creating a new database is not logged at info level (the banner comes first);
+        // upgrading an old one is.
+        if schema != Schema::Empty {
+            assert!(migrated >= 1, "someone migrated");
+        }
         if schema != Schema::Empty {
             for instance in &running {
                 let page = reqwest::get(format!("http://127.0.0.1:{}/r/lobby/", instance.port))
