@@ -132,8 +132,17 @@ pub async fn add(
                     "No message {message} in this room"
                 )));
             };
-            let body = found
-                .data
+            // A message hidden by reports (or deleted) keeps its text in the report queue:
+            // banning that text is exactly what a moderator reviewing the queue wants.
+            let data = match found.data {
+                Some(data) => Some(data),
+                None => svc
+                    .store
+                    .report_case(room.id, message)
+                    .await?
+                    .and_then(|case| case.data),
+            };
+            let body = data
                 .as_deref()
                 .and_then(parse_message)
                 .and_then(|t| t.body)

@@ -13,6 +13,8 @@ use super::error::ApiError;
 pub struct RoomAccess {
     pub room: Room,
     pub perms: Permissions,
+    /// The requester's timeout in the room, if one was set (it may have ended).
+    pub timeout_until: Option<f64>,
 }
 
 impl From<&RoomPermissions> for Permissions {
@@ -37,16 +39,26 @@ impl Ctx<'_> {
     /// permissions there. Does not check any permission.
     pub async fn room_access(&self) -> Result<RoomAccess, ApiError> {
         let room = self.room().await?;
-        let perms = match self.identity.user() {
-            None => Permissions::anonymous(
-                room.default_read,
-                room.default_accessible,
-                room.default_write,
-                room.default_upload,
+        let (perms, timeout_until) = match self.identity.user() {
+            None => (
+                Permissions::anonymous(
+                    room.default_read,
+                    room.default_accessible,
+                    room.default_write,
+                    room.default_upload,
+                ),
+                None,
             ),
-            Some(user) => Permissions::from(&self.user_permissions(room.id, user.user.id).await?),
+            Some(user) => {
+                let stored = self.user_permissions(room.id, user.user.id).await?;
+                (Permissions::from(&stored), stored.timeout_until)
+            }
         };
-        Ok(RoomAccess { room, perms })
+        Ok(RoomAccess {
+            room,
+            perms,
+            timeout_until,
+        })
     }
 
     /// The room named by `{token}`, from the cache when it can be trusted; 404 if unknown.
@@ -83,18 +95,31 @@ impl Ctx<'_> {
         Ok(p)
     }
 
-    /// `perms` as clients should show them now: while a lockdown refuses the requester,
-    /// `write` and `upload` read false, so Session clients hide the composer from exactly
-    /// those who may not post (everyone but moderators, or only the newcomers a new-users
-    /// lockdown refuses), and show it again when the lockdown ends. Stored permissions are
-    /// untouched. Costs no SQL while no lockdown is in force (the lockdown is cached and
-    /// invalidated with the room); during one, one indexed read of the requester's first
-    /// sighting.
-    pub async fn as_shown(&self, room: &Room, perms: Permissions) -> Result<Permissions, ApiError> {
+    /// `perms` as clients should show them now: while a timeout or a lockdown refuses the
+    /// requester, `write` and `upload` read false, so Session clients hide the composer
+    /// from exactly those who may not post (the timed-out user; everyone but moderators,
+    /// or only the newcomers a new-users lockdown refuses), and show it again when it
+    /// ends. Stored permissions are untouched. Costs no SQL while no lockdown is in force
+    /// (the timeout comes with the permissions, the lockdown is cached and invalidated
+    /// with the room); during one, one indexed read of the requester's first sighting.
+    pub async fn as_shown(
+        &self,
+        room: &Room,
+        perms: Permissions,
+        timeout_until: Option<f64>,
+    ) -> Result<Permissions, ApiError> {
         if perms.moderator || !perms.write {
             return Ok(perms);
         }
         let now = self.now();
+        let read_only = Permissions {
+            write: false,
+            upload: false,
+            ..perms
+        };
+        if crate::domain::admission::timeout(timeout_until, &perms, now).is_some() {
+            return Ok(read_only);
+        }
         let Some(lockdown) = self.lockdown(room).await?.filter(|l| l.in_force(now)) else {
             return Ok(perms);
         };
@@ -110,11 +135,7 @@ impl Ctx<'_> {
         if !lockdown.blocks(first_seen, now) {
             return Ok(perms);
         }
-        Ok(Permissions {
-            write: false,
-            upload: false,
-            ..perms
-        })
+        Ok(read_only)
     }
 
     /// The room's stored lockdown (ended or not), from the cache when it can be trusted.

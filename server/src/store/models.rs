@@ -275,7 +275,7 @@ pub struct DirectMessage {
 /// What a permission check for one user in one room needs (§6.2): the room defaults
 /// already merged with the user's override, plus the room and global flags. The rules that
 /// combine them (admin allows everything, mods bypass, bans deny) live in `domain`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
 pub struct RoomPermissions {
     pub room: i64,
     pub user_id: i64,
@@ -294,6 +294,8 @@ pub struct RoomPermissions {
     /// Moderator or admin of every room.
     pub global_moderator: bool,
     pub global_admin: bool,
+    /// Timed out in this room until then (an ended timeout may linger until cleared).
+    pub timeout_until: Option<f64>,
 }
 
 /// A user's override row in one room; `None` permissions follow the room default.

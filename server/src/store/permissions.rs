@@ -21,9 +21,10 @@ macro_rules! permissions_select {
          COALESCE(o.upload, r.upload) AS upload, \
          COALESCE(o.moderator OR o.admin, FALSE) AS room_moderator, \
          COALESCE(o.admin, FALSE) AS room_admin, (u.moderator OR u.admin) AS global_moderator, \
-         u.admin AS global_admin \
+         u.admin AS global_admin, t.timeout_until \
          FROM rooms r JOIN users u ON u.id = $1 \
-         LEFT JOIN user_permission_overrides o ON o.room = r.id AND o.user_id = u.id "
+         LEFT JOIN user_permission_overrides o ON o.room = r.id AND o.user_id = u.id \
+         LEFT JOIN room_user_restrictions t ON t.room = r.id AND t.user_id = u.id "
     };
 }
 

@@ -645,6 +645,11 @@ async fn a_timeout_silences_a_user_until_it_ends_or_is_lifted(backend: Backend) 
         201
     );
     assert!(last_whisper(&c, &moderator).await.contains("Timed out"));
+    // Clients hide the composer from the timed-out user only (and in the room list too).
+    assert_eq!(shown_write(&c, &member).await, (json!(false), json!(false)));
+    assert_eq!(shown_write(&c, &moderator).await.0, json!(true));
+    let (_, rooms) = c.get(&member, "/rooms").await;
+    assert_eq!(rooms[0]["write"], json!(false), "{rooms}");
     let refused = say(&c, &member, "let me talk").await;
     assert_eq!(refused.status, 403);
     assert!(refused.text().contains("timed out"), "{}", refused.text());
@@ -656,6 +661,7 @@ async fn a_timeout_silences_a_user_until_it_ends_or_is_lifted(backend: Backend) 
     // Reading still works.
     assert!(c.recent_ids(&member).await.contains(&id));
     clock.advance(4.0 * 3_600.0 + 1.0);
+    assert_eq!(shown_write(&c, &member).await.0, json!(true));
     assert_eq!(say(&c, &member, "I am back").await.status, 201);
     // The API: bad durations are refused, a timeout can be lifted early.
     let path = format!("timeout/{}", member.id());
@@ -684,6 +690,7 @@ async fn a_timeout_silences_a_user_until_it_ends_or_is_lifted(backend: Backend) 
         .await
         .unwrap();
     assert_eq!(lifted.status, 200);
+    assert_eq!(shown_write(&c, &member).await.0, json!(true));
     assert_eq!(say(&c, &member, "free").await.status, 201);
 }
 

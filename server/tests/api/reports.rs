@@ -25,6 +25,7 @@ both_backends!(
     bad_report_requests_are_refused_with_clear_statuses,
     reports_on_two_instances_count_each_reporter_once_and_hide_once,
     hash_bans_through_room_commands_refuse_copies_and_can_be_lifted,
+    a_message_hidden_by_reports_can_still_have_its_text_hash_banned,
 );
 
 fn text(body: &str) -> Vec<u8> {
@@ -662,4 +663,40 @@ async fn hash_bans_through_room_commands_refuse_copies_and_can_be_lifted(backend
         .status,
         201
     );
+}
+
+async fn a_message_hidden_by_reports_can_still_have_its_text_hash_banned(backend: Backend) {
+    let c = community(backend).await;
+    let moderator = c.moderator().await;
+    let spammer = c.user().await;
+    let (spam, _) = posted(
+        &c,
+        &spammer,
+        "cheap followers at spam dot example, dm me now",
+    )
+    .await;
+    for _ in 0..3 {
+        assert_eq!(report(&c.user().await, spam, json!({})).await.status, 200);
+    }
+    assert_eq!(queue(&c, &moderator).await[0]["hidden"], true);
+    assert!(!c.recent_ids(&moderator).await.contains(&spam));
+    // Working the queue, the moderator bans the hidden message's text by its id.
+    assert_eq!(
+        say(&c, &moderator, &format!("/hashban {spam}"))
+            .await
+            .status,
+        201
+    );
+    let answer = last_whisper(&c, &moderator).await;
+    assert!(
+        answer.contains(&format!("of message {spam}")) && answer.contains("text (ban "),
+        "{answer}"
+    );
+    let copy = say(
+        &c,
+        &c.user().await,
+        "CHEAP followers at spam dot example — DM me now!",
+    )
+    .await;
+    assert_eq!(copy.status, 403, "{}", copy.text());
 }

@@ -30,16 +30,16 @@ pub async fn get_rooms(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     };
     let mut listed = Vec::new();
     for room in &rooms {
-        let perms = match ctx.identity.user() {
-            None => anonymous(room),
+        let (perms, timeout_until) = match ctx.identity.user() {
+            None => (anonymous(room), None),
             Some(_) => match user_perms.get(&room.id) {
-                Some(p) => Permissions::from(p),
+                Some(p) => (Permissions::from(p), p.timeout_until),
                 // Created after the permissions were read; the next listing shows it.
                 None => continue,
             },
         };
         if perms.can_access() {
-            let shown = ctx.as_shown(room, perms).await?;
+            let shown = ctx.as_shown(room, perms, timeout_until).await?;
             listed.push(details(ctx, room, &shown).await?);
         }
     }
@@ -50,7 +50,9 @@ pub async fn get_rooms(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
 #[tracing::instrument(skip_all, fields(room = %ctx.params.get("token")))]
 pub async fn get_room(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let access = ctx.accessible_room().await?;
-    let shown = ctx.as_shown(&access.room, access.perms).await?;
+    let shown = ctx
+        .as_shown(&access.room, access.perms, access.timeout_until)
+        .await?;
     Ok(ApiResponse::json(details(ctx, &access.room, &shown).await?))
 }
 
@@ -93,7 +95,9 @@ pub async fn get_poll_info(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let access = ctx.readable_room().await?;
     let info_updated = ctx.params.int("info_updated");
     ctx.note_room_activity(access.room.id);
-    let shown = ctx.as_shown(&access.room, access.perms).await?;
+    let shown = ctx
+        .as_shown(&access.room, access.perms, access.timeout_until)
+        .await?;
     let details = if access.room.info_updates == info_updated {
         None
     } else {
