@@ -573,6 +573,11 @@ pub struct DetectorsConfig {
     pub flood_action: FloodAction,
     /// Also ban (in the room) the senders of refused copies.
     pub flood_auto_ban: bool,
+    /// Users first seen in the room at least this many seconds ago are never refused by
+    /// the flood detector, though their posts still count as copies against newcomers:
+    /// regulars echoing each other ("happy new year everyone!") are not a raid, and a
+    /// raid's fresh IDs are not established. 0: everyone is judged.
+    pub flood_spare_established_secs: f64,
     /// Hash bans: largest Hamming distance (0 to 64) between a picture's perceptual hash
     /// and a banned one's that still refuses it.
     pub hash_ban_distance: u32,
@@ -602,6 +607,7 @@ impl Default for DetectorsConfig {
             flood_window_posts: u32::try_from(flood.max_window_posts).unwrap_or(10_000),
             flood_action: FloodAction::Refuse,
             flood_auto_ban: false,
+            flood_spare_established_secs: 86_400.0,
             hash_ban_distance: 6,
             hash_ban_similarity: 0.6,
         }
@@ -631,6 +637,14 @@ impl DetectorsConfig {
             return invalid(format!(
                 "flood_window_secs must be a number of seconds above 0, got {}",
                 self.flood_window_secs
+            ));
+        }
+        if !(self.flood_spare_established_secs.is_finite()
+            && self.flood_spare_established_secs >= 0.0)
+        {
+            return invalid(format!(
+                "flood_spare_established_secs must be a number of seconds, 0 or more, got {}",
+                self.flood_spare_established_secs
             ));
         }
         if !(self.flood_similarity > 0.0 && self.flood_similarity <= 1.0) {
@@ -1232,6 +1246,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         section: "detectors",
         key: "flood_auto_ban",
         comment: "Also ban, in the room, the senders of copies past K.",
+    },
+    OptionDoc {
+        section: "detectors",
+        key: "flood_spare_established_secs",
+        comment: "Users first seen in the room at least this many seconds ago are never refused as copies (their posts still count against newcomers); 0 judges everyone.",
     },
     OptionDoc {
         section: "detectors",
@@ -1846,6 +1865,10 @@ mod tests {
             ("SOGS_ROOMS_POST_RATE_WINDOW_SECS", "0"),
             ("SOGS_ROOMS_POST_RATE_WINDOW_SECS", "-1"),
             ("SOGS_ROOMS_POST_RATE_LIMIT", "-1"),
+            ("SOGS_DETECTORS_FLOOD_SPARE_ESTABLISHED_SECS", "-1"),
+            ("SOGS_DETECTORS_FLOOD_SPARE_ESTABLISHED_SECS", "inf"),
+            ("SOGS_DETECTORS_FLOOD_SPARE_ESTABLISHED_SECS", "a day"),
+            ("SOGS_DETECTORS_FLOOD_SIMILARITY", "0"),
         ] {
             assert!(
                 Config::load(None, env(&[(var, value)])).is_err(),

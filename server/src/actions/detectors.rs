@@ -161,6 +161,11 @@ impl FloodStage {
         else {
             return Ok(Decision::Allow);
         };
+        // Observed above (their copies count against newcomers), but never refused.
+        let spare = settings.flood_spare_established_secs;
+        if spare > 0.0 && sub.now - sub.facts.first_seen_in_room >= spare {
+            return Ok(Decision::Allow);
+        }
         self.flagged(env, sub, &flood).await?;
         let reason = format!(
             "Refused: the same {} was just posted by {} other users (flood protection)",

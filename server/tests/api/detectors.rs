@@ -491,3 +491,53 @@ async fn hash_ban_requests_are_checked(backend: Backend) {
     assert_eq!(res.status, 404);
 }
 both_backends!(hash_ban_requests_are_checked);
+
+async fn established_users_are_never_refused_as_copies_but_count_against_newcomers(
+    backend: Backend,
+) {
+    let clock = sogs::clock::Clock::manual(now());
+    let app = crate::support::spawn_app_with_clock(backend, clock.clone(), |config| {
+        config.rooms.post_rate_limit = 0;
+        config.detectors.flood_distinct_users = 2;
+        config.detectors.flood_spare_established_secs = 3_600.0;
+    })
+    .await;
+    let room = app
+        .state
+        .store
+        .create_room(TOKEN, "Lobby", None, clock.now())
+        .await
+        .unwrap();
+    let c = Community { app, room };
+    let mut regulars = Vec::new();
+    for _ in 0..4 {
+        let regular = c.user().await;
+        let user = c.known(&regular).await;
+        c.app
+            .state
+            .store
+            .note_first_seen(c.room.id, user.id, clock.now())
+            .await
+            .unwrap();
+        regulars.push(regular);
+    }
+    clock.advance(7_200.0);
+    // Four regulars wish everyone the same: nobody is refused (K = 2 would refuse the 3rd).
+    for regular in &regulars {
+        let res = c
+            .try_post(regular, &message("happy new year everyone, all the best!"))
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text());
+    }
+    // A fresh ID posting the same is refused: the regulars' copies count against it.
+    let newcomer = c.user().await;
+    let res = c
+        .try_post(
+            &newcomer,
+            &message("HAPPY new year everyone — all the best"),
+        )
+        .await;
+    assert_eq!(res.status, 403, "{}", res.text());
+    assert!(res.text().contains("flood"), "{}", res.text());
+}
+both_backends!(established_users_are_never_refused_as_copies_but_count_against_newcomers);
