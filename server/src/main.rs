@@ -8,6 +8,13 @@ use sogs::clock::Clock;
 use sogs::config::Config;
 use sogs::startup::Application;
 
+/// mimalloc rather than glibc's malloc: under hostile load (replies and header maps of
+/// several MiB, freed at once) glibc kept the freed memory in its per-thread arenas, so
+/// the server's resident memory stepped up with each attack and never came back down
+/// (BENCHMARKS.md, "Hostile load"); mimalloc returns freed pages to the system.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A Session community server (SOGS-compatible).
 #[derive(Parser)]
 #[command(version, about)]
