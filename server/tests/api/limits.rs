@@ -129,14 +129,27 @@ async fn requests_with_too_many_headers_or_too_long_targets_get_431_or_414(backe
 both_backends!(requests_with_too_many_headers_or_too_long_targets_get_431_or_414);
 
 /// Issue 23 §3: a message naming 100 k file ids was accepted after 6.6 s, one UPDATE per id
-/// inside the write transaction. Now more than `max_files_per_message` is a 413 before any
-/// SQL, and the ids that are allowed are attached in one statement.
+/// inside the write transaction. Now a body longer than any message within the limits
+/// could need is a 413 before it is parsed, more than `max_files_per_message` ids a 413
+/// before any SQL, and the ids that are allowed are attached in one statement.
 async fn a_message_naming_too_many_files_gets_413_and_the_allowed_ones_attach(backend: Backend) {
     let c = Community::new(backend).await;
     let alice = c.user().await;
     let hostile: Vec<i64> = (1..=100_000).collect();
     let res = c
         .post_with(&alice, b"hostile", json!({ "files": hostile }))
+        .await;
+    assert_eq!(res.status, 413, "{}", res.text());
+    assert!(
+        res.text().contains("Size of the request body"),
+        "{}",
+        res.text()
+    );
+    assert_eq!(rejections(&c, "request_bytes"), 1);
+    let one_too_many: Vec<i64> =
+        (1..=c.app.config.limits.max_files_per_message as i64 + 1).collect();
+    let res = c
+        .post_with(&alice, b"hostile", json!({ "files": one_too_many }))
         .await;
     assert_eq!(res.status, 413, "{}", res.text());
     assert!(res.text().contains("attached files"), "{}", res.text());
