@@ -127,7 +127,7 @@ impl Metrics {
         let moderation_actions = IntCounterVec::new(
             Opts::new(
                 "sogs_moderation_actions_total",
-                "Moderation actions by action and door (api, command, admin, automatic)",
+                "Moderation actions taken through this server, by action and door (api, command, automatic)",
             ),
             &["action", "door"],
         )?;
