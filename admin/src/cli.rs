@@ -88,7 +88,8 @@ pub enum Command {
     #[command(after_help = "Example: sogs-admin probe --url https://sogs.example.org")]
     Probe(ProbeArgs),
     /// Room defences against raids and spam (slowmode, lockdown, unlock, policy,
-    /// probation, probation-lift, media, joins, ban-since, timeout).
+    /// probation, probation-lift, media, joins, ban-since, timeout, raid-detection,
+    /// flood-detection).
     #[command(flatten)]
     Antiraid(crate::commands::antiraid::AntiraidCommand),
     /// Reports and hash bans (reports, report-resolve, report-hide-after, hash-ban,

@@ -39,6 +39,29 @@ fn exit_codes_tell_success_usage_errors_and_declined_confirmations_apart() {
     assert_eq!(admin(&dir, &["--help"], "").0, 0);
     assert_eq!(admin(&dir, &["room", "add", "lobby"], "").0, 0);
     assert_eq!(admin(&dir, &["ban", SID, "--room", "lobby"], "").0, 0);
+    // The room-defence subcommands, parsed from a real command line.
+    let defences: [(&[&str], i32); 6] = [
+        (
+            &[
+                "raid-detection",
+                "lobby",
+                "--new-posters",
+                "20",
+                "--window",
+                "1m",
+            ],
+            0,
+        ),
+        (&["raid-detection", "lobby", "--new-posters", "-1"], 1),
+        (&["raid-detection", "lobby", "--lockdown", "soon"], 1),
+        (&["flood-detection", "lobby", "off"], 0),
+        (&["flood-detection", "lobby", "maybe"], 1),
+        (&["slowmode", "lobby", "30s"], 0),
+    ];
+    for (args, expected) in defences {
+        let (code, err) = admin(&dir, args, "");
+        assert_eq!(code, expected, "{args:?}: {err}");
+    }
 
     let (code, err) = admin(&dir, &["ban", "05abc", "--global"], "");
     assert_eq!(code, 1);

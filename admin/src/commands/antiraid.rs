@@ -55,6 +55,35 @@ pub enum AntiraidCommand {
     /// Lift a room's lockdown (a moderator's or the raid detector's).
     #[command(after_help = "Example: sogs-admin unlock lobby")]
     Unlock { token: String },
+    /// Raid detection in a room: when --new-posters users first seen lately post within
+    /// --window, new users are locked out for --lockdown. Options left out follow the
+    /// server's [antiraid] defaults; --new-posters 0 turns it off in the room.
+    #[command(
+        name = "raid-detection",
+        after_help = "Example: sogs-admin raid-detection lobby --new-posters 20 --window 1m --lockdown 30m\n\
+                      \x20        sogs-admin raid-detection lobby --new-posters 0   (off)\n\
+                      \x20        sogs-admin raid-detection lobby                   (server defaults)"
+    )]
+    RaidDetection {
+        token: String,
+        #[arg(long, value_name = "N")]
+        new_posters: Option<u32>,
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        window: Option<f64>,
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        lockdown: Option<f64>,
+    },
+    /// Flood detection in a room (the same message from several new users refused): on,
+    /// off, or default (the server's [detectors] flood_enabled).
+    #[command(
+        name = "flood-detection",
+        after_help = "Example: sogs-admin flood-detection lobby off"
+    )]
+    FloodDetection {
+        token: String,
+        #[arg(value_parser = ["on", "off", "default"])]
+        setting: String,
+    },
     /// Show a room's defences in force.
     #[command(after_help = "Example: sogs-admin policy lobby")]
     Policy { token: String },
@@ -208,6 +237,54 @@ pub async fn run(
                 } else {
                     format!("{token} was not locked down")
                 },
+            );
+        }
+        AntiraidCommand::RaidDetection {
+            token,
+            new_posters,
+            window,
+            lockdown,
+        } => {
+            let room = ctx.room(&token).await?;
+            let settings = policy::RaidSettings {
+                new_posters,
+                window_secs: window,
+                lockdown_secs: lockdown,
+            };
+            let now = policy::set_raid_detection(&svc, &actor, &room, &settings)
+                .await
+                .map_err(refused)?;
+            let rule = now.raid;
+            say(
+                out,
+                if rule.enabled() {
+                    format!(
+                        "raid detection in {token}: {} new users posting within {} lock new users out for {}",
+                        rule.new_posters,
+                        human_duration(rule.window_secs),
+                        human_duration(rule.lockdown_secs)
+                    )
+                } else {
+                    format!("raid detection in {token}: off")
+                },
+            );
+        }
+        AntiraidCommand::FloodDetection { token, setting } => {
+            let room = ctx.room(&token).await?;
+            let enabled = match setting.as_str() {
+                "on" => Some(true),
+                "off" => Some(false),
+                _ => None,
+            };
+            let now = policy::set_flood_detection(&svc, &actor, &room, enabled)
+                .await
+                .map_err(refused)?;
+            say(
+                out,
+                format!(
+                    "flood detection in {token}: {}",
+                    if now.flood_detection { "on" } else { "off" }
+                ),
             );
         }
         AntiraidCommand::Policy { token } => {
@@ -465,6 +542,80 @@ mod tests {
         .unwrap();
         assert!(text.contains("unlocked"), "{text}");
         assert!(!ctx.store.room_policy(room.id).await.unwrap().lockdown_on);
+        let text = run_text(
+            &ctx,
+            AntiraidCommand::RaidDetection {
+                token: "lobby".into(),
+                new_posters: Some(5),
+                window: Some(120.0),
+                lockdown: Some(600.0),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            text.contains("5 new users posting within 2m lock new users out for 10m"),
+            "{text}"
+        );
+        let text = run_text(
+            &ctx,
+            AntiraidCommand::FloodDetection {
+                token: "lobby".into(),
+                setting: "off".into(),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(text.contains("flood detection in lobby: off"), "{text}");
+        let stored = ctx.store.room_policy(room.id).await.unwrap();
+        assert_eq!(
+            (
+                stored.raid_new_posters,
+                stored.raid_window_secs,
+                stored.flood_enabled
+            ),
+            (Some(5), Some(120.0), Some(false))
+        );
+        let shown = run_text(
+            &ctx,
+            AntiraidCommand::Policy {
+                token: "lobby".into(),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(shown.contains("Raid detection: 5 new users"), "{shown}");
+        assert!(shown.contains("Flood detection: off"), "{shown}");
+        // Back to the server's defaults.
+        run_text(
+            &ctx,
+            AntiraidCommand::RaidDetection {
+                token: "lobby".into(),
+                new_posters: None,
+                window: None,
+                lockdown: None,
+            },
+        )
+        .await
+        .unwrap();
+        run_text(
+            &ctx,
+            AntiraidCommand::FloodDetection {
+                token: "lobby".into(),
+                setting: "default".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let stored = ctx.store.room_policy(room.id).await.unwrap();
+        assert_eq!(
+            (
+                stored.raid_new_posters,
+                stored.raid_window_secs,
+                stored.flood_enabled
+            ),
+            (None, None, None)
+        );
         let log = ctx
             .store
             .audit_log(&sogs::store::AuditFilter {
@@ -474,10 +625,21 @@ mod tests {
             .await
             .unwrap();
         let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
-        assert_eq!(actions[..3], ["unlock", "lockdown", "slowmode"]);
+        assert_eq!(
+            actions[..7],
+            [
+                "flood_detection",
+                "raid_detection",
+                "flood_detection",
+                "raid_detection",
+                "unlock",
+                "lockdown",
+                "slowmode"
+            ]
+        );
         assert!(
             log.iter()
-                .take(3)
+                .take(7)
                 .all(|e| e.details.as_ref().unwrap()["door"] == "admin")
         );
     }
@@ -525,6 +687,18 @@ mod tests {
                 token: "lobby".into(),
                 since: 60.0,
                 until: Some(600.0),
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(refused, AdminError::Usage(_)), "{refused}");
+        let refused = run_text(
+            &ctx,
+            AntiraidCommand::RaidDetection {
+                token: "lobby".into(),
+                new_posters: Some(20),
+                window: Some(0.0),
+                lockdown: None,
             },
         )
         .await

@@ -114,7 +114,7 @@ impl Facts {
         now: f64,
     ) -> Result<Self, ActionError> {
         let store = env.store;
-        let policy = effective(&store.room_policy(room.id).await?, &env.config.antiraid);
+        let policy = effective(&store.room_policy(room.id).await?, env.config);
         let first_seen_in_room = store.note_first_seen(room.id, sender.id, now).await?;
         let restrictions = store.user_restrictions(room.id, sender.id).await?;
         let mut media = MediaUse::default();

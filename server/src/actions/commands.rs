@@ -350,6 +350,41 @@ pub async fn execute(
                 Some(n) => format!("A message reported by {n} established users is hidden"),
             }
         }
+        RoomCommand::RaidDetection {
+            new_posters,
+            window_secs,
+            lockdown_secs,
+        } => {
+            let settings = policy::RaidSettings {
+                new_posters: *new_posters,
+                window_secs: *window_secs,
+                lockdown_secs: *lockdown_secs,
+            };
+            let now = policy::set_raid_detection(svc, actor, room, &settings).await?;
+            let rule = now.raid;
+            if rule.enabled() {
+                format!(
+                    "Raid detection: {} new users posting within {} lock new users out for {}",
+                    rule.new_posters,
+                    human_duration(rule.window_secs),
+                    human_duration(rule.lockdown_secs)
+                )
+            } else {
+                "Raid detection is off in this room".into()
+            }
+        }
+        RoomCommand::FloodDetection { enabled } => {
+            let now = policy::set_flood_detection(svc, actor, room, *enabled).await?;
+            format!(
+                "Flood detection is {} in this room{}",
+                if now.flood_detection { "on" } else { "off" },
+                if enabled.is_none() {
+                    " (the server's default)"
+                } else {
+                    ""
+                }
+            )
+        }
         RoomCommand::HashBan { message, global } => {
             let message = named_message(*message, replied)?;
             let scope = if *global {

@@ -122,10 +122,14 @@ impl FloodStage {
 
     async fn judge(&self, env: &Env<'_>, sub: &Submission<'_>) -> Result<Decision, ActionError> {
         let settings = &env.config.detectors;
-        if !settings.flood_enabled || sub.perms.moderator || sub.whisper {
+        if !sub.facts.policy.flood_detection || sub.perms.moderator || sub.whisper {
             return Ok(Decision::Allow);
         }
-        let policy = settings.flood_policy();
+        // On in this room, even where the server's default is off.
+        let policy = crate::domain::flood::FloodPolicy {
+            enabled: true,
+            ..settings.flood_policy()
+        };
         let sweep_due = self.swept.lock().is_ok_and(|mut last| {
             let due = sub.now - *last >= SWEEP_EVERY;
             if due {

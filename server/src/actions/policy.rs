@@ -3,13 +3,13 @@
 
 use serde_json::{Value, json};
 
-use crate::config::AntiraidConfig;
+use crate::config::Config;
 use crate::domain::admission::human_duration;
 use crate::domain::report::ReportRule;
 use crate::domain::room_policy::{
     Lockdown, LockdownCause, MediaOverride, MediaRules, Probation, RaidRule, RoomPolicy,
 };
-use crate::store::{Room, StoredLockdown, StoredRoomPolicy};
+use crate::store::{Room, StoredLockdown, StoredRaidRule, StoredRoomPolicy};
 
 use super::moderation::{MediaChange, media_json, stored};
 use super::{ActionError, Actor, Services};
@@ -18,7 +18,8 @@ use super::{ActionError, Actor, Services};
 pub const SLOWMODE_MAX_SECS: f64 = 86_400.0;
 
 /// The policy in force: what moderators stored over the server defaults.
-pub fn effective(stored: &StoredRoomPolicy, defaults: &AntiraidConfig) -> RoomPolicy {
+pub fn effective(stored: &StoredRoomPolicy, config: &Config) -> RoomPolicy {
+    let defaults = &config.antiraid;
     let lockdown = stored.lockdown_on.then(|| Lockdown {
         until: stored.lockdown_until,
         first_seen_after: stored.lockdown_first_seen_after,
@@ -51,11 +52,20 @@ pub fn effective(stored: &StoredRoomPolicy, defaults: &AntiraidConfig) -> RoomPo
         },
         media: server_media.overridden_by(&room_media),
         raid: RaidRule {
-            new_posters: defaults.raid_new_posters,
-            window_secs: defaults.raid_window_secs,
+            new_posters: stored
+                .raid_new_posters
+                .map_or(defaults.raid_new_posters, |n| {
+                    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+                }),
+            window_secs: stored.raid_window_secs.unwrap_or(defaults.raid_window_secs),
             new_user_secs: defaults.raid_new_user_secs,
-            lockdown_secs: defaults.raid_lockdown_secs,
+            lockdown_secs: stored
+                .raid_lockdown_secs
+                .unwrap_or(defaults.raid_lockdown_secs),
         },
+        flood_detection: stored
+            .flood_enabled
+            .unwrap_or(config.detectors.flood_enabled),
         reports: ReportRule {
             hide_after: stored
                 .report_hide_after
@@ -70,7 +80,7 @@ pub fn effective(stored: &StoredRoomPolicy, defaults: &AntiraidConfig) -> RoomPo
 /// The room's policy in force now.
 pub async fn room_policy(svc: &Services<'_>, room: &Room) -> Result<RoomPolicy, ActionError> {
     let stored = svc.store.room_policy(room.id).await?;
-    Ok(effective(&stored, &svc.config.antiraid))
+    Ok(effective(&stored, svc.config))
 }
 
 /// The policy as JSON, for the API and `/status` (times are Unix seconds).
@@ -110,6 +120,7 @@ pub fn policy_json(policy: &RoomPolicy, now: f64) -> Value {
             "hide_after": policy.reports.hide_after,
             "trusted_after": policy.reports.trusted_after_secs,
         },
+        "flood_detection": policy.flood_detection,
     })
 }
 
@@ -177,6 +188,14 @@ pub fn describe(policy: &RoomPolicy, now: f64) -> String {
     } else {
         "Raid detection: off".into()
     });
+    lines.push(
+        if policy.flood_detection {
+            "Flood detection: on (the same message from several new users is refused)"
+        } else {
+            "Flood detection: off"
+        }
+        .into(),
+    );
     lines.push(if policy.reports.hide_after > 0 {
         format!(
             "Reports: a message reported by {} established users is hidden",
@@ -212,6 +231,94 @@ pub async fn set_slowmode(
     .await;
     svc.room_changed(room).await;
     Ok(())
+}
+
+/// Raid detection for one room: `None` fields follow the server's `[antiraid]` defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RaidSettings {
+    /// Distinct new users posting within the window that make a raid (0: off).
+    pub new_posters: Option<u32>,
+    /// The window, in seconds.
+    pub window_secs: Option<f64>,
+    /// How long the automatic lockdown lasts, in seconds.
+    pub lockdown_secs: Option<f64>,
+}
+
+/// The most new posters a raid threshold may name.
+pub const RAID_MAX_POSTERS: u32 = 100_000;
+
+/// Tunes (or turns off, or back to the server default) raid detection in the room.
+pub async fn set_raid_detection(
+    svc: &Services<'_>,
+    actor: &Actor,
+    room: &Room,
+    settings: &RaidSettings,
+) -> Result<RoomPolicy, ActionError> {
+    svc.require_moderator(actor, room).await?;
+    if settings.new_posters.is_some_and(|n| n > RAID_MAX_POSTERS) {
+        return Err(ActionError::Invalid(format!(
+            "Raid detection takes 0 (off) to {RAID_MAX_POSTERS} new posters"
+        )));
+    }
+    let seconds = |s: Option<f64>, max: f64| s.is_none_or(|s| s.is_finite() && s > 0.0 && s <= max);
+    if !seconds(settings.window_secs, 86_400.0) {
+        return Err(ActionError::Invalid(
+            "The raid window lasts a positive number of seconds, at most a day".into(),
+        ));
+    }
+    if !seconds(settings.lockdown_secs, 7.0 * 86_400.0) {
+        return Err(ActionError::Invalid(
+            "A raid lockdown lasts a positive number of seconds, at most a week".into(),
+        ));
+    }
+    svc.store
+        .set_raid_rule(
+            room.id,
+            &StoredRaidRule {
+                new_posters: settings.new_posters.map(i64::from),
+                window_secs: settings.window_secs,
+                lockdown_secs: settings.lockdown_secs,
+            },
+            svc.now,
+        )
+        .await?;
+    svc.audit(
+        actor,
+        Some(room),
+        None,
+        "raid_detection",
+        json!({
+            "new_posters": settings.new_posters,
+            "window": settings.window_secs,
+            "lockdown": settings.lockdown_secs,
+        }),
+    )
+    .await;
+    svc.room_changed(room).await;
+    room_policy(svc, room).await
+}
+
+/// Turns flood detection on or off in the room (`None`: the server default).
+pub async fn set_flood_detection(
+    svc: &Services<'_>,
+    actor: &Actor,
+    room: &Room,
+    enabled: Option<bool>,
+) -> Result<RoomPolicy, ActionError> {
+    svc.require_moderator(actor, room).await?;
+    svc.store
+        .set_flood_detection(room.id, enabled, svc.now)
+        .await?;
+    svc.audit(
+        actor,
+        Some(room),
+        None,
+        "flood_detection",
+        json!({ "enabled": enabled }),
+    )
+    .await;
+    svc.room_changed(room).await;
+    room_policy(svc, room).await
 }
 
 /// A lockdown to start.

@@ -146,8 +146,7 @@ impl Ctx<'_> {
         }
         let seen = caches.generation();
         let stored = self.state.store.room_policy(room.id).await?;
-        let lockdown =
-            crate::actions::policy::effective(&stored, &self.state.config.antiraid).lockdown;
+        let lockdown = crate::actions::policy::effective(&stored, &self.state.config).lockdown;
         caches.put_lockdown(&room.token, lockdown.clone(), seen);
         Ok(lockdown)
     }

@@ -113,6 +113,15 @@ pub enum RoomCommand {
     HashBans,
     /// `/hashunban BAN`: lifts a hash ban.
     HashUnban { ban: i64 },
+    /// `/raid N [WINDOW [LOCKDOWN]]`, `/raid off`, `/raid default`: raid detection in the
+    /// room (`None` fields: the server default).
+    RaidDetection {
+        new_posters: Option<u32>,
+        window_secs: Option<f64>,
+        lockdown_secs: Option<f64>,
+    },
+    /// `/flood on|off|default`: flood detection in the room (`None`: the server default).
+    FloodDetection { enabled: Option<bool> },
 }
 
 /// `/report [ID] [reason]`, which any user may type (replying to the message, or naming
@@ -189,6 +198,8 @@ Moderator commands (only moderators see the replies):
 /reports hide-after 3|off|default - hide a message reported by that many established users
 /hashban [ID] [global] - ban a message's text and files (or reply to it instead of ID)
 /hashbans - the hash bans in force; /hashunban BAN - lift one
+/raid 20 [1m [30m]] | /raid off | /raid default - lock new users out when that many post within 1m, for 30m
+/flood on|off|default - refuse the same message from several new users
 Anyone may report a message: reply to it with /report [reason].
 Durations: 30s, 10m, 2h, 3d, 1w, or combined: 1h30m.";
 
@@ -215,6 +226,17 @@ pub fn parse(body: &str) -> Result<RoomCommand, CommandError> {
         "status" | "policy" => {
             no_more(&name, &args, 0)?;
             RoomCommand::Status
+        }
+        "raid" | "raid-detection" => raid_detection(&args)?,
+        "flood" | "flood-detection" => {
+            let arg = one(&name, &args, "on, off or default")?;
+            let enabled = match arg.to_ascii_lowercase().as_str() {
+                "default" => None,
+                "on" | "yes" => Some(true),
+                other if is_off(other) => Some(false),
+                _ => return err("usage: /flood on|off|default"),
+            };
+            RoomCommand::FloodDetection { enabled }
         }
         "slowmode" | "slow" => {
             let arg = one(&name, &args, "a duration (30s) or off")?;
@@ -466,6 +488,40 @@ fn probation(args: &[&str]) -> Result<RoomCommand, CommandError> {
             })
         }
         _ => err("usage: /probation 1h [readonly] | /probation off | /probation lift SID"),
+    }
+}
+
+/// `/raid N [WINDOW [LOCKDOWN]]`, `/raid off`, `/raid default`.
+fn raid_detection(args: &[&str]) -> Result<RoomCommand, CommandError> {
+    let usage =
+        "usage: /raid N [WINDOW [LOCKDOWN]] (e.g. /raid 20 1m 30m), /raid off or /raid default";
+    match args {
+        [word] if word.eq_ignore_ascii_case("default") => Ok(RoomCommand::RaidDetection {
+            new_posters: None,
+            window_secs: None,
+            lockdown_secs: None,
+        }),
+        [word] if is_off(word) => Ok(RoomCommand::RaidDetection {
+            new_posters: Some(0),
+            window_secs: None,
+            lockdown_secs: None,
+        }),
+        [n, rest @ ..] if rest.len() <= 2 => {
+            let Some(new_posters) = n.parse::<u32>().ok().filter(|n| (1..=100_000).contains(n))
+            else {
+                return err(format!(
+                    "/raid: `{n}` is not a number of new posters (1 to 100000); {usage}"
+                ));
+            };
+            let window_secs = rest.first().map(|w| duration(w)).transpose()?;
+            let lockdown_secs = rest.get(1).map(|w| duration(w)).transpose()?;
+            Ok(RoomCommand::RaidDetection {
+                new_posters: Some(new_posters),
+                window_secs,
+                lockdown_secs,
+            })
+        }
+        _ => err(usage),
     }
 }
 
@@ -837,6 +893,53 @@ mod tests {
             }
         );
         assert_eq!(parse("/hashbans").unwrap(), RoomCommand::HashBans);
+        assert_eq!(
+            parse("/raid 20 1m 30m").unwrap(),
+            RoomCommand::RaidDetection {
+                new_posters: Some(20),
+                window_secs: Some(60.0),
+                lockdown_secs: Some(1_800.0),
+            }
+        );
+        assert_eq!(
+            parse("/raid off").unwrap(),
+            RoomCommand::RaidDetection {
+                new_posters: Some(0),
+                window_secs: None,
+                lockdown_secs: None,
+            }
+        );
+        assert_eq!(
+            parse("/raid default").unwrap(),
+            RoomCommand::RaidDetection {
+                new_posters: None,
+                window_secs: None,
+                lockdown_secs: None,
+            }
+        );
+        assert_eq!(parse("/raid 0").unwrap(), parse("/raid off").unwrap());
+        assert_eq!(
+            parse("/flood OFF").unwrap(),
+            RoomCommand::FloodDetection {
+                enabled: Some(false)
+            }
+        );
+        assert_eq!(
+            parse("/flood default").unwrap(),
+            RoomCommand::FloodDetection { enabled: None }
+        );
+        for bad in [
+            "/raid",
+            "/raid many",
+            "/raid -3",
+            "/raid 20 soon",
+            "/raid 20 1m 30m 2h",
+            "/flood",
+            "/flood maybe",
+            "/flood on off",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
         assert_eq!(
             parse("/hashunban 3").unwrap(),
             RoomCommand::HashUnban { ban: 3 }

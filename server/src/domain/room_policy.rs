@@ -326,6 +326,8 @@ pub struct RoomPolicy {
     pub raid: RaidRule,
     /// When reported messages are hidden automatically.
     pub reports: super::report::ReportRule,
+    /// Whether the flood detector judges posts in the room.
+    pub flood_detection: bool,
 }
 
 impl RoomPolicy {

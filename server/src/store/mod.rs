@@ -66,7 +66,9 @@ pub use models::{
     PermissionOverride, PinnedMessage, ReactionChange, ReactionSummary, ReactionsRemoved, Reactor,
     Room, RoomModerator, RoomPermissions, RoomUpdate, Unpinned, User, Viewer,
 };
-pub use policies::{JoinEntry, StoredLockdown, StoredMedia, StoredRoomPolicy, UserRestrictions};
+pub use policies::{
+    JoinEntry, StoredLockdown, StoredMedia, StoredRaidRule, StoredRoomPolicy, UserRestrictions,
+};
 pub use reports::{ACTIVITY_WINDOWS_DAYS, RoomStats, UserInRoom};
 pub use schema::SchemaStatus;
 pub use users::SYSTEM_USER_ID;

@@ -24,6 +24,20 @@ pub struct StoredRoomPolicy {
     pub allow_documents: Option<bool>,
     /// Distinct established reporters that hide a message (`None`: the server default).
     pub report_hide_after: Option<i64>,
+    /// Raid detection tuned for the room (`None`: the server default; 0 posters: off).
+    pub raid_new_posters: Option<i64>,
+    pub raid_window_secs: Option<f64>,
+    pub raid_lockdown_secs: Option<f64>,
+    /// Flood detection on or off in the room (`None`: the server default).
+    pub flood_enabled: Option<bool>,
+}
+
+/// Raid detection settings to store; `None` fields follow the server defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StoredRaidRule {
+    pub new_posters: Option<i64>,
+    pub window_secs: Option<f64>,
+    pub lockdown_secs: Option<f64>,
 }
 
 /// A lockdown as stored.
@@ -93,13 +107,63 @@ impl Store {
         const SQL: &str = "SELECT slowmode_secs, lockdown_on, lockdown_until, \
              lockdown_first_seen_after, lockdown_cause, probation_secs, probation_read_only, \
              allow_links, allow_images, allow_video, allow_audio, allow_documents, \
-             report_hide_after FROM room_policies WHERE room = $1";
+             report_hide_after, raid_new_posters, raid_window_secs, raid_lockdown_secs, \
+             flood_enabled FROM room_policies WHERE room = $1";
         with_pool!(self, |pool| {
             Ok(sqlx::query_as::<_, StoredRoomPolicy>(SQL)
                 .bind(room)
                 .fetch_optional(pool)
                 .await?
                 .unwrap_or_default())
+        })
+    }
+
+    /// Sets the room's raid detection (fields `None`: the server default).
+    #[tracing::instrument(skip_all, fields(room = room))]
+    pub async fn set_raid_rule(
+        &self,
+        room: i64,
+        rule: &StoredRaidRule,
+        now: f64,
+    ) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO room_policies \
+             (room, updated, raid_new_posters, raid_window_secs, raid_lockdown_secs) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room) DO UPDATE \
+             SET raid_new_posters = excluded.raid_new_posters, \
+             raid_window_secs = excluded.raid_window_secs, \
+             raid_lockdown_secs = excluded.raid_lockdown_secs, updated = excluded.updated";
+        with_pool!(self, |pool| {
+            sqlx::query(SQL)
+                .bind(room)
+                .bind(now)
+                .bind(rule.new_posters)
+                .bind(rule.window_secs)
+                .bind(rule.lockdown_secs)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Turns flood detection on or off in the room (`None`: the server default).
+    #[tracing::instrument(skip_all, fields(room = room))]
+    pub async fn set_flood_detection(
+        &self,
+        room: i64,
+        enabled: Option<bool>,
+        now: f64,
+    ) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO room_policies (room, updated, flood_enabled) \
+             VALUES ($1, $2, $3) ON CONFLICT (room) DO UPDATE \
+             SET flood_enabled = excluded.flood_enabled, updated = excluded.updated";
+        with_pool!(self, |pool| {
+            sqlx::query(SQL)
+                .bind(room)
+                .bind(now)
+                .bind(enabled)
+                .execute(pool)
+                .await?;
+            Ok(())
         })
     }
 

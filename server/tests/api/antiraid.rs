@@ -41,6 +41,7 @@ both_backends!(
     media_and_link_rules_apply_per_room_and_per_user,
     a_lockdown_shows_write_false_to_exactly_those_it_refuses,
     posts_sent_at_once_under_slow_mode_pass_once_even_on_two_instances,
+    raid_and_flood_detection_are_tuned_per_room_by_command_and_api,
 );
 
 /// Appends a protobuf varint.
@@ -247,6 +248,10 @@ async fn malformed_and_unknown_commands_get_a_whispered_error_never_a_500(backen
         ("/timeout", "Session ID"),
         ("/slowmode 2d", "0 (off) to 86400"),
         ("/help me", "unexpected"),
+        ("/raid many", "not a number of new posters"),
+        ("/raid 20 soon", "not a duration"),
+        ("/raid", "usage: /raid"),
+        ("/flood maybe", "usage: /flood"),
     ] {
         let res = say(&c, &moderator, command).await;
         assert_eq!(res.status, 201, "{command}: {}", res.text());
@@ -1018,4 +1023,130 @@ async fn posts_sent_at_once_under_slow_mode_pass_once_even_on_two_instances(back
         "{statuses:?}"
     );
     assert_eq!(c.recent_ids(&moderator).await.len(), 1);
+}
+
+async fn raid_and_flood_detection_are_tuned_per_room_by_command_and_api(backend: Backend) {
+    let clock = Clock::manual(now());
+    let app = spawn_app_with_clock(backend, clock.clone(), |config| {
+        config.rooms.post_rate_limit = 0;
+        // The server's defaults: raid detection off, flood detection on with K = 2.
+        config.antiraid.raid_new_posters = 0;
+        config.detectors.flood_distinct_users = 2;
+    })
+    .await;
+    let room = app
+        .state
+        .store
+        .create_room(TOKEN, "Lobby", None, clock.now())
+        .await
+        .unwrap();
+    let c = Community { app, room };
+    let moderator = c.moderator().await;
+    let member = c.user().await;
+    // Members cannot tune it.
+    let res = api_post(&member, "raid-detection", json!({ "new_posters": 2 })).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(say(&c, &moderator, "/raid 2 1m 30m").await.status, 201);
+    let answer = last_whisper(&c, &moderator).await;
+    assert!(
+        answer.contains("Raid detection: 2 new users posting within 1m"),
+        "{answer}"
+    );
+    assert_eq!(say(&c, &c.user().await, "hello there").await.status, 201);
+    // The second new poster within the minute is a raid in this room.
+    assert_eq!(say(&c, &c.user().await, "hi all").await.status, 403);
+    assert!(
+        last_whisper(&c, &moderator)
+            .await
+            .contains("Raid detected: 2 new users")
+    );
+    assert_eq!(say(&c, &moderator, "/unlock").await.status, 201);
+    // Through the API: off in the room, then back to the server default.
+    let res = api_post(&moderator, "raid-detection", json!({ "new_posters": 0 })).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["enabled"], false);
+    clock.advance(120.0);
+    for body in ["good evening", "what a lovely room", "first time here, hi"] {
+        assert_eq!(say(&c, &c.user().await, body).await.status, 201);
+    }
+    let res = api_post(&moderator, "raid-detection", json!({})).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["enabled"], false, "the server default is off");
+    for bad in [
+        json!({ "new_posters": -1 }),
+        json!({ "new_posters": 200_000 }),
+        json!({ "window": 0 }),
+        json!({ "lockdown": 30 * 86_400 }),
+        json!({ "threshold": 3 }),
+        json!([20]),
+    ] {
+        let res = api_post(&moderator, "raid-detection", bad.clone()).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.text());
+    }
+
+    // Flood detection off in this room: copies from many fresh IDs pass.
+    let spam = "claim your free tokens now at scam dot example";
+    assert_eq!(say(&c, &moderator, "/flood off").await.status, 201);
+    assert!(
+        last_whisper(&c, &moderator)
+            .await
+            .contains("Flood detection is off")
+    );
+    for _ in 0..4 {
+        assert_eq!(say(&c, &c.user().await, spam).await.status, 201);
+    }
+    let (_, policy) = c
+        .get(&moderator, &format!("/sogs-rs/room/{TOKEN}/policy"))
+        .await;
+    assert_eq!(policy["flood_detection"], false, "{policy}");
+    // Back to the server's default (on): the next copies are refused.
+    let res = api_post(&moderator, "flood-detection", json!({ "enabled": null })).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["flood_detection"], true);
+    clock.advance(300.0);
+    let other = "claim your free tokens today at scam dot example";
+    assert_eq!(say(&c, &c.user().await, other).await.status, 201);
+    assert_eq!(say(&c, &c.user().await, other).await.status, 201);
+    assert_eq!(say(&c, &c.user().await, other).await.status, 403);
+    for bad in [
+        json!({ "enabled": "no" }),
+        json!({ "on": true }),
+        json!(true),
+    ] {
+        let res = api_post(&moderator, "flood-detection", bad.clone()).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.text());
+    }
+    // Every change is in the audit log with its door, and counted.
+    for (action, doors) in [
+        ("raid_detection", vec!["api", "api", "command"]),
+        ("flood_detection", vec!["api", "command"]),
+    ] {
+        let log = c
+            .app
+            .state
+            .store
+            .audit_log(&AuditFilter {
+                action: Some(action.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let seen: Vec<String> = log
+            .iter()
+            .map(|e| {
+                e.details.as_ref().unwrap()["door"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(seen, doors, "{action}");
+    }
+    let metrics = c.app.state.metrics.render();
+    assert!(
+        metrics.contains(
+            "sogs_moderation_actions_total{action=\"raid_detection\",door=\"command\"} 1"
+        ),
+        "{metrics}"
+    );
 }

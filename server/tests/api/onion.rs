@@ -691,6 +691,22 @@ fn defence_cases(peer: &str) -> Vec<Case> {
         .answers(400),
         Case::new("/sogs-rs/room/{token}/unlock", User, "POST", &at("unlock")).answers(403),
         Case::new(
+            "/sogs-rs/room/{token}/raid-detection",
+            User,
+            "POST",
+            &at("raid-detection"),
+        )
+        .json(not_an_object())
+        .answers(400),
+        Case::new(
+            "/sogs-rs/room/{token}/flood-detection",
+            User,
+            "POST",
+            &at("flood-detection"),
+        )
+        .json(not_an_object())
+        .answers(400),
+        Case::new(
             "/sogs-rs/room/{token}/probation",
             User,
             "POST",

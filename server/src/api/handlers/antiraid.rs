@@ -132,6 +132,53 @@ pub async fn lock_down(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     })))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RaidDetectionBody {
+    /// Distinct new users posting within the window that make a raid (0: off).
+    new_posters: Option<u32>,
+    /// The window, in seconds.
+    window: Option<f64>,
+    /// How long the automatic lockdown lasts, in seconds.
+    lockdown: Option<f64>,
+}
+
+/// `POST /sogs-rs/room/{token}/raid-detection` `{"new_posters": 20, "window": 60,
+/// "lockdown": 1800}`: tunes raid detection in the room; a field absent or null follows
+/// the server default (an empty object: all back to the defaults), `new_posters` 0 turns
+/// it off. Answers the rule now in force.
+pub async fn set_raid_detection(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    let body: RaidDetectionBody = object_body(ctx)?;
+    let settings = policy::RaidSettings {
+        new_posters: body.new_posters,
+        window_secs: finite("window", body.window)?,
+        lockdown_secs: finite("lockdown", body.lockdown)?,
+    };
+    let (room, caller, svc) = setup(ctx).await?;
+    let now = policy::set_raid_detection(&svc, &actor(caller), &room, &settings).await?;
+    Ok(ApiResponse::json(
+        policy::policy_json(&now, svc.now)["raid_detection"].clone(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FloodDetectionBody {
+    /// On or off in the room; null: the server default.
+    enabled: Option<bool>,
+}
+
+/// `POST /sogs-rs/room/{token}/flood-detection` `{"enabled": false}` (null: the server
+/// default); answers `{"flood_detection": bool}`, the setting now in force.
+pub async fn set_flood_detection(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    let body: FloodDetectionBody = object_body(ctx)?;
+    let (room, caller, svc) = setup(ctx).await?;
+    let now = policy::set_flood_detection(&svc, &actor(caller), &room, body.enabled).await?;
+    Ok(ApiResponse::json(
+        json!({ "flood_detection": now.flood_detection }),
+    ))
+}
+
 /// `POST /sogs-rs/room/{token}/unlock`: lifts the lockdown; `{"was_locked": bool}`.
 pub async fn unlock(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let (room, caller, svc) = setup(ctx).await?;
