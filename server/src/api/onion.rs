@@ -169,6 +169,9 @@ impl InnerError {
     /// The response that travels back inside the encrypted reply.
     pub fn response(&self) -> ApiResponse {
         match self {
+            Self::V4(V4Error::MetadataTooLarge) => {
+                ApiResponse::text(431, "Request header fields too large")
+            }
             Self::V4(_) | Self::V3(_) => ApiResponse::text(400, INVALID_REQUEST_BODY),
             Self::Nested => ApiResponse::text(400, "Onion requests cannot be nested"),
             Self::Method(_) => ApiError::MethodNotAllowed.into_response(),
@@ -455,6 +458,26 @@ mod tests {
         let err = parse_v4(&v4_plain(r#"{"method":"PATCH","endpoint":"/x"}"#, None)).unwrap_err();
         assert_eq!(err, InnerError::Method("PATCH".into()));
         assert_eq!(err.response().status, 405);
+    }
+
+    #[test]
+    fn metadata_longer_than_the_bound_is_refused_with_431_before_it_is_parsed() {
+        let headers: Vec<String> = (0..40_000).map(|i| format!(r#""h{i}":"v""#)).collect();
+        let meta = format!(
+            r#"{{"method":"GET","endpoint":"/capabilities","headers":{{{}}}}}"#,
+            headers.join(",")
+        );
+        assert!(meta.len() > crate::crypto::onion_v4::MAX_METADATA_BYTES);
+        let err = parse_v4(&v4_plain(&meta, None)).unwrap_err();
+        assert_eq!(err, InnerError::V4(V4Error::MetadataTooLarge));
+        assert_eq!(err.response().status, 431);
+        // Just under the bound it is parsed (and its headers judged by the dispatcher).
+        let few: Vec<String> = (0..100).map(|i| format!(r#""h{i}":"v""#)).collect();
+        let meta = format!(
+            r#"{{"method":"GET","endpoint":"/capabilities","headers":{{{}}}}}"#,
+            few.join(",")
+        );
+        assert!(parse_v4(&v4_plain(&meta, None)).is_ok());
     }
 
     #[test]

@@ -30,7 +30,15 @@ pub enum V4Error {
     /// The endpoint does not start with `/`.
     #[error("v4 onion endpoint must start with '/'")]
     Endpoint,
+    /// The metadata (method, endpoint, headers) is longer than [`MAX_METADATA_BYTES`].
+    #[error("v4 onion metadata is longer than {MAX_METADATA_BYTES} bytes")]
+    MetadataTooLarge,
 }
+
+/// The longest request metadata parsed: sixteen times the server's default header limit,
+/// far above any Session request (a few hundred bytes), so a hostile request of 80 k
+/// inner headers is refused before its JSON is parsed into memory.
+pub const MAX_METADATA_BYTES: usize = 256 * 1024;
 
 /// An inner v4 request. The body borrows from the decrypted plaintext.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +62,9 @@ impl<'a> V4Request<'a> {
             [meta, body] => (*meta, *body),
             _ => return Err(V4Error::Shape),
         };
+        if meta.len() > MAX_METADATA_BYTES {
+            return Err(V4Error::MetadataTooLarge);
+        }
         let serde_json::Value::Object(mut meta) =
             serde_json::from_slice(meta).map_err(|_| V4Error::Metadata("not JSON"))?
         else {

@@ -81,10 +81,22 @@ async fn requests_with_too_many_headers_or_too_long_targets_get_431_or_414(backe
         req.headers.push((format!("X-Hostile-{i}"), "v".into()));
     }
     for enc in [EncType::XChaCha20Poly1305, EncType::Aes256Gcm] {
+        // 700 kB of metadata: refused before it is parsed.
         let res = anonymous.send_onion_v4(&req, enc).await.unwrap();
         assert_eq!(res.status, 431, "{}", res.text());
-        assert!(res.text().contains("Number of headers"), "{}", res.text());
+        assert!(res.text().contains("too large"), "{}", res.text());
     }
+    // Within the metadata bound, one header over `max_headers`: counted and refused.
+    let mut req_few = anonymous.build("GET", "/capabilities", Vec::new(), None);
+    for i in 0..=c.app.config.limits.max_headers {
+        req_few.headers.push((format!("X-Extra-{i}"), "v".into()));
+    }
+    let res = anonymous
+        .send_onion_v4(&req_few, EncType::Aes256Gcm)
+        .await
+        .unwrap();
+    assert_eq!(res.status, 431, "{}", res.text());
+    assert!(res.text().contains("Number of headers"), "{}", res.text());
     let res = anonymous
         .send_onion_v3(&req, EncType::Aes256Gcm)
         .await
@@ -122,7 +134,8 @@ async fn requests_with_too_many_headers_or_too_long_targets_get_431_or_414(backe
     assert_eq!(anonymous.get(&long_path).await.unwrap().status, 414);
     let long_query = format!("/capabilities?x={}", "a".repeat(3000));
     assert_eq!(anonymous.get(&long_query).await.unwrap().status, 414);
-    assert_eq!(rejections(&c, "headers"), 5);
+    assert_eq!(rejections(&c, "headers"), 4);
+    assert_eq!(rejections(&c, "header_bytes"), 2);
     assert_eq!(rejections(&c, "path_bytes"), 1);
     assert_eq!(rejections(&c, "query_bytes"), 1);
 }

@@ -8,6 +8,7 @@
 use crate::api::context::Ctx;
 use crate::api::dispatch;
 use crate::api::error::ApiError;
+use crate::api::limits::Limit;
 use crate::api::onion::{self, InnerError, Outcome, Padding, Rejected, Version, cipher_label};
 use crate::api::request::{ApiRequest, ApiResponse, Body};
 use crate::api::state::AppState;
@@ -95,6 +96,9 @@ async fn serve_inner(
             (served.response, outcome)
         }
         Err(e) => {
+            if e == InnerError::V4(crate::crypto::onion_v4::V4Error::MetadataTooLarge) {
+                state.metrics.observe_limit(Limit::HeaderBytes.label());
+            }
             tracing::debug!(error = %e, "invalid inner onion request");
             (e.response(), Outcome::BadInner)
         }
