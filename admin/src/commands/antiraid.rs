@@ -254,19 +254,12 @@ pub async fn run(
             let now = policy::set_raid_detection(&svc, &actor, &room, &settings)
                 .await
                 .map_err(refused)?;
-            let rule = now.raid;
             say(
                 out,
-                if rule.enabled() {
-                    format!(
-                        "raid detection in {token}: {} new users posting within {} lock new users out for {}",
-                        rule.new_posters,
-                        human_duration(rule.window_secs),
-                        human_duration(rule.lockdown_secs)
-                    )
-                } else {
-                    format!("raid detection in {token}: off")
-                },
+                format!(
+                    "raid detection in {token}: {}",
+                    policy::describe_raid(&now.raid)
+                ),
             );
         }
         AntiraidCommand::FloodDetection { token, setting } => {

@@ -361,17 +361,7 @@ pub async fn execute(
                 lockdown_secs: *lockdown_secs,
             };
             let now = policy::set_raid_detection(svc, actor, room, &settings).await?;
-            let rule = now.raid;
-            if rule.enabled() {
-                format!(
-                    "Raid detection: {} new users posting within {} lock new users out for {}",
-                    rule.new_posters,
-                    human_duration(rule.window_secs),
-                    human_duration(rule.lockdown_secs)
-                )
-            } else {
-                "Raid detection is off in this room".into()
-            }
+            format!("Raid detection: {}", policy::describe_raid(&now.raid))
         }
         RoomCommand::FloodDetection { enabled } => {
             let now = policy::set_flood_detection(svc, actor, room, *enabled).await?;

@@ -178,16 +178,7 @@ pub fn describe(policy: &RoomPolicy, now: f64) -> String {
         yes_no(m.audio),
         yes_no(m.documents)
     ));
-    lines.push(if policy.raid.enabled() {
-        format!(
-            "Raid detection: {} new users posting within {} locks new users out for {}",
-            policy.raid.new_posters,
-            human_duration(policy.raid.window_secs),
-            human_duration(policy.raid.lockdown_secs)
-        )
-    } else {
-        "Raid detection: off".into()
-    });
+    lines.push(format!("Raid detection: {}", describe_raid(&policy.raid)));
     lines.push(
         if policy.flood_detection {
             "Flood detection: on (the same message from several new users is refused)"
@@ -205,6 +196,20 @@ pub fn describe(policy: &RoomPolicy, now: f64) -> String {
         "Reports: never hidden automatically".into()
     });
     lines.join("\n")
+}
+
+/// A raid rule in words (`off`, or what triggers it and what it does), for `/status`, the
+/// `/raid` command's answer and `sogs-admin`.
+pub fn describe_raid(rule: &RaidRule) -> String {
+    if !rule.enabled() {
+        return "off".into();
+    }
+    format!(
+        "{} new users posting within {} lock new users out for {}",
+        rule.new_posters,
+        human_duration(rule.window_secs),
+        human_duration(rule.lockdown_secs)
+    )
 }
 
 /// Sets slow mode: at most one post per `secs` per user (0: off).

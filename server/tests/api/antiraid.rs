@@ -81,10 +81,19 @@ fn with_attachment(body: &str, mime: Option<&str>) -> Vec<u8> {
 
 /// A community whose server runs on a manual clock.
 async fn clocked(backend: Backend) -> (Community, Clock) {
+    clocked_with(backend, |_| {}).await
+}
+
+/// [`clocked`], with the configuration adjusted by `tune`.
+async fn clocked_with(
+    backend: Backend,
+    tune: impl FnOnce(&mut sogs::config::Config),
+) -> (Community, Clock) {
     let clock = Clock::manual(now());
     let app = spawn_app_with_clock(backend, clock.clone(), |config| {
         config.rooms.post_rate_limit = 0;
         config.antiraid.command_retract_secs = 0.0;
+        tune(config);
     })
     .await;
     let room = app
@@ -795,22 +804,13 @@ async fn read_only_probation_refuses_new_users_until_it_ends(backend: Backend) {
 }
 
 async fn a_raid_of_new_users_locks_the_room_for_newcomers_and_tells_moderators(backend: Backend) {
-    let clock = Clock::manual(now());
-    let app = spawn_app_with_clock(backend, clock.clone(), |config| {
-        config.rooms.post_rate_limit = 0;
+    let (c, clock) = clocked_with(backend, |config| {
         config.antiraid.raid_new_posters = 3;
         config.antiraid.raid_window_secs = 60.0;
         config.antiraid.raid_new_user_secs = 600.0;
         config.antiraid.raid_lockdown_secs = 1_800.0;
     })
     .await;
-    let room = app
-        .state
-        .store
-        .create_room(TOKEN, "Lobby", None, clock.now())
-        .await
-        .unwrap();
-    let c = Community { app, room };
     let moderator = c.moderator().await;
     let regular = c.user().await;
     assert_eq!(say(&c, &regular, "before the raid").await.status, 201);
@@ -1026,21 +1026,12 @@ async fn posts_sent_at_once_under_slow_mode_pass_once_even_on_two_instances(back
 }
 
 async fn raid_and_flood_detection_are_tuned_per_room_by_command_and_api(backend: Backend) {
-    let clock = Clock::manual(now());
-    let app = spawn_app_with_clock(backend, clock.clone(), |config| {
-        config.rooms.post_rate_limit = 0;
+    let (c, clock) = clocked_with(backend, |config| {
         // The server's defaults: raid detection off, flood detection on with K = 2.
         config.antiraid.raid_new_posters = 0;
         config.detectors.flood_distinct_users = 2;
     })
     .await;
-    let room = app
-        .state
-        .store
-        .create_room(TOKEN, "Lobby", None, clock.now())
-        .await
-        .unwrap();
-    let c = Community { app, room };
     let moderator = c.moderator().await;
     let member = c.user().await;
     // Members cannot tune it.

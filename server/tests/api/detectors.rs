@@ -60,6 +60,27 @@ async fn community(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Commun
     Community { app, room }
 }
 
+/// [`community`] on a manual clock the test moves on (the window is on the server's
+/// injected clock: tests never sleep).
+async fn clocked(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Config),
+) -> (Community, sogs::clock::Clock) {
+    let clock = sogs::clock::Clock::manual(now());
+    let app = crate::support::spawn_app_with_clock(backend, clock.clone(), |config| {
+        config.rooms.post_rate_limit = 0;
+        adjust(config);
+    })
+    .await;
+    let room = app
+        .state
+        .store
+        .create_room(TOKEN, "Lobby", None, clock.now())
+        .await
+        .unwrap();
+    (Community { app, room }, clock)
+}
+
 async fn audit(c: &Community, action: &str) -> Vec<sogs::store::AuditEntry> {
     c.app
         .state
@@ -220,20 +241,11 @@ both_backends!(with_flood_detection_off_copies_all_pass);
 
 async fn copies_posted_after_the_window_pass_again(backend: Backend) {
     // The window is on the server's injected clock: the test moves it on, never sleeps.
-    let clock = sogs::clock::Clock::manual(now());
-    let app = crate::support::spawn_app_with_clock(backend, clock.clone(), |config| {
-        config.rooms.post_rate_limit = 0;
+    let (c, clock) = clocked(backend, |config| {
         config.detectors.flood_distinct_users = 1;
         config.detectors.flood_window_secs = 1.0;
     })
     .await;
-    let room = app
-        .state
-        .store
-        .create_room(TOKEN, "Lobby", None, clock.now())
-        .await
-        .unwrap();
-    let c = Community { app, room };
     let first = c.user().await;
     c.post(&first, &message(&raid_copy(0))).await;
     let second = c.user().await;
@@ -495,20 +507,11 @@ both_backends!(hash_ban_requests_are_checked);
 async fn established_users_are_never_refused_as_copies_but_count_against_newcomers(
     backend: Backend,
 ) {
-    let clock = sogs::clock::Clock::manual(now());
-    let app = crate::support::spawn_app_with_clock(backend, clock.clone(), |config| {
-        config.rooms.post_rate_limit = 0;
+    let (c, clock) = clocked(backend, |config| {
         config.detectors.flood_distinct_users = 2;
         config.detectors.flood_spare_established_secs = 3_600.0;
     })
     .await;
-    let room = app
-        .state
-        .store
-        .create_room(TOKEN, "Lobby", None, clock.now())
-        .await
-        .unwrap();
-    let c = Community { app, room };
     let mut regulars = Vec::new();
     for _ in 0..4 {
         let regular = c.user().await;
