@@ -50,13 +50,17 @@ pub fn start(mut cmd: Command, port: u16) -> Running {
             log.push_str(&line);
             log.push('\n');
             if line.contains("listening") {
-                let _ = tx.send(log.clone());
+                let _ = tx.send(Ok(log.clone()));
             }
         }
+        // Its stderr closed: it exited. If it never listened, the test shows why.
+        let _ = tx.send(Err(log));
     });
-    let startup_log = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("server logged that it listens");
+    let startup_log = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(Ok(log)) => log,
+        Ok(Err(log)) => panic!("sogs-server exited before it listened; its log:\n{log}"),
+        Err(e) => panic!("sogs-server did not log that it listens within 60 s: {e}"),
+    };
     Running {
         child,
         port,
