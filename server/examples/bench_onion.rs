@@ -311,6 +311,7 @@ fn onion_request(body: Vec<u8>) -> ApiRequest {
         query: String::new(),
         headers: Headers::new(),
         body,
+        reply_budget: usize::MAX,
     }
 }
 

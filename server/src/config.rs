@@ -700,6 +700,13 @@ pub struct LimitsConfig {
     /// Signed requests' nonces remembered in process (single-instance SQLite without
     /// Redis); see `cluster::nonces::LocalNonces`.
     pub max_remembered_nonces: u64,
+    /// A request body over this many bytes is "large" (uploads, onion requests carrying
+    /// them): it is read and served only while holding one of `large_requests_at_once`
+    /// turns, so a flood of megabyte bodies takes bounded memory and CPU.
+    pub large_request_bytes: u64,
+    /// How many large requests are read and served at once per instance; 0 means half the
+    /// CPU cores, at least one.
+    pub large_requests_at_once: u64,
 }
 
 impl Default for LimitsConfig {
@@ -717,6 +724,8 @@ impl Default for LimitsConfig {
             body_timeout_secs: 20.0,
             malformed_log_interval_secs: 60.0,
             max_remembered_nonces: crate::cluster::DEFAULT_NONCE_CAPACITY as u64,
+            large_request_bytes: 256 * 1024,
+            large_requests_at_once: 0,
         }
     }
 }
@@ -732,6 +741,7 @@ impl LimitsConfig {
             ("max_path_bytes", self.max_path_bytes),
             ("max_query_bytes", self.max_query_bytes),
             ("max_remembered_nonces", self.max_remembered_nonces),
+            ("large_request_bytes", self.large_request_bytes),
         ];
         if let Some((key, _)) = counts.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Invalid(format!(
@@ -753,6 +763,15 @@ impl LimitsConfig {
             }
         }
         Ok(())
+    }
+
+    /// How many large requests are served at once: the configured number, or half the CPU
+    /// cores (at least one) when it is 0.
+    pub fn large_request_turns(&self) -> usize {
+        match self.large_requests_at_once {
+            0 => std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        }
     }
 
     /// A duration in seconds from this section (validated positive and finite).
@@ -1321,6 +1340,16 @@ const OPTION_DOCS: &[OptionDoc] = &[
         section: "limits",
         key: "max_remembered_nonces",
         comment: "Without Redis on SQLite: most nonces of signed requests kept in memory (about 40 bytes each) to refuse replays. When full, the stamped minutes farthest from now are forgotten and requests stamped in them refused (425), so a flood narrows the accepted clock window instead of growing memory.",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "large_request_bytes",
+        comment: "A request whose body is over this many bytes (an upload, or an onion request carrying one) waits for one of `large_requests_at_once` turns before it is read, so a flood of megabyte bodies cannot take the memory and CPU honest polls need.",
+    },
+    OptionDoc {
+        section: "limits",
+        key: "large_requests_at_once",
+        comment: "How many large requests one instance reads and serves at once; the others wait (503 with Retry-After after body_timeout_secs). 0: half the CPU cores, at least 1.",
     },
     OptionDoc {
         section: "webhooks",

@@ -246,6 +246,9 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     Ok(AppState {
         snode,
         onion_origins: Arc::default(),
+        large_requests: Arc::new(tokio::sync::Semaphore::new(
+            config.limits.large_request_turns(),
+        )),
         metrics,
         activity: Arc::default(),
         blobs: crate::blobs::from_config(&config)

@@ -75,10 +75,15 @@ impl ApiError {
             _ => {}
         }
         let mut response = ApiResponse::text(self.status(), self.to_string());
-        if let ApiError::TooFast { retry_after, .. } = &self {
+        let retry_after = match &self {
+            ApiError::TooFast { retry_after, .. } => Some(*retry_after),
+            ApiError::Limit(e) => e.retry_after(),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers
-                .push(("retry-after".into(), retry_after.to_string()));
+                .push(("retry-after".into(), secs.to_string()));
         }
         response
     }

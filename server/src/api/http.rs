@@ -5,6 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use futures::StreamExt;
+use std::cell::Cell;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::LimitsConfig;
 
@@ -44,8 +47,10 @@ pub async fn serve_http(
     {
         return refused;
     }
-    let body = match read_body(&req, payload, &state).await {
-        Ok(body) => body,
+    // The turn (if the body is large) is held until the response is built: decrypting,
+    // parsing and storing a large body is where its memory and CPU go.
+    let (body, _turn) = match read_body(&req, payload, &state).await {
+        Ok(read) => read,
         Err(e) => return closing(e.into_response()),
     };
     let api_req = match to_api_request(&req, method, body) {
@@ -68,11 +73,17 @@ fn closing(response: ApiResponse) -> HttpResponse {
 
 /// Reads the whole body within `[limits] body_timeout_secs` and `[server]
 /// max_request_bytes` (413 before reading when Content-Length already says more).
+///
+/// A body over `[limits] large_request_bytes` is read only while holding one of the
+/// instance's turns for large requests, taken before reading when Content-Length announces
+/// it, or as soon as a body without one grows past the mark. The turn comes back with the
+/// body; waiting for it counts against the same deadline (503 with Retry-After when it
+/// passes), so honest uploads queue for a moment during a flood while polls are untouched.
 async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     state: &AppState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<(Vec<u8>, Option<OwnedSemaphorePermit>), ApiError> {
     let max = state.config.server.max_request_bytes;
     let too_large = || limits::refuse(state, LimitExceeded::new(Limit::RequestBytes, max));
     let announced = req
@@ -84,7 +95,14 @@ async fn read_body(
         return Err(too_large());
     }
     let max_len = usize::try_from(max).unwrap_or(usize::MAX);
+    let large = usize::try_from(state.config.limits.large_request_bytes).unwrap_or(usize::MAX);
+    let turns = &state.large_requests;
+    let waiting = Cell::new(false);
+    let mut turn: Option<OwnedSemaphorePermit> = None;
     let read = async {
+        if announced.is_some_and(|len| len > large as u64) {
+            turn = Some(take_turn(turns, &waiting).await?);
+        }
         // Never trust the announced length for more than a modest first allocation.
         let first = announced
             .and_then(|len| usize::try_from(len).ok())
@@ -94,26 +112,52 @@ async fn read_body(
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|e| {
                 tracing::debug!(error = %e, "request body could not be read");
-                ApiError::BadRequest("The request body could not be read".into())
+                BodyError::Unreadable
             })?;
             if body.len().saturating_add(chunk.len()) > max_len {
-                return Err(too_large());
+                return Err(BodyError::TooLarge);
+            }
+            if turn.is_none() && body.len().saturating_add(chunk.len()) > large {
+                turn = Some(take_turn(turns, &waiting).await?);
             }
             body.extend_from_slice(&chunk);
         }
         Ok(body)
     };
     let timeout_secs = state.config.limits.body_timeout_secs;
-    match tokio::time::timeout(LimitsConfig::duration(timeout_secs), read).await {
-        Ok(read) => read,
-        Err(_) => {
-            let secs = timeout_secs.ceil() as u64;
-            Err(limits::refuse(
-                state,
-                LimitExceeded::new(Limit::BodyTimeout, secs),
-            ))
-        }
+    let refused = |limit| {
+        let secs = timeout_secs.ceil() as u64;
+        limits::refuse(state, LimitExceeded::new(limit, secs))
+    };
+    let outcome = tokio::time::timeout(LimitsConfig::duration(timeout_secs), read).await;
+    match outcome {
+        Ok(Ok(body)) => Ok((body, turn)),
+        Ok(Err(BodyError::TooLarge)) => Err(too_large()),
+        Ok(Err(BodyError::Unreadable)) => Err(ApiError::BadRequest(
+            "The request body could not be read".into(),
+        )),
+        // The deadline passed while waiting for a turn, not while the client sent.
+        Err(_) if waiting.get() => Err(refused(Limit::LargeRequests)),
+        Err(_) => Err(refused(Limit::BodyTimeout)),
     }
+}
+
+/// Why a body could not be read (mapped to the API error once the deadline is known).
+enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// Waits for a turn for a large body; `waiting` tells the deadline what it interrupted.
+async fn take_turn(
+    turns: &Arc<Semaphore>,
+    waiting: &Cell<bool>,
+) -> Result<OwnedSemaphorePermit, BodyError> {
+    waiting.set(true);
+    // The semaphore is never closed; if it were, the body is simply unreadable here.
+    let turn = turns.clone().acquire_owned().await;
+    waiting.set(false);
+    turn.map_err(|_| BodyError::Unreadable)
 }
 
 /// Counts who sends an onion request and, in onion-only mode, refuses senders that are not

@@ -25,6 +25,8 @@ pub enum Limit {
     FilesPerMessage,
     RequestBytes,
     BodyTimeout,
+    /// A large body waited `body_timeout_secs` for a turn (`large_requests_at_once`).
+    LargeRequests,
 }
 
 impl Limit {
@@ -41,6 +43,7 @@ impl Limit {
             Self::FilesPerMessage => "files_per_message",
             Self::RequestBytes => "request_bytes",
             Self::BodyTimeout => "body_timeout",
+            Self::LargeRequests => "large_requests",
         }
     }
 
@@ -57,6 +60,7 @@ impl Limit {
             Self::FilesPerMessage => "Number of attached files",
             Self::RequestBytes => "Size of the request body",
             Self::BodyTimeout => "Time to send the request body, in seconds,",
+            Self::LargeRequests => "Number of large requests served at once",
         }
     }
 }
@@ -75,13 +79,23 @@ impl LimitExceeded {
     }
 
     /// The status: 431 for headers, 414 for paths and queries, 408 for a body sent too
-    /// slowly, 413 for every other count or size.
+    /// slowly, 503 (try again) when every turn for large bodies stayed taken, 413 for every
+    /// other count or size.
     pub const fn status(&self) -> u16 {
         match self.limit {
             Limit::Headers | Limit::HeaderBytes => 431,
             Limit::PathBytes | Limit::QueryBytes => 414,
             Limit::BodyTimeout => 408,
+            Limit::LargeRequests => 503,
             _ => 413,
+        }
+    }
+
+    /// Seconds a client should wait before trying again, for refusals that pass.
+    pub const fn retry_after(&self) -> Option<u64> {
+        match self.limit {
+            Limit::LargeRequests => Some(5),
+            _ => None,
         }
     }
 }

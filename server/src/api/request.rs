@@ -99,6 +99,11 @@ pub struct ApiRequest {
     pub query: String,
     pub headers: Headers,
     pub body: Vec<u8>,
+    /// How many reply bytes this request may still produce: unbounded (the configured
+    /// `max_reply_bytes` applies) except for a `/batch` sub-request, which gets what the
+    /// batch's reply has left, so that a listing is cut to fit instead of being built
+    /// whole and then refused.
+    pub reply_budget: usize,
 }
 
 /// Why a target (path with optional query) could not be turned into a request.
@@ -129,6 +134,7 @@ impl ApiRequest {
             query: query.to_string(),
             headers,
             body,
+            reply_budget: usize::MAX,
         })
     }
 

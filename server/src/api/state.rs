@@ -38,6 +38,8 @@ pub struct AppState {
     /// False while an instance started during a database outage waits for its database
     /// (migrations not yet run): everything but `/healthz` and `/readyz` answers 503.
     pub database_ready: Arc<std::sync::atomic::AtomicBool>,
+    /// Turns for requests with large bodies (`[limits] large_requests_at_once`).
+    pub large_requests: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {

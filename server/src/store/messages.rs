@@ -11,6 +11,46 @@ use super::{
 };
 use crate::domain::webhook::EventKind;
 
+/// How much one listing may hold: at most `limit` messages, and no more message bytes than
+/// `max_bytes` (the stored data plus signature of each; the reply's base64 is 4/3 of that).
+/// The byte bound is what keeps a page of 256 large messages from being read whole when the
+/// reply could never carry it: rows are read one at a time and the page ends before the row
+/// that would pass the bound (the first row is always taken, so readers move on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: i64,
+    pub max_bytes: usize,
+}
+
+impl Page {
+    /// Up to `limit` messages, whatever their size (tests and trusted callers).
+    pub const fn of(limit: i64) -> Self {
+        Self {
+            limit,
+            max_bytes: usize::MAX,
+        }
+    }
+}
+
+/// Collects rows while the page's message bytes stay within `max_bytes` (the first row
+/// always); the rest of the result set is never decoded.
+async fn collect_page<S>(mut rows: S, max_bytes: usize) -> StoreResult<Vec<Message>>
+where
+    S: futures::Stream<Item = Result<Message, sqlx::Error>> + Unpin,
+{
+    use futures::TryStreamExt;
+    let mut page = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(message) = rows.try_next().await? {
+        bytes = bytes.saturating_add(message.stored_bytes());
+        if bytes > max_bytes && !page.is_empty() {
+            break;
+        }
+        page.push(message);
+    }
+    Ok(page)
+}
+
 /// Selects [`Message`] columns from `messages m` with the author (`u`) and whisper target
 /// (`w`) joined in for their session ids.
 macro_rules! message_select {
@@ -405,8 +445,8 @@ impl Store {
         })
     }
 
-    /// What changed after sequence number `since`, ascending by seqno, at most `limit`
-    /// rows (spec §5.3): new or edited messages (`seqno_data > since`); deletions of
+    /// What changed after sequence number `since`, ascending by seqno, at most one
+    /// [`Page`] of rows (spec §5.3): new or edited messages (`seqno_data > since`); deletions of
     /// messages the client could have seen (`seqno_creation <= since`); and, only with
     /// `with_reactions`, messages whose reactions alone changed. Filtered messages and
     /// whispers hidden from `viewer` are left out. Rows are full messages; the caller tells
@@ -415,7 +455,7 @@ impl Store {
         &self,
         room: i64,
         since: i64,
-        limit: i64,
+        page: Page,
         with_reactions: bool,
         viewer: Viewer,
     ) -> StoreResult<Vec<Message>> {
@@ -428,15 +468,15 @@ impl Store {
             " ORDER BY m.seqno LIMIT $6"
         );
         with_pool!(self, |pool| {
-            Ok(sqlx::query_as::<_, Message>(SQL)
+            let rows = sqlx::query_as::<_, Message>(SQL)
                 .bind(room)
                 .bind(since)
                 .bind(with_reactions)
                 .bind(viewer.user)
                 .bind(viewer.moderator)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?)
+                .bind(page.limit)
+                .fetch(pool);
+            collect_page(rows, page.max_bytes).await
         })
     }
 
@@ -444,7 +484,7 @@ impl Store {
     pub async fn recent_messages(
         &self,
         room: i64,
-        limit: i64,
+        page: Page,
         viewer: Viewer,
     ) -> StoreResult<Vec<Message>> {
         const SQL: &str = concat!(
@@ -454,13 +494,13 @@ impl Store {
             " ORDER BY m.id DESC LIMIT $4"
         );
         with_pool!(self, |pool| {
-            Ok(sqlx::query_as::<_, Message>(SQL)
+            let rows = sqlx::query_as::<_, Message>(SQL)
                 .bind(room)
                 .bind(viewer.user)
                 .bind(viewer.moderator)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?)
+                .bind(page.limit)
+                .fetch(pool);
+            collect_page(rows, page.max_bytes).await
         })
     }
 
@@ -469,7 +509,7 @@ impl Store {
         &self,
         room: i64,
         before: i64,
-        limit: i64,
+        page: Page,
         viewer: Viewer,
     ) -> StoreResult<Vec<Message>> {
         const SQL: &str = concat!(
@@ -479,14 +519,14 @@ impl Store {
             " ORDER BY m.id DESC LIMIT $5"
         );
         with_pool!(self, |pool| {
-            Ok(sqlx::query_as::<_, Message>(SQL)
+            let rows = sqlx::query_as::<_, Message>(SQL)
                 .bind(room)
                 .bind(before)
                 .bind(viewer.user)
                 .bind(viewer.moderator)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?)
+                .bind(page.limit)
+                .fetch(pool);
+            collect_page(rows, page.max_bytes).await
         })
     }
 

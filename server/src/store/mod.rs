@@ -60,6 +60,7 @@ pub use import::{
     ImportReactor, ImportRevision, ImportRoom, ImportRoomUser, ImportTable, ImportUser,
     TableCounts,
 };
+pub use messages::Page;
 pub use models::{
     AuditEntry, AuditFilter, BanFuture, DirectMessage, File, Message, MessageEdit, MessageRevision,
     ModeratorRole, NewAuditEntry, NewFile, NewMessage, PermissionChange, PermissionFuture,

@@ -102,6 +102,16 @@ impl Message {
         self.data.is_none()
     }
 
+    /// The bytes this message puts in a listing: its data (as padded for the reply) and
+    /// its signature, before base64.
+    pub fn stored_bytes(&self) -> usize {
+        let data = self.data.as_ref().map_or(0, |d| {
+            let padded = self.data_size.and_then(|s| usize::try_from(s).ok());
+            padded.unwrap_or(0).max(d.len())
+        });
+        data + self.signature.as_ref().map_or(0, Vec::len)
+    }
+
     /// A whisper is directed at one user, at the moderators, or both.
     pub fn is_whisper(&self) -> bool {
         self.whisper_to_id.is_some() || self.whisper_mods

@@ -19,7 +19,7 @@ use crate::blobs::BlobKey;
 use crate::domain::filters::parse_message;
 use crate::domain::padding::unpad;
 use crate::domain::{RoomToken, join_url};
-use crate::store::{Message, Room, Viewer};
+use crate::store::{Message, Page, Room, Viewer};
 use pages::WebMessage;
 
 /// Registers the pages; call before the API's catch-all.
@@ -37,8 +37,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// How many messages the room page shows.
-const PAGE_MESSAGES: i64 = 30;
+/// How many messages the room page shows, and the most message bytes it reads for them
+/// (the page is public: a room of large messages must not make every view read megabytes).
+const PAGE: Page = Page {
+    limit: 30,
+    max_bytes: 1024 * 1024,
+};
 
 fn error_page(e: ApiError) -> HttpResponse {
     to_http_response(e.into_response())
@@ -146,7 +150,7 @@ async fn room_page(state: web::Data<AppState>, token: web::Path<String>) -> Http
 async fn recent_messages(state: &AppState, room: &Room) -> Result<Vec<WebMessage>, ApiError> {
     let rows = state
         .store
-        .recent_messages(room.id, PAGE_MESSAGES, Viewer::anonymous())
+        .recent_messages(room.id, PAGE, Viewer::anonymous())
         .await?;
     Ok(rows.iter().filter_map(web_message).collect())
 }

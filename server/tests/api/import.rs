@@ -559,7 +559,11 @@ async fn sparse_ids_across_many_windows_all_arrive(backend: Backend) {
     let room = store.room_by_token("big").await.unwrap().unwrap();
     assert_eq!((room.id, room.message_sequence), (7, 6));
     let recent = store
-        .recent_messages(7, 100, sogs::store::Viewer::anonymous())
+        .recent_messages(
+            7,
+            sogs::store::Page::of(100),
+            sogs::store::Viewer::anonymous(),
+        )
         .await;
     let ids: Vec<i64> = recent.unwrap().iter().map(|m| m.id).rev().collect();
     assert_eq!(ids, message_ids);

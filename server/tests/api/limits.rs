@@ -69,6 +69,121 @@ async fn a_batch_of_large_listings_gets_413_instead_of_growing_without_bound(bac
 }
 both_backends!(a_batch_of_large_listings_gets_413_instead_of_growing_without_bound);
 
+/// Issue 23 §1, the other half: a listing is read only as far as the reply can carry it.
+/// A page of large messages ends before the message that would pass `max_reply_bytes`
+/// (so a listing of 256 × 64 KiB is never built whole, 22 MB, only to be refused), and a
+/// client polling on from the last seqno it received gets the rest: nothing is skipped.
+async fn a_listing_of_large_messages_is_cut_to_the_reply_and_polling_on_gets_the_rest(
+    backend: Backend,
+) {
+    const MAX_REPLY: usize = 512 * 1024;
+    let c = Community::with_config(backend, |config| {
+        config.limits.max_reply_bytes = MAX_REPLY as u64;
+    })
+    .await;
+    let admin = c.admin().await;
+    let max_message = c.app.config.limits.max_message_bytes as usize;
+    let mut posted = Vec::new();
+    for i in 0..8u8 {
+        posted.push(id_of(&c.post(&admin, &vec![i + 1; max_message]).await));
+    }
+    let user = c.user().await;
+
+    let res = user
+        .get(&c.path("/messages/recent?limit=256"))
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert!(res.body.len() <= MAX_REPLY, "{} bytes", res.body.len());
+    let newest: Vec<i64> = res
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert!(newest.len() >= 4 && newest.len() < 8, "{newest:?}");
+    let expected: Vec<i64> = posted.iter().rev().take(newest.len()).copied().collect();
+    assert_eq!(newest, expected, "the newest first, none skipped");
+
+    // Polling on from the last seqno received reaches every message, in order.
+    let mut seen = Vec::new();
+    let mut since = 0;
+    for _ in 0..8 {
+        let res = user
+            .get(&c.path(&format!("/messages/since/{since}?limit=256")))
+            .await
+            .unwrap();
+        assert_eq!(res.status, 200, "{}", res.text());
+        assert!(res.body.len() <= MAX_REPLY, "{} bytes", res.body.len());
+        let page = res.json();
+        let page = page.as_array().unwrap();
+        if page.is_empty() {
+            break;
+        }
+        for m in page {
+            seen.push(m["id"].as_i64().unwrap());
+            since = m["seqno"].as_i64().unwrap();
+        }
+    }
+    assert_eq!(seen, posted);
+    // Not a refusal: nothing was counted against the reply limit.
+    assert_eq!(rejections(&c, "reply_bytes"), 0);
+}
+both_backends!(a_listing_of_large_messages_is_cut_to_the_reply_and_polling_on_gets_the_rest);
+
+/// Issue 23 §2 and §6: a flood of megabyte onion bodies took the memory and CPU honest
+/// polls need. A body over `large_request_bytes` now waits for one of the instance's turns
+/// before it is read; while every turn is taken, small requests are served at once and a
+/// large one that cannot get a turn within `body_timeout_secs` gets 503 with Retry-After
+/// (counted), and is served normally once a turn is free.
+async fn large_bodies_take_turns_and_small_requests_never_wait_for_them(backend: Backend) {
+    let c = Community::with_config(backend, |config| {
+        config.limits.large_request_bytes = 1024;
+        config.limits.large_requests_at_once = 1;
+        config.limits.body_timeout_secs = 1.0;
+    })
+    .await;
+    let user = c.user().await;
+    let large = vec![json!({"method": "GET", "path": "/capabilities"}); 60];
+    assert!(serde_json::to_vec(&large).unwrap().len() > 1024);
+
+    // Every turn taken (as by a flood of large bodies in progress).
+    let turn = c
+        .app
+        .state
+        .large_requests
+        .clone()
+        .acquire_owned()
+        .await
+        .unwrap();
+    let small = user.batch(&large[..2]).await.unwrap();
+    assert_eq!(small.status, 200, "{}", small.text());
+    let (status, _) = c.get(&user, &c.path("/pollInfo/0")).await;
+    assert_eq!(status, 200);
+    let refused = user.batch(&large).await.unwrap();
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert!(
+        refused.text().contains("large requests"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(refused.header("retry-after"), Some("5"));
+    assert_eq!(rejections(&c, "large_requests"), 1);
+
+    // A free turn: the same large request is served.
+    drop(turn);
+    let served = user.batch(&large).await.unwrap();
+    assert_eq!(served.status, 200, "{}", served.text());
+    assert_eq!(served.json().as_array().unwrap().len(), 60);
+    assert_eq!(
+        c.app.state.large_requests.available_permits(),
+        1,
+        "the turn came back"
+    );
+}
+both_backends!(large_bodies_take_turns_and_small_requests_never_wait_for_them);
+
 /// Issue 23 §2: an onion request whose inner `headers` map had 80 k entries took 15 s of a
 /// worker (headers were set by scanning the list). Headers are now a map, and more than
 /// `max_headers` is a 431 inside the onion reply; batch sub-requests the same, and paths

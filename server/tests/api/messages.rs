@@ -79,7 +79,11 @@ async fn padded_data_round_trips_byte_exact_through_post_and_get(backend: Backen
         .app
         .state
         .store
-        .recent_messages(c.room.id, 1, sogs::store::Viewer::anonymous())
+        .recent_messages(
+            c.room.id,
+            sogs::store::Page::of(1),
+            sogs::store::Viewer::anonymous(),
+        )
         .await
         .unwrap();
     assert_eq!(stored[0].data.as_deref(), Some(&b"hello"[..]));

@@ -58,6 +58,8 @@ async fn run(ctx: &Ctx<'_>, stop_on_failure: bool) -> Result<ApiResponse, ApiErr
             tokio::task::yield_now().await;
             reply.push(b',');
         }
+        let mut sub = sub;
+        sub.reply_budget = max_reply.saturating_sub(reply.len());
         let response = if is_batch_path(&sub.path) || is_onion_path(&sub.path) {
             // No nesting: one batch level is all clients use, and it bounds the work. An
             // onion request is only ever the outermost layer.

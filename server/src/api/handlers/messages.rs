@@ -18,7 +18,7 @@ use crate::api::room_access::RoomAccess;
 use crate::api::views::message::{self as view, MessageView};
 use crate::domain::moderation::{may_delete_all_posts, may_delete_message};
 use crate::domain::{Need, Permissions};
-use crate::store::{Message, ReactionSummary, User};
+use crate::store::{Message, Page, ReactionSummary, User};
 
 /// How many messages a page holds unless the client asks otherwise, and the bounds its
 /// `limit` is clamped to.
@@ -29,15 +29,25 @@ const MAX_LIMIT: i64 = 256;
 const DEFAULT_REACTORS: i64 = 4;
 const MAX_REACTORS: i64 = 20;
 
-/// The page size and reactor count of a listing request.
+/// The page and reactor count of a listing request.
 struct Listing {
-    limit: i64,
+    page: Page,
     reactors: i64,
 }
 
+/// The client's `limit`, and the message bytes the reply may carry: what is left of the
+/// reply budget (`[limits] max_reply_bytes`, less what a `/batch` has already written),
+/// as raw bytes before base64. A page cut short by bytes is still a valid page: clients
+/// poll again from the last seqno (or id) they received.
 fn listing(ctx: &Ctx<'_>) -> Result<Listing, ApiError> {
+    let reply_bytes = usize::try_from(ctx.state.config.limits.max_reply_bytes)
+        .unwrap_or(usize::MAX)
+        .min(ctx.req.reply_budget);
     Ok(Listing {
-        limit: ctx.query_int_clamped("limit", DEFAULT_LIMIT, 1..=MAX_LIMIT)?,
+        page: Page {
+            limit: ctx.query_int_clamped("limit", DEFAULT_LIMIT, 1..=MAX_LIMIT)?,
+            max_bytes: reply_bytes / 4 * 3,
+        },
         reactors: reactors_param(ctx)?,
     })
 }
@@ -100,7 +110,7 @@ pub async fn get_messages_since(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> 
     let access = ctx.readable_room().await?;
     ctx.note_room_activity(access.room.id);
     let since = ctx.params.int("seqno");
-    let Listing { limit, reactors } = listing(ctx)?;
+    let Listing { page, reactors } = listing(ctx)?;
     // The hot path: nothing happened after `since`. The room row (from the cache when it
     // can be trusted) carries the latest seqno, so the answer needs no query.
     if since >= access.room.message_sequence {
@@ -113,7 +123,7 @@ pub async fn get_messages_since(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> 
         .messages_since(
             access.room.id,
             since,
-            limit,
+            page,
             with_reactions,
             access.viewer(viewer_id(ctx)),
         )
@@ -131,11 +141,11 @@ pub async fn get_messages_since(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> 
 pub async fn get_recent_messages(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let access = ctx.readable_room().await?;
     ctx.note_room_activity(access.room.id);
-    let Listing { limit, reactors } = listing(ctx)?;
+    let Listing { page, reactors } = listing(ctx)?;
     let rows = ctx
         .state
         .store
-        .recent_messages(access.room.id, limit, access.viewer(viewer_id(ctx)))
+        .recent_messages(access.room.id, page, access.viewer(viewer_id(ctx)))
         .await?;
     message_list(ctx, &rows, reactors).await
 }
@@ -145,14 +155,14 @@ pub async fn get_recent_messages(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError>
 pub async fn get_messages_before(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let access = ctx.readable_room().await?;
     ctx.note_room_activity(access.room.id);
-    let Listing { limit, reactors } = listing(ctx)?;
+    let Listing { page, reactors } = listing(ctx)?;
     let rows = ctx
         .state
         .store
         .messages_before(
             access.room.id,
             ctx.params.int("id"),
-            limit,
+            page,
             access.viewer(viewer_id(ctx)),
         )
         .await?;

@@ -57,7 +57,13 @@ async fn concurrent_writers_get_gap_free_seqnos(a: Store, b: Store) {
                 let finished = !writing.load(Ordering::SeqCst);
                 loop {
                     let page = store
-                        .messages_since(room_id, last, 25, true, Viewer::anonymous())
+                        .messages_since(
+                            room_id,
+                            last,
+                            sogs::store::Page::of(25),
+                            true,
+                            Viewer::anonymous(),
+                        )
                         .await
                         .expect("poll");
                     for m in &page {
@@ -135,7 +141,13 @@ async fn concurrent_writers_get_gap_free_seqnos(a: Store, b: Store) {
     // Every message's creation number is one of the post numbers, and message ids (taken
     // inside the same locked transaction) rise with them.
     let messages = a
-        .messages_since(room_id, 0, i64::MAX, true, Viewer::anonymous())
+        .messages_since(
+            room_id,
+            0,
+            sogs::store::Page::of(i64::MAX),
+            true,
+            Viewer::anonymous(),
+        )
         .await
         .unwrap();
     assert_eq!(messages.len(), usize::try_from(TASKS * ROUNDS).unwrap());

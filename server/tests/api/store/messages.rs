@@ -295,7 +295,7 @@ async fn since_returns_new_edited_and_seen_deleted_messages_in_seqno_order(store
         .unwrap(); // 7
 
     let since = store
-        .messages_since(lobby.id, seen, 100, false, anyone)
+        .messages_since(lobby.id, seen, sogs::store::Page::of(100), false, anyone)
         .await
         .unwrap();
     let got: Vec<(i64, i64, bool)> = since
@@ -306,7 +306,7 @@ async fn since_returns_new_edited_and_seen_deleted_messages_in_seqno_order(store
     assert_eq!(got, [(to_edit.id, 5, false), (to_delete.id, 6, true)]);
 
     let everything = store
-        .messages_since(lobby.id, 0, 100, false, anyone)
+        .messages_since(lobby.id, 0, sogs::store::Page::of(100), false, anyone)
         .await
         .unwrap();
     let ids: Vec<i64> = everything.iter().map(|m| m.id).collect();
@@ -317,7 +317,7 @@ async fn since_returns_new_edited_and_seen_deleted_messages_in_seqno_order(store
     );
 
     let nothing = store
-        .messages_since(lobby.id, 7, 100, false, anyone)
+        .messages_since(lobby.id, 7, sogs::store::Page::of(100), false, anyone)
         .await
         .unwrap();
     assert!(nothing.is_empty());
@@ -334,12 +334,24 @@ async fn since_returns_reaction_only_changes_only_when_asked(store: Store) {
     assert_eq!(change.seqno, 2);
 
     let plain = store
-        .messages_since(lobby.id, 1, 100, false, Viewer::anonymous())
+        .messages_since(
+            lobby.id,
+            1,
+            sogs::store::Page::of(100),
+            false,
+            Viewer::anonymous(),
+        )
         .await
         .unwrap();
     assert!(plain.is_empty());
     let with = store
-        .messages_since(lobby.id, 1, 100, true, Viewer::anonymous())
+        .messages_since(
+            lobby.id,
+            1,
+            sogs::store::Page::of(100),
+            true,
+            Viewer::anonymous(),
+        )
         .await
         .unwrap();
     assert_eq!(with.len(), 1);
@@ -361,17 +373,17 @@ async fn since_pages_by_limit(store: Store) {
     }
     let anyone = Viewer::anonymous();
     let page = store
-        .messages_since(lobby.id, 0, 2, false, anyone)
+        .messages_since(lobby.id, 0, sogs::store::Page::of(2), false, anyone)
         .await
         .unwrap();
     assert_eq!(page.iter().map(|m| m.seqno).collect::<Vec<_>>(), [1, 2]);
     let page = store
-        .messages_since(lobby.id, 2, 2, false, anyone)
+        .messages_since(lobby.id, 2, sogs::store::Page::of(2), false, anyone)
         .await
         .unwrap();
     assert_eq!(page.iter().map(|m| m.seqno).collect::<Vec<_>>(), [3, 4]);
     let page = store
-        .messages_since(lobby.id, 4, 2, false, anyone)
+        .messages_since(lobby.id, 4, sogs::store::Page::of(2), false, anyone)
         .await
         .unwrap();
     assert_eq!(page.iter().map(|m| m.seqno).collect::<Vec<_>>(), [5]);
@@ -412,10 +424,13 @@ async fn whispers_are_shown_only_to_their_audience(store: Store) {
         let store = store.clone();
         async move {
             let since = store
-                .messages_since(room_id, 0, 100, false, viewer)
+                .messages_since(room_id, 0, sogs::store::Page::of(100), false, viewer)
                 .await
                 .unwrap();
-            let recent = store.recent_messages(room_id, 100, viewer).await.unwrap();
+            let recent = store
+                .recent_messages(room_id, sogs::store::Page::of(100), viewer)
+                .await
+                .unwrap();
             let mut from_recent: Vec<i64> = recent.iter().map(|m| m.id).collect();
             from_recent.reverse();
             let ids: Vec<i64> = since.iter().map(|m| m.id).collect();
@@ -462,14 +477,14 @@ async fn filtered_messages_are_stored_but_never_shown(store: Store) {
     let moderator = Viewer::moderator(alice.id);
     assert!(
         store
-            .messages_since(lobby.id, 0, 10, true, moderator)
+            .messages_since(lobby.id, 0, sogs::store::Page::of(10), true, moderator)
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
         store
-            .recent_messages(lobby.id, 10, moderator)
+            .recent_messages(lobby.id, sogs::store::Page::of(10), moderator)
             .await
             .unwrap()
             .is_empty()
@@ -495,12 +510,15 @@ async fn recent_and_before_page_backwards_through_live_messages(store: Store) {
     store.delete_message(lobby.id, ids[4], NOW).await.unwrap();
     let anyone = Viewer::anonymous();
 
-    let recent = store.recent_messages(lobby.id, 3, anyone).await.unwrap();
+    let recent = store
+        .recent_messages(lobby.id, sogs::store::Page::of(3), anyone)
+        .await
+        .unwrap();
     let got: Vec<i64> = recent.iter().map(|m| m.id).collect();
     assert_eq!(got, [ids[5], ids[3], ids[2]]);
 
     let before = store
-        .messages_before(lobby.id, ids[2], 10, anyone)
+        .messages_before(lobby.id, ids[2], sogs::store::Page::of(10), anyone)
         .await
         .unwrap();
     let got: Vec<i64> = before.iter().map(|m| m.id).collect();

@@ -156,9 +156,9 @@ fn every_store_future_is_send(store: &Store) {
     send(store.edit_message(&edit, NOW));
     send(store.delete_message(1, 1, NOW));
     send(store.delete_user_messages(1, 1, NOW));
-    send(store.messages_since(1, 0, 1, true, Viewer::anonymous()));
-    send(store.recent_messages(1, 1, Viewer::anonymous()));
-    send(store.messages_before(1, 1, 1, Viewer::anonymous()));
+    send(store.messages_since(1, 0, sogs::store::Page::of(1), true, Viewer::anonymous()));
+    send(store.recent_messages(1, sogs::store::Page::of(1), Viewer::anonymous()));
+    send(store.messages_before(1, 1, sogs::store::Page::of(1), Viewer::anonymous()));
     send(store.visible_message(1, 1, Viewer::anonymous()));
     send(store.add_reaction(1, 1, 1, "x", NOW));
     send(store.remove_reaction(1, 1, 1, "x", 0.0));
