@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::domain::admission::human_duration;
+use crate::domain::captcha::{self, CaptchaRule};
 use crate::domain::report::ReportRule;
 use crate::domain::room_policy::{
     Lockdown, LockdownCause, MediaOverride, MediaRules, Probation, RaidRule, RoomPolicy,
@@ -73,6 +74,18 @@ pub fn effective(stored: &StoredRoomPolicy, config: &Config) -> RoomPolicy {
                     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
                 }),
             trusted_after_secs: defaults.report_trusted_after_secs,
+        },
+        captcha: CaptchaRule {
+            enabled: stored.captcha_enabled.unwrap_or(false),
+            greeting: stored.captcha_greeting.clone(),
+            attempts: stored
+                .captcha_attempts
+                .map_or(captcha::DEFAULT_ATTEMPTS, |n| {
+                    u32::try_from(n.max(1)).unwrap_or(captcha::MAX_ATTEMPTS)
+                }),
+            expiry_secs: stored
+                .captcha_expiry_secs
+                .unwrap_or(captcha::DEFAULT_EXPIRY_SECS),
         },
     }
 }
