@@ -134,6 +134,7 @@ pub fn policy_json(policy: &RoomPolicy, now: f64) -> Value {
             "trusted_after": policy.reports.trusted_after_secs,
         },
         "flood_detection": policy.flood_detection,
+        "captcha": captcha::rule_json(&policy.captcha),
     })
 }
 
@@ -208,6 +209,7 @@ pub fn describe(policy: &RoomPolicy, now: f64) -> String {
     } else {
         "Reports: never hidden automatically".into()
     });
+    lines.push(captcha::describe(&policy.captcha));
     lines.join("\n")
 }
 

@@ -110,6 +110,34 @@ pub fn answers(text: &str, code: &str) -> bool {
     !letters && digits == code
 }
 
+/// The rule as JSON, for the API, `/status` and the audit log.
+pub fn rule_json(rule: &CaptchaRule) -> serde_json::Value {
+    serde_json::json!({
+        "enabled": rule.enabled,
+        "greeting": rule.greeting,
+        "attempts": rule.attempts,
+        "expiry": rule.expiry_secs,
+    })
+}
+
+/// The rule in words.
+pub fn describe(rule: &CaptchaRule) -> String {
+    if !rule.enabled {
+        return "Captcha: off".into();
+    }
+    format!(
+        "Captcha: on (a code by DM before the first post; {} {}, valid for {}{})",
+        rule.attempts,
+        if rule.attempts == 1 { "try" } else { "tries" },
+        human_duration(rule.expiry_secs),
+        if rule.greeting.is_some() {
+            ", own greeting"
+        } else {
+            ""
+        }
+    )
+}
+
 /// The DM that greets a user and sets the challenge.
 pub fn challenge_text(rule: &CaptchaRule, room_name: &str, code: &str) -> String {
     let greeting = rule
