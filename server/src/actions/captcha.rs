@@ -38,17 +38,22 @@ pub async fn set_captcha(
         greeting: change
             .greeting
             .clone()
-            .map_or(current.captcha_greeting, |g| g.map(|g| g.trim().to_string())),
-        attempts: change
-            .attempts
-            .map(i64::from)
-            .or(current.captcha_attempts),
+            .map_or(current.captcha_greeting, |g| {
+                g.map(|g| g.trim().to_string())
+            }),
+        attempts: change.attempts.map(i64::from).or(current.captcha_attempts),
         expiry_secs: change.expiry_secs.or(current.captcha_expiry_secs),
     };
     svc.store.set_captcha(room.id, &stored, svc.now).await?;
     let rule = room_policy(svc, room).await?.captcha;
-    svc.audit(actor, Some(room), None, "captcha", captcha::rule_json(&rule))
-        .await;
+    svc.audit(
+        actor,
+        Some(room),
+        None,
+        "captcha",
+        captcha::rule_json(&rule),
+    )
+    .await;
     svc.room_changed(room).await;
     Ok(rule)
 }

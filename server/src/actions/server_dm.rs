@@ -7,8 +7,8 @@
 
 use serde_json::json;
 
-use crate::cluster::cache::Invalidation;
 use crate::clock::DAY;
+use crate::cluster::cache::Invalidation;
 use crate::crypto::blinding::{blind15_candidates, blind25_id};
 use crate::crypto::keys::{BlindedId, SessionId};
 use crate::crypto::server_identity::ServerIdentity;
@@ -86,15 +86,17 @@ async fn known_blinded(
         Err(_) => {
             let pk = svc.key.public_key();
             let fifteen = blind15_candidates(to, &pk).map_err(|_| unknown())?;
-            fifteen.both().into_iter().chain(blind25_id(to, &pk).ok()).collect()
+            fifteen
+                .both()
+                .into_iter()
+                .chain(blind25_id(to, &pk).ok())
+                .collect()
         }
     };
     let identity = ServerIdentity::of(svc.key);
     for id in candidates {
         if identity.owns(&id) {
-            return Err(ActionError::Invalid(
-                "That is the server's own id".into(),
-            ));
+            return Err(ActionError::Invalid("That is the server's own id".into()));
         }
         if let Some(user) = svc.store.user_by_session_id(&id.to_string()).await? {
             return Ok((user, id));

@@ -278,11 +278,8 @@ mod tests {
             let a = Scalar::from_bytes_mod_order(clamped);
             let pk = sender.verifying_key();
             let x25519 = pk.to_montgomery().to_bytes();
-            let mut k = Scalar::from_bytes_mod_order_wide(&h64(&[
-                &[0x05],
-                &x25519,
-                server.as_bytes(),
-            ]));
+            let mut k =
+                Scalar::from_bytes_mod_order_wide(&h64(&[&[0x05], &x25519, server.as_bytes()]));
             if pk.as_bytes()[31] & 0x80 != 0 {
                 k = -k;
             }

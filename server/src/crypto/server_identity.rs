@@ -127,7 +127,10 @@ mod tests {
             assert_eq!(opened.message, b"welcome");
 
             let reply = direct_message::encrypt(&user, &pk, &from, b"4821").unwrap();
-            assert_eq!(server.open(&user_id, &from, &reply).unwrap().message, b"4821");
+            assert_eq!(
+                server.open(&user_id, &from, &reply).unwrap().message,
+                b"4821"
+            );
         }
     }
 }

@@ -212,7 +212,13 @@ mod tests {
             assert!(answers(ok, "482193"), "{ok:?}");
         }
         for wrong in [
-            "", "48219", "4821930", "482194", "the code is 482193", "482193 ok", "x482193",
+            "",
+            "48219",
+            "4821930",
+            "482194",
+            "the code is 482193",
+            "482193 ok",
+            "x482193",
         ] {
             assert!(!answers(wrong, "482193"), "{wrong:?}");
         }
@@ -283,7 +289,10 @@ mod tests {
         };
         let text = challenge_text(&rule, "Lobby", "004821");
         assert!(text.starts_with("Welcome to Lobby!"), "{text}");
-        assert!(text.contains("004821") && text.contains("3 tries"), "{text}");
+        assert!(
+            text.contains("004821") && text.contains("3 tries"),
+            "{text}"
+        );
         let own = CaptchaRule {
             greeting: Some("Read the rules first.".into()),
             attempts: 1,

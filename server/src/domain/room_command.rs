@@ -209,8 +209,7 @@ Durations: 30s, 10m, 2h, 3d, 1w, or combined: 1h30m.";
 
 /// `/captcha on|off`, `attempts N`, `expiry DURATION`, `greeting TEXT|default`.
 fn captcha(args: &[&str]) -> Result<RoomCommand, CommandError> {
-    const USAGE: &str =
-        "usage: /captcha on|off | /captcha attempts 3 | /captcha expiry 10m | /captcha greeting TEXT|default";
+    const USAGE: &str = "usage: /captcha on|off | /captcha attempts 3 | /captcha expiry 10m | /captcha greeting TEXT|default";
     let Some((what, rest)) = args.split_first() else {
         return err(USAGE);
     };
@@ -236,9 +235,7 @@ fn captcha(args: &[&str]) -> Result<RoomCommand, CommandError> {
         },
         _ => return err(USAGE),
     }
-    change
-        .validate()
-        .map_err(|e| CommandError(e.to_string()))?;
+    change.validate().map_err(|e| CommandError(e.to_string()))?;
     Ok(RoomCommand::Captcha(change))
 }
 

@@ -44,7 +44,12 @@ macro_rules! challenge_columns {
 impl Store {
     /// Replaces the room's captcha settings.
     #[tracing::instrument(skip_all, fields(room = room))]
-    pub async fn set_captcha(&self, room: i64, captcha: &StoredCaptcha, now: f64) -> StoreResult<()> {
+    pub async fn set_captcha(
+        &self,
+        room: i64,
+        captcha: &StoredCaptcha,
+        now: f64,
+    ) -> StoreResult<()> {
         const SQL: &str = "INSERT INTO room_policies (room, updated, captcha_enabled, \
              captcha_greeting, captcha_attempts, captcha_expiry_secs) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (room) DO UPDATE \

@@ -99,7 +99,9 @@ async fn inbox(client: &SogsClient) -> Vec<Dm> {
         .unwrap()
         .iter()
         .map(|m| {
-            let opened = client.open_dm(m).expect("the client decrypts the server's DM");
+            let opened = client
+                .open_dm(m)
+                .expect("the client decrypts the server's DM");
             let body = parse_message(unpad(&opened.message))
                 .and_then(|m| m.body)
                 .expect("a Session message with a body");
@@ -152,7 +154,11 @@ async fn a_first_post_is_refused_until_the_code_sent_by_dm_is_answered_with_15_a
     backend: Backend,
 ) {
     let (c, _clock) = clocked(backend).await;
-    enable(&c, json!({ "greeting": "Hi! Please read the pinned rules." })).await;
+    enable(
+        &c,
+        json!({ "greeting": "Hi! Please read the pinned rules." }),
+    )
+    .await;
     let mut server_ids = Vec::new();
     for user in [user15(&c), user25(&c)] {
         let res = post(&c, &user, "hello").await;
@@ -163,7 +169,9 @@ async fn a_first_post_is_refused_until_the_code_sent_by_dm_is_answered_with_15_a
         assert_eq!(dms.len(), 1, "{dms:?}");
         let challenge = &dms[0];
         assert!(
-            challenge.text.starts_with("Hi! Please read the pinned rules."),
+            challenge
+                .text
+                .starts_with("Hi! Please read the pinned rules."),
             "{challenge:?}"
         );
         // The server writes from its own id, blinded like the user's.
@@ -208,7 +216,10 @@ async fn wrong_answers_count_down_then_lock_until_a_new_code_after_the_expiry(ba
     assert_eq!(reply(&user, &server, &not(&code)).await.status, 201);
     let dms = inbox(&user).await;
     assert!(dms[2].text.contains("last try"), "{dms:?}");
-    assert_eq!(audit_actions(&c, &user).await[1..], ["captcha_wrong", "captcha_wrong"]);
+    assert_eq!(
+        audit_actions(&c, &user).await[1..],
+        ["captcha_wrong", "captcha_wrong"]
+    );
 
     // Out of tries: the right code no longer passes, and posting says to wait.
     assert_eq!(reply(&user, &server, &code).await.status, 201);
@@ -216,7 +227,11 @@ async fn wrong_answers_count_down_then_lock_until_a_new_code_after_the_expiry(ba
     assert!(dms[3].text.contains("Too many wrong answers"), "{dms:?}");
     let res = post(&c, &user, "let me in").await;
     assert_eq!(res.status, 403);
-    assert!(res.text().contains("Too many wrong answers"), "{}", res.text());
+    assert!(
+        res.text().contains("Too many wrong answers"),
+        "{}",
+        res.text()
+    );
     assert_eq!(inbox(&user).await.len(), 4, "no new code while locked");
 
     // After the wait, a post brings a new code, which passes.
@@ -225,7 +240,10 @@ async fn wrong_answers_count_down_then_lock_until_a_new_code_after_the_expiry(ba
     let dms = inbox(&user).await;
     assert_eq!(dms.len(), 5, "{dms:?}");
     let fresh = code_in(&dms[4].text);
-    assert_eq!(reply(&user, &server, &format!(" {fresh} ")).await.status, 201);
+    assert_eq!(
+        reply(&user, &server, &format!(" {fresh} ")).await.status,
+        201
+    );
     assert_eq!(post(&c, &user, "in").await.status, 201);
 }
 
@@ -303,7 +321,11 @@ async fn captcha_settings_go_through_the_command_and_the_api_and_bad_input_is_re
         json!({ "enabled": true, "greeting": "Welcome, friend", "attempts": 5, "expiry": 120.0 })
     );
     // A bad command changes nothing.
-    for command in ["/captcha attempts 0", "/captcha expiry 1s", "/captcha maybe"] {
+    for command in [
+        "/captcha attempts 0",
+        "/captcha expiry 1s",
+        "/captcha maybe",
+    ] {
         assert_eq!(post(&c, &moderator, command).await.status, 201, "{command}");
     }
     let res = api_post(
@@ -391,7 +413,12 @@ async fn admins_send_server_dms_that_clients_decrypt_and_nobody_else_may(backend
     };
     for user in [user15(&c), user25(&c)] {
         c.known(&user).await;
-        let res = send(&admin, &user.id(), json!({ "message": "Maintenance at 20:00 UTC" })).await;
+        let res = send(
+            &admin,
+            &user.id(),
+            json!({ "message": "Maintenance at 20:00 UTC" }),
+        )
+        .await;
         assert_eq!(res.status, 201, "{}", res.text());
         assert_eq!(res.json()["recipient"], json!(user.id()));
         let dms = inbox(&user).await;
@@ -405,10 +432,20 @@ async fn admins_send_server_dms_that_clients_decrypt_and_nobody_else_may(backend
         (&member, member.id(), json!({ "message": "hi" }), 403),
         (&c.anonymous(), member.id(), json!({ "message": "hi" }), 401),
         (&admin, member.id(), json!({ "message": "  " }), 400),
-        (&admin, member.id(), json!({ "message": "x".repeat(2001) }), 400),
+        (
+            &admin,
+            member.id(),
+            json!({ "message": "x".repeat(2001) }),
+            400,
+        ),
         (&admin, member.id(), json!({ "message": 5 }), 400),
         (&admin, member.id(), json!({}), 400),
-        (&admin, member.id(), json!({ "message": "hi", "extra": 1 }), 400),
+        (
+            &admin,
+            member.id(),
+            json!({ "message": "hi", "extra": 1 }),
+            400,
+        ),
         (&admin, stranger.id(), json!({ "message": "hi" }), 404),
         (&admin, "15abc".to_string(), json!({ "message": "hi" }), 404),
     ] {

@@ -714,9 +714,14 @@ fn defence_cases(peer: &str) -> Vec<Case> {
         )
         .json(not_an_object())
         .answers(400),
-        Case::new("/sogs-rs/room/{token}/captcha", User, "POST", &at("captcha"))
-            .json(serde_json::json!({ "enabled": true }))
-            .answers(403),
+        Case::new(
+            "/sogs-rs/room/{token}/captcha",
+            User,
+            "POST",
+            &at("captcha"),
+        )
+        .json(serde_json::json!({ "enabled": true }))
+        .answers(403),
         Case::new(
             "/sogs-rs/room/{token}/captcha",
             User,
