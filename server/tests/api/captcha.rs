@@ -22,6 +22,7 @@ both_backends!(
     captcha_settings_go_through_the_command_and_the_api_and_bad_input_is_refused,
     admins_send_server_dms_that_clients_decrypt_and_nobody_else_may,
     the_captcha_spares_moderators_earlier_posters_and_lifted_users,
+    a_code_issued_once_by_two_instances_is_answered_through_either,
 );
 
 /// A community on a manual clock, without a post rate limit.
@@ -485,4 +486,25 @@ async fn the_captcha_spares_moderators_earlier_posters_and_lifted_users(backend:
     for client in [&earlier, &moderator, &lifted] {
         assert!(inbox(client).await.is_empty());
     }
+}
+
+async fn a_code_issued_once_by_two_instances_is_answered_through_either(backend: Backend) {
+    let (c, _clock) = clocked(backend).await;
+    enable(&c, json!({})).await;
+    let other = c.app.another_instance(|_| {}).await;
+    let mut seed = [0u8; 32];
+    rand::fill(&mut seed);
+    let here = c.app.client().with_user_seed_blind25(seed);
+    let there = other.client().with_user_seed_blind25(seed);
+    // First posts at the same moment on both instances: both refused, one code sent.
+    let (a, b) = tokio::join!(post(&c, &here, "one"), post(&c, &there, "two"));
+    assert_eq!((a.status, b.status), (403, 403));
+    let dms = inbox(&there).await;
+    assert_eq!(dms.len(), 1, "{dms:?}");
+    assert_eq!(inbox(&here).await.len(), 1);
+    // Answered through the other instance, it lets the user post through the first.
+    let res = reply(&there, &dms[0].sender, &code_in(&dms[0].text)).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    assert_eq!(post(&c, &here, "in").await.status, 201);
+    assert_eq!(post(&c, &there, "in there too").await.status, 201);
 }
