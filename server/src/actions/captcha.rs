@@ -94,7 +94,7 @@ impl Stage for CaptchaStage {
                     return refuse(captcha::locked_refusal(&room.name, c.expires_at - sub.now));
                 }
                 Some(c) if c.expires_at > sub.now => {
-                    return refuse(captcha::pending_refusal(&room.name));
+                    return answer_in_room(env, sub, rule, &c).await;
                 }
                 _ => {}
             }
@@ -127,6 +127,76 @@ impl Stage for CaptchaStage {
             refuse(captcha::pending_refusal(&room.name))
         })
     }
+}
+
+/// A post while the user's code is open: the code itself passes (the post is kept hidden,
+/// so nobody sees it, and the poster's client shows it sent), another code attempt counts
+/// as a wrong answer, anything else is refused with the reminder. This is for clients that
+/// reply to the server's DM through the Session network rather than this server's inbox.
+async fn answer_in_room(
+    env: &Env<'_>,
+    sub: &Submission<'_>,
+    rule: &CaptchaRule,
+    challenge: &CaptchaChallenge,
+) -> Result<Decision, ActionError> {
+    let (room, user) = (sub.room, sub.sender);
+    let body = sub.text.and_then(|t| t.body.as_deref()).unwrap_or("");
+    if !captcha::looks_like_code(body) {
+        return Ok(Decision::Refuse(Refusal::forbidden(
+            captcha::pending_refusal(&room.name),
+        )));
+    }
+    let svc = services(env, sub.now);
+    if captcha::answers(body, &challenge.answer) {
+        if svc.store.pass_captcha(room.id, user.id, sub.now).await? {
+            svc.audit(
+                &Actor::Server,
+                Some(room),
+                Some(&user.session_id),
+                "captcha_passed",
+                json!({ "wrong_answers": challenge.wrong_answers, "in_room": true }),
+            )
+            .await;
+            return Ok(Decision::Hide {
+                reason: "captcha answer".into(),
+            });
+        }
+        return Ok(Decision::Refuse(Refusal::forbidden(
+            captcha::pending_refusal(&room.name),
+        )));
+    }
+    let counted = svc
+        .store
+        .wrong_captcha_answer(
+            room.id,
+            user.id,
+            i64::from(rule.attempts),
+            sub.now,
+            sub.now + rule.expiry_secs,
+        )
+        .await?;
+    let left = counted.map_or(0, |c| {
+        u32::try_from(i64::from(rule.attempts) - c.wrong_answers).unwrap_or(0)
+    });
+    if let Some(counted) = counted {
+        svc.audit(
+            &Actor::Server,
+            Some(room),
+            Some(&user.session_id),
+            "captcha_wrong",
+            json!({
+                "wrong_answers": counted.wrong_answers,
+                "locked": counted.locked,
+                "in_room": true,
+            }),
+        )
+        .await;
+    }
+    Ok(Decision::Refuse(Refusal::forbidden(captcha::wrong_text(
+        &room.name,
+        left,
+        rule.expiry_secs,
+    ))))
 }
 
 fn services<'a>(env: &'a Env<'a>, now: f64) -> Services<'a> {

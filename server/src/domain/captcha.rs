@@ -98,6 +98,12 @@ pub fn code_from(random: u64) -> String {
     format!("{:06}", random % 1_000_000)
 }
 
+/// Whether a post's text is an attempt at a code: digits, perhaps with spaces or
+/// punctuation, and no letters.
+pub fn looks_like_code(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_digit()) && !text.chars().any(|c| c.is_alphabetic())
+}
+
 /// Whether a DM's text answers `code`: the code, possibly with spaces, dashes or other
 /// punctuation around or inside it ("48 21 93", "#482193."), nothing else with digits.
 pub fn answers(text: &str, code: &str) -> bool {
@@ -157,7 +163,7 @@ pub fn challenge_text(rule: &CaptchaRule, room_name: &str, code: &str) -> String
 pub fn pending_refusal(room_name: &str) -> String {
     format!(
         "Before your first post in {room_name}, answer the code the server sent you \
-         (look in your message requests)"
+         (look in your message requests): reply to it, or post the code here"
     )
 }
 
@@ -222,6 +228,13 @@ mod tests {
         ] {
             assert!(!answers(wrong, "482193"), "{wrong:?}");
         }
+    }
+
+    #[test]
+    fn code_attempts_are_digits_without_letters() {
+        assert!(looks_like_code("482193") && looks_like_code(" 48-21 93. "));
+        assert!(!looks_like_code("hello") && !looks_like_code("code 482193"));
+        assert!(!looks_like_code(""));
     }
 
     #[test]

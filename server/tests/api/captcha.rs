@@ -23,6 +23,7 @@ both_backends!(
     admins_send_server_dms_that_clients_decrypt_and_nobody_else_may,
     the_captcha_spares_moderators_earlier_posters_and_lifted_users,
     a_code_issued_once_by_two_instances_is_answered_through_either,
+    the_code_may_be_posted_in_the_room_instead_where_nobody_sees_it,
 );
 
 /// A community on a manual clock, without a post rate limit.
@@ -507,4 +508,34 @@ async fn a_code_issued_once_by_two_instances_is_answered_through_either(backend:
     assert_eq!(res.status, 201, "{}", res.text());
     assert_eq!(post(&c, &here, "in").await.status, 201);
     assert_eq!(post(&c, &there, "in there too").await.status, 201);
+}
+
+async fn the_code_may_be_posted_in_the_room_instead_where_nobody_sees_it(backend: Backend) {
+    let (c, _clock) = clocked(backend).await;
+    let moderator = enable(&c, json!({ "attempts": 2 })).await;
+    let user = user15(&c);
+    assert_eq!(post(&c, &user, "hi").await.status, 403);
+    let code = code_in(&inbox(&user).await[0].text);
+    // Another code is a wrong answer, counted; other text is only a reminder.
+    let res = post(&c, &user, &not(&code)).await;
+    assert_eq!(res.status, 403);
+    assert!(res.text().contains("1 try left"), "{}", res.text());
+    let res = post(&c, &user, "what code?").await;
+    assert_eq!(res.status, 403);
+    assert!(res.text().contains("post the code here"), "{}", res.text());
+    let res = post(&c, &user, &code).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let hidden = res.json()["id"].as_i64().unwrap();
+    assert!(!c.recent_ids(&moderator).await.contains(&hidden));
+    let res = post(&c, &user, "thanks").await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    assert!(
+        c.recent_ids(&moderator)
+            .await
+            .contains(&res.json()["id"].as_i64().unwrap())
+    );
+    assert_eq!(
+        audit_actions(&c, &user).await,
+        ["captcha_issued", "captcha_wrong", "captcha_passed"]
+    );
 }
