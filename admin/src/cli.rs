@@ -92,6 +92,9 @@ pub enum Command {
     /// flood-detection).
     #[command(flatten)]
     Antiraid(crate::commands::antiraid::AntiraidCommand),
+    /// Greeting and captcha for first posts, and DMs from the server (captcha, dm).
+    #[command(flatten)]
+    Captcha(crate::commands::captcha::CaptchaCommand),
     /// Reports and hash bans (reports, report-resolve, report-hide-after, hash-ban,
     /// hash-bans, hash-unban).
     #[command(flatten)]

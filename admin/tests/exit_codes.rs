@@ -40,7 +40,7 @@ fn exit_codes_tell_success_usage_errors_and_declined_confirmations_apart() {
     assert_eq!(admin(&dir, &["room", "add", "lobby"], "").0, 0);
     assert_eq!(admin(&dir, &["ban", SID, "--room", "lobby"], "").0, 0);
     // The room-defence subcommands, parsed from a real command line.
-    let defences: [(&[&str], i32); 6] = [
+    let defences: [(&[&str], i32); 15] = [
         (
             &[
                 "raid-detection",
@@ -57,6 +57,28 @@ fn exit_codes_tell_success_usage_errors_and_declined_confirmations_apart() {
         (&["flood-detection", "lobby", "off"], 0),
         (&["flood-detection", "lobby", "maybe"], 1),
         (&["slowmode", "lobby", "30s"], 0),
+        (
+            &[
+                "captcha",
+                "lobby",
+                "--on",
+                "--attempts",
+                "3",
+                "--expiry",
+                "10m",
+                "--greeting",
+                "Welcome!",
+            ],
+            0,
+        ),
+        (&["captcha", "lobby"], 0),
+        (&["captcha", "lobby", "--on", "--off"], 1),
+        (&["captcha", "lobby", "--attempts", "0"], 1),
+        (&["captcha", "lobby", "--attempts", "many"], 1),
+        (&["captcha", "lobby", "--expiry", "soon"], 1),
+        (&["captcha", "nope", "--on"], 1),
+        (&["dm", "15abc", "hello"], 1),
+        (&["dm", SID, "hello"], 1),
     ];
     for (args, expected) in defences {
         let (code, err) = admin(&dir, args, "");

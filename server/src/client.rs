@@ -441,11 +441,11 @@ impl SogsClient {
     }
 
     /// The body of `POST /inbox/{recipient}`: `message` encrypted for `recipient` in the
-    /// spec's recommended format (§5.7, [`direct_message`]). Needs a 15-blinded user
-    /// created from a seed.
+    /// spec's recommended format (§5.7, [`direct_message`]). Needs a blinded user created
+    /// from a seed, blinded like `recipient` (the server stores the signing id as sender).
     pub fn dm_json(&self, recipient: &BlindedId, message: &[u8]) -> Result<Value, DmError> {
-        let (identity, own_id) = self.dm_identity()?;
-        let payload = direct_message::encrypt(identity, &own_id, recipient, message)?;
+        let (identity, _) = self.dm_identity()?;
+        let payload = direct_message::encrypt(identity, &self.server_pk, recipient, message)?;
         Ok(serde_json::json!({ "message": B64.encode(payload) }))
     }
 

@@ -4,6 +4,7 @@
 pub mod antiraid;
 mod audit;
 mod ban;
+pub mod captcha;
 #[cfg(test)]
 mod end_to_end;
 mod import;
@@ -377,6 +378,7 @@ pub async fn run_with_config_as(
         Command::ImportPysogs(args) => import::run(&ctx, &args, input, out).await,
         Command::Probe(args) => probe::run(&ctx, args.url.as_deref(), out).await,
         Command::Antiraid(cmd) => antiraid::run(&ctx, cmd, out).await,
+        Command::Captcha(cmd) => captcha::run(&ctx, cmd, out).await,
         Command::Reports(cmd) => reports::run(&ctx, cmd, out).await,
         Command::Webhook(cmd) => webhook::run(&ctx, cmd, out).await,
         Command::Invite(cmd) => invite::run(&ctx, cmd, out).await,

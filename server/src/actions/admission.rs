@@ -192,6 +192,7 @@ impl Admission {
             stages: vec![
                 Arc::new(TimeoutStage),
                 Arc::new(LockdownStage),
+                Arc::new(super::captcha::CaptchaStage),
                 Arc::new(ProbationStage),
                 Arc::new(SlowModeStage),
                 Arc::new(RateLimitStage),

@@ -375,6 +375,10 @@ pub async fn execute(
                 }
             )
         }
+        RoomCommand::Captcha(change) => {
+            let rule = super::captcha::set_captcha(svc, actor, room, change).await?;
+            crate::domain::captcha::describe(&rule)
+        }
         RoomCommand::HashBan { message, global } => {
             let message = named_message(*message, replied)?;
             let scope = if *global {

@@ -16,6 +16,7 @@
 //! ([`admission`]) before the write and turns moderators' room commands into actions.
 
 pub mod admission;
+pub mod captcha;
 pub mod commands;
 pub mod detectors;
 pub mod hash_bans;
@@ -25,6 +26,7 @@ pub mod notify;
 pub mod policy;
 pub mod post;
 pub mod reports;
+pub mod server_dm;
 pub mod webhooks;
 
 use futures::future::BoxFuture;

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::domain::admission::human_duration;
+use crate::domain::captcha::{self, CaptchaRule};
 use crate::domain::report::ReportRule;
 use crate::domain::room_policy::{
     Lockdown, LockdownCause, MediaOverride, MediaRules, Probation, RaidRule, RoomPolicy,
@@ -74,6 +75,18 @@ pub fn effective(stored: &StoredRoomPolicy, config: &Config) -> RoomPolicy {
                 }),
             trusted_after_secs: defaults.report_trusted_after_secs,
         },
+        captcha: CaptchaRule {
+            enabled: stored.captcha_enabled.unwrap_or(false),
+            greeting: stored.captcha_greeting.clone(),
+            attempts: stored
+                .captcha_attempts
+                .map_or(captcha::DEFAULT_ATTEMPTS, |n| {
+                    u32::try_from(n.max(1)).unwrap_or(captcha::MAX_ATTEMPTS)
+                }),
+            expiry_secs: stored
+                .captcha_expiry_secs
+                .unwrap_or(captcha::DEFAULT_EXPIRY_SECS),
+        },
     }
 }
 
@@ -121,6 +134,7 @@ pub fn policy_json(policy: &RoomPolicy, now: f64) -> Value {
             "trusted_after": policy.reports.trusted_after_secs,
         },
         "flood_detection": policy.flood_detection,
+        "captcha": captcha::rule_json(&policy.captcha),
     })
 }
 
@@ -195,6 +209,7 @@ pub fn describe(policy: &RoomPolicy, now: f64) -> String {
     } else {
         "Reports: never hidden automatically".into()
     });
+    lines.push(captcha::describe(&policy.captcha));
     lines.join("\n")
 }
 

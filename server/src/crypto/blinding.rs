@@ -236,6 +236,12 @@ impl BlindedKeyPair {
         self.id
     }
 
+    /// The blinded private scalar (`ka`, or `±k'a` for 25-blinding): the key blinded direct
+    /// messages agree on (`direct_message`).
+    pub(crate) fn scalar(&self) -> &Scalar {
+        &self.scalar
+    }
+
     /// The blinded Ed25519 public key.
     pub fn public_key(&self) -> &[u8; 32] {
         &self.public

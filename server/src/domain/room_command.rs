@@ -122,6 +122,9 @@ pub enum RoomCommand {
     },
     /// `/flood on|off|default`: flood detection in the room (`None`: the server default).
     FloodDetection { enabled: Option<bool> },
+    /// `/captcha on|off`, `/captcha attempts N`, `/captcha expiry 10m`,
+    /// `/captcha greeting TEXT|default`: the greeting and captcha for first posts.
+    Captcha(super::captcha::CaptchaChange),
 }
 
 /// `/report [ID] [reason]`, which any user may type (replying to the message, or naming
@@ -200,8 +203,41 @@ Moderator commands (only moderators see the replies):
 /hashbans - the hash bans in force; /hashunban BAN - lift one
 /raid 20 [1m [30m]] | /raid off | /raid default - lock new users out when that many post within 1m, for 30m
 /flood on|off|default - refuse the same message from several new users
+/captcha on|off | attempts 3 | expiry 10m | greeting TEXT|default - a code by DM before a user's first post
 Anyone may report a message: reply to it with /report [reason].
 Durations: 30s, 10m, 2h, 3d, 1w, or combined: 1h30m.";
+
+/// `/captcha on|off`, `attempts N`, `expiry DURATION`, `greeting TEXT|default`.
+fn captcha(args: &[&str]) -> Result<RoomCommand, CommandError> {
+    const USAGE: &str = "usage: /captcha on|off | /captcha attempts 3 | /captcha expiry 10m | /captcha greeting TEXT|default";
+    let Some((what, rest)) = args.split_first() else {
+        return err(USAGE);
+    };
+    let mut change = super::captcha::CaptchaChange::default();
+    match what.to_ascii_lowercase().as_str() {
+        "on" | "yes" if rest.is_empty() => change.enabled = Some(true),
+        other if is_off(other) && rest.is_empty() => change.enabled = Some(false),
+        "attempts" | "tries" => {
+            let [n] = rest else { return err(USAGE) };
+            let n: u32 = n
+                .parse()
+                .map_err(|_| CommandError(format!("attempts takes a number, not {n}")))?;
+            change.attempts = Some(n);
+        }
+        "expiry" | "expires" => {
+            let [d] = rest else { return err(USAGE) };
+            change.expiry_secs = Some(duration(d)?);
+        }
+        "greeting" => match rest {
+            [] => return err(USAGE),
+            [word] if word.eq_ignore_ascii_case("default") => change.greeting = Some(None),
+            words => change.greeting = Some(Some(words.join(" "))),
+        },
+        _ => return err(USAGE),
+    }
+    change.validate().map_err(|e| CommandError(e.to_string()))?;
+    Ok(RoomCommand::Captcha(change))
+}
 
 /// Whether `body` has the shape of a command (`/` then a letter); only then does a
 /// moderator's message go to [`parse`].
@@ -238,6 +274,7 @@ pub fn parse(body: &str) -> Result<RoomCommand, CommandError> {
             };
             RoomCommand::FloodDetection { enabled }
         }
+        "captcha" => captcha(&args)?,
         "slowmode" | "slow" => {
             let arg = one(&name, &args, "a duration (30s) or off")?;
             let secs = if is_off(arg) { 0.0 } else { duration(arg)? };
@@ -983,5 +1020,69 @@ mod tests {
             parse("/joins").unwrap(),
             RoomCommand::Joins { ago: 3_600.0 }
         );
+    }
+
+    #[test]
+    fn captcha_settings_parse_and_bad_ones_are_explained() {
+        use crate::domain::captcha::CaptchaChange;
+        let change = |c: CaptchaChange| RoomCommand::Captcha(c);
+        assert_eq!(
+            parse("/captcha on").unwrap(),
+            change(CaptchaChange {
+                enabled: Some(true),
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            parse("/captcha OFF").unwrap(),
+            change(CaptchaChange {
+                enabled: Some(false),
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            parse("/captcha attempts 5").unwrap(),
+            change(CaptchaChange {
+                attempts: Some(5),
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            parse("/captcha expiry 2m").unwrap(),
+            change(CaptchaChange {
+                expiry_secs: Some(120.0),
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            parse("/captcha greeting Hello   there, read the rules").unwrap(),
+            change(CaptchaChange {
+                greeting: Some(Some("Hello there, read the rules".into())),
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            parse("/captcha greeting default").unwrap(),
+            change(CaptchaChange {
+                greeting: Some(None),
+                ..Default::default()
+            })
+        );
+        for bad in [
+            "/captcha",
+            "/captcha maybe",
+            "/captcha on now",
+            "/captcha attempts",
+            "/captcha attempts many",
+            "/captcha attempts 0",
+            "/captcha attempts 99",
+            "/captcha attempts -1",
+            "/captcha expiry",
+            "/captcha expiry 1s",
+            "/captcha expiry soon",
+            "/captcha greeting",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -328,6 +328,8 @@ pub struct RoomPolicy {
     pub reports: super::report::ReportRule,
     /// Whether the flood detector judges posts in the room.
     pub flood_detection: bool,
+    /// Greeting and captcha for a user's first post.
+    pub captcha: super::captcha::CaptchaRule,
 }
 
 impl RoomPolicy {

@@ -19,6 +19,7 @@
 
 mod audit;
 mod blinding;
+mod captcha;
 mod cleanup;
 mod error;
 mod files;
@@ -53,6 +54,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use captcha::{CaptchaChallenge, StoredCaptcha, WrongAnswer};
 pub use error::StoreError;
 pub use import::{
     BatchSource, ImportBanFuture, ImportBatch, ImportDirectMessage, ImportFile, ImportMessage,

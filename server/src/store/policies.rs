@@ -30,6 +30,11 @@ pub struct StoredRoomPolicy {
     pub raid_lockdown_secs: Option<f64>,
     /// Flood detection on or off in the room (`None`: the server default).
     pub flood_enabled: Option<bool>,
+    /// Greeting and captcha (`None`: off, and the built-in defaults).
+    pub captcha_enabled: Option<bool>,
+    pub captcha_greeting: Option<String>,
+    pub captcha_attempts: Option<i64>,
+    pub captcha_expiry_secs: Option<f64>,
 }
 
 /// Raid detection settings to store; `None` fields follow the server defaults.
@@ -108,7 +113,8 @@ impl Store {
              lockdown_first_seen_after, lockdown_cause, probation_secs, probation_read_only, \
              allow_links, allow_images, allow_video, allow_audio, allow_documents, \
              report_hide_after, raid_new_posters, raid_window_secs, raid_lockdown_secs, \
-             flood_enabled FROM room_policies WHERE room = $1";
+             flood_enabled, captcha_enabled, captcha_greeting, captcha_attempts, \
+             captcha_expiry_secs FROM room_policies WHERE room = $1";
         with_pool!(self, |pool| {
             Ok(sqlx::query_as::<_, StoredRoomPolicy>(SQL)
                 .bind(room)

@@ -715,6 +715,38 @@ fn defence_cases(peer: &str) -> Vec<Case> {
         .json(not_an_object())
         .answers(400),
         Case::new(
+            "/sogs-rs/room/{token}/captcha",
+            User,
+            "POST",
+            &at("captcha"),
+        )
+        .json(serde_json::json!({ "enabled": true }))
+        .answers(403),
+        Case::new(
+            "/sogs-rs/room/{token}/captcha",
+            User,
+            "POST",
+            &at("captcha"),
+        )
+        .json(not_an_object())
+        .answers(400),
+        Case::new(
+            "/sogs-rs/dm/{sid:any_sid}",
+            Who::Admin,
+            "POST",
+            &format!("/sogs-rs/dm/{peer}"),
+        )
+        .json(serde_json::json!({ "message": "from the server" }))
+        .answers(403),
+        Case::new(
+            "/sogs-rs/dm/{sid:any_sid}",
+            Anonymous,
+            "POST",
+            &format!("/sogs-rs/dm/{peer}"),
+        )
+        .json(serde_json::json!({ "message": "from the server" }))
+        .answers(401),
+        Case::new(
             "/sogs-rs/room/{token}/probation/lift/{sid:any_sid}",
             User,
             "POST",

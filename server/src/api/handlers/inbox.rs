@@ -5,12 +5,17 @@
 //! messages a minute (counted in the database, so the limit holds across instances, give
 //! or take requests that race), and recipient ids are matched case-insensitively (ids are
 //! stored lower-case, where PySOGS compared them exactly as given).
+//!
+//! A message to one of the server's own ids (`actions::server_dm`) is stored like any
+//! other and then read by the server as a captcha answer (`actions::captcha::answer`).
 
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::{Map, Value, json};
 
+use crate::actions::Door;
+use crate::actions::captcha;
 use crate::api::context::Ctx;
 use crate::api::error::ApiError;
 use crate::api::limits::{self, Limit};
@@ -18,6 +23,7 @@ use crate::api::request::ApiResponse;
 use crate::clock::DAY;
 use crate::cluster::cache::Invalidation;
 use crate::crypto::keys::BlindedId;
+use crate::crypto::server_identity::ServerIdentity;
 use crate::domain::RateLimit;
 use crate::store::DirectMessage;
 
@@ -139,6 +145,18 @@ pub async fn post_inbox(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         .cluster
         .invalidate(Invalidation::Mailboxes(vec![sender.user.id, recipient.id]))
         .await;
+    if ServerIdentity::of(&ctx.state.key).owns(&recipient_id)
+        && let Ok(sender_id) = sender.user.session_id.parse::<BlindedId>()
+    {
+        // A DM to the server: an answer to a captcha, perhaps. The message is stored
+        // either way; a failure to judge it is logged rather than failing the send, which
+        // the client would repeat (and count as a second answer).
+        let svc = ctx.state.services(now, Door::Api);
+        match captcha::answer(&svc, &sender.user, &sender_id, &recipient_id, &body).await {
+            Ok(outcome) => tracing::debug!(?outcome, "a DM to the server"),
+            Err(e) => tracing::warn!(error = %e, "could not judge a DM to the server"),
+        }
+    }
     Ok(ApiResponse::json_status(201, message_json(&sent, false)))
 }
 

@@ -5,6 +5,7 @@ pub mod antiraid;
 pub mod audit;
 pub mod batch;
 pub mod capabilities;
+pub mod captcha;
 pub mod detectors;
 pub mod files;
 pub mod inbox;
