@@ -375,6 +375,14 @@ pub async fn execute(
                 }
             )
         }
+        RoomCommand::Retention { set: None } => {
+            let current = policy::room_policy(svc, room).await?;
+            format!("Retention: {}", current.retention.describe())
+        }
+        RoomCommand::Retention { set: Some(wanted) } => {
+            let now = super::retention::set_retention(svc, actor, room, wanted).await?;
+            format!("Retention: {}", now.describe())
+        }
         RoomCommand::HashBan { message, global } => {
             let message = named_message(*message, replied)?;
             let scope = if *global {

@@ -25,6 +25,7 @@ pub mod notify;
 pub mod policy;
 pub mod post;
 pub mod reports;
+pub mod retention;
 pub mod webhooks;
 
 use futures::future::BoxFuture;

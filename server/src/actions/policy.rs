@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use crate::config::Config;
 use crate::domain::admission::human_duration;
 use crate::domain::report::ReportRule;
+use crate::domain::retention::Retention;
 use crate::domain::room_policy::{
     Lockdown, LockdownCause, MediaOverride, MediaRules, Probation, RaidRule, RoomPolicy,
 };
@@ -66,6 +67,14 @@ pub fn effective(stored: &StoredRoomPolicy, config: &Config) -> RoomPolicy {
         flood_detection: stored
             .flood_enabled
             .unwrap_or(config.detectors.flood_enabled),
+        retention: Retention {
+            max_age_secs: stored.retention_max_age_secs,
+            keep_last: stored
+                .retention_keep_last
+                .and_then(|n| u64::try_from(n).ok()),
+            file_expiry_secs: stored.retention_file_expiry_secs,
+            keep_pinned: stored.retention_keep_pinned,
+        },
         reports: ReportRule {
             hide_after: stored
                 .report_hide_after
@@ -121,6 +130,7 @@ pub fn policy_json(policy: &RoomPolicy, now: f64) -> Value {
             "trusted_after": policy.reports.trusted_after_secs,
         },
         "flood_detection": policy.flood_detection,
+        "retention": super::retention::retention_json(&policy.retention),
     })
 }
 
@@ -187,6 +197,7 @@ pub fn describe(policy: &RoomPolicy, now: f64) -> String {
         }
         .into(),
     );
+    lines.push(format!("Retention: {}", policy.retention.describe()));
     lines.push(if policy.reports.hide_after > 0 {
         format!(
             "Reports: a message reported by {} established users is hidden",

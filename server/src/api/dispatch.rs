@@ -74,6 +74,7 @@ pub enum Endpoint {
     Unlock,
     SetRaidDetection,
     SetFloodDetection,
+    SetRetention,
     SetProbation,
     LiftProbation,
     SetRoomMedia,
@@ -290,6 +291,11 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     ),
     (
         Method::Post,
+        "/sogs-rs/room/{token}/retention",
+        Endpoint::SetRetention,
+    ),
+    (
+        Method::Post,
         "/sogs-rs/room/{token}/probation",
         Endpoint::SetProbation,
     ),
@@ -444,6 +450,7 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::Unlock => handlers::antiraid::unlock(ctx).await,
         Endpoint::SetRaidDetection => handlers::antiraid::set_raid_detection(ctx).await,
         Endpoint::SetFloodDetection => handlers::antiraid::set_flood_detection(ctx).await,
+        Endpoint::SetRetention => handlers::retention::set_retention(ctx).await,
         Endpoint::SetProbation => handlers::antiraid::set_probation(ctx).await,
         Endpoint::LiftProbation => handlers::antiraid::lift_probation(ctx).await,
         Endpoint::SetRoomMedia => handlers::antiraid::set_room_media(ctx).await,

@@ -328,6 +328,8 @@ pub struct RoomPolicy {
     pub reports: super::report::ReportRule,
     /// Whether the flood detector judges posts in the room.
     pub flood_detection: bool,
+    /// How long messages and uploads are kept.
+    pub retention: super::retention::Retention,
 }
 
 impl RoomPolicy {

@@ -8,7 +8,7 @@ use super::{Store, StoreResult, User, with_pool, write_tx};
 use crate::domain::webhook::EventKind;
 
 /// A room's stored policy; `None` columns follow the server defaults.
-#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StoredRoomPolicy {
     pub slowmode_secs: Option<f64>,
     pub lockdown_on: bool,
@@ -30,6 +30,40 @@ pub struct StoredRoomPolicy {
     pub raid_lockdown_secs: Option<f64>,
     /// Flood detection on or off in the room (`None`: the server default).
     pub flood_enabled: Option<bool>,
+    /// Retention (`None`: no such limit): see `store::retention`.
+    pub retention_max_age_secs: Option<f64>,
+    pub retention_keep_last: Option<i64>,
+    pub retention_file_expiry_secs: Option<f64>,
+    pub retention_keep_pinned: bool,
+}
+
+impl Default for StoredRoomPolicy {
+    fn default() -> Self {
+        Self {
+            slowmode_secs: None,
+            lockdown_on: false,
+            lockdown_until: None,
+            lockdown_first_seen_after: None,
+            lockdown_cause: None,
+            probation_secs: None,
+            probation_read_only: None,
+            allow_links: None,
+            allow_images: None,
+            allow_video: None,
+            allow_audio: None,
+            allow_documents: None,
+            report_hide_after: None,
+            raid_new_posters: None,
+            raid_window_secs: None,
+            raid_lockdown_secs: None,
+            flood_enabled: None,
+            retention_max_age_secs: None,
+            retention_keep_last: None,
+            retention_file_expiry_secs: None,
+            // Pinned messages are kept unless a moderator says otherwise.
+            retention_keep_pinned: true,
+        }
+    }
 }
 
 /// Raid detection settings to store; `None` fields follow the server defaults.
@@ -108,7 +142,8 @@ impl Store {
              lockdown_first_seen_after, lockdown_cause, probation_secs, probation_read_only, \
              allow_links, allow_images, allow_video, allow_audio, allow_documents, \
              report_hide_after, raid_new_posters, raid_window_secs, raid_lockdown_secs, \
-             flood_enabled FROM room_policies WHERE room = $1";
+             flood_enabled, retention_max_age_secs, retention_keep_last, \
+             retention_file_expiry_secs, retention_keep_pinned FROM room_policies WHERE room = $1";
         with_pool!(self, |pool| {
             Ok(sqlx::query_as::<_, StoredRoomPolicy>(SQL)
                 .bind(room)
