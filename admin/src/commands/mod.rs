@@ -15,6 +15,7 @@ mod moderator;
 mod permissions;
 mod probe;
 pub mod reports;
+pub mod retention;
 mod room;
 #[cfg(test)]
 pub(crate) mod test_env;
@@ -378,6 +379,7 @@ pub async fn run_with_config_as(
         Command::Probe(args) => probe::run(&ctx, args.url.as_deref(), out).await,
         Command::Antiraid(cmd) => antiraid::run(&ctx, cmd, out).await,
         Command::Reports(cmd) => reports::run(&ctx, cmd, out).await,
+        Command::Retention(args) => retention::run(&ctx, &args, out).await,
         Command::Webhook(cmd) => webhook::run(&ctx, cmd, out).await,
         Command::Invite(cmd) => invite::run(&ctx, cmd, out).await,
     }

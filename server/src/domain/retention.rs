@@ -76,19 +76,13 @@ impl Retention {
         }
         let mut parts = Vec::new();
         if let Some(age) = self.max_age_secs {
-            parts.push(format!(
-                "messages older than {} are deleted",
-                human_duration(age)
-            ));
+            parts.push(format!("messages older than {} are deleted", span(age)));
         }
         if let Some(n) = self.keep_last {
             parts.push(format!("only the newest {n} messages are kept"));
         }
         if let Some(files) = self.file_expiry_secs {
-            parts.push(format!(
-                "uploads are removed {} after upload",
-                human_duration(files)
-            ));
+            parts.push(format!("uploads are removed {} after upload", span(files)));
         }
         parts.push(
             if self.keep_pinned {
@@ -99,6 +93,17 @@ impl Retention {
             .into(),
         );
         parts.join("; ")
+    }
+}
+
+/// A retention period in words: whole days as days (`30 days`, not `4w2d`), else as
+/// other durations are written.
+fn span(secs: f64) -> String {
+    let days = secs / 86_400.0;
+    if days >= 1.0 && days.fract() == 0.0 {
+        format!("{days} day{}", if days > 1.0 { "s" } else { "" })
+    } else {
+        human_duration(secs)
     }
 }
 
@@ -238,7 +243,7 @@ mod tests {
         };
         assert_eq!(
             r.describe(),
-            "messages older than 30d are deleted; only the newest 500 messages are kept; \
+            "messages older than 30 days are deleted; only the newest 500 messages are kept; \
              pinned messages are kept"
         );
         assert!(r.limits_messages());
