@@ -57,7 +57,10 @@ fn exit_codes_tell_success_usage_errors_and_declined_confirmations_apart() {
         (&["flood-detection", "lobby", "off"], 0),
         (&["flood-detection", "lobby", "maybe"], 1),
         (&["slowmode", "lobby", "30s"], 0),
-        (&["retention", "lobby", "--max-age", "30d", "--keep", "500"], 0),
+        (
+            &["retention", "lobby", "--max-age", "30d", "--keep", "500"],
+            0,
+        ),
         (&["retention", "lobby"], 0),
         (&["retention", "lobby", "--keep", "0"], 1),
         (&["retention", "lobby", "--max-age", "soon"], 1),

@@ -52,7 +52,11 @@ impl RetentionArgs {
 }
 
 /// Shows or sets the room's retention.
-pub async fn run(ctx: &Context, args: &RetentionArgs, out: &mut impl Write) -> Result<(), AdminError> {
+pub async fn run(
+    ctx: &Context,
+    args: &RetentionArgs,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
     let key = ctx.server_key()?;
     let svc = ctx.services(&key);
     let room = ctx.room(&args.token).await?;
@@ -108,7 +112,16 @@ mod tests {
         assert_eq!(shown.trim(), "retention in lobby: off (everything is kept)");
         let set = run_text(
             &ctx,
-            &["lobby", "--max-age", "30d", "--keep", "1000", "--file-expiry", "1w", "--expire-pinned"],
+            &[
+                "lobby",
+                "--max-age",
+                "30d",
+                "--keep",
+                "1000",
+                "--file-expiry",
+                "1w",
+                "--expire-pinned",
+            ],
         )
         .await
         .unwrap();
@@ -162,10 +175,19 @@ mod tests {
             &["lobby", "--file-expiry", "20000d"],
         ] {
             let refused = run_text(&ctx, line).await.unwrap_err();
-            assert!(matches!(refused, AdminError::Usage(_)), "{line:?}: {refused}");
-            assert!(refused.to_string().contains("between an hour and ten years"));
+            assert!(
+                matches!(refused, AdminError::Usage(_)),
+                "{line:?}: {refused}"
+            );
+            assert!(
+                refused
+                    .to_string()
+                    .contains("between an hour and ten years")
+            );
         }
-        let refused = run_text(&ctx, &["nowhere", "--keep", "5"]).await.unwrap_err();
+        let refused = run_text(&ctx, &["nowhere", "--keep", "5"])
+            .await
+            .unwrap_err();
         assert!(matches!(refused, AdminError::Usage(_)), "{refused}");
         // Malformed flags never reach the database.
         for line in [
@@ -201,7 +223,6 @@ mod tests {
 
     #[tokio::test]
     async fn bad_retention_input_on_postgres() {
-        bad_retention_input_is_a_usage_error_and_changes_nothing(TestEnv::postgres().await)
-            .await;
+        bad_retention_input_is_a_usage_error_and_changes_nothing(TestEnv::postgres().await).await;
     }
 }

@@ -27,8 +27,7 @@ pub async fn set_retention(
     let perms = svc.require_moderator(actor, room).await?;
     if !perms.admin {
         return Err(ActionError::Forbidden(
-            "Retention deletes the room's history: it needs admin permissions in the room"
-                .into(),
+            "Retention deletes the room's history: it needs admin permissions in the room".into(),
         ));
     }
     let retention = retention.validate().map_err(ActionError::Invalid)?;
@@ -44,8 +43,14 @@ pub async fn set_retention(
             svc.now,
         )
         .await?;
-    svc.audit(actor, Some(room), None, "retention", retention_json(&retention))
-        .await;
+    svc.audit(
+        actor,
+        Some(room),
+        None,
+        "retention",
+        retention_json(&retention),
+    )
+    .await;
     svc.room_changed(room).await;
     Ok(super::policy::room_policy(svc, room).await?.retention)
 }
@@ -81,8 +86,15 @@ pub async fn apply(store: &Store, config: &RoomsConfig, now: f64) -> Result<Appl
         if budget <= 0 {
             break;
         }
-        budget -= apply_to_room(store, &rule, now, per_room.min(budget), budget, &mut applied)
-            .await?;
+        budget -= apply_to_room(
+            store,
+            &rule,
+            now,
+            per_room.min(budget),
+            budget,
+            &mut applied,
+        )
+        .await?;
     }
     Ok(applied)
 }

@@ -112,7 +112,8 @@ pub const USAGE: &str = "usage: /retention [30d] [keep 10000] [files 7d] [pins e
 
 /// A duration argument of `/retention` (up to ten years).
 fn age(word: &str) -> Result<f64, CommandError> {
-    duration_within(word, MAX_AGE_SECS).map_err(|e| CommandError(format!("/retention: {e}; {USAGE}")))
+    duration_within(word, MAX_AGE_SECS)
+        .map_err(|e| CommandError(format!("/retention: {e}; {USAGE}")))
 }
 
 /// The arguments of `/retention`: `None` (no arguments) shows the setting; otherwise the
@@ -147,7 +148,12 @@ pub fn parse_command(args: &[&str]) -> Result<Option<Retention>, CommandError> {
                 };
                 retention.file_expiry_secs = Some(age(d)?);
             }
-            "pins" | "pinned" => match words.next().copied().map(str::to_ascii_lowercase).as_deref() {
+            "pins" | "pinned" => match words
+                .next()
+                .copied()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
                 Some("expire" | "delete" | "off" | "no") => retention.keep_pinned = false,
                 Some("keep" | "on" | "yes") => retention.keep_pinned = true,
                 _ => return bad("say `pins expire` or `pins keep`".into()),
@@ -189,10 +195,7 @@ mod tests {
                 keep_pinned: false,
             })
         );
-        assert_eq!(
-            parse_command(&["off"]).unwrap(),
-            Some(Retention::default())
-        );
+        assert_eq!(parse_command(&["off"]).unwrap(), Some(Retention::default()));
     }
 
     #[test]

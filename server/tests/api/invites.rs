@@ -431,7 +431,9 @@ async fn the_invite_page_works_in_a_real_browser(backend: Backend) {
         .eval("return document.documentElement.scrollWidth <= window.innerWidth;")
         .await;
     assert_eq!(fits, serde_json::json!(true), "fits a phone screen");
-    browser.screenshot(&format!("{name}-invite-used-up-phone")).await;
+    browser
+        .screenshot(&format!("{name}-invite-used-up-phone"))
+        .await;
 
     browser
         .goto(&format!("{}/invite/doesnotexist12345", c.app.address))

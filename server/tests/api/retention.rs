@@ -121,7 +121,13 @@ async fn only_room_admins_set_retention_and_bad_input_changes_nothing(backend: B
         (br#"{"max_age": 86400, "days": 3}"#, "unknown field"),
     ] {
         let res = set_retention(&admin, body).await;
-        assert_eq!(res.status, 400, "{}: {}", String::from_utf8_lossy(body), res.text());
+        assert_eq!(
+            res.status,
+            400,
+            "{}: {}",
+            String::from_utf8_lossy(body),
+            res.text()
+        );
         assert!(res.text().contains(reason), "{}", res.text());
     }
     assert_eq!(stored_retention(&c).await, set);
@@ -152,8 +158,10 @@ async fn only_room_admins_set_retention_and_bad_input_changes_nothing(backend: B
             .all(|e| e.details.as_ref().unwrap()["door"] == "api")
     );
     assert_eq!(
-        c.app
-            .metric("sogs_moderation_actions_total", &["action=\"retention\"", "door=\"api\""]),
+        c.app.metric(
+            "sogs_moderation_actions_total",
+            &["action=\"retention\"", "door=\"api\""]
+        ),
         2.0
     );
 }
@@ -180,7 +188,9 @@ async fn retention_is_set_and_shown_by_a_command_typed_in_the_room(backend: Back
     let admin = c.admin().await;
     let moderator = c.moderator().await;
 
-    let said = c.try_post(&admin, &text("/retention 30d keep 5000 files 1w")).await;
+    let said = c
+        .try_post(&admin, &text("/retention 30d keep 5000 files 1w"))
+        .await;
     assert_eq!(said.status, 201, "{}", said.text());
     let reply = whispers(&c, &admin).await.pop().unwrap_or_default();
     assert_eq!(
@@ -215,13 +225,25 @@ async fn retention_is_set_and_shown_by_a_command_typed_in_the_room(backend: Back
     );
 
     // `/retention` alone shows it, and so does `/status`; `off` (from the admin) ends it.
-    assert_eq!(c.try_post(&moderator, &text("/retention")).await.status, 201);
+    assert_eq!(
+        c.try_post(&moderator, &text("/retention")).await.status,
+        201
+    );
     let reply = whispers(&c, &moderator).await.pop().unwrap_or_default();
-    assert!(reply.starts_with("Retention: messages older than 30 days"), "{reply}");
+    assert!(
+        reply.starts_with("Retention: messages older than 30 days"),
+        "{reply}"
+    );
     assert_eq!(c.try_post(&moderator, &text("/status")).await.status, 201);
     let reply = whispers(&c, &moderator).await.pop().unwrap_or_default();
-    assert!(reply.contains("\nRetention: messages older than 30 days"), "{reply}");
-    assert_eq!(c.try_post(&admin, &text("/retention off")).await.status, 201);
+    assert!(
+        reply.contains("\nRetention: messages older than 30 days"),
+        "{reply}"
+    );
+    assert_eq!(
+        c.try_post(&admin, &text("/retention off")).await.status,
+        201
+    );
     let reply = whispers(&c, &admin).await.pop().unwrap_or_default();
     assert_eq!(reply, "Retention: off (everything is kept)");
     assert_eq!(stored_retention(&c).await, json!([null, null, null, true]));
@@ -245,7 +267,10 @@ async fn retention_is_set_and_shown_by_a_command_typed_in_the_room(backend: Back
 /// `messages/since/{seqno}` as `client`: the list and the highest seqno in it (or `since`).
 async fn poll(c: &Community, client: &SogsClient, since: i64) -> (Vec<Value>, i64) {
     let (status, list) = c
-        .get(client, &c.path(&format!("/messages/since/{since}?t=r&reactors=5")))
+        .get(
+            client,
+            &c.path(&format!("/messages/since/{since}?t=r&reactors=5")),
+        )
         .await;
     assert_eq!(status, 200, "{list}");
     let list = list.as_array().unwrap().clone();
@@ -319,7 +344,7 @@ async fn expired_messages_reach_pollers_as_tombstones_in_bounded_batches_and_pin
     pin(&c, &admin, old[1]).await;
     let in_quiet = alice
         .post_json(
-            &format!("/room/quiet/message"),
+            "/room/quiet/message",
             &alice.message_json(&text("kept forever")),
         )
         .await
@@ -433,14 +458,22 @@ async fn keep_last_with_expiring_pins_and_the_room_file_expiry_clear_storage(bac
     assert_eq!(res.status, 200, "{}", res.text());
     cleanup(&c).await;
     let (list, since) = poll(&c, &bob, since).await;
-    assert_eq!(split(&list), (vec![posted[0], posted[1]], vec![]), "{list:?}");
+    assert_eq!(
+        split(&list),
+        (vec![posted[0], posted[1]], vec![]),
+        "{list:?}"
+    );
     assert_eq!(c.recent_ids(&bob).await, vec![posted[3], posted[2]]);
     let (_, room) = c.get(&bob, &format!("/room/{TOKEN}")).await;
     assert!(
         room.get("pinned_messages").is_none_or(|p| p == &json!([])),
         "no pins left: {room}"
     );
-    assert_eq!(file_status(&bob, attachment).await, 200, "not a day old yet");
+    assert_eq!(
+        file_status(&bob, attachment).await,
+        200,
+        "not a day old yet"
+    );
 
     // Two days on the newest message stays (keep 2) but its upload is removed, bytes and
     // all; the room's image stays; polls carry nothing (files are no messages).
@@ -454,7 +487,119 @@ async fn keep_last_with_expiring_pins_and_the_room_file_expiry_clear_storage(bac
     assert_eq!(poll(&c, &bob, since).await.0, Vec::<Value>::new());
     assert_eq!(c.recent_ids(&bob).await, vec![posted[3], posted[2]]);
     assert_eq!(
-        c.app.metric("sogs_retention_deleted_total", &["kind=\"file\""]),
+        c.app
+            .metric("sogs_retention_deleted_total", &["kind=\"file\""]),
         1.0
     );
+}
+
+/// Several `sogs-server` processes over one PostgreSQL and Redis: an admin sets retention on
+/// one instance, whichever instance holds the cleanup lease applies it (once: one
+/// tombstone, one count across the cluster), and a client polling a third instance gets
+/// the tombstone while the new message stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_set_on_one_instance_is_applied_once_and_seen_on_the_others() {
+    use crate::support::cluster::{ClusterOptions, TestCluster, eventually, sample};
+    use sogs::store::{ModeratorRole, NewMessage};
+
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
+    let store = &cluster.db.store;
+    let room = store
+        .create_room(TOKEN, "Lobby", None, now())
+        .await
+        .unwrap();
+    let [a, b, c] = [0, 1, 2].map(|i| &cluster.instances[i]);
+    let admin = a.client().with_random_user();
+    let row = store.get_or_create_user(&admin.id(), now()).await.unwrap();
+    store
+        .set_room_moderator(
+            room.id,
+            row.id,
+            Some(ModeratorRole {
+                admin: true,
+                visible: true,
+            }),
+        )
+        .await
+        .unwrap();
+    // A message from two hours ago (stored directly: the servers run on the real clock)
+    // and one posted now through an instance.
+    let author = b.client().with_random_user();
+    let author_row = store.get_or_create_user(&author.id(), now()).await.unwrap();
+    let data = text("two hours old");
+    let old = store
+        .post_message(
+            &NewMessage {
+                room: room.id,
+                author: author_row.id,
+                data: &data,
+                data_size: i64::try_from(data.len()).unwrap(),
+                signature: &[0; 64],
+                whisper_to: None,
+                whisper_mods: false,
+                filtered: false,
+            },
+            now() - 7_200.0,
+        )
+        .await
+        .unwrap();
+    cluster.changed().await;
+    let fresh = b
+        .as_user(&author)
+        .post_json(
+            &format!("/room/{TOKEN}/message"),
+            &author.message_json(&text("new")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(fresh.status, 201, "{}", fresh.text());
+    let fresh = id_of(&fresh.json());
+    let reader = c.client().with_random_user();
+    let since_path = |s: i64| format!("/room/{TOKEN}/messages/since/{s}?t=r&reactors=5");
+    let first = reader.get(&since_path(0)).await.unwrap();
+    assert_eq!(first.status, 200, "{}", first.text());
+    let first = first.json();
+    assert_eq!(ids(&first), vec![old.id, fresh]);
+    let since = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seqno"].as_i64().unwrap())
+        .max()
+        .unwrap();
+
+    let res = admin
+        .post_json(
+            &format!("/sogs-rs/room/{TOKEN}/retention"),
+            &json!({"max_age": 3600}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200, "{}", res.text());
+    let seen = eventually(std::time::Duration::from_secs(60), || async {
+        let res = reader.get(&since_path(since)).await.unwrap();
+        res.status == 200 && !res.json().as_array().unwrap().is_empty()
+    })
+    .await;
+    assert!(seen, "no instance applied the retention within a minute");
+    let list = reader.get(&since_path(since)).await.unwrap().json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(id_of(&list[0]), old.id);
+    assert_eq!(list[0]["deleted"], json!(true));
+    let recent = reader
+        .get(&format!("/room/{TOKEN}/messages/recent"))
+        .await
+        .unwrap();
+    assert_eq!(recent.status, 200, "{}", recent.text());
+    assert_eq!(ids(&recent.json()), vec![fresh]);
+    let mut deleted = 0.0;
+    for instance in &cluster.instances {
+        deleted += sample(
+            &instance.metrics().await,
+            "sogs_retention_deleted_total",
+            &[("kind", "message")],
+        );
+    }
+    assert_eq!(deleted, 1.0, "applied by one instance, once");
 }
