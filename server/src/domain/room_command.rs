@@ -233,7 +233,7 @@ pub fn parse(body: &str) -> Result<RoomCommand, CommandError> {
             RoomCommand::Status
         }
         "raid" | "raid-detection" => raid_detection(&args)?,
-        "retention" | "expire" => RoomCommand::Retention {
+        "retention" => RoomCommand::Retention {
             set: retention::parse_command(&args)?,
         },
         "flood" | "flood-detection" => {
