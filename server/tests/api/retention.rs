@@ -26,6 +26,7 @@ both_backends!(
     retention_is_set_and_shown_by_a_command_typed_in_the_room,
     expired_messages_reach_pollers_as_tombstones_in_bounded_batches_and_pins_stay,
     keep_last_with_expiring_pins_and_the_room_file_expiry_clear_storage,
+    one_pass_stays_within_its_bounds_per_room_and_over_all_rooms,
 );
 
 /// The lobby on a server with a manual clock, no post rate limit, commands retracted at
@@ -602,4 +603,80 @@ async fn retention_set_on_one_instance_is_applied_once_and_seen_on_the_others() 
         );
     }
     assert_eq!(deleted, 1.0, "applied by one instance, once");
+}
+
+/// `retention_batch` bounds each room's share of a pass and `retention_pass_limit` the
+/// whole pass; what is left goes in the next passes, oldest first.
+async fn one_pass_stays_within_its_bounds_per_room_and_over_all_rooms(backend: Backend) {
+    use sogs::store::{NewMessage, StoredRetention};
+    let (c, clock) = clocked(backend, 2).await;
+    let store = &c.app.state.store;
+    let other = c.add_room("other").await;
+    let author = store
+        .get_or_create_user(&c.user().await.id(), clock.now())
+        .await
+        .unwrap();
+    let data = text("old");
+    let week_ago = clock.now() - 7.0 * DAY;
+    for room in [&c.room, &other] {
+        for i in 0..4 {
+            let message = NewMessage {
+                room: room.id,
+                author: author.id,
+                data: &data,
+                data_size: i64::try_from(data.len()).unwrap(),
+                signature: &[0; 64],
+                whisper_to: None,
+                whisper_mods: false,
+                filtered: false,
+            };
+            store
+                .post_message(&message, week_ago + f64::from(i))
+                .await
+                .unwrap();
+        }
+        let day = StoredRetention {
+            max_age_secs: Some(DAY),
+            keep_last: None,
+            file_expiry_secs: None,
+            keep_pinned: true,
+        };
+        store
+            .set_retention(room.id, &day, clock.now())
+            .await
+            .unwrap();
+    }
+    let mut rooms = c.app.config.rooms.clone();
+    rooms.retention_batch = 2;
+    rooms.retention_pass_limit = 3;
+    let live = |room: i64| async move {
+        let viewer = sogs::store::Viewer {
+            user: None,
+            moderator: false,
+        };
+        store
+            .recent_messages(room, 100, viewer)
+            .await
+            .unwrap()
+            .len()
+    };
+    let pass = sogs::actions::retention::apply(store, &rooms, clock.now())
+        .await
+        .unwrap();
+    assert_eq!((pass.messages, pass.files), (3, 0));
+    assert_eq!((live(c.room.id).await, live(other.id).await), (2, 3));
+    let pass = sogs::actions::retention::apply(store, &rooms, clock.now())
+        .await
+        .unwrap();
+    assert_eq!(pass.messages, 3);
+    assert_eq!((live(c.room.id).await, live(other.id).await), (0, 2));
+    let pass = sogs::actions::retention::apply(store, &rooms, clock.now())
+        .await
+        .unwrap();
+    assert_eq!(pass.messages, 2);
+    assert_eq!((live(c.room.id).await, live(other.id).await), (0, 0));
+    let pass = sogs::actions::retention::apply(store, &rooms, clock.now())
+        .await
+        .unwrap();
+    assert_eq!(pass, sogs::actions::retention::Applied::default());
 }
