@@ -99,6 +99,16 @@ pub enum Command {
     /// hash-bans, hash-unban).
     #[command(flatten)]
     Reports(crate::commands::reports::ReportsCommand),
+    /// How long a room keeps its messages and uploads: older messages, or those beyond
+    /// the newest N, are deleted by the server's cleanup (pinned ones kept unless
+    /// --expire-pinned). The options replace the setting as a whole; none shows it.
+    #[command(
+        after_help = "Example: sogs-admin retention lobby --max-age 30d --file-expiry 7d\n\
+                      \x20        sogs-admin retention lobby --keep 10000\n\
+                      \x20        sogs-admin retention lobby --off\n\
+                      \x20        sogs-admin retention lobby            (shows it)"
+    )]
+    Retention(crate::commands::retention::RetentionArgs),
     /// Endpoints that receive the server's events (webhooks): add, list, remove, test,
     /// deliveries, retry.
     #[command(subcommand)]

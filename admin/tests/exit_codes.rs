@@ -40,7 +40,7 @@ fn exit_codes_tell_success_usage_errors_and_declined_confirmations_apart() {
     assert_eq!(admin(&dir, &["room", "add", "lobby"], "").0, 0);
     assert_eq!(admin(&dir, &["ban", SID, "--room", "lobby"], "").0, 0);
     // The room-defence subcommands, parsed from a real command line.
-    let defences: [(&[&str], i32); 15] = [
+    let defences: [(&[&str], i32); 22] = [
         (
             &[
                 "raid-detection",
@@ -79,6 +79,16 @@ fn exit_codes_tell_success_usage_errors_and_declined_confirmations_apart() {
         (&["captcha", "nope", "--on"], 1),
         (&["dm", "15abc", "hello"], 1),
         (&["dm", SID, "hello"], 1),
+        (
+            &["retention", "lobby", "--max-age", "30d", "--keep", "500"],
+            0,
+        ),
+        (&["retention", "lobby"], 0),
+        (&["retention", "lobby", "--keep", "0"], 1),
+        (&["retention", "lobby", "--max-age", "soon"], 1),
+        (&["retention", "lobby", "--max-age", "10m"], 1),
+        (&["retention", "lobby", "--off", "--keep", "5"], 1),
+        (&["retention", "nowhere", "--off"], 1),
     ];
     for (args, expected) in defences {
         let (code, err) = admin(&dir, args, "");

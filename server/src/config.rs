@@ -205,6 +205,11 @@ pub struct RoomsConfig {
     /// Posts a user may make in one room per window; 0 turns the limit off.
     pub post_rate_limit: u32,
     pub post_rate_window_secs: f64,
+    /// Messages one room's retention deletes per cleanup pass (each a tombstone every
+    /// poller downloads; see the README's "Retention").
+    pub retention_batch: u32,
+    /// Messages and files retention deletes per cleanup pass over all rooms.
+    pub retention_pass_limit: u32,
 }
 
 impl Default for RoomsConfig {
@@ -217,6 +222,8 @@ impl Default for RoomsConfig {
             history_prune_days: 30.0,
             post_rate_limit: 5,
             post_rate_window_secs: 16.0,
+            retention_batch: 50,
+            retention_pass_limit: 500,
         }
     }
 }
@@ -1000,6 +1007,19 @@ const OPTION_DOCS: &[OptionDoc] = &[
         section: "rooms",
         key: "post_rate_window_secs",
         comment: "The sliding window of the post rate limit, in seconds.",
+    },
+    OptionDoc {
+        section: "rooms",
+        key: "retention_batch",
+        comment: "Messages one room's retention deletes per cleanup pass (every 10 s); each \
+                  deletion is a tombstone every client downloads, so keep it under the 100 \
+                  messages Session clients fetch per poll.",
+    },
+    OptionDoc {
+        section: "rooms",
+        key: "retention_pass_limit",
+        comment: "Messages and files retention deletes per cleanup pass over all rooms, so \
+                  one pass never holds the database's write lock for long.",
     },
     OptionDoc {
         section: "users",

@@ -30,6 +30,7 @@ pub struct Metrics {
     admission_outcomes: IntCounterVec,
     raid_lockdowns: IntCounterVec,
     reports: IntCounterVec,
+    retention_deleted: IntCounterVec,
     limit_rejections: IntCounterVec,
     webhook_deliveries: IntCounterVec,
     webhook_latency: HistogramVec,
@@ -156,6 +157,14 @@ impl Metrics {
             &["outcome"],
         )?;
         registry.register(Box::new(reports.clone()))?;
+        let retention_deleted = IntCounterVec::new(
+            Opts::new(
+                "sogs_retention_deleted_total",
+                "Messages and uploads deleted by rooms' retention (kind: message, file)",
+            ),
+            &["kind"],
+        )?;
+        registry.register(Box::new(retention_deleted.clone()))?;
         let limit_rejections = IntCounterVec::new(
             Opts::new(
                 "sogs_limit_rejections_total",
@@ -212,6 +221,7 @@ impl Metrics {
             admission_outcomes,
             raid_lockdowns,
             reports,
+            retention_deleted,
             limit_rejections,
             webhook_deliveries,
             webhook_latency,
@@ -261,6 +271,16 @@ impl Metrics {
     /// Counts a report outcome (`new`, `duplicate`, `hidden`, `resolved`).
     pub fn observe_report(&self, outcome: &str) {
         self.reports.with_label_values(&[outcome]).inc();
+    }
+
+    /// Counts what one retention pass deleted.
+    pub fn observe_retention(&self, messages: u64, files: u64) {
+        self.retention_deleted
+            .with_label_values(&["message"])
+            .inc_by(messages);
+        self.retention_deleted
+            .with_label_values(&["file"])
+            .inc_by(files);
     }
 
     /// Counts an automatic lockdown of `room` (labelled by token: rooms are few and

@@ -4,8 +4,9 @@
 //! - The activity flusher writes coalesced `last_active` data every few seconds, and drops
 //!   cache entries past their lifetime.
 //! - The invalidation subscriber (with Redis) keeps this instance's caches fresh.
-//! - The cleanup (spec §6.12) prunes expired files, edit history, DMs, old room activity and
-//!   nonces, refreshes active-user counts and applies due permission and ban changes. Every
+//! - The cleanup (spec §6.12) applies each room's retention, prunes expired files, edit
+//!   history, DMs, old room activity and nonces, refreshes active-user counts and applies
+//!   due permission and ban changes. Every
 //!   step is idempotent or takes its rows by deleting them, so any number of instances may
 //!   run it at once.
 //! - The webhook delivery (`crate::webhooks`) sends the outbox to the registered endpoints,
@@ -177,6 +178,8 @@ pub async fn run_cleanup(state: &AppState) -> Result<(), crate::store::StoreErro
     let now = state.clock.now();
     let rooms = &state.config.rooms;
     let store = &state.store;
+    // Retention first, so the files of the messages it deletes go in this same pass.
+    apply_retention(state, now).await?;
     let expired = store.prune_expired_files(now).await?;
     for file in &expired {
         remove_upload(state, &file.path).await;
@@ -200,6 +203,35 @@ pub async fn run_cleanup(state: &AppState) -> Result<(), crate::store::StoreErro
             now,
         ))
         .await?;
+    Ok(())
+}
+
+/// One bounded pass of every room's retention (`actions::retention`). The cleanup runs on
+/// one instance at a time (its lease), so the rooms' tombstones take their seqnos in one
+/// order; every instance then drops the changed rooms from its caches.
+async fn apply_retention(state: &AppState, now: f64) -> Result<(), crate::store::StoreError> {
+    let applied = crate::actions::retention::apply(&state.store, &state.config.rooms, now).await?;
+    if applied.messages > 0 || applied.files > 0 {
+        tracing::info!(
+            messages = applied.messages,
+            files = applied.files,
+            rooms = applied.rooms.len(),
+            "retention deleted expired messages and files"
+        );
+        state
+            .metrics
+            .observe_retention(applied.messages, applied.files);
+    }
+    for room in applied.rooms {
+        if let Some(room) = state.store.room_by_id(room).await? {
+            state
+                .cluster
+                .invalidate(crate::cluster::cache::Invalidation::Room(
+                    room.token.to_lowercase(),
+                ))
+                .await;
+        }
+    }
     Ok(())
 }
 

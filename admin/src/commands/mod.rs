@@ -16,6 +16,7 @@ mod moderator;
 mod permissions;
 mod probe;
 pub mod reports;
+pub mod retention;
 mod room;
 #[cfg(test)]
 pub(crate) mod test_env;
@@ -380,6 +381,7 @@ pub async fn run_with_config_as(
         Command::Antiraid(cmd) => antiraid::run(&ctx, cmd, out).await,
         Command::Captcha(cmd) => captcha::run(&ctx, cmd, out).await,
         Command::Reports(cmd) => reports::run(&ctx, cmd, out).await,
+        Command::Retention(args) => retention::run(&ctx, &args, out).await,
         Command::Webhook(cmd) => webhook::run(&ctx, cmd, out).await,
         Command::Invite(cmd) => invite::run(&ctx, cmd, out).await,
     }

@@ -379,6 +379,14 @@ pub async fn execute(
             let rule = super::captcha::set_captcha(svc, actor, room, change).await?;
             crate::domain::captcha::describe(&rule)
         }
+        RoomCommand::Retention { set: None } => {
+            let current = policy::room_policy(svc, room).await?;
+            format!("Retention: {}", current.retention.describe())
+        }
+        RoomCommand::Retention { set: Some(wanted) } => {
+            let now = super::retention::set_retention(svc, actor, room, wanted).await?;
+            format!("Retention: {}", now.describe())
+        }
         RoomCommand::HashBan { message, global } => {
             let message = named_message(*message, replied)?;
             let scope = if *global {

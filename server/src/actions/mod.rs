@@ -27,6 +27,7 @@ pub mod policy;
 pub mod post;
 pub mod reports;
 pub mod server_dm;
+pub mod retention;
 pub mod webhooks;
 
 use futures::future::BoxFuture;

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::domain::admission::human_duration;
 use crate::domain::captcha::{self, CaptchaRule};
 use crate::domain::report::ReportRule;
+use crate::domain::retention::Retention;
 use crate::domain::room_policy::{
     Lockdown, LockdownCause, MediaOverride, MediaRules, Probation, RaidRule, RoomPolicy,
 };
@@ -67,6 +68,14 @@ pub fn effective(stored: &StoredRoomPolicy, config: &Config) -> RoomPolicy {
         flood_detection: stored
             .flood_enabled
             .unwrap_or(config.detectors.flood_enabled),
+        retention: Retention {
+            max_age_secs: stored.retention_max_age_secs,
+            keep_last: stored
+                .retention_keep_last
+                .and_then(|n| u64::try_from(n).ok()),
+            file_expiry_secs: stored.retention_file_expiry_secs,
+            keep_pinned: stored.retention_keep_pinned,
+        },
         reports: ReportRule {
             hide_after: stored
                 .report_hide_after
@@ -135,6 +144,7 @@ pub fn policy_json(policy: &RoomPolicy, now: f64) -> Value {
         },
         "flood_detection": policy.flood_detection,
         "captcha": captcha::rule_json(&policy.captcha),
+        "retention": super::retention::retention_json(&policy.retention),
     })
 }
 
@@ -201,6 +211,7 @@ pub fn describe(policy: &RoomPolicy, now: f64) -> String {
         }
         .into(),
     );
+    lines.push(format!("Retention: {}", policy.retention.describe()));
     lines.push(if policy.reports.hide_after > 0 {
         format!(
             "Reports: a message reported by {} established users is hidden",

@@ -76,6 +76,7 @@ pub enum Endpoint {
     SetFloodDetection,
     SetCaptcha,
     SendServerDm,
+    SetRetention,
     SetProbation,
     LiftProbation,
     SetRoomMedia,
@@ -302,6 +303,11 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     ),
     (
         Method::Post,
+        "/sogs-rs/room/{token}/retention",
+        Endpoint::SetRetention,
+    ),
+    (
+        Method::Post,
         "/sogs-rs/room/{token}/probation",
         Endpoint::SetProbation,
     ),
@@ -458,6 +464,7 @@ async fn call(endpoint: Endpoint, ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError
         Endpoint::SetFloodDetection => handlers::antiraid::set_flood_detection(ctx).await,
         Endpoint::SetCaptcha => handlers::captcha::set_captcha(ctx).await,
         Endpoint::SendServerDm => handlers::captcha::send_server_dm(ctx).await,
+        Endpoint::SetRetention => handlers::retention::set_retention(ctx).await,
         Endpoint::SetProbation => handlers::antiraid::set_probation(ctx).await,
         Endpoint::LiftProbation => handlers::antiraid::lift_probation(ctx).await,
         Endpoint::SetRoomMedia => handlers::antiraid::set_room_media(ctx).await,

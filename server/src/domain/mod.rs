@@ -15,6 +15,7 @@ pub mod permissions;
 pub mod rate_limit;
 pub mod reaction;
 pub mod report;
+pub mod retention;
 pub mod room_command;
 pub mod room_policy;
 pub mod room_token;

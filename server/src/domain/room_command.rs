@@ -11,6 +11,7 @@ use crate::crypto::keys::SessionId;
 
 use super::admission::human_duration;
 use super::report::Verdict;
+use super::retention::{self, Retention};
 use super::room_policy::MediaTarget;
 
 /// The shortest and longest timeout, from the presets moderators asked for (4 h – 1 week)
@@ -125,6 +126,9 @@ pub enum RoomCommand {
     /// `/captcha on|off`, `/captcha attempts N`, `/captcha expiry 10m`,
     /// `/captcha greeting TEXT|default`: the greeting and captcha for first posts.
     Captcha(super::captcha::CaptchaChange),
+    /// `/retention [30d] [keep N] [files 7d] [pins expire]`, `/retention off`: the room's
+    /// retention, replaced as a whole; `None` (no arguments) shows it.
+    Retention { set: Option<Retention> },
 }
 
 /// `/report [ID] [reason]`, which any user may type (replying to the message, or naming
@@ -204,6 +208,7 @@ Moderator commands (only moderators see the replies):
 /raid 20 [1m [30m]] | /raid off | /raid default - lock new users out when that many post within 1m, for 30m
 /flood on|off|default - refuse the same message from several new users
 /captcha on|off | attempts 3 | expiry 10m | greeting TEXT|default - a code by DM before a user's first post
+/retention 30d [keep 10000] [files 7d] [pins expire] | /retention off - delete old messages and uploads (admins; /retention alone shows it)
 Anyone may report a message: reply to it with /report [reason].
 Durations: 30s, 10m, 2h, 3d, 1w, or combined: 1h30m.";
 
@@ -264,6 +269,9 @@ pub fn parse(body: &str) -> Result<RoomCommand, CommandError> {
             RoomCommand::Status
         }
         "raid" | "raid-detection" => raid_detection(&args)?,
+        "retention" => RoomCommand::Retention {
+            set: retention::parse_command(&args)?,
+        },
         "flood" | "flood-detection" => {
             let arg = one(&name, &args, "on, off or default")?;
             let enabled = match arg.to_ascii_lowercase().as_str() {
@@ -605,6 +613,12 @@ fn session_id(arg: Option<&str>) -> Result<SessionId, CommandError> {
 /// A duration: `30s`, `10m`, `2h`, `3d`, `1w`, combinations (`1h30m`), or bare seconds;
 /// positive and at most a year.
 pub fn duration(text: &str) -> Result<f64, CommandError> {
+    duration_within(text, MAX_DURATION_SECS)
+}
+
+/// A duration as [`duration`] reads it, positive and at most `max` seconds (retention
+/// counts in years where everything else stops at one).
+pub fn duration_within(text: &str, max: f64) -> Result<f64, CommandError> {
     let bad = || {
         CommandError(format!(
             "`{text}` is not a duration (examples: 30s, 10m, 2h, 3d, 1w, 1h30m)"
@@ -639,8 +653,12 @@ pub fn duration(text: &str) -> Result<f64, CommandError> {
     if !(total.is_finite() && total > 0.0) {
         return Err(bad());
     }
-    if total > MAX_DURATION_SECS {
-        return err(format!("`{text}` is longer than a year"));
+    if total > max {
+        return err(if max <= MAX_DURATION_SECS {
+            format!("`{text}` is longer than a year")
+        } else {
+            format!("`{text}` is longer than {}", human_duration(max))
+        });
     }
     Ok(total)
 }

@@ -330,6 +330,8 @@ pub struct RoomPolicy {
     pub flood_detection: bool,
     /// Greeting and captcha for a user's first post.
     pub captcha: super::captcha::CaptchaRule,
+    /// How long messages and uploads are kept.
+    pub retention: super::retention::Retention,
 }
 
 impl RoomPolicy {

@@ -3,17 +3,24 @@
 
 use super::{File, Store, StoreResult, with_pool};
 
+/// The most files one cleanup pass deletes.
+pub const PRUNE_BATCH: i64 = 500;
+
 impl Store {
     /// Deletes the rows of files whose expiry has passed and returns them, so the caller
     /// can remove the bytes: row first, then storage, as a crash in between leaves at most
-    /// an orphaned blob rather than a row pointing nowhere.
+    /// an orphaned blob rather than a row pointing nowhere. At most [`PRUNE_BATCH`] per
+    /// call, soonest expired first, so a mass expiry (a room's retention) is spread over
+    /// passes rather than held in one long write.
     #[tracing::instrument(skip_all)]
     pub async fn prune_expired_files(&self, now: f64) -> StoreResult<Vec<File>> {
-        const SQL: &str = "DELETE FROM files WHERE expiry < $1 RETURNING id, room, uploader, \
+        const SQL: &str = "DELETE FROM files WHERE id IN (SELECT id FROM files \
+             WHERE expiry < $1 ORDER BY expiry LIMIT $2) RETURNING id, room, uploader, \
              message, size, uploaded, expiry, filename, path";
         with_pool!(self, |pool| {
             Ok(sqlx::query_as::<_, File>(SQL)
                 .bind(now)
+                .bind(PRUNE_BATCH)
                 .fetch_all(pool)
                 .await?)
         })

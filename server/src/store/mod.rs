@@ -38,6 +38,7 @@ mod policies;
 pub mod pysogs;
 mod reactions;
 mod reports;
+mod retention;
 mod rooms;
 mod schema;
 mod sequence;
@@ -73,6 +74,7 @@ pub use policies::{
     JoinEntry, StoredLockdown, StoredMedia, StoredRaidRule, StoredRoomPolicy, UserRestrictions,
 };
 pub use reports::{ACTIVITY_WINDOWS_DAYS, RoomStats, UserInRoom};
+pub use retention::{RoomRetention, StoredRetention};
 pub use schema::SchemaStatus;
 pub use users::SYSTEM_USER_ID;
 

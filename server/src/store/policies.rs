@@ -8,7 +8,7 @@ use super::{Store, StoreResult, User, with_pool, write_tx};
 use crate::domain::webhook::EventKind;
 
 /// A room's stored policy; `None` columns follow the server defaults.
-#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StoredRoomPolicy {
     pub slowmode_secs: Option<f64>,
     pub lockdown_on: bool,
@@ -35,6 +35,44 @@ pub struct StoredRoomPolicy {
     pub captcha_greeting: Option<String>,
     pub captcha_attempts: Option<i64>,
     pub captcha_expiry_secs: Option<f64>,
+    /// Retention (`None`: no such limit): see `store::retention`.
+    pub retention_max_age_secs: Option<f64>,
+    pub retention_keep_last: Option<i64>,
+    pub retention_file_expiry_secs: Option<f64>,
+    pub retention_keep_pinned: bool,
+}
+
+impl Default for StoredRoomPolicy {
+    fn default() -> Self {
+        Self {
+            slowmode_secs: None,
+            lockdown_on: false,
+            lockdown_until: None,
+            lockdown_first_seen_after: None,
+            lockdown_cause: None,
+            probation_secs: None,
+            probation_read_only: None,
+            allow_links: None,
+            allow_images: None,
+            allow_video: None,
+            allow_audio: None,
+            allow_documents: None,
+            report_hide_after: None,
+            raid_new_posters: None,
+            raid_window_secs: None,
+            raid_lockdown_secs: None,
+            flood_enabled: None,
+            captcha_enabled: None,
+            captcha_greeting: None,
+            captcha_attempts: None,
+            captcha_expiry_secs: None,
+            retention_max_age_secs: None,
+            retention_keep_last: None,
+            retention_file_expiry_secs: None,
+            // Pinned messages are kept unless a moderator says otherwise.
+            retention_keep_pinned: true,
+        }
+    }
 }
 
 /// Raid detection settings to store; `None` fields follow the server defaults.
@@ -114,7 +152,8 @@ impl Store {
              allow_links, allow_images, allow_video, allow_audio, allow_documents, \
              report_hide_after, raid_new_posters, raid_window_secs, raid_lockdown_secs, \
              flood_enabled, captcha_enabled, captcha_greeting, captcha_attempts, \
-             captcha_expiry_secs FROM room_policies WHERE room = $1";
+             captcha_expiry_secs, retention_max_age_secs, retention_keep_last, \
+             retention_file_expiry_secs, retention_keep_pinned FROM room_policies WHERE room = $1";
         with_pool!(self, |pool| {
             Ok(sqlx::query_as::<_, StoredRoomPolicy>(SQL)
                 .bind(room)

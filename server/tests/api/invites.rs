@@ -349,3 +349,101 @@ async fn moderators_manage_invites_through_the_api(backend: Backend) {
     let (_, _, later) = identity(&c);
     assert_eq!(redeem(&c, &code, &later).await.0, 410);
 }
+
+both_backends!(the_invite_page_works_in_a_real_browser);
+
+/// The invite page as a person uses it, in headless Chromium: the form, an Account ID
+/// typed and submitted, then the join URL and a QR code that loaded; the same link once
+/// used up, and an unknown code, each a clear page. Screenshots are saved (see
+/// support::browser) for a person to look at.
+async fn the_invite_page_works_in_a_real_browser(backend: Backend) {
+    use crate::support::browser::{Browser, DESKTOP, PHONE};
+    use fantoccini::Locator;
+    let c = private(backend).await;
+    let (blind15, _, account) = identity(&c);
+    let invite = invite(&c, Some(1), None).await;
+    let name = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+
+    let browser = Browser::start(DESKTOP).await;
+    let url = format!("{}/invite/{}", c.app.address, invite.code);
+    browser.goto(&url).await;
+    assert_eq!(browser.text("h1").await, "You are invited to Lobby");
+    browser.screenshot(&format!("{name}-invite-form")).await;
+    let field = browser
+        .client
+        .find(Locator::Id("account_id"))
+        .await
+        .unwrap();
+    field.send_keys(&account).await.unwrap();
+    browser
+        .client
+        .find(Locator::Id("redeem"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "return !!document.getElementById('join-url');",
+            15,
+            "the page after accepting the invite",
+        )
+        .await;
+    assert_eq!(browser.text("h1").await, "Welcome to Lobby");
+    let join = format!(
+        "{}/{TOKEN}?public_key={}",
+        c.app.config.server.base_url.trim_end_matches('/'),
+        c.app.state.key.public_key().to_hex()
+    );
+    assert_eq!(browser.text("#join-url").await, join);
+    // The QR code is an image that decoded (inline, allowed by the page's policy).
+    let qr = browser
+        .eval(
+            "const q = document.getElementById('qr'); \
+             return [q.complete, q.naturalWidth > 0, q.getBoundingClientRect().width];",
+        )
+        .await;
+    assert_eq!(qr[0], serde_json::json!(true), "{qr}");
+    assert_eq!(qr[1], serde_json::json!(true), "{qr}");
+    assert_eq!(qr[2].as_f64(), Some(256.0), "{qr}");
+    browser.screenshot(&format!("{name}-invite-accepted")).await;
+    c.changed();
+    assert_eq!(reads(&blind15).await, 200, "the typed account got in");
+
+    // The one use is spent: the same link now says so, on a phone too.
+    browser.resize(PHONE).await;
+    browser.goto(&url).await;
+    assert_eq!(browser.text("h1").await, "This invite cannot be used");
+    let why = browser.text("#error").await;
+    assert!(why.contains("used as many times as it allows"), "{why}");
+    assert_eq!(
+        browser
+            .eval("return document.querySelectorAll('form, #account_id').length;")
+            .await,
+        serde_json::json!(0),
+        "no form to submit"
+    );
+    let fits = browser
+        .eval("return document.documentElement.scrollWidth <= window.innerWidth;")
+        .await;
+    assert_eq!(fits, serde_json::json!(true), "fits a phone screen");
+    browser
+        .screenshot(&format!("{name}-invite-used-up-phone"))
+        .await;
+
+    browser
+        .goto(&format!("{}/invite/doesnotexist12345", c.app.address))
+        .await;
+    assert_eq!(browser.text("h1").await, "This invite cannot be used");
+    assert!(
+        browser
+            .text("#error")
+            .await
+            .contains("There is no such invite")
+    );
+    browser.close().await;
+}

@@ -32,6 +32,7 @@ mod poll;
 mod reactions;
 mod reports;
 mod restart;
+mod retention;
 mod rooms;
 mod scheduled;
 mod server_binary;

@@ -707,6 +707,14 @@ fn defence_cases(peer: &str) -> Vec<Case> {
         .json(not_an_object())
         .answers(400),
         Case::new(
+            "/sogs-rs/room/{token}/retention",
+            User,
+            "POST",
+            &at("retention"),
+        )
+        .json(json!({"max_age": 86400}))
+        .answers(403),
+        Case::new(
             "/sogs-rs/room/{token}/probation",
             User,
             "POST",

@@ -17,4 +17,5 @@ pub mod permissions;
 pub mod pins;
 pub mod reactions;
 pub mod reports;
+pub mod retention;
 pub mod rooms;
