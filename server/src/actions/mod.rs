@@ -16,11 +16,13 @@
 //! ([`admission`]) before the write and turns moderators' room commands into actions.
 
 pub mod admission;
+pub mod bots;
 pub mod commands;
 pub mod detectors;
 pub mod hash_bans;
 pub mod invites;
 pub mod moderation;
+pub mod moderators;
 pub mod notify;
 pub mod policy;
 pub mod post;
