@@ -4,6 +4,7 @@
 pub mod antiraid;
 mod audit;
 mod ban;
+pub mod bot;
 #[cfg(test)]
 mod end_to_end;
 mod import;
@@ -380,6 +381,7 @@ pub async fn run_with_config_as(
         Command::Reports(cmd) => reports::run(&ctx, cmd, out).await,
         Command::Webhook(cmd) => webhook::run(&ctx, cmd, out).await,
         Command::Invite(cmd) => invite::run(&ctx, cmd, out).await,
+        Command::Bot(cmd) => bot::run(&ctx, cmd, out).await,
     }
 }
 
