@@ -382,10 +382,27 @@ fn bot_commands_exit_1_on_bad_input_and_list_as_documented() {
     assert_eq!(admin(&dir, &["room", "add", "lobby"], "").0, 0);
     for (args, says) in [
         (&["bot", "add", "greeter"][..], "--room"),
-        (&["bot", "add", "greeter", "--room", "lobby", "--session-id", "05abc"], "05abc"),
+        (
+            &[
+                "bot",
+                "add",
+                "greeter",
+                "--room",
+                "lobby",
+                "--session-id",
+                "05abc",
+            ],
+            "05abc",
+        ),
         (&["bot", "add", "greeter", "--room", "nowhere"], "nowhere"),
-        (&["bot", "add", "bad name", "--room", "lobby"], "invalid bot name"),
-        (&["bot", "update", "greeter", "--moderator", "--no-moderator"], "cannot be used"),
+        (
+            &["bot", "add", "bad name", "--room", "lobby"],
+            "invalid bot name",
+        ),
+        (
+            &["bot", "update", "greeter", "--moderator", "--no-moderator"],
+            "cannot be used",
+        ),
         (&["bot", "remove", "nobody"], "no bot named"),
         (&["bot", "remove"], "NAME"),
     ] {
@@ -396,7 +413,14 @@ fn bot_commands_exit_1_on_bad_input_and_list_as_documented() {
     let added = json(&dir, &["bot", "add", "greeter", "--room", "lobby"]);
     assert_eq!(
         keys(&added),
-        ["created", "moderator", "name", "rooms", "seed", "session_id"]
+        [
+            "created",
+            "moderator",
+            "name",
+            "rooms",
+            "seed",
+            "session_id"
+        ]
     );
     assert_eq!(added["rooms"], serde_json::json!(["lobby"]));
     let (code, err) = admin(&dir, &["bot", "add", "greeter", "--room", "lobby"], "");

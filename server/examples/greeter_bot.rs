@@ -83,7 +83,11 @@ fn read_seed(path: &PathBuf) -> anyhow::Result<[u8; 32]> {
 async fn room_now(bot: &SogsClient, room: &str) -> anyhow::Result<(i64, i64)> {
     let res = bot.get(&format!("/room/{room}")).await?;
     if res.status != 200 {
-        bail!("cannot read room {room}: HTTP {} {}", res.status, res.text());
+        bail!(
+            "cannot read room {room}: HTTP {} {}",
+            res.status,
+            res.text()
+        );
     }
     let seqno = res.json()["message_sequence"]
         .as_i64()

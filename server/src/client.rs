@@ -609,8 +609,8 @@ mod tests {
 
     #[test]
     fn a_text_message_reads_back_with_its_text_and_display_name() {
-        let client = SogsClient::new("http://x", ServerKey::generate().public_key())
-            .with_random_user();
+        let client =
+            SogsClient::new("http://x", ServerKey::generate().public_key()).with_random_user();
         let body = client.text_message_json("welcome, Alice", "Greeter");
         let text = message_text(&body).unwrap();
         assert_eq!(text.body.as_deref(), Some("welcome, Alice"));

@@ -113,7 +113,11 @@ pub async fn run(ctx: &Context, cmd: BotCommand, out: &mut impl Write) -> Result
                     done.bot.name,
                     done.bot.session_id,
                     done.bot.rooms.join(", "),
-                    if done.bot.moderator { " (moderator)" } else { "" }
+                    if done.bot.moderator {
+                        " (moderator)"
+                    } else {
+                        ""
+                    }
                 ),
             );
             if let Some(seed) = seed {
@@ -227,11 +231,21 @@ mod tests {
             .unwrap();
         assert_eq!(hex::decode(seed).unwrap().len(), 32, "{added}");
         let sid = sogs::actions::bots::account_id(&hex::decode(seed).unwrap().try_into().unwrap());
-        assert!(added.contains(&sid.to_string()), "the seed is the bot's: {added}");
+        assert!(
+            added.contains(&sid.to_string()),
+            "the seed is the bot's: {added}"
+        );
 
         let changed = admin(
             &env,
-            &["bot", "update", "greeter", "--add-room", "news", "--moderator"],
+            &[
+                "bot",
+                "update",
+                "greeter",
+                "--add-room",
+                "news",
+                "--moderator",
+            ],
         )
         .await
         .unwrap();
@@ -245,13 +259,30 @@ mod tests {
 
         // Bad input: a clear refusal, nothing changed.
         for (args, says) in [
-            (&["bot", "add", "greeter", "--room", "lobby"][..], "already registered"),
+            (
+                &["bot", "add", "greeter", "--room", "lobby"][..],
+                "already registered",
+            ),
             (&["bot", "add", "other", "--room", "nowhere"], "no room"),
-            (&["bot", "add", "bad name", "--room", "lobby"], "invalid bot name"),
-            (&["bot", "update", "nobody", "--add-room", "lobby"], "no bot named"),
+            (
+                &["bot", "add", "bad name", "--room", "lobby"],
+                "invalid bot name",
+            ),
+            (
+                &["bot", "update", "nobody", "--add-room", "lobby"],
+                "no bot named",
+            ),
             (&["bot", "update", "greeter"], "Name a room"),
             (
-                &["bot", "update", "greeter", "--add-room", "news", "--remove-room", "news"],
+                &[
+                    "bot",
+                    "update",
+                    "greeter",
+                    "--add-room",
+                    "news",
+                    "--remove-room",
+                    "news",
+                ],
                 "both added and removed",
             ),
             (&["bot", "remove", "nobody"], "no bot named"),
@@ -263,7 +294,15 @@ mod tests {
         let blinded = format!("15{}", &sid.to_string()[2..]);
         let err = admin(
             &env,
-            &["bot", "add", "b2", "--session-id", &blinded, "--room", "lobby"],
+            &[
+                "bot",
+                "add",
+                "b2",
+                "--session-id",
+                &blinded,
+                "--room",
+                "lobby",
+            ],
         )
         .await
         .unwrap_err();
@@ -271,7 +310,10 @@ mod tests {
 
         let removed = admin(&env, &["bot", "remove", "greeter"]).await.unwrap();
         assert!(removed.contains("removed"), "{removed}");
-        assert_eq!(admin(&env, &["bot", "list"]).await.unwrap().trim(), "no bots");
+        assert_eq!(
+            admin(&env, &["bot", "list"]).await.unwrap().trim(),
+            "no bots"
+        );
         let mods = admin(&env, &["moderator", "list", "--room", "news"])
             .await
             .unwrap();
@@ -285,10 +327,34 @@ mod tests {
     fn malformed_bot_flags_are_refused_by_the_parser() {
         assert!(parses(&["bot", "add", "g", "--room", "lobby"]));
         assert!(!parses(&["bot", "add", "g"]), "a room is required");
-        assert!(!parses(&["bot", "add", "--room", "lobby"]), "a name is required");
-        assert!(!parses(&["bot", "add", "g", "--room", "lobby", "--session-id", "05zz"]));
-        assert!(!parses(&["bot", "add", "g", "--room", "lobby", "--session-id"]));
-        assert!(!parses(&["bot", "update", "g", "--moderator", "--no-moderator"]));
+        assert!(
+            !parses(&["bot", "add", "--room", "lobby"]),
+            "a name is required"
+        );
+        assert!(!parses(&[
+            "bot",
+            "add",
+            "g",
+            "--room",
+            "lobby",
+            "--session-id",
+            "05zz"
+        ]));
+        assert!(!parses(&[
+            "bot",
+            "add",
+            "g",
+            "--room",
+            "lobby",
+            "--session-id"
+        ]));
+        assert!(!parses(&[
+            "bot",
+            "update",
+            "g",
+            "--moderator",
+            "--no-moderator"
+        ]));
         assert!(!parses(&["bot", "remove"]));
         assert!(!parses(&["bot", "list", "extra"]));
         assert!(!parses(&["bot", "fly"]));

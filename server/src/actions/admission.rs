@@ -416,8 +416,7 @@ impl Stage for SlowModeStage {
     ) -> BoxFuture<'a, Result<Decision, ActionError>> {
         Box::pin(async move {
             let secs = sub.facts.policy.slowmode_secs;
-            if sub.attempt != Attempt::Post || secs <= 0.0 || sub.perms.moderator || sub.facts.bot
-            {
+            if sub.attempt != Attempt::Post || secs <= 0.0 || sub.perms.moderator || sub.facts.bot {
                 return Ok(Decision::Allow);
             }
             // The store is shared by every instance, so the window is too. A post made

@@ -61,7 +61,10 @@ const BOT_ROLE: ModeratorRole = ModeratorRole {
 /// The 05 Account ID of the Ed25519 identity with this seed.
 pub fn account_id(seed: &[u8; 32]) -> SessionId {
     let key = SigningKey::from_bytes(seed);
-    SessionId::new(IdPrefix::Session, key.verifying_key().to_montgomery().to_bytes())
+    SessionId::new(
+        IdPrefix::Session,
+        key.verifying_key().to_montgomery().to_bytes(),
+    )
 }
 
 /// Every id the owner of `sid` can sign with on the server with key `server_pk`: the 05 id
@@ -101,9 +104,7 @@ pub async fn register_bot(
     require_operator(actor)?;
     let name = BotName::parse(&reg.name).map_err(|e| ActionError::Invalid(e.to_string()))?;
     if reg.rooms.is_empty() {
-        return Err(ActionError::Invalid(
-            "A bot needs at least one room".into(),
-        ));
+        return Err(ActionError::Invalid("A bot needs at least one room".into()));
     }
     let (sid, seed) = match reg.session_id {
         Some(sid) if sid.prefix() == IdPrefix::Session => (sid, None),
@@ -215,8 +216,7 @@ pub async fn change_bot(
     change: &BotChange,
 ) -> Result<Bot, ActionError> {
     require_operator(actor)?;
-    if change.add_rooms.is_empty() && change.remove_rooms.is_empty() && change.moderator.is_none()
-    {
+    if change.add_rooms.is_empty() && change.remove_rooms.is_empty() && change.moderator.is_none() {
         return Err(ActionError::Invalid(
             "Name a room to add or remove, or the moderator setting".into(),
         ));
@@ -233,7 +233,11 @@ pub async fn change_bot(
     }
     let bot = find(svc, name).await?;
     let sid = bot_sid(&bot)?;
-    let was_in = |room: &Room| bot.rooms.iter().any(|t| t.eq_ignore_ascii_case(&room.token));
+    let was_in = |room: &Room| {
+        bot.rooms
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&room.token))
+    };
     let add: Vec<i64> = change.add_rooms.iter().map(|r| r.id).collect();
     let remove: Vec<i64> = change.remove_rooms.iter().map(|r| r.id).collect();
     svc.store.change_bot_rooms(bot.id, &add, &remove).await?;

@@ -1,5 +1,7 @@
-//! Appointing and removing a room's moderators, as one action: `sogs-admin moderator
-//! add|remove --room`, and bots registered with moderator rights, go through it.
+//! Appointing and removing a room's moderators, as one action: `POST /user/{sid}/moderator`
+//! naming rooms, `sogs-admin moderator add|remove --room`, and bots registered with
+//! moderator rights all go through it. (Global moderators are still set by the API handler
+//! and `sogs-admin` each.)
 
 use serde_json::json;
 

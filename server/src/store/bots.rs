@@ -218,6 +218,18 @@ impl Store {
         })
     }
 
+    /// Whether the user who signs as `session_id` is a registered bot (in any room).
+    pub async fn is_bot(&self, session_id: &str) -> StoreResult<bool> {
+        const SQL: &str = "SELECT bot FROM bot_ids WHERE session_id = $1";
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar::<_, i64>(SQL)
+                .bind(session_id)
+                .fetch_optional(pool)
+                .await?
+                .is_some())
+        })
+    }
+
     /// The bots of a room with the blinded ids each may post under (its 05 id left out:
     /// the room knows its members by blinded ids only), by name.
     pub async fn room_bots(&self, room: i64) -> StoreResult<Vec<RoomBot>> {

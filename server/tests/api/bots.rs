@@ -43,7 +43,12 @@ async fn global_admin(c: &Community) -> SogsClient {
     client
 }
 
-async fn send(client: &SogsClient, method: &str, path: &str, body: Option<Value>) -> ClientResponse {
+async fn send(
+    client: &SogsClient,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> ClientResponse {
     let req = match body {
         Some(body) => client.build_json(method, path, &body),
         None => client.build(method, path, Vec::new(), None),
@@ -56,22 +61,21 @@ async fn register(c: &Community, operator: &SogsClient, body: Value) -> (SogsCli
     let res = send(operator, "POST", "/sogs-rs/bots", Some(body)).await;
     assert_eq!(res.status, 201, "{}", res.text());
     let answer = res.json();
-    let seed: [u8; 32] = hex::decode(answer["seed"].as_str().unwrap())
+    (c.app.client().with_user_seed(seed_of(&answer)), answer)
+}
+
+/// The seed in the answer to a registration that made the bot's identity.
+fn seed_of(answer: &Value) -> [u8; 32] {
+    hex::decode(answer["seed"].as_str().unwrap())
         .unwrap()
         .try_into()
-        .unwrap();
-    (c.app.client().with_user_seed(seed), answer)
+        .unwrap()
 }
 
 async fn world(backend: Backend) -> World {
     let c = Community::new(backend).await;
     let operator = global_admin(&c).await;
-    let (bot, answer) = register(
-        &c,
-        &operator,
-        json!({"name": "greeter", "rooms": [TOKEN]}),
-    )
-    .await;
+    let (bot, answer) = register(&c, &operator, json!({"name": "greeter", "rooms": [TOKEN]})).await;
     let account = answer["session_id"].as_str().unwrap().to_string();
     World {
         c,
@@ -131,11 +135,42 @@ async fn a_bot_posts_past_rate_limits_slow_mode_and_probation_where_users_are_re
 }
 both_backends!(a_bot_posts_past_rate_limits_slow_mode_and_probation_where_users_are_refused);
 
+async fn a_bot_sends_direct_messages_past_the_per_sender_limit(backend: Backend) {
+    let c = Community::with_config(backend, |config| config.rooms.dm_rate_limit = 1).await;
+    let operator = global_admin(&c).await;
+    let (bot, _) = register(&c, &operator, json!({"name": "greeter", "rooms": [TOKEN]})).await;
+    let user = c.user().await;
+    let to = |client: &SogsClient| {
+        sogs::crypto::keys::BlindedId::try_from(client.session_id().unwrap()).unwrap()
+    };
+    let dm = |from: &SogsClient, to_id| {
+        let body = from.dm_json(&to_id, b"hello").unwrap();
+        let from = from.clone();
+        async move {
+            from.post_json(&format!("/inbox/{to_id}"), &body)
+                .await
+                .unwrap()
+                .status
+        }
+    };
+    assert_eq!(dm(&user, to(&bot)).await, 201);
+    assert_eq!(dm(&user, to(&bot)).await, 429, "one a minute for users");
+    for _ in 0..3 {
+        assert_eq!(dm(&bot, to(&user)).await, 201, "bots answer everyone");
+    }
+}
+both_backends!(a_bot_sends_direct_messages_past_the_per_sender_limit);
+
 async fn a_bot_posts_through_new_user_lockdowns_and_raids_but_not_a_full_lockdown(
     backend: Backend,
 ) {
     let w = world(backend).await;
-    defence(&w, "lockdown", json!({"duration": 3600, "new_users_since": 600})).await;
+    defence(
+        &w,
+        "lockdown",
+        json!({"duration": 3600, "new_users_since": 600}),
+    )
+    .await;
     let newcomer = w.c.user().await;
     assert_eq!(say(&newcomer, "let me in").await.status, 403);
     assert_eq!(say(&w.bot, "welcome all").await.status, 201);
@@ -153,9 +188,17 @@ async fn a_bot_posts_through_new_user_lockdowns_and_raids_but_not_a_full_lockdow
     )
     .await;
     let first = w.c.user().await;
-    assert_eq!(say(&first, "raid 1").await.status, 201, "the bot is no raider");
+    assert_eq!(
+        say(&first, "raid 1").await.status,
+        201,
+        "the bot is no raider"
+    );
     let second = w.c.user().await;
-    assert_eq!(say(&second, "raid 2").await.status, 403, "the raid is detected");
+    assert_eq!(
+        say(&second, "raid 2").await.status,
+        403,
+        "the raid is detected"
+    );
     assert_eq!(say(&w.c.user().await, "raid 3").await.status, 403);
     assert_eq!(say(&w.bot, "stay calm").await.status, 201);
 }
@@ -184,12 +227,7 @@ async fn room_details_list_the_bots_under_a_namespaced_key_and_change_nothing_el
         .await
         .json();
     assert!(before.get("sogs-rs").is_none(), "{before}");
-    let (bot, answer) = register(
-        &c,
-        &operator,
-        json!({"name": "greeter", "rooms": [TOKEN]}),
-    )
-    .await;
+    let (bot, answer) = register(&c, &operator, json!({"name": "greeter", "rooms": [TOKEN]})).await;
     let after = send(&reader, "GET", &format!("/room/{TOKEN}"), None)
         .await
         .json();
@@ -203,7 +241,11 @@ async fn room_details_list_the_bots_under_a_namespaced_key_and_change_nothing_el
         .map(|v| v.as_str().unwrap())
         .collect();
     assert_eq!(ids.len(), 3, "both 15 candidates and the 25 id: {ids:?}");
-    assert!(ids.contains(&bot.id().as_str()), "{ids:?} lacks {}", bot.id());
+    assert!(
+        ids.contains(&bot.id().as_str()),
+        "{ids:?} lacks {}",
+        bot.id()
+    );
     assert!(
         !ids.contains(&answer["session_id"].as_str().unwrap()),
         "the Account ID stays out of the room"
@@ -302,7 +344,13 @@ async fn a_bot_registered_as_moderator_moderates_its_rooms_until_that_is_taken_a
     assert_eq!(listed[0]["name"], "keeper");
     assert_eq!(listed[0]["moderator"], false);
     // Every change is in the audit log.
-    let audit = c.app.state.store.audit_log(&Default::default()).await.unwrap();
+    let audit = c
+        .app
+        .state
+        .store
+        .audit_log(&Default::default())
+        .await
+        .unwrap();
     for action in ["bot_add", "bot_update", "set_moderator"] {
         assert!(
             audit.iter().any(|e| e.action == action),
@@ -311,6 +359,53 @@ async fn a_bot_registered_as_moderator_moderates_its_rooms_until_that_is_taken_a
     }
 }
 both_backends!(a_bot_registered_as_moderator_moderates_its_rooms_until_that_is_taken_away);
+
+/// Several instances over PostgreSQL and Redis: a bot registered through one is listed,
+/// and spared, by another that had the room's details cached before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_registered_through_one_instance_is_known_to_another_at_once() {
+    let with_redis = |c: &mut sogs::config::Config| c.redis.url = crate::support::redis_url();
+    let c = Community::with_config(Backend::Postgres, with_redis).await;
+    let other = c.app.another_instance(with_redis).await;
+    other.assert_redis_used().await;
+    let operator = global_admin(&c).await;
+    let reader = other.user();
+    let before = send(&reader, "GET", &format!("/room/{TOKEN}/pollInfo/0"), None)
+        .await
+        .json();
+    assert!(before["details"].get("sogs-rs").is_none(), "{before}");
+    let slow = json!({"seconds": 600});
+    let res = send(
+        &operator,
+        "POST",
+        &format!("/sogs-rs/room/{TOKEN}/slowmode"),
+        Some(slow),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let (_, answer) = register(&c, &operator, json!({"name": "greeter", "rooms": [TOKEN]})).await;
+    let bot = other.client().with_user_seed(seed_of(&answer));
+    let seen = before["details"]["info_updates"].as_i64().unwrap();
+    let after = send(
+        &reader,
+        "GET",
+        &format!("/room/{TOKEN}/pollInfo/{seen}"),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(
+        after["details"]["sogs-rs"]["bots"][0]["name"], "greeter",
+        "{after}"
+    );
+    for text in ["one", "two"] {
+        assert_eq!(
+            say(&bot, text).await.status,
+            201,
+            "slow mode spares the bot"
+        );
+    }
+}
 
 async fn bot_requests_are_checked(backend: Backend) {
     let w = world(backend).await;
@@ -329,14 +424,32 @@ async fn bot_requests_are_checked(backend: Backend) {
         (json!([]), "JSON object"),
         (json!({"name": "x"}), "rooms"),
         (json!({"name": "x", "rooms": "lobby"}), "sequence"),
-        (json!({"name": "x", "rooms": [TOKEN], "extra": 1}), "unknown field"),
-        (json!({"name": "bad name", "rooms": [TOKEN]}), "invalid bot name"),
+        (
+            json!({"name": "x", "rooms": [TOKEN], "extra": 1}),
+            "unknown field",
+        ),
+        (
+            json!({"name": "bad name", "rooms": [TOKEN]}),
+            "invalid bot name",
+        ),
         (json!({"name": "x", "rooms": []}), "at least one room"),
         (json!({"name": "x", "rooms": ["nowhere"]}), "No room"),
-        (json!({"name": "x", "session_id": "05zz", "rooms": [TOKEN]}), "66 hex digits"),
-        (json!({"name": "x", "session_id": blinded, "rooms": [TOKEN]}), "Account ID"),
-        (json!({"name": "greeter", "rooms": [TOKEN]}), "already registered"),
-        (json!({"name": "x", "session_id": w.account, "rooms": [TOKEN]}), "already registered"),
+        (
+            json!({"name": "x", "session_id": "05zz", "rooms": [TOKEN]}),
+            "66 hex digits",
+        ),
+        (
+            json!({"name": "x", "session_id": blinded, "rooms": [TOKEN]}),
+            "Account ID",
+        ),
+        (
+            json!({"name": "greeter", "rooms": [TOKEN]}),
+            "already registered",
+        ),
+        (
+            json!({"name": "x", "session_id": w.account, "rooms": [TOKEN]}),
+            "already registered",
+        ),
     ] {
         let res = send(&w.operator, "POST", "/sogs-rs/bots", Some(body.clone())).await;
         assert_eq!(res.status, 400, "{body}: {}", res.text());
@@ -348,7 +461,13 @@ async fn bot_requests_are_checked(backend: Backend) {
         (json!({"add_rooms": ["nowhere"]}), 400),
         (json!({"add_rooms": [TOKEN], "remove_rooms": [TOKEN]}), 400),
     ] {
-        let res = send(&w.operator, "POST", "/sogs-rs/bots/greeter", Some(body.clone())).await;
+        let res = send(
+            &w.operator,
+            "POST",
+            "/sogs-rs/bots/greeter",
+            Some(body.clone()),
+        )
+        .await;
         assert_eq!(res.status, status, "{body}: {}", res.text());
     }
     let res = send(
@@ -359,7 +478,12 @@ async fn bot_requests_are_checked(backend: Backend) {
     )
     .await;
     assert_eq!(res.status, 404);
-    assert_eq!(send(&w.operator, "DELETE", "/sogs-rs/bots/nobody", None).await.status, 404);
+    assert_eq!(
+        send(&w.operator, "DELETE", "/sogs-rs/bots/nobody", None)
+            .await
+            .status,
+        404
+    );
     // Nothing was changed by any of it.
     let listed = send(&w.operator, "GET", "/sogs-rs/bots", None).await.json();
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
@@ -376,7 +500,15 @@ fn example_binary() -> PathBuf {
     let profile_dir = exe.parent().unwrap().parent().unwrap();
     let target_dir = profile_dir.parent().unwrap();
     let mut build = std::process::Command::new(env!("CARGO"));
-    build.args(["build", "--offline", "-q", "-p", "sogs-server", "--example", "greeter_bot"]);
+    build.args([
+        "build",
+        "--offline",
+        "-q",
+        "-p",
+        "sogs-server",
+        "--example",
+        "greeter_bot",
+    ]);
     build.arg("--target-dir").arg(target_dir);
     build.current_dir(env!("CARGO_MANIFEST_DIR"));
     if profile_dir.file_name().is_some_and(|n| n == "release") {
@@ -406,7 +538,14 @@ async fn the_example_bot_greets_a_newcomer_once_and_answers_ping(backend: Backen
     assert_eq!(say(&early, "before the bot").await.status, 201);
 
     let mut child = tokio::process::Command::new(&binary)
-        .args(["--url", &c.app.address, "--room", TOKEN, "--name", "Greeter"])
+        .args([
+            "--url",
+            &c.app.address,
+            "--room",
+            TOKEN,
+            "--name",
+            "Greeter",
+        ])
         .arg("--server-key")
         .arg(c.app.state.key.public_key().to_hex())
         .arg("--seed-file")
@@ -422,7 +561,10 @@ async fn the_example_bot_greets_a_newcomer_once_and_answers_ping(backend: Backen
         .expect("the bot starts")
         .unwrap()
         .unwrap();
-    assert!(ready.starts_with("greeter_bot: polling lobby as 15"), "{ready}");
+    assert!(
+        ready.starts_with("greeter_bot: polling lobby as 15"),
+        "{ready}"
+    );
 
     let alice = c.user().await;
     let hello = alice
@@ -444,17 +586,26 @@ async fn the_example_bot_greets_a_newcomer_once_and_answers_ping(backend: Backen
 
     let reader = c.user().await;
     let from_bot = || async {
-        let listed = send(&reader, "GET", &format!("/room/{TOKEN}/messages/recent"), None)
-            .await
-            .json();
+        let listed = send(
+            &reader,
+            "GET",
+            &format!("/room/{TOKEN}/messages/recent"),
+            None,
+        )
+        .await
+        .json();
         let said = listed
             .as_array()
             .unwrap()
             .iter()
             .filter_map(|m| {
                 let text = message_text(m)?;
-                (text.display_name.as_deref() == Some("Greeter"))
-                    .then(|| (m["session_id"].as_str().unwrap().to_string(), text.body.unwrap()))
+                (text.display_name.as_deref() == Some("Greeter")).then(|| {
+                    (
+                        m["session_id"].as_str().unwrap().to_string(),
+                        text.body.unwrap(),
+                    )
+                })
             })
             .collect::<Vec<_>>();
         said

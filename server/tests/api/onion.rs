@@ -687,14 +687,31 @@ fn bot_cases() -> Vec<Case> {
         Case::new("/sogs-rs/bots", Admin, "POST", "/sogs-rs/bots")
             .json(json!({"name": "greeter", "rooms": ["nowhere"]}))
             .answers(400),
-        Case::new("/sogs-rs/bots/{name}", Admin, "POST", "/sogs-rs/bots/nobody")
-            .json(json!({"moderator": true}))
-            .answers(404),
+        Case::new(
+            "/sogs-rs/bots/{name}",
+            Admin,
+            "POST",
+            "/sogs-rs/bots/nobody",
+        )
+        .json(json!({"moderator": true}))
+        .answers(404),
         Case::new("/sogs-rs/bots/{name}", User, "POST", "/sogs-rs/bots/nobody")
             .json(json!({"moderator": true}))
             .answers(403),
-        Case::new("/sogs-rs/bots/{name}", Admin, "DELETE", "/sogs-rs/bots/nobody").answers(404),
-        Case::new("/sogs-rs/bots/{name}", User, "DELETE", "/sogs-rs/bots/nobody").answers(403),
+        Case::new(
+            "/sogs-rs/bots/{name}",
+            Admin,
+            "DELETE",
+            "/sogs-rs/bots/nobody",
+        )
+        .answers(404),
+        Case::new(
+            "/sogs-rs/bots/{name}",
+            User,
+            "DELETE",
+            "/sogs-rs/bots/nobody",
+        )
+        .answers(403),
     ]
 }
 

@@ -123,13 +123,7 @@ async fn details(ctx: &Ctx<'_>, room: &Room, perms: &Permissions) -> Result<Room
     let moderators = ctx.state.store.room_moderators(room.id).await?;
     let pins = ctx.state.store.pinned_messages(room.id).await?;
     let bots = ctx.state.store.room_bots(room.id).await?;
-    let mut details = room_details(
-        room,
-        perms,
-        &moderators,
-        &pins,
-        active_users_cutoff(ctx),
-    );
+    let mut details = room_details(room, perms, &moderators, &pins, active_users_cutoff(ctx));
     details.extensions = extensions(&bots);
     Ok(details)
 }
