@@ -153,6 +153,13 @@ async fn a_bot_sends_direct_messages_past_the_per_sender_limit(backend: Backend)
                 .status
         }
     };
+    // Direct messages go to users the server has seen.
+    assert_eq!(
+        send(&bot, "GET", &format!("/room/{TOKEN}"), None)
+            .await
+            .status,
+        200
+    );
     assert_eq!(dm(&user, to(&bot)).await, 201);
     assert_eq!(dm(&user, to(&bot)).await, 429, "one a minute for users");
     for _ in 0..3 {
