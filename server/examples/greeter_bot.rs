@@ -21,7 +21,7 @@
 //! and new-user lockdowns in its rooms; unregistered it works too, as an ordinary user.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -68,7 +68,7 @@ fn replies(text: &str, display_name: Option<&str>, first_post: bool) -> Vec<Stri
     out
 }
 
-fn read_seed(path: &PathBuf) -> anyhow::Result<[u8; 32]> {
+fn read_seed(path: &Path) -> anyhow::Result<[u8; 32]> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the seed file {}", path.display()))?;
     let bytes = hex::decode(text.trim()).context("the seed file must hold hex digits")?;

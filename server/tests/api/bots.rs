@@ -601,7 +601,7 @@ async fn the_example_bot_greets_a_newcomer_once_and_answers_ping(backend: Backen
         )
         .await
         .json();
-        let said = listed
+        listed
             .as_array()
             .unwrap()
             .iter()
@@ -614,8 +614,7 @@ async fn the_example_bot_greets_a_newcomer_once_and_answers_ping(backend: Backen
                     )
                 })
             })
-            .collect::<Vec<_>>();
-        said
+            .collect::<Vec<_>>()
     };
     wait_until("the bot's greeting and pong", || async {
         from_bot().await.len() >= 2
