@@ -116,6 +116,9 @@ pub enum Command {
     /// Invite links for private rooms: create, list (with who redeemed them), revoke.
     #[command(subcommand)]
     Invite(crate::commands::invite::InviteCommand),
+    /// Bots: Session identities registered for rooms (add, update, remove, list).
+    #[command(subcommand)]
+    Bot(crate::commands::bot::BotCommand),
     /// Print a shell completion script (needs no configuration or database).
     #[command(
         after_help = "Example: sogs-admin completions bash > /etc/bash_completion.d/sogs-admin\n\

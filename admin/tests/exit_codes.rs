@@ -405,6 +405,69 @@ fn every_listing_prints_json_in_its_documented_shape() {
     assert!(admin_stdout(&dir, &["room", "show", "lobby"]).starts_with("Room lobby"));
 }
 
+/// `bot add|update|remove|list` from a real command line: exit 1 with the reason for bad
+/// flags and refused changes, and `--json` in its documented shape.
+#[test]
+fn bot_commands_exit_1_on_bad_input_and_list_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().join("data");
+    assert_eq!(admin(&dir, &["room", "add", "lobby"], "").0, 0);
+    for (args, says) in [
+        (&["bot", "add", "greeter"][..], "--room"),
+        (
+            &[
+                "bot",
+                "add",
+                "greeter",
+                "--room",
+                "lobby",
+                "--session-id",
+                "05abc",
+            ],
+            "05abc",
+        ),
+        (&["bot", "add", "greeter", "--room", "nowhere"], "nowhere"),
+        (
+            &["bot", "add", "bad name", "--room", "lobby"],
+            "invalid bot name",
+        ),
+        (
+            &["bot", "update", "greeter", "--moderator", "--no-moderator"],
+            "cannot be used",
+        ),
+        (&["bot", "remove", "nobody"], "no bot named"),
+        (&["bot", "remove"], "NAME"),
+    ] {
+        let (code, err) = admin(&dir, args, "");
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let added = json(&dir, &["bot", "add", "greeter", "--room", "lobby"]);
+    assert_eq!(
+        keys(&added),
+        [
+            "created",
+            "moderator",
+            "name",
+            "rooms",
+            "seed",
+            "session_id"
+        ]
+    );
+    assert_eq!(added["rooms"], serde_json::json!(["lobby"]));
+    let (code, err) = admin(&dir, &["bot", "add", "greeter", "--room", "lobby"], "");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("already registered"), "{err}");
+    let listed = json(&dir, &["bot", "list"]);
+    assert_eq!(
+        keys(&listed[0]),
+        ["created", "moderator", "name", "rooms", "session_id"]
+    );
+    assert_eq!(listed[0]["session_id"], added["session_id"]);
+    assert_eq!(admin(&dir, &["bot", "remove", "greeter"], "").0, 0);
+    assert_eq!(json(&dir, &["bot", "list"]), serde_json::json!([]));
+}
+
 /// `completions bash|zsh|fish` print scripts that know every subcommand; the bash one is
 /// valid bash. They need no configuration or database.
 #[test]

@@ -440,6 +440,18 @@ impl SogsClient {
         serde_json::json!({ "data": B64.encode(data), "signature": B64.encode(signature) })
     }
 
+    /// The body of `POST /room/…/message` for a text message as Session clients send one:
+    /// a padded `Content` protobuf carrying the text, the sender's display name and the
+    /// send time (milliseconds), signed. Unmodified clients show it like any other.
+    pub fn text_message_json(&self, text: &str, display_name: &str) -> Value {
+        let sent_ms = u64::try_from(self.timestamp()).unwrap_or(0) * 1000;
+        self.message_json(&crate::domain::filters::encode_message(
+            text,
+            sent_ms,
+            display_name,
+        ))
+    }
+
     /// The body of `POST /inbox/{recipient}`: `message` encrypted for `recipient` in the
     /// spec's recommended format (§5.7, [`direct_message`]). Needs a blinded user created
     /// from a seed, blinded like `recipient` (the server stores the signing id as sender).
@@ -475,6 +487,14 @@ impl SogsClient {
             .ok_or(DmError::Unsupported)?;
         Ok((identity, own_id))
     }
+}
+
+/// The text and the sender's display name of a message as `GET /room/…/messages…` lists
+/// it (`data` is base64 of the padded Session message); `None` for a deleted message or
+/// one that is not a Session text message.
+pub fn message_text(listed: &Value) -> Option<crate::domain::filters::MessageText> {
+    let data = B64.decode(listed.get("data")?.as_str()?).ok()?;
+    crate::domain::filters::parse_message(crate::domain::padding::unpad(&data))
 }
 
 async fn read_response(res: reqwest::Response) -> Result<ClientResponse, ClientError> {
@@ -585,6 +605,18 @@ mod tests {
             client.onion_v3_body(&binary, EncType::Aes256Gcm),
             Err(ClientError::V3Body)
         ));
+    }
+
+    #[test]
+    fn a_text_message_reads_back_with_its_text_and_display_name() {
+        let client =
+            SogsClient::new("http://x", ServerKey::generate().public_key()).with_random_user();
+        let body = client.text_message_json("welcome, Alice", "Greeter");
+        let text = message_text(&body).unwrap();
+        assert_eq!(text.body.as_deref(), Some("welcome, Alice"));
+        assert_eq!(text.display_name.as_deref(), Some("Greeter"));
+        assert!(message_text(&serde_json::json!({"data": null})).is_none());
+        assert!(message_text(&serde_json::json!({"data": "!!"})).is_none());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod antiraid;
 mod audit;
 mod ban;
+pub mod bot;
 pub mod captcha;
 #[cfg(test)]
 mod end_to_end;
@@ -384,6 +385,7 @@ pub async fn run_with_config_as(
         Command::Retention(args) => retention::run(&ctx, &args, out).await,
         Command::Webhook(cmd) => webhook::run(&ctx, cmd, out).await,
         Command::Invite(cmd) => invite::run(&ctx, cmd, out).await,
+        Command::Bot(cmd) => bot::run(&ctx, cmd, out).await,
     }
 }
 

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use serde_json::json;
+use sogs::actions::Actor;
 use sogs::crypto::keys::SessionId;
 use sogs::store::{ModeratorRole, RoomModerator};
 
@@ -53,8 +54,27 @@ async fn set(
         Some(token) => Some(ctx.room(token).await?),
         None => None,
     };
-    let target = ctx.target(sid).await?;
     let role = appoint.then(|| role(room.is_some()));
+    if let Some(room) = &room {
+        // A room's moderators change through the one action every door uses.
+        let key = ctx.server_key()?;
+        let svc = ctx.services(&key);
+        let (target, _) =
+            sogs::actions::moderators::set_room_moderator(&svc, &Actor::Server, room, sid, role)
+                .await
+                .map_err(super::refused)?;
+        say(
+            out,
+            format!(
+                "{} is now {} in {}",
+                target.session_id,
+                rank_name(role),
+                room.token
+            ),
+        );
+        return Ok(());
+    }
+    let target = ctx.target(sid).await?;
     let mut users = vec![target.id];
     if !appoint {
         // A 05 id may name both its blinded user and a 05 row that held rights before
@@ -67,28 +87,14 @@ async fn set(
         users.extend(unblinded.map(|u| u.id).filter(|&id| id != target.id));
     }
     for user in users {
-        match &room {
-            Some(room) => {
-                ctx.store
-                    .set_room_moderator(room.id, user, role)
-                    .await
-                    .map_err(failed)?;
-            }
-            None => {
-                ctx.store
-                    .set_global_moderator(user, role)
-                    .await
-                    .map_err(failed)?;
-            }
-        }
+        ctx.store
+            .set_global_moderator(user, role)
+            .await
+            .map_err(failed)?;
     }
-    let rank = match role {
-        None => "member",
-        Some(r) if r.admin => "admin",
-        Some(_) => "moderator",
-    };
+    let rank = rank_name(role);
     ctx.record(
-        room.as_ref().map(|r| r.token.as_str()),
+        None,
         Some(&target.session_id),
         "set_moderator",
         json!({
@@ -98,9 +104,19 @@ async fn set(
         }),
     )
     .await?;
-    let place = room.map_or_else(|| "server-wide".to_string(), |r| format!("in {}", r.token));
-    say(out, format!("{} is now {rank} {place}", target.session_id));
+    say(
+        out,
+        format!("{} is now {rank} server-wide", target.session_id),
+    );
     Ok(())
+}
+
+fn rank_name(role: Option<ModeratorRole>) -> &'static str {
+    match role {
+        None => "member",
+        Some(r) if r.admin => "admin",
+        Some(_) => "moderator",
+    }
 }
 
 /// `moderator list [--room TOKEN]`.

@@ -17,7 +17,11 @@
 //!    behind a `Mutex`, or read shared counters through `env.cluster`/`env.store`):
 //!    `name()` is the metrics label; `check()` gets the [`Env`] and the [`Submission`]
 //!    and returns a [`Decision`]. Check `sub.attempt` first and `Allow` what the stage
-//!    does not judge. Moderators are usually exempt: `sub.perms.moderator`.
+//!    does not judge. Moderators are usually exempt: `sub.perms.moderator`; registered
+//!    bots (`sub.facts.bot`) are exempt from the automatic defences aimed at users by
+//!    volume or newness (rate limits, slow mode, probation, new-user lockdowns, raid and
+//!    flood detection), never from a moderator's decisions (bans, timeouts, a full
+//!    lockdown, media rules, hash bans) nor from the content filters.
 //! 3. Optionally implement [`Stage::admitted`] to record an accepted submission (flood
 //!    windows); it runs after the write, with the stored message id for posts.
 //! 4. Add it to the list in [`Admission::standard`] at the place its cost and meaning
@@ -99,11 +103,13 @@ pub struct Facts {
     pub restrictions: UserRestrictions,
     /// The media the submission carries: links in its text, kinds of its attachments.
     pub media: MediaUse,
+    /// Whether the sender is a bot the operator registered in this room.
+    pub bot: bool,
 }
 
 impl Facts {
-    /// Gathers the facts for a submission: three small indexed reads (policy, first-seen
-    /// with its insert on a first post, restrictions).
+    /// Gathers the facts for a submission: four small indexed reads (policy, first-seen
+    /// with its insert on a first post, restrictions, whether the sender is a bot here).
     pub async fn gather(
         env: &Env<'_>,
         room: &Room,
@@ -117,6 +123,7 @@ impl Facts {
         let policy = effective(&store.room_policy(room.id).await?, env.config);
         let first_seen_in_room = store.note_first_seen(room.id, sender.id, now).await?;
         let restrictions = store.user_restrictions(room.id, sender.id).await?;
+        let bot = store.is_bot_in_room(&sender.session_id, room.id).await?;
         let mut media = MediaUse::default();
         if let Some(text) = text {
             media.links = text.body.as_deref().is_some_and(contains_link);
@@ -143,6 +150,7 @@ impl Facts {
             first_seen_on_server: sender.created,
             restrictions,
             media,
+            bot,
         })
     }
 }
@@ -295,7 +303,8 @@ impl Stage for TimeoutStage {
     }
 }
 
-/// Lockdown: read-only for non-moderators (or for users first seen after the cut-off).
+/// Lockdown: read-only for non-moderators (or for users first seen after the cut-off; the
+/// room's bots are never new users, a full lockdown holds them too).
 struct LockdownStage;
 
 impl Stage for LockdownStage {
@@ -309,8 +318,12 @@ impl Stage for LockdownStage {
         sub: &'a Submission<'a>,
     ) -> BoxFuture<'a, Result<Decision, ActionError>> {
         Box::pin(async move {
+            let lockdown = sub.facts.policy.active_lockdown(sub.now);
+            if sub.facts.bot && lockdown.is_some_and(|l| l.first_seen_after.is_some()) {
+                return Ok(Decision::Allow);
+            }
             decided(rules::lockdown(
-                sub.facts.policy.active_lockdown(sub.now),
+                lockdown,
                 sub.perms,
                 sub.facts.first_seen_in_room,
                 sub.now,
@@ -337,6 +350,7 @@ impl Stage for ProbationStage {
             let facts = sub.facts;
             let probation = facts.policy.probation;
             if sub.perms.moderator
+                || sub.facts.bot
                 || !probation.applies(
                     facts.first_seen_in_room,
                     facts.first_seen_on_server,
@@ -388,7 +402,7 @@ impl Stage for ProbationStage {
     }
 }
 
-/// Slow mode: one post per N seconds per user; moderators exempt.
+/// Slow mode: one post per N seconds per user; moderators and the room's bots exempt.
 struct SlowModeStage;
 
 impl Stage for SlowModeStage {
@@ -403,7 +417,7 @@ impl Stage for SlowModeStage {
     ) -> BoxFuture<'a, Result<Decision, ActionError>> {
         Box::pin(async move {
             let secs = sub.facts.policy.slowmode_secs;
-            if sub.attempt != Attempt::Post || secs <= 0.0 || sub.perms.moderator {
+            if sub.attempt != Attempt::Post || secs <= 0.0 || sub.perms.moderator || sub.facts.bot {
                 return Ok(Decision::Allow);
             }
             // The store is shared by every instance, so the window is too. A post made
@@ -423,7 +437,8 @@ impl Stage for SlowModeStage {
     }
 }
 
-/// The per-user post rate limit (spec §6.4; the room's own limit, else the server's).
+/// The per-user post rate limit (spec §6.4; the room's own limit, else the server's); the
+/// room's bots are exempt.
 struct RateLimitStage;
 
 impl Stage for RateLimitStage {
@@ -437,7 +452,7 @@ impl Stage for RateLimitStage {
         sub: &'a Submission<'a>,
     ) -> BoxFuture<'a, Result<Decision, ActionError>> {
         Box::pin(async move {
-            if sub.attempt != Attempt::Post {
+            if sub.attempt != Attempt::Post || sub.facts.bot {
                 return Ok(Decision::Allow);
             }
             let rooms = &env.config.rooms;
@@ -516,6 +531,7 @@ impl Stage for RaidStage {
             if sub.attempt != Attempt::Post
                 || !rule.enabled()
                 || sub.perms.moderator
+                || sub.facts.bot
                 || sub.whisper
                 || !new_user
                 || sub.facts.policy.active_lockdown(sub.now).is_some()

@@ -165,9 +165,10 @@ impl FloodStage {
         else {
             return Ok(Decision::Allow);
         };
-        // Observed above (their copies count against newcomers), but never refused.
+        // Observed above (their copies count against newcomers), but never refused: the
+        // room's established users and its bots.
         let spare = settings.flood_spare_established_secs;
-        if spare > 0.0 && sub.now - sub.facts.first_seen_in_room >= spare {
+        if sub.facts.bot || (spare > 0.0 && sub.now - sub.facts.first_seen_in_room >= spare) {
             return Ok(Decision::Allow);
         }
         self.flagged(env, sub, &flood).await?;

@@ -16,18 +16,20 @@
 //! ([`admission`]) before the write and turns moderators' room commands into actions.
 
 pub mod admission;
+pub mod bots;
 pub mod captcha;
 pub mod commands;
 pub mod detectors;
 pub mod hash_bans;
 pub mod invites;
 pub mod moderation;
+pub mod moderators;
 pub mod notify;
 pub mod policy;
 pub mod post;
 pub mod reports;
-pub mod server_dm;
 pub mod retention;
+pub mod server_dm;
 pub mod webhooks;
 
 use futures::future::BoxFuture;

@@ -1,6 +1,7 @@
 //! Pure business rules, free of HTTP and SQL.
 
 pub mod admission;
+pub mod bot;
 pub mod captcha;
 pub mod filename;
 pub mod filters;

@@ -19,6 +19,7 @@
 
 mod audit;
 mod blinding;
+pub mod bots;
 mod captcha;
 mod cleanup;
 mod error;

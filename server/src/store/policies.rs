@@ -442,7 +442,7 @@ impl Store {
     }
 
     /// How many distinct users first seen in the room after `first_seen_after` posted
-    /// there at or after `since`.
+    /// there at or after `since`; the room's registered bots are no raiders and never count.
     pub async fn count_new_posters(
         &self,
         room: i64,
@@ -451,7 +451,9 @@ impl Store {
     ) -> StoreResult<i64> {
         const SQL: &str = "SELECT COUNT(DISTINCT m.user_id) FROM messages m \
              JOIN room_first_seen f ON f.room = m.room AND f.user_id = m.user_id \
-             WHERE m.room = $1 AND m.posted >= $2 AND f.first_seen > $3";
+             WHERE m.room = $1 AND m.posted >= $2 AND f.first_seen > $3 \
+             AND NOT EXISTS (SELECT 1 FROM users u JOIN bot_ids i ON i.session_id = u.session_id \
+             JOIN bot_rooms b ON b.bot = i.bot AND b.room = m.room WHERE u.id = m.user_id)";
         with_pool!(self, |pool| {
             Ok(sqlx::query_scalar::<_, i64>(SQL)
                 .bind(room)

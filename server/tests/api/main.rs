@@ -12,6 +12,7 @@ mod active_users;
 mod antiraid;
 mod audit;
 mod auth;
+mod bots;
 mod captcha;
 mod cluster;
 mod community;

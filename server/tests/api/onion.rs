@@ -47,6 +47,8 @@ enum Who {
     Anonymous,
     User,
     Admin,
+    /// A global admin (the bot routes).
+    Operator,
 }
 
 /// Something made anew before each send of a case (so that every transport meets the same
@@ -142,6 +144,7 @@ struct World {
     anonymous: SogsClient,
     user: SogsClient,
     admin: SogsClient,
+    operator: SogsClient,
     peer: SogsClient,
     message: i64,
     file: i64,
@@ -153,6 +156,21 @@ impl World {
         let anonymous = c.anonymous();
         let user = c.user().await;
         let admin = c.admin().await;
+        let operator = c.user().await;
+        let operator_row = c.known(&operator).await;
+        c.app
+            .state
+            .store
+            .set_global_moderator(
+                operator_row.id,
+                Some(sogs::store::ModeratorRole {
+                    admin: true,
+                    visible: false,
+                }),
+            )
+            .await
+            .unwrap();
+        c.changed();
         let peer = c.user().await;
         let message = id_of(&c.post(&admin, b"the first message").await);
         c.react(&user, message, "👍").await;
@@ -178,6 +196,7 @@ impl World {
             anonymous,
             user,
             admin,
+            operator,
             peer,
             message,
             file,
@@ -189,6 +208,7 @@ impl World {
             Who::Anonymous => &self.anonymous,
             Who::User => &self.user,
             Who::Admin => &self.admin,
+            Who::Operator => &self.operator,
         }
     }
 
@@ -642,7 +662,57 @@ fn cases(w: &World) -> Vec<Case> {
     ]
     .into_iter()
     .chain(defence_cases(&peer.to_string()))
+    .chain(bot_cases())
     .collect()
+}
+
+/// The bot routes (global admins only): a listing, and refusals that change nothing, so
+/// every transport meets the same state. Their effects are tested in `bots.rs`.
+fn bot_cases() -> Vec<Case> {
+    use Who::{Anonymous, Operator as Admin, User};
+    let t = crate::community::TOKEN;
+    vec![
+        Case::new("/sogs-rs/bots", Admin, "GET", "/sogs-rs/bots"),
+        Case::new("/sogs-rs/bots", User, "GET", "/sogs-rs/bots").answers(403),
+        Case::new("/sogs-rs/bots", Anonymous, "GET", "/sogs-rs/bots").answers(401),
+        Case::new("/sogs-rs/bots", User, "POST", "/sogs-rs/bots")
+            .json(json!({"name": "greeter", "rooms": [t]}))
+            .answers(403),
+        Case::new("/sogs-rs/bots", Admin, "POST", "/sogs-rs/bots")
+            .json(json!([]))
+            .answers(400),
+        Case::new("/sogs-rs/bots", Admin, "POST", "/sogs-rs/bots")
+            .json(json!({"name": "bad name", "rooms": [t]}))
+            .answers(400),
+        Case::new("/sogs-rs/bots", Admin, "POST", "/sogs-rs/bots")
+            .json(json!({"name": "greeter", "rooms": ["nowhere"]}))
+            .answers(400),
+        Case::new(
+            "/sogs-rs/bots/{name}",
+            Admin,
+            "POST",
+            "/sogs-rs/bots/nobody",
+        )
+        .json(json!({"moderator": true}))
+        .answers(404),
+        Case::new("/sogs-rs/bots/{name}", User, "POST", "/sogs-rs/bots/nobody")
+            .json(json!({"moderator": true}))
+            .answers(403),
+        Case::new(
+            "/sogs-rs/bots/{name}",
+            Admin,
+            "DELETE",
+            "/sogs-rs/bots/nobody",
+        )
+        .answers(404),
+        Case::new(
+            "/sogs-rs/bots/{name}",
+            User,
+            "DELETE",
+            "/sogs-rs/bots/nobody",
+        )
+        .answers(403),
+    ]
 }
 
 /// The room-defence routes (`/sogs-rs/…`), as a member who is no moderator or an anonymous

@@ -123,7 +123,8 @@ pub async fn post_inbox(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let now = ctx.now();
     let config = &ctx.state.config.rooms;
     let limit = RateLimit::direct_messages(config.dm_rate_limit);
-    if !limit.unlimited() {
+    // Registered bots answer many people; they are exempt, as from room rate limits.
+    if !limit.unlimited() && !store.is_bot(&sender.user.session_id).await? {
         let recent = store
             .count_recent_direct_messages(
                 sender.user.id,

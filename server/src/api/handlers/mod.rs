@@ -4,6 +4,7 @@
 pub mod antiraid;
 pub mod audit;
 pub mod batch;
+pub mod bots;
 pub mod capabilities;
 pub mod captcha;
 pub mod detectors;

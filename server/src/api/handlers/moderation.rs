@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::actions::{Actor, Door, moderation};
+use crate::actions::{Actor, Door, moderation, moderators};
 use crate::api::auth::AuthedUser;
 use crate::api::context::Ctx;
 use crate::api::error::ApiError;
@@ -66,6 +66,7 @@ pub async fn set_moderator(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         let rooms =
             rooms_in_scope(ctx, caller, &request.scope, may_appoint_in_room, "admin").await?;
         let target = resolve_target(ctx, &sid).await?;
+        let svc = ctx.state.services(ctx.now(), Door::Api);
         for (room, _) in &rooms {
             let current = store.permission_override(room.id, target.id).await?;
             let (rank, visible) = current.map_or((Rank::Member, true), |o| {
@@ -77,17 +78,15 @@ pub async fn set_moderator(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             } else {
                 visible
             };
-            let updates = store
-                .set_room_moderator(room.id, target.id, role(rank, visible))
-                .await?;
-            audit(
-                ctx,
-                Some(room),
-                &target,
-                "set_moderator",
-                rank_details(rank, visible, &sid),
+            // The one action `sogs-admin` and bots use too.
+            let (_, updates) = moderators::set_room_moderator(
+                &svc,
+                &Actor::User(caller.user.clone()),
+                room,
+                &sid,
+                role(rank, visible),
             )
-            .await;
+            .await?;
             info_updates.insert(room.token.clone(), updates);
         }
     }

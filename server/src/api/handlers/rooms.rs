@@ -7,7 +7,9 @@ use serde_json::json;
 use crate::api::context::Ctx;
 use crate::api::error::ApiError;
 use crate::api::request::ApiResponse;
-use crate::api::views::room::{RoomDetails, parse_room_update, poll_info, room_details};
+use crate::api::views::room::{
+    RoomDetails, extensions, parse_room_update, poll_info, room_details,
+};
 use crate::domain::{Need, Permissions};
 use crate::store::{Room, RoomPermissions, StoreError};
 
@@ -116,17 +118,14 @@ fn anonymous(room: &Room) -> Permissions {
     )
 }
 
-/// The room object for a requester with `perms`: reads the moderators and pins.
+/// The room object for a requester with `perms`: reads the moderators, pins and bots.
 async fn details(ctx: &Ctx<'_>, room: &Room, perms: &Permissions) -> Result<RoomDetails, ApiError> {
     let moderators = ctx.state.store.room_moderators(room.id).await?;
     let pins = ctx.state.store.pinned_messages(room.id).await?;
-    Ok(room_details(
-        room,
-        perms,
-        &moderators,
-        &pins,
-        active_users_cutoff(ctx),
-    ))
+    let bots = ctx.state.store.room_bots(room.id).await?;
+    let mut details = room_details(room, perms, &moderators, &pins, active_users_cutoff(ctx));
+    details.extensions = extensions(&bots);
+    Ok(details)
 }
 
 /// The activity window behind `active_users`, in whole seconds.

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::{Need, Permissions};
+use crate::store::bots::RoomBot;
 use crate::store::{PinnedMessage, Room, RoomModerator, RoomUpdate};
 
 use super::{InvalidBody, flag};
@@ -40,6 +41,39 @@ pub struct RoomDetails {
     pub upload: bool,
     #[serde(flatten)]
     pub roles: RequesterRoles,
+    /// This server's additions, under one namespaced key that Session clients skip (each
+    /// decodes the keys it knows: Android with `ignoreUnknownKeys`, iOS with `Codable`,
+    /// the desktop by picking named keys). Absent when there is nothing to add, so a room
+    /// object is otherwise exactly what it always was.
+    #[serde(rename = "sogs-rs", skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<RoomExtensions>,
+}
+
+/// What `"sogs-rs"` holds in the room object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomExtensions {
+    /// The room's registered bots, so clients that look can mark their messages.
+    pub bots: Vec<BotView>,
+}
+
+/// A bot in the room object: its name and every blinded id it may post under here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BotView {
+    pub name: String,
+    pub ids: Vec<String>,
+}
+
+/// The `"sogs-rs"` entry for a room with these bots; `None` for a room without any.
+pub fn extensions(bots: &[RoomBot]) -> Option<RoomExtensions> {
+    (!bots.is_empty()).then(|| RoomExtensions {
+        bots: bots
+            .iter()
+            .map(|b| BotView {
+                name: b.name.clone(),
+                ids: b.ids.clone(),
+            })
+            .collect(),
+    })
 }
 
 /// One pinned message in the room object.
@@ -188,6 +222,7 @@ pub fn room_details(
         write: perms.allows(Need::WRITE),
         upload: perms.effective_upload(),
         roles: requester_roles(room, perms),
+        extensions: None,
     }
 }
 
@@ -484,6 +519,26 @@ mod tests {
         assert_eq!(long["details"]["token"], json!("lobby"));
         assert_eq!(long["moderator"], json!(true));
         assert_eq!(long["default_write"], json!(false));
+    }
+
+    #[test]
+    fn bots_appear_under_one_namespaced_key_after_every_other_key_unchanged() {
+        let room = room();
+        let plain = serde_json::to_value(room_details(&room, &moderator(), &[], &[], 1)).unwrap();
+        assert!(plain.get("sogs-rs").is_none(), "no bots, no key");
+        assert_eq!(extensions(&[]), None);
+        let mut details = room_details(&room, &moderator(), &[], &[], 1);
+        details.extensions = extensions(&[RoomBot {
+            name: "greeter".into(),
+            ids: vec!["15aa".into(), "25bb".into()],
+        }]);
+        let mut with = serde_json::to_value(&details).unwrap();
+        assert_eq!(
+            with["sogs-rs"],
+            json!({"bots": [{"name": "greeter", "ids": ["15aa", "25bb"]}]})
+        );
+        with.as_object_mut().unwrap().remove("sogs-rs");
+        assert_eq!(with, plain, "every other key as it was");
     }
 
     #[test]
