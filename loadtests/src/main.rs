@@ -144,7 +144,8 @@ enum Scenario {
     },
     /// The standard matrix against servers it starts itself (this one on SQLite, on
     /// PostgreSQL + Redis with 1–3 instances, PySOGS under uwsgi when set up), written as a
-    /// self-contained HTML report with SVG plots, JSON and CSV. About ten minutes.
+    /// self-contained HTML report with SVG plots, JSON and CSV. About 15–25 minutes (the
+    /// rooms of 1 M messages, the raids and the equal-rate points can each be left out).
     #[command(after_help = "Example: sogs-loadtest report --out report \\
                             --postgres-url postgres://root@127.0.0.1:5432/postgres \\
                             --pysogs ../shared/tools/pysogs")]

@@ -151,13 +151,13 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
     let filled: Vec<(&str, u64)> = big.iter().map(|(t, n)| (t.as_str(), *n)).collect();
     let s = server_with(|_| {}, &filled).await;
     // The raid's two servers: defences on (the defaults) and off; posts not rate-limited,
-    // and regulars established after a second instead of ten minutes.
+    // and regulars established after half a second instead of ten minutes.
     let raid_server = |detection: bool| {
         server_with(
             move |c| {
                 c.rooms.post_rate_limit = 0;
-                c.antiraid.raid_new_user_secs = 1.0;
-                c.detectors.flood_spare_established_secs = 1.0;
+                c.antiraid.raid_new_user_secs = 0.5;
+                c.detectors.flood_spare_established_secs = 0.5;
                 if !detection {
                     c.antiraid.raid_new_posters = 0;
                     c.detectors.flood_enabled = false;
@@ -176,7 +176,7 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
             base: server.base.clone(),
             server_pk: server.server_pk,
             room: RAID_ROOM.into(),
-            settle: Duration::from_millis(1500),
+            settle: Duration::from_secs(1),
         })
         .collect();
     let system = System {
@@ -212,7 +212,7 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
             span: Duration::from_secs(1),
             poll_every: Duration::from_millis(200),
             post_every: Duration::from_millis(400),
-            tail: Duration::from_millis(1500),
+            tail: Duration::from_secs(1),
         }),
         mixed_secs: 0.3,
         mixed_users: 5,
@@ -359,6 +359,17 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
         assert!(
             summary.contains(row),
             "the summary lacks {row:?}:\n{summary}"
+        );
+    }
+    let markdown = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    for needle in [
+        "| Raid: regulars' posts refused",
+        "Notes:",
+        "room filled1000 filled",
+    ] {
+        assert!(
+            markdown.contains(needle),
+            "summary.md lacks {needle:?}:\n{markdown}"
         );
     }
 }

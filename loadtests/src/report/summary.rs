@@ -495,6 +495,12 @@ pub fn markdown(r: &Results, rows: &[Row]) -> String {
             row.scenario, row.ours, row.pysogs, row.ratio
         ));
     }
+    if !r.notes.is_empty() {
+        out.push_str("\nNotes:\n");
+        for n in &r.notes {
+            out.push_str(&format!("- {n}\n"));
+        }
+    }
     if !r.pysogs_cannot.is_empty() {
         out.push_str("\nPySOGS could not:\n");
         for c in &r.pysogs_cannot {
