@@ -362,10 +362,13 @@ fn raid_rows(r: &Results, not_run: &str, rows: &mut Vec<Row>) {
             scenario: "Raid: time from its start to the automatic lockdown".into(),
             ours: match on.lockdown_after_secs {
                 Some(s) => format!("{s:.1} s"),
-                None if on.raid_accepted * 100 < on.raiders.max(1) => {
-                    "not needed (the flood detector refused the copies)".into()
-                }
-                None => "never".into(),
+                None => match on.raid_refused.iter().find(|(status, _)| *status == 403) {
+                    Some((_, n)) => format!(
+                        "none needed: the flood detector refused {} copies",
+                        group_thousands(*n as i64)
+                    ),
+                    None => "never".into(),
+                },
             },
             pysogs: if theirs.is_some() {
                 "no defence".into()
