@@ -144,7 +144,7 @@ enum Scenario {
     },
     /// The standard matrix against servers it starts itself (this one on SQLite, on
     /// PostgreSQL + Redis with 1–3 instances, PySOGS under uwsgi when set up), written as a
-    /// self-contained HTML report with SVG plots, JSON and CSV. About 15–25 minutes (the
+    /// self-contained HTML report with SVG plots, JSON and CSV. About 15–20 minutes (the
     /// rooms of 1 M messages, the raids and the equal-rate points can each be left out).
     #[command(after_help = "Example: sogs-loadtest report --out report \\
                             --postgres-url postgres://root@127.0.0.1:5432/postgres \\
@@ -194,7 +194,7 @@ enum Scenario {
         #[arg(long)]
         no_equal_rates: bool,
         /// Rooms filled with this many messages (on SQLite and PySOGS) on which polls and
-        /// joins are measured. Filling 1,000,000 takes a few minutes.
+        /// joins are measured. Filling 1,000,000 takes a minute or a few.
         #[arg(long, value_delimiter = ',', default_value = "1000,1000000",
               value_parser = clap::value_parser!(u64).range(1..))]
         big_rooms: Vec<u64>,

@@ -127,7 +127,8 @@ async fn post_visible_and_fill_measure_a_real_server() {
     let filled = fill::run(&fill::FillOptions {
         database_url: s.database_url.clone(),
         room: "big".into(),
-        messages: 50,
+        // More than one transaction's batch per worker.
+        messages: 2_500,
         users: 3,
         concurrency: 2,
     })
@@ -136,8 +137,8 @@ async fn post_visible_and_fill_measure_a_real_server() {
     assert!(filled > Duration::ZERO);
     let store = sogs::store::Store::connect(&s.database_url).await.unwrap();
     let big = store.room_by_token("big").await.unwrap().unwrap();
-    assert_eq!(store.count_room_messages(big.id).await.unwrap(), 50);
-    assert_eq!(big.message_sequence, 50);
+    assert_eq!(store.count_room_messages(big.id).await.unwrap(), 2_500);
+    assert_eq!(big.message_sequence, 2_500);
     (s.stop)();
 }
 
