@@ -17,6 +17,7 @@ pub mod html;
 pub mod launch;
 pub mod machine;
 pub mod plots;
+pub mod pysogs_fill;
 pub mod raid;
 pub mod results;
 pub mod run;
