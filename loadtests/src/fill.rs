@@ -7,6 +7,9 @@ use anyhow::Context;
 use sogs::clock::Clock;
 use sogs::store::{NewMessage, Store};
 
+/// Messages stored per transaction.
+const BATCH: usize = 1_000;
+
 #[derive(Debug, Clone)]
 pub struct FillOptions {
     pub database_url: String,
@@ -49,20 +52,23 @@ pub async fn run(options: &FillOptions) -> anyhow::Result<Duration> {
         tasks.push(tokio::spawn(async move {
             let data = vec![0x42u8; 120];
             let signature = [0x17u8; 64];
-            let mut i = w;
-            while i < total {
-                let new = NewMessage {
-                    room: room_id,
-                    author: authors[(i as usize) % authors.len()],
-                    data: &data,
-                    data_size: 120,
-                    signature: &signature,
-                    whisper_to: None,
-                    whisper_mods: false,
-                    filtered: false,
-                };
-                store.post_message(&new, Clock::system().now()).await?;
-                i += workers;
+            // Worker w adds messages w, w + workers, …, a transaction per BATCH of them.
+            let mine: Vec<u64> = (w..total).step_by(workers as usize).collect();
+            for chunk in mine.chunks(BATCH) {
+                let batch: Vec<NewMessage> = chunk
+                    .iter()
+                    .map(|&i| NewMessage {
+                        room: room_id,
+                        author: authors[(i as usize) % authors.len()],
+                        data: &data,
+                        data_size: 120,
+                        signature: &signature,
+                        whisper_to: None,
+                        whisper_mods: false,
+                        filtered: false,
+                    })
+                    .collect();
+                store.fill_messages(&batch, Clock::system().now()).await?;
             }
             anyhow::Ok(())
         }));

@@ -144,7 +144,8 @@ enum Scenario {
     },
     /// The standard matrix against servers it starts itself (this one on SQLite, on
     /// PostgreSQL + Redis with 1–3 instances, PySOGS under uwsgi when set up), written as a
-    /// self-contained HTML report with SVG plots, JSON and CSV. About ten minutes.
+    /// self-contained HTML report with SVG plots, JSON and CSV. About 15–20 minutes (the
+    /// rooms of 1 M messages, the raids and the equal-rate points can each be left out).
     #[command(after_help = "Example: sogs-loadtest report --out report \\
                             --postgres-url postgres://root@127.0.0.1:5432/postgres \\
                             --pysogs ../shared/tools/pysogs")]
@@ -184,6 +185,33 @@ enum Scenario {
         /// Open-loop rates, as shares of each server's closed-loop peak.
         #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,0.75,0.9,1,1.2")]
         open_fractions: Vec<f64>,
+        /// Open-loop rates offered to every server alike (polls per second), so their
+        /// latencies compare at the same load.
+        #[arg(long, value_delimiter = ',', default_value = "50,100,150,200",
+              value_parser = positive_rate)]
+        open_rates: Vec<f64>,
+        /// Skip the open-loop points at equal rates.
+        #[arg(long)]
+        no_equal_rates: bool,
+        /// Rooms filled with this many messages (on SQLite and PySOGS) on which polls and
+        /// joins are measured. Filling 1,000,000 takes a minute or a few.
+        #[arg(long, value_delimiter = ',', default_value = "1000,1000000",
+              value_parser = clap::value_parser!(u64).range(1..))]
+        big_rooms: Vec<u64>,
+        /// Skip the polls on big rooms (and their filling).
+        #[arg(long)]
+        no_big_rooms: bool,
+        /// The raid: regular users, fresh IDs posting one copy each, and the seconds they
+        /// post within (run against two servers of ours, defences on and off, and PySOGS).
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+        raid_regulars: u64,
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+        raid_raiders: u64,
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        raid_secs: u64,
+        /// Skip the raid scenario (about two minutes).
+        #[arg(long)]
+        no_raid: bool,
         /// Seconds per step of the mixed load.
         #[arg(long, default_value_t = 4.0)]
         mixed_secs: f64,
@@ -280,6 +308,14 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             point_secs,
             open_secs,
             open_fractions,
+            open_rates,
+            no_equal_rates,
+            big_rooms,
+            no_big_rooms,
+            raid_regulars,
+            raid_raiders,
+            raid_secs,
+            no_raid,
             mixed_secs,
             p99_goal_ms,
             users,
@@ -290,6 +326,13 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             soak,
             update_benchmarks,
         } => {
+            let big_rooms = if no_big_rooms { Vec::new() } else { big_rooms };
+            let raid = (!no_raid).then(|| report::raid::RaidSize {
+                regulars: raid_regulars as usize,
+                raiders: raid_raiders as usize,
+                span: Duration::from_secs(raid_secs),
+                ..report::raid::RaidSize::default()
+            });
             let server_bin = match server_bin {
                 Some(path) => path,
                 None => std::env::current_exe()?.with_file_name("sogs-server"),
@@ -312,12 +355,21 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 pysogs_dir: pysogs,
                 rooms: vec!["lobby".into(), "general".into(), "offtopic".into()],
                 scratch: scratch.path().to_path_buf(),
+                big_rooms: big_rooms.clone(),
+                raid: raid.is_some(),
             };
             let options = report::ReportOptions {
                 concurrency,
                 point_secs,
                 open_secs,
                 open_fractions,
+                open_rates: if no_equal_rates {
+                    Vec::new()
+                } else {
+                    open_rates
+                },
+                big_rooms,
+                raid,
                 mixed_secs,
                 p99_goal_ms,
                 poll_users: users,
@@ -498,6 +550,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 settle: Duration::from_secs(settle_secs),
                 poll_every: Duration::from_millis(poll_ms),
                 post_every: Duration::from_secs(post_secs),
+                tail: Duration::from_secs(5),
             };
             println!(
                 "raid: {regulars} regulars (poll every {poll_ms} ms, post every {post_secs} s), \
@@ -538,6 +591,11 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 "regular post latency: {}",
                 r.regular_post_latency.latency_line()
             );
+            println!(
+                "regular poll latency: {} ({})",
+                r.regular_poll_latency.latency_line(),
+                r.regular_poll_latency.errors_line()
+            );
         }
         Scenario::Fill {
             database_url,
@@ -565,5 +623,85 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An arrival rate: a number of requests per second above zero.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{text:?}: a rate is a number of requests per second above 0"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod smoke_tests;
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Scenario};
+
+    fn report(args: &[&str]) -> Result<Scenario, clap::Error> {
+        let mut all = vec!["sogs-loadtest", "report", "--out", "r"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).map(|c| c.scenario)
+    }
+
+    #[test]
+    fn the_report_reads_its_new_scenarios_options() {
+        let Ok(Scenario::Report {
+            open_rates,
+            big_rooms,
+            raid_raiders,
+            no_raid,
+            ..
+        }) = report(&[
+            "--open-rates",
+            "25,75.5",
+            "--big-rooms",
+            "100,1000",
+            "--raid-raiders",
+            "300",
+            "--no-raid",
+        ])
+        else {
+            panic!("the options did not parse");
+        };
+        assert_eq!(open_rates, vec![25.0, 75.5]);
+        assert_eq!(big_rooms, vec![100, 1000]);
+        assert_eq!(raid_raiders, 300);
+        assert!(no_raid);
+        let Ok(Scenario::Report {
+            open_rates,
+            big_rooms,
+            ..
+        }) = report(&[])
+        else {
+            panic!("the defaults did not parse");
+        };
+        assert_eq!(open_rates, vec![50.0, 100.0, 150.0, 200.0]);
+        assert_eq!(big_rooms, vec![1_000, 1_000_000]);
+    }
+
+    #[test]
+    fn malformed_rates_sizes_and_raids_are_refused_with_a_reason() {
+        for args in [
+            &["--open-rates", "0"][..],
+            &["--open-rates=-5"],
+            &["--open-rates", "fast"],
+            &["--open-rates", "NaN"],
+            &["--big-rooms", "0"],
+            &["--big-rooms", "1k"],
+            &["--raid-raiders", "0"],
+            &["--raid-regulars=-1"],
+            &["--raid-secs", "0"],
+        ] {
+            let err = report(args)
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} parsed"));
+            let flag = args[0].split('=').next().unwrap_or_default();
+            assert!(err.to_string().contains(flag), "{args:?}: {err}");
+        }
+    }
+}

@@ -141,9 +141,20 @@ impl Poller {
 
     /// `n` signed (and sealed) polls, round-robin over users and instances.
     pub fn prepare(&self, n: usize, transport: Transport) -> anyhow::Result<Vec<Prepared>> {
+        self.prepare_batch(n, transport, &self.poll)
+    }
+
+    /// `n` signed (and sealed) `/batch` requests of `batch` (its sub-requests), by the same
+    /// users: for what clients ask other than the steady poll (a join's `recent`).
+    pub fn prepare_batch(
+        &self,
+        n: usize,
+        transport: Transport,
+        batch: &Value,
+    ) -> anyhow::Result<Vec<Prepared>> {
         load::prepare_parallel(n, |i| {
             let user = &self.users[i % self.users.len()];
-            let request = user.build_json("POST", "/batch", &self.poll);
+            let request = user.build_json("POST", "/batch", batch);
             Prepared::new(
                 user,
                 request,

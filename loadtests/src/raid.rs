@@ -37,6 +37,9 @@ pub struct RaidOptions {
     /// Each regular polls this often and posts every `post_every`.
     pub poll_every: Duration,
     pub post_every: Duration,
+    /// How long the regulars keep polling after the last raid post was answered (the raid's
+    /// posts they receive in that time still count as received).
+    pub tail: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -57,6 +60,8 @@ pub struct RaidReport {
     pub false_positives: usize,
     pub false_positive_reasons: Vec<String>,
     pub regular_post_latency: Tally,
+    /// The regulars' `messages/since` polls, timed (an honest reader's view of the raid).
+    pub regular_poll_latency: Tally,
     pub polls: usize,
 }
 
@@ -161,28 +166,43 @@ pub async fn run(options: &RaidOptions) -> anyhow::Result<RaidReport> {
     tokio::time::sleep(options.settle).await;
     let shared = Arc::new(Mutex::new(Shared::default()));
     let raid_start = Instant::now();
-    let end = raid_start + options.raid_span + Duration::from_secs(5);
+    // Set when every raid post has been answered: the regulars poll `tail` longer.
+    let raid_done: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
     // Regulars chat and poll until the raid is over.
     let mut tasks = Vec::new();
     for (i, regular) in regulars.into_iter().enumerate() {
         let shared = shared.clone();
         let options = options.clone();
         let messages = messages.clone();
+        let raid_done = raid_done.clone();
         tasks.push(tokio::spawn(async move {
+            let over = || {
+                raid_done
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_some_and(|done| Instant::now() >= done + options.tail)
+            };
             let mut tally = Tally::default();
+            let mut poll_tally = Tally::default();
             let mut sent = 0usize;
             let mut refused = Vec::new();
             let mut seqno = start_seqno;
             // Spread the regulars' schedules.
             let offset = options.post_every.mul_f64((i as f64 * 0.618).fract());
             let mut next_post = Instant::now() + offset;
-            while Instant::now() < end {
+            while !over() {
+                let asked = Instant::now();
                 let res = regular
                     .get(&format!(
                         "/room/{}/messages/since/{seqno}?t=r",
                         options.room
                     ))
                     .await;
+                match &res {
+                    Ok(res) if res.status == 200 => poll_tally.ok(asked.elapsed()),
+                    Ok(res) => poll_tally.error(format!("HTTP {}", res.status)),
+                    Err(_) => poll_tally.error("no answer"),
+                }
                 if let Ok(res) = res
                     && let Some(list) = res.json().as_array()
                 {
@@ -216,7 +236,7 @@ pub async fn run(options: &RaidOptions) -> anyhow::Result<RaidReport> {
                 }
                 tokio::time::sleep(options.poll_every).await;
             }
-            (tally, sent, refused)
+            (tally, poll_tally, sent, refused)
         }));
     }
     // The raid: each fresh ID posts one copy, spread evenly over the span.
@@ -256,13 +276,15 @@ pub async fn run(options: &RaidOptions) -> anyhow::Result<RaidReport> {
     for t in raid_tasks {
         t.await?;
     }
+    *raid_done.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
     let mut report = RaidReport {
         raid_sent: options.raiders,
         ..RaidReport::default()
     };
     for t in tasks {
-        let (tally, sent, refused) = t.await?;
+        let (tally, poll_tally, sent, refused) = t.await?;
         report.regular_post_latency.merge(tally);
+        report.regular_poll_latency.merge(poll_tally);
         report.regular_posts += sent;
         report.false_positives += refused.len();
         for reason in refused {

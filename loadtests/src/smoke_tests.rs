@@ -19,12 +19,30 @@ struct Server {
 }
 
 async fn server() -> Server {
+    server_with(|_| {}, &[]).await
+}
+
+/// A server whose configuration `adjust` changes, with rooms `filled` (token, messages)
+/// filled before it starts, as the report's launcher does.
+async fn server_with(adjust: impl FnOnce(&mut Config), filled: &[(&str, u64)]) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.server.listen = "127.0.0.1:0".into();
     config.server.data_dir = dir.path().to_path_buf();
     config.server.shutdown_timeout_secs = 1;
+    adjust(&mut config);
     let database_url = config.database_url();
+    for &(room, messages) in filled {
+        fill::run(&fill::FillOptions {
+            database_url: database_url.clone(),
+            room: room.into(),
+            messages,
+            users: 5,
+            concurrency: 2,
+        })
+        .await
+        .unwrap();
+    }
     let app = Application::build(config, Clock::system()).await.unwrap();
     app.state()
         .store
@@ -109,7 +127,8 @@ async fn post_visible_and_fill_measure_a_real_server() {
     let filled = fill::run(&fill::FillOptions {
         database_url: s.database_url.clone(),
         room: "big".into(),
-        messages: 50,
+        // More than one transaction's batch per worker.
+        messages: 2_500,
         users: 3,
         concurrency: 2,
     })
@@ -118,17 +137,49 @@ async fn post_visible_and_fill_measure_a_real_server() {
     assert!(filled > Duration::ZERO);
     let store = sogs::store::Store::connect(&s.database_url).await.unwrap();
     let big = store.room_by_token("big").await.unwrap().unwrap();
-    assert_eq!(store.count_room_messages(big.id).await.unwrap(), 50);
-    assert_eq!(big.message_sequence, 50);
+    assert_eq!(store.count_room_messages(big.id).await.unwrap(), 2_500);
+    assert_eq!(big.message_sequence, 2_500);
     (s.stop)();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbers() {
-    use crate::report::launch::{Software, System};
+    use crate::report::launch::{BigRoom, RAID_ROOM, RaidTarget, Software, System, big_room_token};
+    use crate::report::raid::RaidSize;
     use crate::report::{ReportOptions, run, write};
 
-    let s = server().await;
+    let big = [(big_room_token(100), 100), (big_room_token(1000), 1000)];
+    let filled: Vec<(&str, u64)> = big.iter().map(|(t, n)| (t.as_str(), *n)).collect();
+    let s = server_with(|_| {}, &filled).await;
+    // The raid's two servers: defences on (the defaults) and off; posts not rate-limited,
+    // and regulars established after half a second instead of ten minutes.
+    let raid_server = |detection: bool| {
+        server_with(
+            move |c| {
+                c.rooms.post_rate_limit = 0;
+                c.antiraid.raid_new_user_secs = 0.5;
+                c.detectors.flood_spare_established_secs = 0.5;
+                if !detection {
+                    c.antiraid.raid_new_posters = 0;
+                    c.detectors.flood_enabled = false;
+                }
+            },
+            &[(RAID_ROOM, 0)],
+        )
+    };
+    let (raid_on, raid_off) = (raid_server(true).await, raid_server(false).await);
+    let raid_targets: Vec<RaidTarget> = [(&raid_on, true), (&raid_off, false)]
+        .into_iter()
+        .map(|(server, detection)| RaidTarget {
+            system: "ours-sqlite".into(),
+            name: format!("raid, detection {detection}"),
+            detection,
+            base: server.base.clone(),
+            server_pk: server.server_pk,
+            room: RAID_ROOM.into(),
+            settle: Duration::from_secs(1),
+        })
+        .collect();
     let system = System {
         key: "ours-sqlite".into(),
         name: "sogs-rs, SQLite".into(),
@@ -138,12 +189,32 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
         server_pk: s.server_pk,
         rooms: vec!["lobby".into()],
         pids: vec![std::process::id()],
+        big_rooms: big
+            .iter()
+            .map(|(token, messages)| BigRoom {
+                token: token.clone(),
+                messages: *messages,
+                fill_seconds: 0.1,
+            })
+            .collect(),
     };
     let options = ReportOptions {
         concurrency: vec![1, 4],
         point_secs: 0.3,
         open_secs: 0.3,
         open_fractions: vec![0.5],
+        open_rates: vec![20.0, 40.0],
+        big_rooms: vec![100, 1000],
+        big_room_users: 3,
+        big_room_concurrency: 2,
+        raid: Some(RaidSize {
+            regulars: 3,
+            raiders: 40,
+            span: Duration::from_secs(1),
+            poll_every: Duration::from_millis(200),
+            post_every: Duration::from_millis(400),
+            tail: Duration::from_secs(1),
+        }),
         mixed_secs: 0.3,
         mixed_users: 5,
         mixed_max_steps: 2,
@@ -158,8 +229,12 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
         ..ReportOptions::default()
     };
     let skipped = vec!["PySOGS: not in the smoke test".to_string()];
-    let results = run::run(&options, &[system], skipped).await.unwrap();
+    let results = run::run(&options, &[system], &raid_targets, skipped)
+        .await
+        .unwrap();
     (s.stop)();
+    (raid_on.stop)();
+    (raid_off.stop)();
 
     // Three transports × two concurrencies, every poll answered.
     assert_eq!(results.closed.len(), 6);
@@ -168,8 +243,41 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
         assert!(p.latency.errors.is_empty(), "{p:?}");
         assert!(p.latency.p50_ms <= p.latency.p99_ms && p.latency.p99_ms <= p.latency.max_ms);
     }
-    assert_eq!(results.open.len(), 1);
-    assert!(results.open[0].latency.count > 0);
+    // One point at a share of the peak, two at the rates every server gets alike.
+    assert_eq!(results.open.len(), 3);
+    assert!(results.open.iter().all(|p| p.latency.count > 0));
+    let equal: Vec<f64> = results
+        .open
+        .iter()
+        .filter(|p| p.equal_rate)
+        .map(|p| p.offered_rate)
+        .collect();
+    assert_eq!(equal, vec![20.0, 40.0]);
+    // Polls and joins on both filled rooms, every one answered.
+    assert_eq!(results.big_rooms.len(), 4, "{:?}", results.big_rooms);
+    for p in &results.big_rooms {
+        assert!(p.latency.count > 0 && p.throughput > 0.0, "{p:?}");
+        assert!(p.latency.errors.is_empty(), "{p:?}");
+    }
+    assert!(
+        results
+            .big_rooms
+            .iter()
+            .any(|p| p.messages == 1000 && p.request == "join")
+    );
+    assert!(results.notes.iter().any(|n| n.contains("filled1000")));
+    // The raid: without defences every copy reaches the readers, with them few do; no
+    // regular is refused either way, and the honest polls are timed.
+    assert_eq!(results.raid.len(), 2, "{:?}", results.raid);
+    let (on, off) = (&results.raid[0], &results.raid[1]);
+    assert!(on.detection && !off.detection);
+    assert_eq!(off.raid_accepted, 40, "{off:?}");
+    assert!(off.seen_share() > 0.9, "{off:?}");
+    assert!(on.seen_share() < 0.5 && on.raid_accepted < 20, "{on:?}");
+    for p in [on, off] {
+        assert_eq!(p.false_positives, 0, "{p:?}");
+        assert!(p.regular_posts > 0 && p.poll_latency.count > 0, "{p:?}");
+    }
     assert!(!results.mixed.is_empty() && results.capacity.len() == 1);
     assert!(results.mixed.iter().all(|p| p.mix.polls > 0));
     assert_eq!(results.post_visible.len(), 1);
@@ -195,6 +303,10 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
         "Session clients",
         "load average",
         "Open loop",
+        "Open loop at the same rates",
+        "Rooms of many messages",
+        "<h2>Raid</h2>",
+        "flood + raid detection",
         "Soak",
         "PySOGS: not in the smoke test",
         "sogs-loadtest report --out smoke",
@@ -210,6 +322,9 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
         "poll-latency",
         "open-loop-latency",
         "latency-percentiles",
+        "open-loop-equal-rates",
+        "big-rooms-throughput",
+        "big-rooms-latency",
         "mixed-capacity",
         "rss-over-time",
         "rss-known-users",
@@ -221,6 +336,8 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
     let csv = std::fs::read_to_string(dir.path().join("points.csv")).unwrap();
     let rows = results.closed.len()
         + results.open.len()
+        + results.big_rooms.len()
+        + results.raid.len()
         + results.mixed.len()
         + results.post_visible.len()
         + results.soak.len();
@@ -231,8 +348,29 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
     assert_eq!(json["closed"].as_array().map(Vec::len), Some(6));
     assert!(json["machine"]["load_after"].is_array());
     let summary = std::fs::read_to_string(dir.path().join("summary.txt")).unwrap();
-    assert!(
-        summary.contains("Peak polls/s, onion XChaCha20"),
-        "{summary}"
-    );
+    for row in [
+        "Peak polls/s, onion XChaCha20",
+        "at 40 /s offered to each",
+        "Poll (messages/since at the latest seqno) on rooms of 100 → 1,000 messages",
+        "Join (room info + messages/recent)",
+        "raid posts that reached readers",
+        "Raid: regulars' posts refused",
+        "Raid: regulars' polls p50 / p99",
+    ] {
+        assert!(
+            summary.contains(row),
+            "the summary lacks {row:?}:\n{summary}"
+        );
+    }
+    let markdown = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    for needle in [
+        "| Raid: regulars' posts refused",
+        "Notes:",
+        "room filled1000 filled",
+    ] {
+        assert!(
+            markdown.contains(needle),
+            "summary.md lacks {needle:?}:\n{markdown}"
+        );
+    }
 }

@@ -18,6 +18,8 @@ pub struct Figure {
 pub enum Section {
     Poll,
     OpenLoop,
+    EqualRates,
+    BigRooms,
     Mixed,
     Memory,
     Soak,
@@ -138,7 +140,7 @@ pub fn figures(r: &Results) -> Vec<Figure> {
                 points: r
                     .open
                     .iter()
-                    .filter(|p| &p.system == system)
+                    .filter(|p| &p.system == system && !p.equal_rate)
                     .map(|p| (p.offered_rate, metric(&p.latency)))
                     .collect(),
                 color: color(r, system, 0),
@@ -169,7 +171,7 @@ pub fn figures(r: &Results) -> Vec<Figure> {
             let Some(p) = r
                 .open
                 .iter()
-                .filter(|p| &p.system == system)
+                .filter(|p| &p.system == system && !p.equal_rate)
                 .min_by(|a, b| {
                     (a.fraction_of_peak - fraction)
                         .abs()
@@ -219,6 +221,9 @@ pub fn figures(r: &Results) -> Vec<Figure> {
                   slowest one in a hundred, a thousand, ten thousand polls."
             .into(),
     });
+
+    equal_rates(r, &open_systems, &mut out);
+    big_rooms(r, &mut out);
 
     // Mixed load.
     let mixed_systems = dedup(r.mixed.iter().map(|p| p.system.clone()));
@@ -379,6 +384,126 @@ pub fn figures(r: &Results) -> Vec<Figure> {
         });
     }
     out
+}
+
+/// The open-loop points at the rates every system got alike: both servers on one chart.
+fn equal_rates(r: &Results, systems: &[String], out: &mut Vec<Figure>) {
+    let mut series = Vec::new();
+    for system in systems {
+        for (label, thin, metric) in [
+            (
+                "p99",
+                false,
+                (|l: &super::results::Latency| l.p99_ms) as fn(&_) -> f64,
+            ),
+            ("p50", true, |l: &super::results::Latency| l.p50_ms),
+        ] {
+            let mut points: Vec<(f64, f64)> = r
+                .open
+                .iter()
+                .filter(|p| &p.system == system && p.equal_rate)
+                .map(|p| (p.offered_rate, metric(&p.latency)))
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            series.push(Series {
+                name: format!("{} · {label}", name(r, system)),
+                points,
+                color: color(r, system, 0),
+                thin,
+            });
+        }
+    }
+    out.push(Figure {
+        name: "open-loop-equal-rates",
+        section: Section::EqualRates,
+        chart: Chart {
+            title: "Onion poll latency at the same arrival rates for every server (open loop)"
+                .into(),
+            x_label: "polls offered per second (the same for each server)".into(),
+            y_label: "latency, ms (log)".into(),
+            x_scale: Scale::Linear,
+            y_scale: Scale::Log,
+            series,
+            goal: Some((r.p99_goal_ms, format!("{} ms", r.p99_goal_ms))),
+        },
+        caption: "The same loads for both: rates the reference server can sustain, so the \
+                  gap between the lines is the latency each server adds at equal load, not \
+                  at equal shares of unequal peaks."
+            .into(),
+    });
+}
+
+/// Throughput and p99 of polls and joins by the size of the room.
+fn big_rooms(r: &Results, out: &mut Vec<Figure>) {
+    let keys: Vec<(String, String)> = {
+        let mut keys = Vec::new();
+        for p in &r.big_rooms {
+            let key = (p.system.clone(), p.request.clone());
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys
+    };
+    let series_of = |metric: fn(&super::results::BigRoomPoint) -> f64| -> Vec<Series> {
+        keys.iter()
+            .map(|(system, request)| {
+                let mut points: Vec<(f64, f64)> = r
+                    .big_rooms
+                    .iter()
+                    .filter(|p| &p.system == system && &p.request == request)
+                    .map(|p| (p.messages as f64, metric(p)))
+                    .collect();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                Series {
+                    name: format!(
+                        "{} · {}",
+                        name(r, system),
+                        if request == "poll" {
+                            "poll (since latest)"
+                        } else {
+                            "join (recent)"
+                        }
+                    ),
+                    points,
+                    color: color(r, system, usize::from(request != "poll")),
+                    thin: request != "poll",
+                }
+            })
+            .collect()
+    };
+    let concurrency = r.big_rooms.first().map_or(0, |p| p.concurrency);
+    out.push(Figure {
+        name: "big-rooms-throughput",
+        section: Section::BigRooms,
+        chart: Chart {
+            title: "Polls and joins per second by messages in the room".into(),
+            x_label: "messages in the room (log)".into(),
+            y_label: "requests / s (log)".into(),
+            x_scale: Scale::Log,
+            y_scale: Scale::Log,
+            series: series_of(|p| p.throughput),
+            goal: None,
+        },
+        caption: format!(
+            "Closed loop, {concurrency} onion requests in flight. A flat line: the request \
+              costs the same whatever the room's size (an index seek, not a scan)."
+        ),
+    });
+    out.push(Figure {
+        name: "big-rooms-latency",
+        section: Section::BigRooms,
+        chart: Chart {
+            title: "p99 of polls and joins by messages in the room".into(),
+            x_label: "messages in the room (log)".into(),
+            y_label: "p99 latency, ms (log)".into(),
+            x_scale: Scale::Log,
+            y_scale: Scale::Log,
+            series: series_of(|p| p.latency.p99_ms),
+            goal: None,
+        },
+        caption: "The same runs: p99 with the generator's own queue included (closed loop).".into(),
+    });
 }
 
 fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {

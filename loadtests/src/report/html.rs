@@ -98,7 +98,34 @@ pub fn page(r: &Results, rows: &[Row], figures: &[(Figure, Option<String>)]) -> 
          server's own closed-loop peak, and each is timed from when it was due.</p>\n",
     );
     figures_of(&mut h, figures, Section::OpenLoop);
-    open_table(&mut h, r);
+    open_table(&mut h, r, false);
+
+    if r.open.iter().any(|p| p.equal_rate) {
+        h.push_str(
+            "<h2>Open loop at the same rates for every server</h2>\n<p>The same onion poll, \
+             offered at the same absolute rates to each server (rates the reference server \
+             can sustain), so latencies compare at equal load.</p>\n",
+        );
+        figures_of(&mut h, figures, Section::EqualRates);
+        open_table(&mut h, r, true);
+    }
+
+    if !r.big_rooms.is_empty() {
+        h.push_str(
+            "<h2>Rooms of many messages</h2>\n<p>Rooms filled straight into each server's \
+             database before the measurements (see the notes for how long that took), then, \
+             in a closed loop over onion v4: the steady <b>poll</b> (capabilities, \
+             <code>pollInfo</code>, <code>messages/since</code> at the latest seqno, inbox, \
+             outbox), which finds nothing new, and what a client that <b>joins</b> asks first \
+             (the room's details and <code>messages/recent</code>, 100 messages).</p>\n",
+        );
+        figures_of(&mut h, figures, Section::BigRooms);
+        big_rooms_table(&mut h, r);
+    }
+
+    if !r.raid.is_empty() {
+        raid_section(&mut h, r);
+    }
 
     h.push_str(
         "<h2>Session-shaped mixed load: how many clients one instance holds</h2>\n<p>Each \
@@ -368,15 +395,17 @@ fn closed_table(h: &mut String, r: &Results) {
     h.push_str("</table>\n");
 }
 
-fn open_table(h: &mut String, r: &Results) {
-    if r.open.is_empty() {
+/// The open-loop points at shares of each server's peak, or (`equal_rate`) at the rates
+/// every server got alike.
+fn open_table(h: &mut String, r: &Results, equal_rate: bool) {
+    if !r.open.iter().any(|p| p.equal_rate == equal_rate) {
         return;
     }
     h.push_str(
         "<table><tr><th>system</th><th>share of peak</th><th>offered /s</th><th>answered /s</th>\
          <th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>errors</th></tr>\n",
     );
-    for p in &r.open {
+    for p in r.open.iter().filter(|p| p.equal_rate == equal_rate) {
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td class=\"n\">{:.0}%</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
@@ -392,6 +421,97 @@ fn open_table(h: &mut String, r: &Results) {
             p.latency.p999_ms,
             p.latency.max_ms,
             errors(&p.latency)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn big_rooms_table(h: &mut String, r: &Results) {
+    h.push_str(
+        "<table><tr><th>system</th><th>messages in the room</th><th>request</th>\
+         <th>in flight</th><th>requests/s</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th>\
+         <th>requests</th><th>errors</th></tr>\n",
+    );
+    for p in &r.big_rooms {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{:.2}</td><td class=\"n\">{:.2}</td>\
+             <td class=\"n\">{:.2}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            esc(&system_name(r, &p.system)),
+            group_thousands(p.messages as i64),
+            esc(&p.request),
+            p.concurrency,
+            group_thousands(p.throughput.round() as i64),
+            p.latency.p50_ms,
+            p.latency.p99_ms,
+            p.latency.max_ms,
+            p.latency.count,
+            errors(&p.latency)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn raid_section(h: &mut String, r: &Results) {
+    let first = &r.raid[0];
+    let _ = write!(
+        h,
+        "<h2>Raid</h2>\n<p>Issue 14's raid: {} regular users poll <code>messages/since</code> \
+         (plain HTTP) and post now and then, while {} fresh Session IDs each post one disguised \
+         copy of a spam line (a random fancy alphabet, look-alike letters, zero-width \
+         characters, emoji) within {:.0} s. Against two fresh servers of ours on SQLite, one \
+         with the defaults' defences (flood and raid detection) and one with both off, posts \
+         not rate-limited; and against PySOGS, which has no such defence. <i>Reached \
+         readers</i>: raid posts any regular's poll received.</p>\n\
+         <table><tr><th>server</th><th>defences</th><th>raid posts stored</th>\
+         <th>reached readers</th><th>… after the first 20</th><th>refused (status ×n)</th>\
+         <th>automatic lockdown after</th><th>regulars' posts refused</th>\
+         <th>honest polls p50 / p99 ms</th><th>regulars' posts p50 / p99 ms</th>\
+         <th>poll errors</th></tr>\n",
+        first.regulars,
+        group_thousands(first.raiders as i64),
+        first.raid_span_secs
+    );
+    for p in &r.raid {
+        let refused = p
+            .raid_refused
+            .iter()
+            .map(|(status, n)| format!("{status} ×{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let reasons = if p.false_positive_reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" (e.g. {})", p.false_positive_reasons.join("; "))
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{} of {}</td><td class=\"n\">{} \
+             ({:.2} %)</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{} of {}{}</td>\
+             <td class=\"n\">{:.2} / {:.2}</td><td class=\"n\">{:.2} / {:.2}</td><td>{}</td></tr>",
+            esc(&system_name(r, &p.system)),
+            esc(&p.defences),
+            group_thousands(p.raid_accepted as i64),
+            group_thousands(p.raiders as i64),
+            group_thousands(p.raid_seen as i64),
+            p.seen_share() * 100.0,
+            p.raid_seen_after_20,
+            if refused.is_empty() {
+                "none".into()
+            } else {
+                esc(&refused)
+            },
+            p.lockdown_after_secs
+                .map_or("never".to_string(), |s| format!("{s:.1} s")),
+            p.false_positives,
+            p.regular_posts,
+            esc(&reasons),
+            p.poll_latency.p50_ms,
+            p.poll_latency.p99_ms,
+            p.post_latency.p50_ms,
+            p.post_latency.p99_ms,
+            errors(&p.poll_latency)
         );
     }
     h.push_str("</table>\n");

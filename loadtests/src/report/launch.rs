@@ -37,7 +37,45 @@ pub struct System {
     pub rooms: Vec<String>,
     /// Processes whose resident memory (with their children's) is the server's.
     pub pids: Vec<u32>,
+    /// Rooms filled with many messages before the measurements (not among `rooms`, which
+    /// every poll asks about).
+    pub big_rooms: Vec<BigRoom>,
 }
+
+/// A room filled with `messages` messages straight into the server's database.
+#[derive(Debug, Clone)]
+pub struct BigRoom {
+    pub token: String,
+    pub messages: u64,
+    pub fill_seconds: f64,
+}
+
+/// The token of the room filled with `messages` messages.
+pub fn big_room_token(messages: u64) -> String {
+    format!("filled{messages}")
+}
+
+/// A server the raid scenario runs against: a fresh one of ours with the defences on or off,
+/// or PySOGS (which has none) in a room of its own.
+#[derive(Debug, Clone)]
+pub struct RaidTarget {
+    /// The system whose software this is (`ours-sqlite`, `pysogs`).
+    pub system: String,
+    pub name: String,
+    pub detection: bool,
+    pub base: String,
+    pub server_pk: ServerPublicKey,
+    pub room: String,
+    /// The wait between the regulars' first poll and the raid: longer than the server's
+    /// `raid_new_user_secs`, so the regulars are no longer new when the raid begins.
+    pub settle: Duration,
+}
+
+/// `[antiraid] raid_new_user_secs` and `[detectors] flood_spare_established_secs` of the raid
+/// servers: short, so the regulars become established after a short settle rather than the
+/// defaults' ten minutes and a day.
+pub const RAID_NEW_USER_SECS: f64 = 3.0;
+pub const RAID_ROOM: &str = "raid";
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -53,6 +91,12 @@ pub struct LaunchOptions {
     pub pysogs_dir: Option<PathBuf>,
     pub rooms: Vec<String>,
     pub scratch: PathBuf,
+    /// Rooms of this many messages to fill on this server on SQLite and on PySOGS (empty:
+    /// none).
+    pub big_rooms: Vec<u64>,
+    /// Start the servers of the raid scenario (two of ours, defences on and off; PySOGS gets a
+    /// room for it).
+    pub raid: bool,
 }
 
 /// Running servers, stopped when this is dropped.
@@ -60,6 +104,7 @@ pub struct Launched {
     pub systems: Vec<System>,
     /// Set-ups that could not start, and why.
     pub skipped: Vec<String>,
+    pub raid_targets: Vec<RaidTarget>,
     groups: Vec<Child>,
     database: Option<(String, String)>,
 }
@@ -70,11 +115,15 @@ impl Launched {
         let mut launched = Self {
             systems: Vec::new(),
             skipped: Vec::new(),
+            raid_targets: Vec::new(),
             groups: Vec::new(),
             database: None,
         };
         std::fs::create_dir_all(&options.scratch)?;
         launched.start_sqlite(options).await?;
+        if options.raid {
+            launched.start_raid_servers(options).await?;
+        }
         match &options.postgres_url {
             Some(url) if options.cluster_instances > 0 => {
                 if let Err(e) = launched.start_cluster(options, url).await {
@@ -107,6 +156,25 @@ impl Launched {
         let (key, _) = sogs::key::load_or_create(&key_file).context("server key")?;
         let database_url = format!("sqlite://{}", dir.join("sogs.db").display());
         create_rooms(&database_url, &options.rooms).await?;
+        let mut big_rooms = Vec::new();
+        for &messages in &options.big_rooms {
+            let token = big_room_token(messages);
+            println!("  filling room {token} of sogs-rs on SQLite ({messages} messages)");
+            let took = crate::fill::run(&crate::fill::FillOptions {
+                database_url: database_url.clone(),
+                room: token.clone(),
+                messages,
+                users: 100,
+                concurrency: 4,
+            })
+            .await
+            .with_context(|| format!("cannot fill room {token}"))?;
+            big_rooms.push(BigRoom {
+                token,
+                messages,
+                fill_seconds: took.as_secs_f64(),
+            });
+        }
         let port = free_port()?;
         let base = format!("http://127.0.0.1:{port}");
         let child = self.spawn_ours(options, &dir, &base, port, &key_file, &[])?;
@@ -120,7 +188,52 @@ impl Launched {
             server_pk: key.public_key(),
             rooms: options.rooms.clone(),
             pids: vec![child],
+            big_rooms,
         });
+        Ok(())
+    }
+
+    /// Two fresh servers of ours on SQLite for the raid: one with the defaults' defences
+    /// (flood and raid detection), one with both off. Posts are not rate-limited, so only the
+    /// defences refuse.
+    async fn start_raid_servers(&mut self, options: &LaunchOptions) -> anyhow::Result<()> {
+        for detection in [true, false] {
+            let label = if detection { "on" } else { "off" };
+            let dir = options.scratch.join(format!("ours-raid-{label}"));
+            std::fs::create_dir_all(&dir)?;
+            let key_file = dir.join("key_x25519");
+            let (key, _) = sogs::key::load_or_create(&key_file).context("server key")?;
+            let database_url = format!("sqlite://{}", dir.join("sogs.db").display());
+            create_rooms(&database_url, &[RAID_ROOM.to_string()]).await?;
+            let port = free_port()?;
+            let base = format!("http://127.0.0.1:{port}");
+            let secs = RAID_NEW_USER_SECS.to_string();
+            let mut env = vec![
+                ("SOGS_ROOMS_POST_RATE_LIMIT", "0".to_string()),
+                ("SOGS_ANTIRAID_RAID_NEW_USER_SECS", secs.clone()),
+                ("SOGS_DETECTORS_FLOOD_SPARE_ESTABLISHED_SECS", secs),
+            ];
+            if detection {
+                let defaults = sogs::config::AntiraidConfig::default();
+                env.push((
+                    "SOGS_ANTIRAID_RAID_NEW_POSTERS",
+                    defaults.raid_new_posters.to_string(),
+                ));
+            } else {
+                env.push(("SOGS_DETECTORS_FLOOD_ENABLED", "false".to_string()));
+            }
+            self.spawn_ours(options, &dir, &base, port, &key_file, &env)?;
+            wait_until_serving(&base, Duration::from_secs(60)).await?;
+            self.raid_targets.push(RaidTarget {
+                system: "ours-sqlite".into(),
+                name: format!("sogs-rs, SQLite, defences {label}"),
+                detection,
+                base,
+                server_pk: key.public_key(),
+                room: RAID_ROOM.into(),
+                settle: raid_settle(),
+            });
+        }
         Ok(())
     }
 
@@ -177,6 +290,7 @@ impl Launched {
                 server_pk: key.public_key(),
                 rooms: options.rooms.clone(),
                 pids: pids[..n].to_vec(),
+                big_rooms: Vec::new(),
             });
         }
         Ok(())
@@ -294,7 +408,12 @@ impl Launched {
             .parse()
             .map_err(|_| anyhow::anyhow!("run.sh printed a bad PUBKEY {pubkey:?}"))?;
         // run.sh makes room `test`; the others come from PySOGS's own CLI.
-        for token in options.rooms.iter().filter(|t| *t != "test") {
+        let mut tokens: Vec<String> = options.rooms.clone();
+        tokens.extend(options.big_rooms.iter().map(|&n| big_room_token(n)));
+        if options.raid {
+            tokens.push(RAID_ROOM.into());
+        }
+        for token in tokens.iter().filter(|t| *t != "test") {
             let status = Command::new(format!("{venv}/bin/python"))
                 .args(["-m", "sogs", "--add-room", token, "--name", token])
                 .env("SOGS_CONFIG", data.join("sogs.ini"))
@@ -309,6 +428,32 @@ impl Launched {
         }
         let base = format!("http://127.0.0.1:{port}");
         wait_until_serving(&base, Duration::from_secs(60)).await?;
+        let mut big_rooms = Vec::new();
+        for &messages in &options.big_rooms {
+            let token = big_room_token(messages);
+            println!("  filling room {token} of PySOGS ({messages} messages)");
+            match super::pysogs_fill::fill(&data.join("sogs.db"), &token, messages).await {
+                Ok(took) => big_rooms.push(BigRoom {
+                    token,
+                    messages,
+                    fill_seconds: took.as_secs_f64(),
+                }),
+                Err(e) => self
+                    .skipped
+                    .push(format!("PySOGS on a room of {messages} messages: {e:#}")),
+            }
+        }
+        if options.raid {
+            self.raid_targets.push(RaidTarget {
+                system: "pysogs".into(),
+                name: "PySOGS, uwsgi (no defences)".into(),
+                detection: false,
+                base: base.clone(),
+                server_pk,
+                room: RAID_ROOM.into(),
+                settle: raid_settle(),
+            });
+        }
         self.systems.push(System {
             key: "pysogs".into(),
             name: "PySOGS, uwsgi".into(),
@@ -318,6 +463,7 @@ impl Launched {
             server_pk,
             rooms: options.rooms.clone(),
             pids: vec![pid],
+            big_rooms,
         });
         Ok(())
     }
@@ -389,6 +535,11 @@ fn without_sogs_env(command: &mut Command) {
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+/// The raid's settle: the regulars' first poll must be older than `raid_new_user_secs`.
+fn raid_settle() -> Duration {
+    Duration::from_secs_f64(RAID_NEW_USER_SECS + 1.5)
 }
 
 /// A port free right now on 127.0.0.1.

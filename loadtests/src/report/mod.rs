@@ -7,13 +7,18 @@
 //! both onion ciphers; the same poll in an open loop at fixed arrival rates (latency with
 //! queueing, free of coordinated omission); the Session-shaped mixed load and the number of
 //! clients one instance holds within a p99 goal; post → visible across instances; memory over
-//! the run and by known users; and, with `--soak`, a long steady run in buckets.
+//! the run and by known users; the same open-loop poll at arrival rates equal for every
+//! system; polls on rooms of 1 k and 1 M messages; the raid with the defences on and off,
+//! and against PySOGS; and, with `--soak`, a long steady run in buckets.
 
+pub mod big_rooms;
 pub mod figures;
 pub mod html;
 pub mod launch;
 pub mod machine;
 pub mod plots;
+pub mod pysogs_fill;
+pub mod raid;
 pub mod results;
 pub mod run;
 pub mod summary;
@@ -38,6 +43,17 @@ pub struct ReportOptions {
     /// Seconds per open-loop point, and its rates as shares of the closed-loop peak.
     pub open_secs: f64,
     pub open_fractions: Vec<f64>,
+    /// Open-loop rates offered to every system alike (requests per second; rates PySOGS can
+    /// sustain), so latencies compare at the same load. Empty: skipped.
+    pub open_rates: Vec<f64>,
+    /// Rooms filled with this many messages (by `launch`) on which polls and joins are
+    /// measured, `big_room_users` users with `big_room_concurrency` in flight, for
+    /// `point_secs` each. Empty: skipped.
+    pub big_rooms: Vec<u64>,
+    pub big_room_users: usize,
+    pub big_room_concurrency: usize,
+    /// The raid scenario's size (None: skipped).
+    pub raid: Option<raid::RaidSize>,
     /// Mixed load: seconds per step, users playing the clients, the first step as a share
     /// of the poll peak, the factor between steps, and at most this many steps up.
     pub mixed_secs: f64,
@@ -77,6 +93,11 @@ impl Default for ReportOptions {
             point_secs: 2.5,
             open_secs: 3.0,
             open_fractions: vec![0.25, 0.5, 0.75, 0.9, 1.0, 1.2],
+            open_rates: vec![50.0, 100.0, 150.0, 200.0],
+            big_rooms: vec![1_000, 1_000_000],
+            big_room_users: 100,
+            big_room_concurrency: 16,
+            raid: Some(raid::RaidSize::default()),
             mixed_secs: 4.0,
             mixed_users: 1000,
             mixed_start_fraction: 0.3,
@@ -117,9 +138,10 @@ pub async fn report(
     }
     let systems = launched.systems.clone();
     let skipped = launched.skipped.clone();
+    let raid_targets = launched.raid_targets.clone();
     // Ctrl-C or SIGTERM still stops the servers this run started.
     let outcome = tokio::select! {
-        outcome = run::run(options, &systems, skipped) => outcome,
+        outcome = run::run(options, &systems, &raid_targets, skipped) => outcome,
         signal = interrupted() => Err(anyhow::anyhow!("stopped by {signal}")),
     };
     launched.stop().await;

@@ -95,10 +95,61 @@ pub struct OpenPoint {
     pub transport: String,
     /// The share of this system's closed-loop peak that was offered.
     pub fraction_of_peak: f64,
+    /// Offered at one of the rates every system gets alike (`open_rates`), not at a share of
+    /// its own peak: the points where two servers' latencies compare at the same load.
+    pub equal_rate: bool,
     pub offered_rate: f64,
     pub achieved_rate: f64,
     pub seconds: f64,
     pub latency: Latency,
+}
+
+/// One closed-loop point on a room filled with many messages.
+#[derive(Debug, Clone, Serialize)]
+pub struct BigRoomPoint {
+    pub system: String,
+    /// Messages in the room.
+    pub messages: u64,
+    /// `poll` (the batch with `messages/since` at the latest seqno) or `join` (room info and
+    /// `messages/recent`, what a client that joins asks first).
+    pub request: String,
+    pub concurrency: usize,
+    pub throughput: f64,
+    pub seconds: f64,
+    pub latency: Latency,
+}
+
+/// One run of the raid scenario against one server set-up.
+#[derive(Debug, Clone, Serialize)]
+pub struct RaidPoint {
+    /// The system whose software ran it (`ours-sqlite`, `pysogs`).
+    pub system: String,
+    /// Whether the server's raid and flood detection was on (PySOGS has none: false).
+    pub detection: bool,
+    pub defences: String,
+    pub regulars: usize,
+    pub raiders: usize,
+    pub raid_span_secs: f64,
+    /// Raid posts stored visibly, and those any regular's poll received.
+    pub raid_accepted: usize,
+    pub raid_seen: usize,
+    pub raid_seen_after_20: usize,
+    /// Raid posts refused, by status (0: no answer).
+    pub raid_refused: Vec<(u16, usize)>,
+    pub lockdown_after_secs: Option<f64>,
+    pub regular_posts: usize,
+    /// Regulars' posts refused or hidden.
+    pub false_positives: usize,
+    pub false_positive_reasons: Vec<String>,
+    pub poll_latency: Latency,
+    pub post_latency: Latency,
+}
+
+impl RaidPoint {
+    /// The share of the raid's posts that reached the regulars.
+    pub fn seen_share(&self) -> f64 {
+        self.raid_seen as f64 / self.raiders.max(1) as f64
+    }
 }
 
 /// One step of the Session-shaped mixed load.
@@ -193,6 +244,8 @@ pub struct Results {
     pub pysogs_cannot: Vec<String>,
     pub closed: Vec<ClosedPoint>,
     pub open: Vec<OpenPoint>,
+    pub big_rooms: Vec<BigRoomPoint>,
+    pub raid: Vec<RaidPoint>,
     pub mixed: Vec<MixedPoint>,
     pub capacity: Vec<Capacity>,
     pub post_visible: Vec<PostVisible>,
@@ -258,7 +311,11 @@ impl Results {
         }
         for p in &self.open {
             row(
-                "poll-open",
+                if p.equal_rate {
+                    "poll-open-equal-rate"
+                } else {
+                    "poll-open"
+                },
                 &p.system,
                 &p.transport,
                 String::new(),
@@ -266,6 +323,33 @@ impl Results {
                 String::new(),
                 p.achieved_rate,
                 &p.latency,
+            );
+        }
+        for p in &self.big_rooms {
+            row(
+                &format!("big-room-{}-{}", p.request, p.messages),
+                &p.system,
+                "onion XChaCha20",
+                p.concurrency.to_string(),
+                String::new(),
+                String::new(),
+                p.throughput,
+                &p.latency,
+            );
+        }
+        for p in &self.raid {
+            row(
+                &format!(
+                    "raid-polls-detection-{}",
+                    if p.detection { "on" } else { "off" }
+                ),
+                &p.system,
+                "plain HTTP",
+                p.regulars.to_string(),
+                String::new(),
+                String::new(),
+                0.0,
+                &p.poll_latency,
             );
         }
         for p in &self.mixed {

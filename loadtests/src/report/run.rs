@@ -13,7 +13,7 @@ use sogs::client::SogsClient;
 use sogs::crypto::EncType;
 
 use super::ReportOptions;
-use super::launch::{Software, System};
+use super::launch::{RaidTarget, Software, System};
 use super::machine;
 use super::results::{
     Capacity, ClosedPoint, KnownUsersPoint, Latency, Machine, MixedPoint, OpenPoint, PostVisible,
@@ -25,7 +25,7 @@ use crate::poll::{Poller, http_client};
 use crate::post_visible;
 use crate::stats::{Tally, tree_rss_kib};
 
-const XCHACHA: Transport = Transport::Onion(EncType::XChaCha20Poly1305);
+pub(super) const XCHACHA: Transport = Transport::Onion(EncType::XChaCha20Poly1305);
 
 /// The transports each system's poll curves are measured over.
 fn transports(system: &System) -> Vec<Transport> {
@@ -52,6 +52,7 @@ fn single_instance(systems: &[System]) -> Vec<&System> {
 pub async fn run(
     options: &ReportOptions,
     systems: &[System],
+    raid_targets: &[RaidTarget],
     skipped: Vec<String>,
 ) -> anyhow::Result<Results> {
     let started = Instant::now();
@@ -88,6 +89,8 @@ pub async fn run(
         pysogs_cannot: Vec::new(),
         closed: Vec::new(),
         open: Vec::new(),
+        big_rooms: Vec::new(),
+        raid: Vec::new(),
         mixed: Vec::new(),
         capacity: Vec::new(),
         post_visible: Vec::new(),
@@ -98,9 +101,26 @@ pub async fn run(
         p99_goal_ms: options.p99_goal_ms,
     };
 
-    let progress = progress_bar(plan_steps(options, systems));
+    for system in systems {
+        for room in &system.big_rooms {
+            results.notes.push(format!(
+                "{}: room {} filled with {} messages straight into its database in {:.1} s, \
+                 before the measurements",
+                system.name, room.token, room.messages, room.fill_seconds
+            ));
+        }
+    }
+    let progress = progress_bar(plan_steps(options, systems, raid_targets));
     let sampler = RssSampler::start(systems, started);
-    let outcome = measure(options, systems, &mut results, &progress, &sampler).await;
+    let outcome = measure(
+        options,
+        systems,
+        raid_targets,
+        &mut results,
+        &progress,
+        &sampler,
+    )
+    .await;
     progress.finish_and_clear();
     results.rss = sampler.stop().await;
     results.machine.load_after = machine::load_average();
@@ -111,13 +131,28 @@ pub async fn run(
 }
 
 /// How many steps the progress bar counts.
-fn plan_steps(options: &ReportOptions, systems: &[System]) -> u64 {
+fn plan_steps(options: &ReportOptions, systems: &[System], raid_targets: &[RaidTarget]) -> u64 {
     let closed: usize = systems
         .iter()
         .map(|s| transports(s).len() * concurrency_levels(options, s).len())
         .sum();
     let singles = single_instance(systems).len();
-    let open = singles.min(2) * options.open_fractions.len();
+    let open = singles.min(2) * (options.open_fractions.len() + options.open_rates.len());
+    let big_rooms: usize = systems
+        .iter()
+        .map(|s| {
+            2 * options
+                .big_rooms
+                .iter()
+                .filter(|&&n| s.big_rooms.iter().any(|r| r.messages == n))
+                .count()
+        })
+        .sum();
+    let raid = if options.raid.is_some() {
+        raid_targets.len()
+    } else {
+        0
+    };
     let mixed = singles * (options.mixed_max_steps + 1);
     let memory = single_instance(systems)
         .iter()
@@ -128,7 +163,7 @@ fn plan_steps(options: &ReportOptions, systems: &[System]) -> u64 {
         d.as_secs_f64()
             .div_euclid(options.soak_bucket.as_secs_f64()) as usize
     });
-    (closed + open + mixed + 3 + memory + soak) as u64
+    (closed + open + big_rooms + mixed + 3 + memory + raid + soak) as u64
 }
 
 /// The concurrency levels of a system's poll curves: the instances on PostgreSQL skip the
@@ -151,7 +186,7 @@ fn concurrency_levels(options: &ReportOptions, system: &System) -> Vec<usize> {
 }
 
 /// A result line above the progress bar, or on stdout when there is no bar (not a terminal).
-fn say(progress: &ProgressBar, line: String) {
+pub(super) fn say(progress: &ProgressBar, line: String) {
     if progress.is_hidden() {
         println!("{line}");
     } else {
@@ -172,6 +207,7 @@ fn progress_bar(steps: u64) -> ProgressBar {
 async fn measure(
     options: &ReportOptions,
     systems: &[System],
+    raid_targets: &[RaidTarget],
     results: &mut Results,
     progress: &ProgressBar,
     sampler: &RssSampler,
@@ -259,8 +295,13 @@ async fn measure(
             continue;
         };
         sampler.phase(&format!("{}: poll, open loop", system.key));
-        for &fraction in &options.open_fractions {
-            let rate = (peak * fraction).max(1.0);
+        let shares = options
+            .open_fractions
+            .iter()
+            .map(|&fraction| ((peak * fraction).max(1.0), false));
+        let equal = options.open_rates.iter().map(|&rate| (rate, true));
+        for (rate, equal_rate) in shares.chain(equal) {
+            let fraction = rate / peak.max(1e-9);
             progress.set_message(format!(
                 "{}: poll, open loop at {rate:.0}/s ({:.0}% of peak)",
                 system.name,
@@ -273,6 +314,7 @@ async fn measure(
                 system: system.key.clone(),
                 transport: XCHACHA.name().into(),
                 fraction_of_peak: fraction,
+                equal_rate,
                 offered_rate: rate,
                 achieved_rate: run.throughput(),
                 seconds: run.elapsed.as_secs_f64(),
@@ -296,6 +338,12 @@ async fn measure(
         }
     }
     drop(pollers);
+
+    // Polls and joins on rooms of many messages.
+    for system in systems.iter().filter(|s| !s.big_rooms.is_empty()) {
+        sampler.phase(&format!("{}: big rooms", system.key));
+        super::big_rooms::measure(options, system, results, progress).await?;
+    }
 
     // Session-shaped mixed load: how many clients one instance holds within the goal.
     for system in single_instance(systems) {
@@ -372,6 +420,14 @@ async fn measure(
             Software::Pysogs => options.known_users_pysogs,
         };
         known_users(options, system, target, results, progress).await?;
+    }
+
+    // The raid, defences on and off, and against PySOGS.
+    if let Some(size) = &options.raid
+        && !raid_targets.is_empty()
+    {
+        sampler.phase("raid");
+        super::raid::measure(size, raid_targets, results, progress).await?;
     }
 
     if let Some(length) = options.soak

@@ -74,11 +74,14 @@ pub fn rows(r: &Results) -> Vec<Row> {
         });
     }
     let p99_at = |system: &str, fraction: f64| {
-        r.open.iter().filter(|p| p.system == system).min_by(|a, b| {
-            (a.fraction_of_peak - fraction)
-                .abs()
-                .total_cmp(&(b.fraction_of_peak - fraction).abs())
-        })
+        r.open
+            .iter()
+            .filter(|p| p.system == system && !p.equal_rate)
+            .min_by(|a, b| {
+                (a.fraction_of_peak - fraction)
+                    .abs()
+                    .total_cmp(&(b.fraction_of_peak - fraction).abs())
+            })
     };
     if let Some(ours) = p99_at(OURS, 0.75) {
         let theirs = p99_at(PYSOGS, 0.75);
@@ -104,6 +107,8 @@ pub fn rows(r: &Results) -> Vec<Row> {
                 .unwrap_or_default(),
         });
     }
+    equal_rate_row(r, not_run, &mut rows);
+    big_room_rows(r, not_run, &mut rows);
     let cluster: Vec<String> = (1..=3)
         .filter_map(|n| {
             r.peak(&format!("ours-pg{n}"), "onion XChaCha20")
@@ -189,6 +194,7 @@ pub fn rows(r: &Results) -> Vec<Row> {
                 .unwrap_or_default(),
         });
     }
+    raid_rows(r, not_run, &mut rows);
     if let (Some(first), Some(last)) = (r.soak.first(), r.soak.last()) {
         rows.push(Row {
             scenario: format!(
@@ -208,6 +214,186 @@ pub fn rows(r: &Results) -> Vec<Row> {
         });
     }
     rows
+}
+
+/// Latency at the highest of the equal open-loop rates that both servers were offered.
+fn equal_rate_row(r: &Results, not_run: &str, rows: &mut Vec<Row>) {
+    let at = |system: &str, rate: f64| {
+        r.open
+            .iter()
+            .find(|p| p.system == system && p.equal_rate && p.offered_rate == rate)
+    };
+    let ours_rates: Vec<f64> = r
+        .open
+        .iter()
+        .filter(|p| p.system == OURS && p.equal_rate)
+        .map(|p| p.offered_rate)
+        .collect();
+    let Some(rate) = ours_rates
+        .iter()
+        .copied()
+        .filter(|&rate| at(PYSOGS, rate).is_some())
+        .reduce(f64::max)
+        .or_else(|| ours_rates.iter().copied().reduce(f64::max))
+    else {
+        return;
+    };
+    let Some(ours) = at(OURS, rate) else { return };
+    let theirs = at(PYSOGS, rate);
+    let cell = |p: &super::results::OpenPoint| {
+        format!("{} / {} ms", ms(p.latency.p50_ms), ms(p.latency.p99_ms))
+    };
+    rows.push(Row {
+        scenario: format!(
+            "Onion poll p50 / p99 at {} /s offered to each (open loop, same rate)",
+            group_thousands(rate.round() as i64)
+        ),
+        ours: cell(ours),
+        pysogs: theirs.map_or(not_run.into(), cell),
+        ratio: theirs
+            .and_then(|t| ratio_lower(ours.latency.p99_ms, t.latency.p99_ms))
+            .unwrap_or_default(),
+    });
+}
+
+/// Polls and joins on the smallest and the largest filled room.
+fn big_room_rows(r: &Results, not_run: &str, rows: &mut Vec<Row>) {
+    let sizes = |system: &str| -> Option<(u64, u64)> {
+        let mut sizes = r
+            .big_rooms
+            .iter()
+            .filter(|p| p.system == system)
+            .map(|p| p.messages);
+        let first = sizes.next()?;
+        Some(sizes.fold((first, first), |(lo, hi), n| (lo.min(n), hi.max(n))))
+    };
+    let Some((small, large)) = sizes(OURS) else {
+        return;
+    };
+    for (request, label) in [
+        ("poll", "Poll (messages/since at the latest seqno)"),
+        ("join", "Join (room info + messages/recent)"),
+    ] {
+        let point = |system: &str, messages: u64| {
+            r.big_rooms
+                .iter()
+                .find(|p| p.system == system && p.request == request && p.messages == messages)
+        };
+        let cell = |p: &super::results::BigRoomPoint| {
+            format!(
+                "{} /s, p99 {} ms",
+                group_thousands(p.throughput.round() as i64),
+                ms(p.latency.p99_ms)
+            )
+        };
+        let both = |system: &str| -> Option<String> {
+            let lo = point(system, small)?;
+            match point(system, large) {
+                Some(hi) if large != small => Some(format!("{} → {}", cell(lo), cell(hi))),
+                Some(_) => Some(cell(lo)),
+                None => Some(format!("{} → not measured", cell(lo))),
+            }
+        };
+        let Some(ours) = both(OURS) else { continue };
+        let concurrency = point(OURS, small).map_or(0, |p| p.concurrency);
+        rows.push(Row {
+            scenario: format!(
+                "{label} on rooms of {} → {} messages ({concurrency} in flight, onion)",
+                group_thousands(small as i64),
+                group_thousands(large as i64)
+            ),
+            ours,
+            pysogs: both(PYSOGS).unwrap_or_else(|| not_run.into()),
+            ratio: point(OURS, large)
+                .zip(point(PYSOGS, large))
+                .and_then(|(o, t)| ratio_higher(o.throughput, t.throughput))
+                .map(|x| format!("{x} at {}", group_thousands(large as i64)))
+                .unwrap_or_default(),
+        });
+    }
+}
+
+/// The raid: reach, false positives, lockdown and honest polls, defences on and off.
+fn raid_rows(r: &Results, not_run: &str, rows: &mut Vec<Row>) {
+    let find = |system: &str, detection: bool| {
+        r.raid
+            .iter()
+            .find(|p| p.system == system && p.detection == detection)
+    };
+    let (on, off, theirs) = (find(OURS, true), find(OURS, false), find(PYSOGS, false));
+    let Some(first) = on.or(off) else {
+        return;
+    };
+    let share = |p: &super::results::RaidPoint| format!("{:.2} %", p.seen_share() * 100.0);
+    let both = |f: &dyn Fn(&super::results::RaidPoint) -> String| {
+        [("on", on), ("off", off)]
+            .iter()
+            .filter_map(|(label, p)| p.map(|p| format!("{} (defences {label})", f(p))))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    rows.push(Row {
+        scenario: format!(
+            "Raid ({} fresh IDs post once each within {:.0} s, {} regulars): raid posts that \
+             reached readers",
+            group_thousands(first.raiders as i64),
+            first.raid_span_secs,
+            first.regulars
+        ),
+        ours: both(&share),
+        pysogs: theirs.map_or(not_run.into(), share),
+        ratio: String::new(),
+    });
+    let refused = |p: &super::results::RaidPoint| {
+        format!(
+            "{} of {}",
+            group_thousands(p.false_positives as i64),
+            group_thousands(p.regular_posts as i64)
+        )
+    };
+    rows.push(Row {
+        scenario: "Raid: regulars' posts refused (false positives)".into(),
+        ours: both(&refused),
+        pysogs: theirs.map_or(not_run.into(), refused),
+        ratio: String::new(),
+    });
+    if let Some(on) = on {
+        rows.push(Row {
+            scenario: "Raid: time from its start to the automatic lockdown".into(),
+            ours: match on.lockdown_after_secs {
+                Some(s) => format!("{s:.1} s"),
+                None => match on.raid_refused.iter().find(|(status, _)| *status == 403) {
+                    Some((_, n)) => format!(
+                        "none needed: the flood detector refused {} copies",
+                        group_thousands(*n as i64)
+                    ),
+                    None => "never".into(),
+                },
+            },
+            pysogs: if theirs.is_some() {
+                "no defence".into()
+            } else {
+                not_run.into()
+            },
+            ratio: String::new(),
+        });
+    }
+    let polls = |p: &super::results::RaidPoint| {
+        format!(
+            "{} / {} ms",
+            ms(p.poll_latency.p50_ms),
+            ms(p.poll_latency.p99_ms)
+        )
+    };
+    rows.push(Row {
+        scenario: "Raid: regulars' polls p50 / p99 during the raid".into(),
+        ours: both(&polls),
+        pysogs: theirs.map_or(not_run.into(), polls),
+        ratio: on
+            .zip(theirs)
+            .and_then(|(o, t)| ratio_lower(o.poll_latency.p99_ms, t.poll_latency.p99_ms))
+            .unwrap_or_default(),
+    });
 }
 
 fn clients(c: Option<f64>) -> String {
@@ -311,6 +497,12 @@ pub fn markdown(r: &Results, rows: &[Row]) -> String {
             "| {} | {} | {} | {} |\n",
             row.scenario, row.ours, row.pysogs, row.ratio
         ));
+    }
+    if !r.notes.is_empty() {
+        out.push_str("\nNotes:\n");
+        for n in &r.notes {
+            out.push_str(&format!("- {n}\n"));
+        }
     }
     if !r.pysogs_cannot.is_empty() {
         out.push_str("\nPySOGS could not:\n");

@@ -22,6 +22,7 @@ on_both_backends!(
     recent_posts_count_deleted_ones_too,
     deleting_all_of_a_users_messages_takes_one_seqno_each,
     wiping_a_user_from_a_room_deletes_their_posts_and_expires_their_uploads_but_not_the_room_image,
+    a_fill_numbers_its_messages_as_posts_and_is_all_or_nothing,
 );
 
 async fn each_post_takes_the_next_sequence_number(store: Store) {
@@ -679,4 +680,32 @@ async fn wiping_a_user_from_a_room_deletes_their_posts_and_expires_their_uploads
             .unwrap()
             .is_empty()
     );
+}
+
+async fn a_fill_numbers_its_messages_as_posts_and_is_all_or_nothing(store: Store) {
+    let lobby = room(&store, "lobby").await;
+    let alice = user(&store, 1).await;
+    post(&store, &lobby, &alice, b"before").await;
+
+    let batch = [
+        text(&lobby, &alice, b"one"),
+        text(&lobby, &alice, b"two"),
+        text(&lobby, &alice, b"three"),
+    ];
+    store.fill_messages(&batch, NOW).await.unwrap();
+    assert_eq!(current(&store, &lobby).await.message_sequence, 4);
+    assert_eq!(store.count_room_messages(lobby.id).await.unwrap(), 4);
+    let after = post(&store, &lobby, &alice, b"after").await;
+    assert_eq!(after.seqno, 5);
+
+    // A batch with a message for a room that does not exist stores none of them.
+    let mut missing = text(&lobby, &alice, b"lost");
+    missing.room = 9999;
+    let err = store
+        .fill_messages(&[text(&lobby, &alice, b"kept?"), missing], NOW)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound("room")), "{err:?}");
+    assert_eq!(store.count_room_messages(lobby.id).await.unwrap(), 5);
+    assert_eq!(current(&store, &lobby).await.message_sequence, 5);
 }
