@@ -34,6 +34,7 @@ mod restart;
 mod rooms;
 mod scheduled;
 mod server_binary;
+mod shared_redis;
 mod snode;
 mod store;
 mod upgrades;

@@ -32,7 +32,7 @@ both_backends!(
 async fn two_instances_deliver_each_event_once_in_order_and_either_can_carry_on() {
     let first = spawn_app_with(Backend::Postgres, |config| {
         fast(config);
-        config.redis.url = crate::support::redis_url();
+        crate::support::use_redis(config);
     })
     .await;
     let second = first.another_instance(|_| {}).await;

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sogs::client::SogsClient;
-use sogs::cluster::Cluster;
 use sogs::cluster::cache::Invalidation;
+use sogs::cluster::{Cluster, RedisKeys};
 use sogs::crypto::keys::ServerPublicKey;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -385,7 +385,7 @@ impl TestCluster {
             }
             instances.push(instance);
         }
-        let publisher = Cluster::with_redis(&redis.url()).unwrap();
+        let publisher = Cluster::with_redis(&redis.url(), RedisKeys::default()).unwrap();
         let cluster = Self {
             instances,
             db,
