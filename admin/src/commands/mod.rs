@@ -456,6 +456,7 @@ mod tests {
         let client = redis::Client::open(url.as_str()).unwrap();
         let mut pubsub = client.get_async_pubsub().await.unwrap();
         let mut env = test_env::TestEnv::sqlite();
+        env.config.redis.key_prefix = format!("sogs-admin-test:{}:publish:", std::process::id());
         let channel = env.config.redis.keys().unwrap().invalidation_channel();
         pubsub.subscribe(channel).await.unwrap();
         env.config.redis.url = url;

@@ -397,7 +397,10 @@ impl TestCluster {
         cluster
     }
 
-    /// Waits until every instance reports Redis up (subscribed to invalidations).
+    /// Waits until every instance reports Redis in use (connected and subscribed to
+    /// invalidations) in its metrics and on `/readyz`, failing the test if one never does:
+    /// an instance falls back to the database by itself, so a cluster test would otherwise
+    /// pass without Redis.
     pub async fn wait_until_subscribed(&self) {
         for instance in &self.instances {
             let ok = eventually(Duration::from_secs(10), || async {
@@ -405,6 +408,13 @@ impl TestCluster {
             })
             .await;
             assert!(ok, "instance {} never subscribed", instance.ip);
+            let (status, body) = instance.get_json("/readyz").await;
+            assert_eq!(status, 200, "{}: {body}", instance.ip);
+            assert_eq!(
+                body["redis"], "ok",
+                "{}: Redis not in use: {body}",
+                instance.ip
+            );
         }
     }
 
