@@ -62,10 +62,10 @@ async fn servers_with_different_key_prefixes_on_one_redis_do_not_see_each_others
             .expect("b's publish arrives")
             .expect("subscription open");
         let payload: String = msg.get_payload().unwrap();
-        if let Invalidation::Room(room) = sogs::cluster::decode_message(&payload) {
-            if room.starts_with("from-") {
-                seen.push((msg.get_channel_name().to_string(), room));
-            }
+        if let Invalidation::Room(room) = sogs::cluster::decode_message(&payload)
+            && room.starts_with("from-")
+        {
+            seen.push((msg.get_channel_name().to_string(), room));
         }
     }
     assert_eq!(
