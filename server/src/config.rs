@@ -122,16 +122,36 @@ impl std::fmt::Debug for DatabaseConfig {
     }
 }
 
-#[derive(Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
     pub url: String,
+    /// The start of every key and channel this community uses in Redis, so that several
+    /// communities can share one Redis (see `cluster::RedisKeys`).
+    pub key_prefix: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            key_prefix: crate::cluster::DEFAULT_KEY_PREFIX.into(),
+        }
+    }
+}
+
+impl RedisConfig {
+    /// The names of this community's keys and channel in Redis.
+    pub fn keys(&self) -> Result<crate::cluster::RedisKeys, crate::cluster::InvalidKeyPrefix> {
+        crate::cluster::RedisKeys::new(&self.key_prefix)
+    }
 }
 
 impl std::fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisConfig")
             .field("url", &redact_url(&self.url))
+            .field("key_prefix", &self.key_prefix)
             .finish()
     }
 }
@@ -150,6 +170,9 @@ pub struct FilesConfig {
     pub s3_access_key: String,
     pub s3_secret_key: String,
     pub s3_path_style: bool,
+    /// How long one blob operation (upload, download, delete, retries included) may take
+    /// before it gives up: a hung bucket costs a request this long, never more.
+    pub s3_timeout_secs: f64,
 }
 
 impl Default for FilesConfig {
@@ -166,6 +189,7 @@ impl Default for FilesConfig {
             s3_access_key: String::new(),
             s3_secret_key: String::new(),
             s3_path_style: true,
+            s3_timeout_secs: 30.0,
         }
     }
 }
@@ -190,6 +214,7 @@ impl std::fmt::Debug for FilesConfig {
             .field("s3_access_key", &self.s3_access_key)
             .field("s3_secret_key", &secret)
             .field("s3_path_style", &self.s3_path_style)
+            .field("s3_timeout_secs", &self.s3_timeout_secs)
             .finish()
     }
 }
@@ -918,6 +943,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         comment: "redis://HOST:PORT to join several instances into one. Empty: single instance, state in process.",
     },
     OptionDoc {
+        section: "redis",
+        key: "key_prefix",
+        comment: "Start of every Redis key and channel this community uses; the instances of one community share it, communities sharing a Redis must not.",
+    },
+    OptionDoc {
         section: "files",
         key: "max_size",
         comment: "Largest file upload, in bytes.",
@@ -971,6 +1001,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         section: "files",
         key: "s3_path_style",
         comment: "Address objects as {endpoint}/{bucket}/{key} (MinIO, most self-hosted stores) rather than {bucket}.{host}/{key} (AWS).",
+    },
+    OptionDoc {
+        section: "files",
+        key: "s3_timeout_secs",
+        comment: "Longest one S3 upload, download or delete may take, retries included (0.1 to 600); beyond it the client gets 504 and nothing is recorded.",
     },
     OptionDoc {
         section: "rooms",
@@ -1473,6 +1508,9 @@ impl Config {
                 "redis.url must start with redis:// or unix://".into(),
             ));
         }
+        self.redis
+            .keys()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if !self.metrics.listen.is_empty() && self.metrics.listen.parse::<SocketAddr>().is_err() {
             return Err(ConfigError::Invalid(format!(
                 "metrics.listen is not an address:port: `{}`",
@@ -1490,6 +1528,12 @@ impl Config {
         self.limits.validate()?;
         self.webhooks.validate()?;
         let files = &self.files;
+        let s3_timeout = files.s3_timeout_secs;
+        if !(0.1..=600.0).contains(&s3_timeout) {
+            return Err(ConfigError::Invalid(format!(
+                "files.s3_timeout_secs must be between 0.1 and 600 seconds, got {s3_timeout}"
+            )));
+        }
         if !files.s3_endpoint.is_empty() {
             crate::blobs::from_config(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
             if files.s3_access_key.is_empty() || files.s3_secret_key.is_empty() {
@@ -1911,6 +1955,13 @@ mod tests {
             ("SOGS_ONION_PAD_STEP_BYTES", "1024"),
             ("SOGS_FILES_S3_ENDPOINT", "ftp://store"),
             ("SOGS_FILES_S3_ENDPOINT", "http://store:9000"),
+            ("SOGS_REDIS_KEY_PREFIX", ""),
+            ("SOGS_REDIS_KEY_PREFIX", "two words"),
+            ("SOGS_FILES_S3_TIMEOUT_SECS", "0"),
+            ("SOGS_FILES_S3_TIMEOUT_SECS", "-1"),
+            ("SOGS_FILES_S3_TIMEOUT_SECS", "nan"),
+            ("SOGS_FILES_S3_TIMEOUT_SECS", "inf"),
+            ("SOGS_FILES_S3_TIMEOUT_SECS", "a minute"),
             ("SOGS_ROOMS_POST_RATE_WINDOW_SECS", "0"),
             ("SOGS_ROOMS_POST_RATE_WINDOW_SECS", "-1"),
             ("SOGS_ROOMS_POST_RATE_LIMIT", "-1"),

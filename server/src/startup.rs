@@ -221,7 +221,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         Err(e) => return Err(e.into()),
     };
     let cluster = match config.redis_url() {
-        Some(url) => Cluster::with_redis(url)?,
+        Some(url) => Cluster::with_redis(url, config.redis.keys().map_err(ClusterError::from)?)?,
         None => Cluster::local(store.backend() == crate::store::Backend::Sqlite)
             .with_nonce_capacity(
                 usize::try_from(config.limits.max_remembered_nonces).unwrap_or(usize::MAX),

@@ -308,6 +308,9 @@ async fn every_subcommand_takes_effect_on_running_servers_on_postgres_with_redis
     let mut env = TestEnv::postgres().await;
     env.config.redis.url =
         std::env::var("SOGS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    // A prefix of its own on the shared Redis: the servers hear sogs-admin's invalidations
+    // only if it publishes under the configured prefix, and no other test hears them.
+    env.config.redis.key_prefix = format!("sogs-admin-test:{}:", std::process::id());
     every_subcommand_takes_effect_on_a_running_server(env).await;
 }
 

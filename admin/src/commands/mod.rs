@@ -95,9 +95,13 @@ impl Context {
         } else {
             store.ensure_schema_current().await.map_err(failed)?;
         }
+        let keys = config
+            .redis
+            .keys()
+            .map_err(|e| AdminError::Usage(e.to_string()))?;
         let cluster = config
             .redis_url()
-            .map(Cluster::with_redis)
+            .map(|url| Cluster::with_redis(url, keys))
             .transpose()
             .map_err(|e| AdminError::Usage(e.to_string()))?;
         Ok(Self {
@@ -457,8 +461,10 @@ mod tests {
             .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
         let client = redis::Client::open(url.as_str()).unwrap();
         let mut pubsub = client.get_async_pubsub().await.unwrap();
-        pubsub.subscribe(sogs::cluster::CHANNEL).await.unwrap();
         let mut env = test_env::TestEnv::sqlite();
+        env.config.redis.key_prefix = format!("sogs-admin-test:{}:publish:", std::process::id());
+        let channel = env.config.redis.keys().unwrap().invalidation_channel();
+        pubsub.subscribe(channel).await.unwrap();
         env.config.redis.url = url;
         let ctx = Context::open(env.config.clone()).await.unwrap();
         room::add(&ctx, "lobby", None, None, None, &mut Vec::new())

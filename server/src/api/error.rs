@@ -4,6 +4,7 @@
 //! short plain-text reason (PySOGS's exact text where clients or tests know it), while
 //! internal failures are logged and never leaked.
 
+use crate::blobs::BlobError;
 use crate::crypto::request_signature::AuthError;
 use crate::store::StoreError;
 
@@ -39,6 +40,13 @@ pub enum ApiError {
     Limit(#[from] LimitExceeded),
     #[error("Service unavailable")]
     Unavailable,
+    /// The object store holding uploads refused or could not be reached: 503, the client
+    /// may try again. The cause is logged, never sent.
+    #[error("File storage unavailable; try again later")]
+    FileStorageUnavailable(#[source] BlobError),
+    /// The object store did not answer within `[files] s3_timeout_secs`: 504.
+    #[error("File storage did not answer in time; try again later")]
+    FileStorageTimeout(#[source] BlobError),
     #[error("Internal server error")]
     Internal(#[source] anyhow::Error),
 }
@@ -63,7 +71,8 @@ impl ApiError {
             ApiError::Limit(e) => e.status(),
             ApiError::RateLimited(_) | ApiError::TooFast { .. } => 429,
             ApiError::Internal(_) => 500,
-            ApiError::Unavailable => 503,
+            ApiError::Unavailable | ApiError::FileStorageUnavailable(_) => 503,
+            ApiError::FileStorageTimeout(_) => 504,
         }
     }
 
@@ -72,6 +81,9 @@ impl ApiError {
         match &self {
             ApiError::Internal(e) => tracing::error!(error = ?e, "internal error"),
             ApiError::Unavailable => tracing::warn!("request failed: database unavailable"),
+            ApiError::FileStorageUnavailable(e) | ApiError::FileStorageTimeout(e) => {
+                tracing::warn!(error = %e, "request failed: file storage")
+            }
             _ => {}
         }
         let mut response = ApiResponse::text(self.status(), self.to_string());
@@ -86,6 +98,20 @@ impl ApiError {
                 .push(("retry-after".into(), secs.to_string()));
         }
         response
+    }
+}
+
+/// A local uploads directory that fails is this server's fault (500); an object store that
+/// fails is a dependency's (503, or 504 when it did not answer in time).
+impl From<BlobError> for ApiError {
+    fn from(e: BlobError) -> Self {
+        match e {
+            BlobError::Io { .. } => ApiError::Internal(e.into()),
+            BlobError::Timeout { .. } => ApiError::FileStorageTimeout(e),
+            BlobError::Request { .. } | BlobError::Status { .. } => {
+                ApiError::FileStorageUnavailable(e)
+            }
+        }
     }
 }
 
@@ -136,6 +162,34 @@ mod tests {
         assert_eq!(ApiError::NotFound.status(), 404);
         assert_eq!(ApiError::RateLimited("Rate limited".into()).status(), 429);
         assert_eq!(ApiError::Unavailable.status(), 503);
+        let key = || "files/1".to_string();
+        let timeout = BlobError::Timeout {
+            key: key(),
+            after: std::time::Duration::from_secs(1),
+        };
+        assert_eq!(ApiError::from(timeout).status(), 504);
+        let refused = BlobError::Status {
+            key: key(),
+            status: 403,
+        };
+        assert_eq!(ApiError::from(refused).status(), 503);
+        let disk = BlobError::Io {
+            key: key(),
+            source: std::io::Error::other("disk full"),
+        };
+        assert_eq!(ApiError::from(disk).status(), 500);
+    }
+
+    #[test]
+    fn file_storage_errors_do_not_leak_their_cause() {
+        let timeout = BlobError::Timeout {
+            key: "files/1".into(),
+            after: std::time::Duration::from_secs(1),
+        };
+        let response = ApiError::from(timeout).into_response();
+        let body = String::from_utf8_lossy(&response.body_bytes()).to_string();
+        assert!(!body.contains("files/1"), "{body}");
+        assert!(body.contains("in time"), "{body}");
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn BlobStore>, S3ConfigError>
             region: files.s3_region.clone(),
         },
         path_style: files.s3_path_style,
+        timeout: std::time::Duration::try_from_secs_f64(files.s3_timeout_secs)
+            .map_err(|_| S3ConfigError::Timeout(files.s3_timeout_secs.to_string()))?,
     })?))
 }
 
@@ -55,6 +57,13 @@ pub enum BlobError {
     },
     #[error("blob {key}: object store answered {status}")]
     Status { key: String, status: u16 },
+    /// The object store did not finish the operation in time (it may be hung, or only
+    /// slow); the operation was abandoned.
+    #[error("blob {key}: object store did not answer within {after:?}")]
+    Timeout {
+        key: String,
+        after: std::time::Duration,
+    },
 }
 
 /// Storage for file contents. Implementations are shared by every request, so they are

@@ -5,6 +5,10 @@
 //! retries transient failures and maps "no such key" for us; this module only turns the
 //! server's settings into its builder and its answers into [`BlobError`]s. It is built
 //! with ring (not aws-lc) for signing and TLS, as the rest of the server.
+//!
+//! Every operation, retries included, is bounded by `[files] s3_timeout_secs`: a bucket
+//! that accepts connections but never answers costs a request that long and ends in
+//! [`BlobError::Timeout`], never a hung client.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,12 +21,9 @@ use reqwest::Url;
 
 use super::{BlobError, BlobKey, BlobStore};
 
-/// How long one object request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
-/// Transient failures (5xx, dropped connections) are retried this often, within
-/// [`RETRY_TIMEOUT`]; an upload should fail rather than hang for minutes.
+/// Transient failures (5xx, dropped connections) are retried this often, within the
+/// operation's timeout; an upload should fail rather than hang for minutes.
 const MAX_RETRIES: usize = 3;
-const RETRY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The access key pair S3 requests are signed with. Debug never shows the secret.
 #[derive(Clone)]
@@ -52,6 +53,8 @@ pub struct S3Options {
     /// `{endpoint}/{bucket}/{key}` (MinIO and most self-hosted stores) rather than
     /// `{bucket}.{host}/{key}` (AWS's default for new buckets).
     pub path_style: bool,
+    /// The longest one operation may take, retries included.
+    pub timeout: Duration,
 }
 
 /// Why the S3 settings cannot be used.
@@ -63,12 +66,15 @@ pub enum S3ConfigError {
     Bucket(String),
     #[error("S3 client: {0}")]
     Client(String),
+    #[error("S3 timeout is not a usable number of seconds: {0}")]
+    Timeout(String),
 }
 
 /// A bucket holding one object per blob, named by the blob key.
 #[derive(Debug, Clone)]
 pub struct S3Bucket {
     store: Arc<AmazonS3>,
+    timeout: Duration,
 }
 
 impl S3Bucket {
@@ -86,8 +92,14 @@ impl S3Bucket {
             base.as_str().trim_end_matches('/').to_string()
         };
         // Client options first: `with_client_options` replaces what `with_allow_http` sets.
+        // The bound that counts is the one around each operation (`bounded`), which also
+        // covers the retries and reading the body; the client's own, a second later, only
+        // ensures no request outlives it (were they equal, which fired first would decide
+        // between "timed out" and "failed").
         let store = AmazonS3Builder::new()
-            .with_client_options(ClientOptions::new().with_timeout(REQUEST_TIMEOUT))
+            .with_client_options(
+                ClientOptions::new().with_timeout(options.timeout + Duration::from_secs(1)),
+            )
             .with_endpoint(endpoint)
             .with_bucket_name(&options.bucket)
             .with_region(&options.credentials.region)
@@ -97,14 +109,34 @@ impl S3Bucket {
             .with_allow_http(base.scheme() == "http")
             .with_retry(RetryConfig {
                 max_retries: MAX_RETRIES,
-                retry_timeout: RETRY_TIMEOUT,
+                retry_timeout: options.timeout,
                 ..RetryConfig::default()
             })
             .build()
             .map_err(|e| S3ConfigError::Client(e.to_string()))?;
         Ok(Self {
             store: Arc::new(store),
+            timeout: options.timeout,
         })
+    }
+
+    /// Runs one operation on `key` within the timeout. Giving up drops the request: an
+    /// upload cut off this way may still land in the bucket, as an object no row names
+    /// (the handler discards the row), which the next upload of that id overwrites or a
+    /// bucket lifecycle rule removes.
+    async fn bounded<T>(
+        &self,
+        key: &BlobKey,
+        operation: impl std::future::Future<Output = Result<T, BlobError>>,
+    ) -> Result<T, BlobError> {
+        tokio::time::timeout(self.timeout, operation)
+            .await
+            .unwrap_or_else(|_| {
+                Err(BlobError::Timeout {
+                    key: key.to_string(),
+                    after: self.timeout,
+                })
+            })
     }
 }
 
@@ -152,18 +184,18 @@ fn request_error(key: &BlobKey, source: object_store::Error) -> BlobError {
 
 impl BlobStore for S3Bucket {
     fn put<'a>(&'a self, key: &'a BlobKey, data: &'a [u8]) -> BoxFuture<'a, Result<(), BlobError>> {
-        Box::pin(async move {
+        Box::pin(self.bounded(key, async move {
             let payload = PutPayload::from(data.to_vec());
             self.store
                 .put(&object_path(key), payload)
                 .await
                 .map(|_| ())
                 .map_err(|e| request_error(key, e))
-        })
+        }))
     }
 
     fn get<'a>(&'a self, key: &'a BlobKey) -> BoxFuture<'a, Result<Option<Vec<u8>>, BlobError>> {
-        Box::pin(async move {
+        Box::pin(self.bounded(key, async move {
             let result = match self.store.get(&object_path(key)).await {
                 Ok(result) => result,
                 Err(object_store::Error::NotFound { .. }) => return Ok(None),
@@ -171,16 +203,16 @@ impl BlobStore for S3Bucket {
             };
             let bytes = result.bytes().await.map_err(|e| request_error(key, e))?;
             Ok(Some(bytes.to_vec()))
-        })
+        }))
     }
 
     fn delete<'a>(&'a self, key: &'a BlobKey) -> BoxFuture<'a, Result<(), BlobError>> {
-        Box::pin(async move {
+        Box::pin(self.bounded(key, async move {
             match self.store.delete(&object_path(key)).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
                 Err(e) => Err(request_error(key, e)),
             }
-        })
+        }))
     }
 }
 
@@ -198,6 +230,7 @@ mod tests {
                 region: "us-east-1".into(),
             },
             path_style,
+            timeout: Duration::from_secs(30),
         }
     }
 

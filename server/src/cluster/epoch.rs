@@ -2,7 +2,7 @@
 //!
 //! Pub/sub alone delivers an invalidation a moment after the write's response has gone
 //! out; a client fast enough to ask another instance within that moment would get the
-//! stale answer. So each publish also increments `sogs:epoch` (atomically, in one script),
+//! stale answer. So each publish also increments `sogs:epoch` (under the configured prefix, see `keys`) (atomically, in one script),
 //! each message carries the number it got, and a request starts by reading the counter
 //! (one `GET`): if it is ahead of what this instance has applied, an invalidation is still
 //! on its way and the caches are dropped before anything is read from them.
@@ -11,9 +11,6 @@ use std::sync::atomic::Ordering;
 
 use super::Cluster;
 use super::cache::{CacheMode, Invalidation};
-
-/// The Redis key of the invalidation count.
-pub(super) const EPOCH_KEY: &str = "sogs:epoch";
 
 /// Increments the count and publishes `ARGV[2]` prefixed with it on channel `ARGV[1]`.
 pub(super) const PUBLISH_SCRIPT: &str = "local e = redis.call('INCR', KEYS[1]) \
@@ -46,7 +43,7 @@ impl Cluster {
             return;
         }
         let mut cmd = redis::cmd("GET");
-        cmd.arg(EPOCH_KEY);
+        cmd.arg(self.keys.epoch());
         let Some(current) = self.redis_query::<Option<u64>>(&cmd).await else {
             return;
         };

@@ -20,8 +20,6 @@ use crate::domain::similarity::{HASHES, Signature};
 
 use super::Cluster;
 
-/// The stream every instance appends its fingerprints to.
-const STREAM: &str = "sogs:flood:prints";
 /// About how many entries the stream keeps (`MAXLEN ~`): a 10,000-post window in each of
 /// ten busy rooms.
 const STREAM_MAX: usize = 100_000;
@@ -90,7 +88,7 @@ impl Cluster {
         if self.redis.is_some() {
             let entry = encode(windows.instance, room, poster, now, prints);
             let mut cmd = redis::cmd("XADD");
-            cmd.arg(STREAM)
+            cmd.arg(self.keys.flood_stream())
                 .arg("MAXLEN")
                 .arg("~")
                 .arg(STREAM_MAX)
@@ -121,7 +119,7 @@ impl Cluster {
         cmd.arg("COUNT")
             .arg(READ_MAX)
             .arg("STREAMS")
-            .arg(STREAM)
+            .arg(self.keys.flood_stream())
             .arg(&from);
         let Some(reply) = self.redis_query::<redis::Value>(&cmd).await else {
             return;
@@ -349,7 +347,7 @@ mod tests {
             ])
         };
         let resp2 = Value::Array(vec![Value::Array(vec![
-            Value::BulkString(STREAM.as_bytes().to_vec()),
+            Value::BulkString(b"sogs:flood:prints".to_vec()),
             Value::Array(vec![entry("1-0", b"a"), entry("2-0", b"b")]),
         ])]);
         assert_eq!(
@@ -360,7 +358,7 @@ mod tests {
             ]
         );
         let resp3 = Value::Map(vec![(
-            Value::BulkString(STREAM.as_bytes().to_vec()),
+            Value::BulkString(b"sogs:flood:prints".to_vec()),
             Value::Array(vec![entry("3-0", b"c")]),
         )]);
         assert_eq!(

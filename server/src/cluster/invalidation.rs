@@ -12,14 +12,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::Cluster;
 use super::cache::Invalidation;
-use super::epoch::{EPOCH_KEY, PUBLISH_SCRIPT, split_message};
-
-/// The pub/sub channel all instances share.
-pub const CHANNEL: &str = "sogs:invalidate";
+use super::epoch::{PUBLISH_SCRIPT, split_message};
 /// Wait before resubscribing after the subscription failed.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// What a message on [`CHANNEL`] asks to invalidate, for tools that watch the channel
+/// What a message on the invalidation channel (`RedisKeys::invalidation_channel`) asks to invalidate, for tools that watch the channel
 /// (messages are `<count>|<payload>`; bare payloads are accepted too).
 pub fn decode_message(text: &str) -> Invalidation {
     Invalidation::decode(split_message(text).1)
@@ -42,8 +39,8 @@ impl Cluster {
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(PUBLISH_SCRIPT)
             .arg(1)
-            .arg(EPOCH_KEY)
-            .arg(CHANNEL)
+            .arg(self.keys.epoch())
+            .arg(self.keys.invalidation_channel())
             .arg(what.encode());
         match self.redis_query::<u64>(&cmd).await {
             Some(epoch) => self.note_own_epoch(epoch),
@@ -59,13 +56,13 @@ impl Cluster {
         loop {
             let session = async {
                 let mut pubsub = client.get_async_pubsub().await?;
-                pubsub.subscribe(CHANNEL).await?;
+                pubsub.subscribe(self.keys.invalidation_channel()).await?;
                 // Subscribed first, then read the count: every later invalidation arrives
                 // as a message, and everything cached before is dropped right below.
                 let mut conn = client.get_multiplexed_async_connection().await?;
                 let process = super::process_id(&mut conn).await?;
                 let epoch: Option<u64> = redis::cmd("GET")
-                    .arg(EPOCH_KEY)
+                    .arg(self.keys.epoch())
                     .query_async(&mut conn)
                     .await?;
                 self.caches.reset_epoch(epoch.unwrap_or(0));

@@ -15,8 +15,6 @@ use std::time::{Duration, Instant};
 
 use super::Cluster;
 
-const KEY_PREFIX: &str = "sogs:lock:";
-
 /// Whether this instance should run a task's work this time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lead {
@@ -54,7 +52,7 @@ impl Cluster {
         }
         let millis = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut cmd = redis::cmd("SET");
-        cmd.arg(format!("{KEY_PREFIX}{task}"))
+        cmd.arg(self.keys.lease(task))
             .arg(std::process::id())
             .arg("NX")
             .arg("PX")

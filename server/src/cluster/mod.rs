@@ -13,12 +13,13 @@ mod epoch;
 pub mod flood_share;
 mod health;
 mod invalidation;
+mod keys;
 mod lock;
 mod nonces;
 
 pub use health::RedisStats;
-/// The pub/sub channel of cache invalidations, for tools that publish or watch them.
-pub use invalidation::{CHANNEL, decode_message};
+pub use invalidation::decode_message;
+pub use keys::{DEFAULT_KEY_PREFIX, InvalidKeyPrefix, RedisKeys};
 pub use lock::Lead;
 pub use nonces::{DEFAULT_NONCE_CAPACITY, NonceVerdict};
 
@@ -77,6 +78,8 @@ pub enum ClusterError {
     InvalidUrl(String),
     #[error("Redis unreachable: {0}")]
     Unreachable(String),
+    #[error(transparent)]
+    KeyPrefix(#[from] InvalidKeyPrefix),
 }
 
 /// The shared-state handle, cheap to clone.
@@ -94,6 +97,8 @@ pub struct Cluster {
     /// What the replay check knows about the history of the Redis nonce store.
     nonce_watch: Arc<nonces::NonceWatch>,
     local_leases: Arc<lock::LocalLeases>,
+    /// The names of this cluster's keys and channel in Redis.
+    keys: Arc<RedisKeys>,
 }
 
 impl Cluster {
@@ -113,12 +118,15 @@ impl Cluster {
             local_nonces: Arc::default(),
             nonce_watch: Arc::default(),
             local_leases: Arc::default(),
+            keys: Arc::default(),
         }
     }
 
-    /// Joins the cluster through Redis at `url`. Only the URL is checked here: an instance
-    /// starts even while Redis is down, and `/readyz` reports it.
-    pub fn with_redis(url: &str) -> Result<Self, ClusterError> {
+    /// Joins the cluster through Redis at `url`, whose keys and channel are named by
+    /// `keys` (instances of one community must agree on them; other communities on the
+    /// same Redis must not). Only the URL is checked here: an instance starts even while
+    /// Redis is down, and `/readyz` reports it.
+    pub fn with_redis(url: &str, keys: RedisKeys) -> Result<Self, ClusterError> {
         let client =
             redis::Client::open(url).map_err(|e| ClusterError::InvalidUrl(e.to_string()))?;
         Ok(Self {
@@ -129,7 +137,13 @@ impl Cluster {
             local_nonces: Arc::default(),
             nonce_watch: Arc::default(),
             local_leases: Arc::default(),
+            keys: Arc::new(keys),
         })
+    }
+
+    /// The names of this cluster's keys and channel in Redis.
+    pub fn keys(&self) -> &RedisKeys {
+        &self.keys
     }
 
     /// Keeps at most `capacity` nonces in process (without Redis on SQLite).

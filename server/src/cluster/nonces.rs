@@ -71,10 +71,6 @@ pub const NONCE_TTL_SECS: u64 = 2 * 86_400;
 /// ahead of the moment its request is accepted.
 pub const CLOCK_MARGIN_SECS: f64 = 1.0;
 
-const REDIS_PREFIX: &str = "sogs:nonce:";
-/// The Redis time (unix seconds) the current nonce store began.
-const SINCE_KEY: &str = "sogs:nonces:since";
-
 /// Records the nonce `KEYS[1]` for `ARGV[1]` seconds unless present, creating `KEYS[2]`
 /// with the Redis time if this Redis is new; returns `{1 if new, since}`. The nonce's
 /// value is the request's own token `ARGV[2]`, so that a request whose first attempt timed
@@ -235,8 +231,8 @@ impl Cluster {
             let mut cmd = redis::cmd("EVAL");
             cmd.arg(CHECK_SCRIPT)
                 .arg(2)
-                .arg(format!("{REDIS_PREFIX}{}", hex::encode(nonce)))
-                .arg(SINCE_KEY)
+                .arg(self.keys.nonce(&hex::encode(nonce)))
+                .arg(self.keys.nonces_since())
                 .arg(NONCE_TTL_SECS)
                 .arg(&token);
             if let Some(answer) = self.redis_query::<(i64, String)>(&cmd).await {

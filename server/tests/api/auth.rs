@@ -3,7 +3,7 @@
 
 use sogs::client::{BuiltRequest, SogsClient};
 
-use crate::support::{Backend, redis_url, spawn_app, spawn_app_with};
+use crate::support::{Backend, spawn_app, spawn_app_with, use_redis};
 
 fn header<'a>(req: &'a BuiltRequest, name: &str) -> &'a str {
     req.headers
@@ -268,13 +268,14 @@ both_backends!(a_batch_runs_every_sub_request_and_a_sequence_stops_at_the_first_
 /// Two instances over one PostgreSQL: a request replayed to the other instance is refused,
 /// through the database without Redis and through Redis with it.
 async fn replay_to_another_instance(with_redis: bool) {
-    let adjust = |c: &mut sogs::config::Config| {
+    let a = spawn_app_with(Backend::Postgres, |c| {
         if with_redis {
-            c.redis.url = redis_url();
+            use_redis(c);
         }
-    };
-    let a = spawn_app_with(Backend::Postgres, adjust).await;
-    let b = a.another_instance(adjust).await;
+    })
+    .await;
+    // The same configuration: the same Redis and key prefix, as one community's are.
+    let b = a.another_instance(|_| {}).await;
     assert_eq!(a.state.key.public_key(), b.state.key.public_key());
     let user = a.user();
     let req = user.build("GET", "/capabilities", Vec::new(), None);

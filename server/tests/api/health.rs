@@ -23,8 +23,7 @@ async fn readyz_reports_the_database_reachable(backend: Backend) {
 both_backends!(readyz_reports_the_database_reachable);
 
 async fn readyz_checks_a_configured_redis(backend: Backend) {
-    let redis_url = crate::support::redis_url();
-    let app = spawn_app_with(backend, |c| c.redis.url = redis_url).await;
+    let app = spawn_app_with(backend, crate::support::use_redis).await;
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();

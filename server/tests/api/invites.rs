@@ -3,8 +3,6 @@
 //! Account ID, and the clear pages for bad codes and bad Account IDs, after which nothing
 //! changed.
 
-use std::time::Duration;
-
 use ed25519_dalek::SigningKey;
 use sogs::actions::invites::{InviteTerms, create_invite, list_invites, revoke_invite};
 use sogs::actions::{Actor, Door};
@@ -38,8 +36,19 @@ async fn private(backend: Backend) -> Community {
 }
 
 async fn invite(c: &Community, uses: Option<i64>, expires_in: Option<f64>) -> Invite {
+    invite_made_at(c, now(), uses, expires_in).await
+}
+
+/// An invite as if made at `at`: one made in the past with a short life is already
+/// expired, with no waiting for it.
+async fn invite_made_at(
+    c: &Community,
+    at: f64,
+    uses: Option<i64>,
+    expires_in: Option<f64>,
+) -> Invite {
     create_invite(
-        &c.app.state.services(now(), Door::Admin),
+        &c.app.state.services(at, Door::Admin),
         &Actor::Server,
         &c.room,
         InviteTerms {
@@ -198,8 +207,8 @@ async fn bad_codes_and_bad_account_ids_get_a_clear_page_and_change_nothing(backe
         .unwrap();
     assert_eq!(after.uses, 0, "bad Account IDs spend no use");
 
-    let expiring = invite(&c, None, Some(0.5)).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Made a minute ago, with half a second to live.
+    let expiring = invite_made_at(&c, now() - 60.0, None, Some(0.5)).await;
     let (status, text) = page(&c, &expiring.code).await;
     assert_eq!(status, 410, "{text}");
     assert!(text.contains("expired"), "{text}");

@@ -37,6 +37,7 @@ mod retention;
 mod rooms;
 mod scheduled;
 mod server_binary;
+mod shared_redis;
 mod snode;
 mod store;
 mod upgrades;

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use sogs::client::SogsClient;
 
-use crate::support::{Backend, redis_url, spawn_app, spawn_app_with};
+use crate::support::{Backend, spawn_app, spawn_app_with, use_redis};
 
 /// Waits until the instance's caches may be used (with Redis: once subscribed).
 async fn caches_ready(app: &crate::support::app::TestApp) {
@@ -85,7 +85,7 @@ both_backends!(a_session_client_poll_gets_pysogs_shaped_answers);
 /// gone, capabilities, an unchanged pollInfo and an empty `since` still answer 200. (With
 /// Redis holding the nonces and invalidations, as a multi-instance deployment runs.)
 async fn an_empty_poll_needs_no_database_once_warm(backend: Backend) {
-    let app = spawn_app_with(backend, |c| c.redis.url = redis_url()).await;
+    let app = spawn_app_with(backend, use_redis).await;
     caches_ready(&app).await;
     let now = app.state.clock.now();
     let room = app
@@ -139,9 +139,9 @@ both_backends!(an_empty_poll_needs_no_database_once_warm);
 /// the two mailboxes were empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dm_sent_through_one_instance_reaches_an_empty_inbox_polled_on_another() {
-    let with_redis = |c: &mut sogs::config::Config| c.redis.url = redis_url();
-    let a = spawn_app_with(Backend::Postgres, with_redis).await;
-    let b = a.another_instance(with_redis).await;
+    let a = spawn_app_with(Backend::Postgres, use_redis).await;
+    // The same configuration: the same Redis and key prefix, as one community's are.
+    let b = a.another_instance(|_| {}).await;
     caches_ready(&a).await;
     caches_ready(&b).await;
     let sender = a.user();

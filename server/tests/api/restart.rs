@@ -46,7 +46,9 @@ async fn activity_seen_by_a_stopping_server_is_written_before_it_exits(backend: 
 both_backends!(activity_seen_by_a_stopping_server_is_written_before_it_exits);
 
 /// SIGTERM (here: the shutdown token) lets a request already in flight finish: a batch whose
-/// body is still arriving when shutdown starts is answered in full.
+/// body is still arriving when shutdown starts is answered in full. No sleeps: the server's
+/// `100 Continue` says the request is in its hands, and refusing new connections says the
+/// shutdown has begun.
 async fn an_in_flight_request_finishes_during_graceful_shutdown(backend: Backend) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app(backend).await;
@@ -55,15 +57,30 @@ async fn an_in_flight_request_finishes_during_graceful_shutdown(backend: Backend
     let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let head = format!(
         "POST /batch HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
+         Content-Length: {}\r\nConnection: close\r\nExpect: 100-continue\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
+    stream.flush().await.unwrap();
+    let mut interim = Vec::new();
+    while !interim.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(
+            stream.read(&mut byte).await.unwrap(),
+            1,
+            "closed before 100"
+        );
+        interim.push(byte[0]);
+    }
+    let interim = String::from_utf8_lossy(&interim);
+    assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
     stream.write_all(&body[..10]).await.unwrap();
     stream.flush().await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     app.begin_shutdown();
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app::wait_until("the server stopped accepting connections", || async {
+        tokio::net::TcpStream::connect(&addr).await.is_err()
+    })
+    .await;
     stream.write_all(&body[10..]).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();

@@ -10,7 +10,7 @@ use sogs::clock::Clock;
 
 use crate::rooms::{room, room_mod};
 use crate::support::app::{spawn_app_with_clock, wait_until};
-use crate::support::{Backend, redis_url, spawn_app_with};
+use crate::support::{Backend, spawn_app_with, use_redis};
 
 async fn post_status(client: &SogsClient, body: &[u8]) -> u16 {
     client
@@ -82,9 +82,9 @@ both_backends!(a_scheduled_permission_change_applies_on_the_next_pass_after_its_
 /// other on the next request, and the post rate limit counts posts made through both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ban_and_a_rate_limit_made_on_one_instance_hold_on_another() {
-    let with_redis = |c: &mut sogs::config::Config| c.redis.url = redis_url();
-    let a = spawn_app_with(Backend::Postgres, with_redis).await;
-    let b = a.another_instance(with_redis).await;
+    let a = spawn_app_with(Backend::Postgres, use_redis).await;
+    // The same configuration: the same Redis and key prefix, as one community's are.
+    let b = a.another_instance(|_| {}).await;
     for app in [&a, &b] {
         wait_until("the instance subscribed to invalidations", || async {
             app.state.cluster.caches.enabled()

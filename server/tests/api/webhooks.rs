@@ -3,7 +3,7 @@
 //! again until it answers; an unreachable one ends in dead letters without slowing
 //! anyone's requests; nothing queued is lost across a restart; bad settings are refused.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -32,7 +32,7 @@ both_backends!(
 async fn two_instances_deliver_each_event_once_in_order_and_either_can_carry_on() {
     let first = spawn_app_with(Backend::Postgres, |config| {
         fast(config);
-        config.redis.url = crate::support::redis_url();
+        crate::support::use_redis(config);
     })
     .await;
     let second = first.another_instance(|_| {}).await;
@@ -70,7 +70,8 @@ async fn two_instances_deliver_each_event_once_in_order_and_either_can_carry_on(
         })
         .collect();
     assert_eq!(delivered, posted);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Once nothing is left to send, nothing more can arrive: a second copy would have.
+    drained(&first, &hook).await;
     assert_eq!(receiver.received().len(), 12, "no event sent twice");
 
     // The first instance goes away (its database stays: the second still uses it); the
@@ -93,6 +94,20 @@ async fn two_instances_deliver_each_event_once_in_order_and_either_can_carry_on(
 }
 
 const WAIT: Duration = Duration::from_secs(20);
+
+/// Waits until `hook` has nothing pending (every delivery delivered or dead): from then on
+/// nothing more can reach its receiver. A readiness signal instead of a quiet period.
+async fn drained(app: &TestApp, hook: &Webhook) {
+    app::wait_until("the endpoint's queue drained", || async {
+        app.state
+            .store
+            .webhook_deliveries(hook.id, Some("pending"), 1)
+            .await
+            .unwrap()
+            .is_empty()
+    })
+    .await;
+}
 
 /// Fast delivery for tests: a pass every 50 ms, short backoff, three tries.
 fn fast(config: &mut sogs::config::Config) {
@@ -242,8 +257,17 @@ async fn events_reach_an_endpoint_signed_in_order_with_what_a_bot_needs(backend:
         .iter()
         .map(|r| verified(&lobby_hook, r))
         .collect();
-    // Give a wrongly routed event time to arrive before saying none did.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Events are routed to endpoints when written: the lobby's hook was given two, and
+    // once it has nothing left to send, no other can still arrive.
+    let queued = c
+        .app
+        .state
+        .store
+        .webhook_deliveries(lobby_hook.id, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 2, "{queued:?}");
+    drained(&c.app, &lobby_hook).await;
     assert_eq!(posts_only.received().len(), 2);
     assert_eq!(types(&lobby), ["message.posted", "message.posted"]);
     assert!(lobby.iter().all(|b| b["room"] == TOKEN));
@@ -376,31 +400,46 @@ async fn an_unreachable_endpoint_ends_in_dead_letters_that_retry_sends_again(bac
 }
 
 async fn a_receiver_that_never_answers_does_not_slow_posting(backend: Backend) {
-    // Accepts connections (the kernel does) but never answers: every try waits out its
-    // whole timeout.
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // Accepts the connection but never answers: the try stays in flight for the longest
+    // timeout there is, so the posts below all happen while it hangs.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", silent.local_addr().unwrap());
     let c = Community::with_config(backend, |config| {
         fast(config);
-        config.webhooks.timeout_secs = 5.0;
+        config.webhooks.timeout_secs = 300.0;
     })
     .await;
     let hook = register(&c.app, &url, None, "*").await;
     let alice = c.user().await;
     c.post(&alice, b"warm up").await;
-    // Wait until the first try is in flight (the endpoint is claimed).
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The first try is in flight once its connection arrives (kept open, unanswered).
+    let (_in_flight, _) = tokio::time::timeout(WAIT, silent.accept())
+        .await
+        .expect("the first try connects")
+        .unwrap();
     for i in 0..5 {
         // One user each: the post rate limit is not what this test is about.
         let user = c.user().await;
-        let started = Instant::now();
-        c.post(&user, format!("post {i}").as_bytes()).await;
-        let took = started.elapsed();
-        assert!(
-            took < Duration::from_secs(3),
-            "a post took {took:?} while the receiver hangs"
-        );
+        // A post that waited for the receiver would wait for minutes; the limit only
+        // turns that into a failure instead of a hung test.
+        tokio::time::timeout(WAIT, c.post(&user, format!("post {i}").as_bytes()))
+            .await
+            .unwrap_or_else(|_| panic!("post {i} waited for the hung receiver"));
     }
+    let tries: Vec<i64> = c
+        .app
+        .state
+        .store
+        .webhook_deliveries(hook.id, None, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.attempts)
+        .collect();
+    assert_eq!(
+        tries, [0; 6],
+        "every post was answered while the first try still hung"
+    );
     let pending = c
         .app
         .state

@@ -3,7 +3,8 @@
 //! The row (store) and the bytes (blobs) are written in that order: the row gives the id
 //! the blob key is derived from; if the bytes then cannot be stored, the row is discarded
 //! so no file id ever points at nothing. Unlike PySOGS, uploads are limited to
-//! `[files] max_size` (413).
+//! `[files] max_size` (413). An object store that refuses or is unreachable is a 503, one
+//! that does not answer within `[files] s3_timeout_secs` a 504 (see `ApiError`).
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -89,7 +90,7 @@ pub async fn upload_file(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         if let Err(discard) = store.discard_file(file.id).await {
             tracing::warn!(file = file.id, error = %discard, "cannot discard a file row without bytes; cleanup will remove it");
         }
-        return Err(ApiError::Internal(e.into()));
+        return Err(e.into());
     }
     if quota > 0 {
         store.record_upload(user.user.id, size_i64, now).await?;
@@ -118,16 +119,10 @@ pub async fn get_file(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         tracing::warn!(file = file.id, error = %e, "file row with an unusable path");
         ApiError::NotFound
     })?;
-    let data = ctx
-        .state
-        .blobs
-        .get(&key)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .ok_or_else(|| {
-            tracing::warn!(file = file.id, "file row whose bytes are missing");
-            ApiError::NotFound
-        })?;
+    let data = ctx.state.blobs.get(&key).await?.ok_or_else(|| {
+        tracing::warn!(file = file.id, "file row whose bytes are missing");
+        ApiError::NotFound
+    })?;
     let mut response = ApiResponse {
         status: 200,
         headers: Vec::new(),

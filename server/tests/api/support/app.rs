@@ -82,7 +82,7 @@ pub async fn start_with_clock(
     let state = app.state().clone();
     let shutdown = app.shutdown_token();
     let handle = tokio::spawn(app.run_until_stopped());
-    TestApp {
+    let app = TestApp {
         address,
         state,
         http: reqwest::Client::new(),
@@ -91,7 +91,16 @@ pub async fn start_with_clock(
         data_dir,
         shutdown,
         handle,
+    };
+    if app.config.redis.url == super::redis_url() {
+        assert_ne!(
+            app.config.redis.key_prefix,
+            sogs::cluster::DEFAULT_KEY_PREFIX,
+            "a test on the shared Redis needs a key prefix of its own: use support::use_redis"
+        );
+        app.wait_for_redis().await;
     }
+    app
 }
 
 impl TestApp {
@@ -162,6 +171,29 @@ impl TestApp {
             self.metric(metric, &[&label]) >= start + 2.0
         })
         .await;
+    }
+
+    /// Waits until `/readyz` says this instance uses Redis (connected and subscribed to
+    /// invalidations), failing the test if it never does: the server falls back to the
+    /// database by itself, so a test "with Redis" would otherwise pass without it. Also a
+    /// readiness signal: invalidations from other instances are heard from then on.
+    pub async fn wait_for_redis(&self) {
+        let mut last = serde_json::Value::Null;
+        let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            last = match self.get("/readyz").await.json().await {
+                Ok(body) => body,
+                Err(_) => last,
+            };
+            if last["redis"] == "ok" {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < limit,
+                "Redis never came into use: /readyz says {last}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// Asserts that this instance really works with Redis: `/readyz` says so and no Redis

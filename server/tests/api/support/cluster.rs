@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sogs::client::SogsClient;
-use sogs::cluster::Cluster;
 use sogs::cluster::cache::Invalidation;
+use sogs::cluster::{Cluster, RedisKeys};
 use sogs::crypto::keys::ServerPublicKey;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -385,7 +385,7 @@ impl TestCluster {
             }
             instances.push(instance);
         }
-        let publisher = Cluster::with_redis(&redis.url()).unwrap();
+        let publisher = Cluster::with_redis(&redis.url(), RedisKeys::default()).unwrap();
         let cluster = Self {
             instances,
             db,
@@ -397,7 +397,10 @@ impl TestCluster {
         cluster
     }
 
-    /// Waits until every instance reports Redis up (subscribed to invalidations).
+    /// Waits until every instance reports Redis in use (connected and subscribed to
+    /// invalidations) in its metrics and on `/readyz`, failing the test if one never does:
+    /// an instance falls back to the database by itself, so a cluster test would otherwise
+    /// pass without Redis.
     pub async fn wait_until_subscribed(&self) {
         for instance in &self.instances {
             let ok = eventually(Duration::from_secs(10), || async {
@@ -405,6 +408,13 @@ impl TestCluster {
             })
             .await;
             assert!(ok, "instance {} never subscribed", instance.ip);
+            let (status, body) = instance.get_json("/readyz").await;
+            assert_eq!(status, 200, "{}: {body}", instance.ip);
+            assert_eq!(
+                body["redis"], "ok",
+                "{}: Redis not in use: {body}",
+                instance.ip
+            );
         }
     }
 

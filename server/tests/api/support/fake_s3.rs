@@ -194,3 +194,29 @@ fn xml_text(xml: &str, tag: &str) -> String {
     let end = start + xml[start..].find('<').unwrap();
     xml[start..end].to_string()
 }
+
+/// An S3 endpoint that accepts connections (the kernel does, into the listen backlog) but
+/// never reads or answers a request: a hung object store. Requests to it can only end by
+/// the server's own `[files] s3_timeout_secs`.
+pub struct SilentS3 {
+    listener: std::net::TcpListener,
+}
+
+impl SilentS3 {
+    pub fn new() -> Self {
+        Self {
+            listener: std::net::TcpListener::bind("127.0.0.1:0").expect("free port"),
+        }
+    }
+
+    /// Points `files` at this endpoint, giving up on it after `timeout_secs`.
+    pub fn configure(&self, files: &mut FilesConfig, timeout_secs: f64) {
+        files.s3_endpoint = format!("http://{}", self.listener.local_addr().unwrap());
+        files.s3_bucket = BUCKET.into();
+        files.s3_access_key = "silent".into();
+        files.s3_secret_key = "silent-secret".into();
+        files.s3_region = REGION.into();
+        files.s3_path_style = true;
+        files.s3_timeout_secs = timeout_secs;
+    }
+}
