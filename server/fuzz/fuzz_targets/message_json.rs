@@ -21,8 +21,14 @@ fuzz_target!(|data: &[u8]| {
         // The field parsers on their own: a decoded base64 re-encodes (with or without
         // padding) to something that decodes to the same bytes, and Python `int()`s never panic.
         if let Ok(bytes) = decode_base64(text) {
-            assert_eq!(decode_base64(&STANDARD.encode(&bytes)).ok(), Some(bytes.clone()));
-            assert_eq!(decode_base64(&STANDARD_NO_PAD.encode(&bytes)).ok(), Some(bytes));
+            assert_eq!(
+                decode_base64(&STANDARD.encode(&bytes)).ok(),
+                Some(bytes.clone())
+            );
+            assert_eq!(
+                decode_base64(&STANDARD_NO_PAD.encode(&bytes)).ok(),
+                Some(bytes)
+            );
         }
         if let Ok(n) = parse_python_int(text) {
             assert_eq!(parse_python_int(&n.to_string()), Ok(n));

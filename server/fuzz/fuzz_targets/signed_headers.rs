@@ -78,7 +78,8 @@ fn sign_and_verify(data: &[u8]) {
     let signer = &SIGNERS[usize::from(choice / 4 % 3)];
     let text = String::from_utf8_lossy(rest);
     let (target, body) = text.split_once('\n').unwrap_or((&text, ""));
-    let (path, query) = split_target(&format!("/{target}"));
+    let target = format!("/{target}");
+    let (path, query) = split_target(&target);
     let request = SignedRequest {
         method,
         path: &path,

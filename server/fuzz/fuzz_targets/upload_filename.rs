@@ -21,12 +21,22 @@ fuzz_target!(|data: &[u8]| {
     {
         let text = name.as_str();
         assert!(!text.is_empty());
-        assert!(text.chars().count() <= MAX_CHARS, "{} chars", text.chars().count());
         assert!(
-            !text.chars().any(|c| c == '/' || c == '\\' || c.is_control()),
+            text.chars().count() <= MAX_CHARS,
+            "{} chars",
+            text.chars().count()
+        );
+        assert!(
+            !text
+                .chars()
+                .any(|c| c == '/' || c == '\\' || c.is_control()),
             "unsafe character kept in {text:?}"
         );
-        assert_eq!(FileName::new(text).as_ref(), Some(&name), "sanitising is idempotent");
+        assert_eq!(
+            FileName::new(text).as_ref(),
+            Some(&name),
+            "sanitising is idempotent"
+        );
         let download = download_disposition(Some(text));
         assert!(download.is_ascii(), "a header value is ASCII");
         assert_eq!(
