@@ -31,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
     }
     assert_eq!(headers.len(), names.len());
     for (name, value) in &names {
-        assert_eq!(headers.get(&name.to_ascii_uppercase()), Some(value.as_str()));
+        assert_eq!(
+            headers.get(&name.to_ascii_uppercase()),
+            Some(value.as_str())
+        );
     }
     if let Ok(req) = ApiRequest::from_target(Method::Get, "/capabilities", headers, Vec::new()) {
         if check_request(&req, &limits).is_ok() {

@@ -6,6 +6,7 @@
 //! post, so the reader treats every length as hostile: malformed input yields `None`, and
 //! a message we cannot parse is simply not filtered (as PySOGS does).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// The bundled default profanity list: short on purpose, operators extend it with
@@ -24,6 +25,8 @@ const PROFILE_DISPLAY_NAME: u64 = 1;
 const WIRE_VARINT: u64 = 0;
 const WIRE_I64: u64 = 1;
 const WIRE_LEN: u64 = 2;
+const WIRE_GROUP_START: u64 = 3;
+const WIRE_GROUP_END: u64 = 4;
 const WIRE_I32: u64 = 5;
 
 /// Reads one base-128 varint at `*pos`, advancing it; `None` if truncated or longer than
@@ -41,61 +44,100 @@ fn read_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     None
 }
 
-/// The payload of the last length-delimited field `field` at the top level of `buf`
-/// (protobuf semantics: a repeated scalar field's last value wins): `None` if the buffer
-/// is malformed, `Some(None)` if it is well formed without the field.
-fn find_field(buf: &[u8], field: u64) -> Option<Option<&[u8]>> {
+/// A top-level field's value, as far as the readers below need it.
+enum FieldValue<'a> {
+    Varint(u64),
+    Bytes(&'a [u8]),
+    /// A fixed-width number or a (deprecated) group: skipped.
+    Other,
+}
+
+/// Calls `visit` with every top-level field of `buf`, in order; `None` if the buffer is
+/// malformed. Groups (wire types 3 and 4) are skipped whole, nested ones included, as Session
+/// clients' protobuf decoders skip them: a message they display must be one we can read, or
+/// an unknown group would carry it past the filters.
+fn walk<'a>(buf: &'a [u8], mut visit: impl FnMut(u64, FieldValue<'a>)) -> Option<()> {
     let mut pos = 0;
-    let mut found = None;
+    // Field numbers of the groups we are inside, innermost last.
+    let mut open_groups: Vec<u64> = Vec::new();
     while pos < buf.len() {
         let key = read_varint(buf, &mut pos)?;
         let (number, wire) = (key >> 3, key & 7);
-        match wire {
-            WIRE_VARINT => {
-                read_varint(buf, &mut pos)?;
+        let value = match wire {
+            WIRE_VARINT => FieldValue::Varint(read_varint(buf, &mut pos)?),
+            WIRE_I64 => {
+                pos = pos.checked_add(8).filter(|&p| p <= buf.len())?;
+                FieldValue::Other
             }
-            WIRE_I64 => pos = pos.checked_add(8).filter(|&p| p <= buf.len())?,
-            WIRE_I32 => pos = pos.checked_add(4).filter(|&p| p <= buf.len())?,
+            WIRE_I32 => {
+                pos = pos.checked_add(4).filter(|&p| p <= buf.len())?;
+                FieldValue::Other
+            }
             WIRE_LEN => {
                 let len = usize::try_from(read_varint(buf, &mut pos)?).ok()?;
                 let end = pos.checked_add(len).filter(|&e| e <= buf.len())?;
-                if number == field {
-                    found = buf.get(pos..end);
-                }
+                let bytes = buf.get(pos..end)?;
                 pos = end;
+                FieldValue::Bytes(bytes)
             }
-            // Groups (3, 4) and reserved wire types do not occur in Session messages.
+            WIRE_GROUP_START => {
+                open_groups.push(number);
+                continue;
+            }
+            WIRE_GROUP_END => {
+                if open_groups.pop()? != number {
+                    return None;
+                }
+                continue;
+            }
             _ => return None,
+        };
+        if open_groups.is_empty() {
+            visit(number, value);
         }
     }
+    open_groups.is_empty().then_some(())
+}
+
+/// The payload of the last length-delimited field `field` at the top level of `buf`
+/// (protobuf semantics for a string field: the last value wins): `None` if the buffer is
+/// malformed, `Some(None)` if it is well formed without the field.
+fn find_field(buf: &[u8], field: u64) -> Option<Option<&[u8]>> {
+    let mut found = None;
+    walk(buf, |number, value| {
+        if let (true, FieldValue::Bytes(bytes)) = (number == field, value) {
+            found = Some(bytes);
+        }
+    })?;
     Some(found)
+}
+
+/// An embedded message field `field` of `buf`: protobuf merges every occurrence into one
+/// message, which is what their concatenation parses to, so the text of a message split
+/// over two `dataMessage`s (or two `profile`s) is read as clients read it and not only its
+/// last part. Each occurrence must be well formed on its own. `None` if malformed,
+/// `Some(None)` if absent.
+fn find_message(buf: &[u8], field: u64) -> Option<Option<Cow<'_, [u8]>>> {
+    let parts = find_all(buf, field)?;
+    for part in &parts {
+        walk(part, |_, _| {})?;
+    }
+    Some(match parts.as_slice() {
+        [] => None,
+        [one] => Some(Cow::Borrowed(*one)),
+        many => Some(Cow::Owned(many.concat())),
+    })
 }
 
 /// Every length-delimited field `field` at the top level of `buf`, in order (a repeated
 /// message field); `None` if the buffer is malformed.
 fn find_all(buf: &[u8], field: u64) -> Option<Vec<&[u8]>> {
-    let mut pos = 0;
     let mut found = Vec::new();
-    while pos < buf.len() {
-        let key = read_varint(buf, &mut pos)?;
-        let (number, wire) = (key >> 3, key & 7);
-        match wire {
-            WIRE_VARINT => {
-                read_varint(buf, &mut pos)?;
-            }
-            WIRE_I64 => pos = pos.checked_add(8).filter(|&p| p <= buf.len())?,
-            WIRE_I32 => pos = pos.checked_add(4).filter(|&p| p <= buf.len())?,
-            WIRE_LEN => {
-                let len = usize::try_from(read_varint(buf, &mut pos)?).ok()?;
-                let end = pos.checked_add(len).filter(|&e| e <= buf.len())?;
-                if number == field {
-                    found.push(buf.get(pos..end)?);
-                }
-                pos = end;
-            }
-            _ => return None,
+    walk(buf, |number, value| {
+        if let (true, FieldValue::Bytes(bytes)) = (number == field, value) {
+            found.push(bytes);
         }
-    }
+    })?;
     Some(found)
 }
 
@@ -112,11 +154,12 @@ pub struct MessageText {
 /// bytes are not a well-formed `Content` with a `dataMessage`. Invalid UTF-8 is decoded
 /// lossily so that a stray byte cannot smuggle a word past the filter.
 pub fn parse_message(content: &[u8]) -> Option<MessageText> {
-    let data = find_field(content, CONTENT_DATA_MESSAGE)??;
+    let data = find_message(content, CONTENT_DATA_MESSAGE)??;
+    let data = &*data;
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let body = find_field(data, DATA_MESSAGE_BODY)?.map(text);
-    let display_name = match find_field(data, DATA_MESSAGE_PROFILE)? {
-        Some(profile) => find_field(profile, PROFILE_DISPLAY_NAME)?.map(text),
+    let display_name = match find_message(data, DATA_MESSAGE_PROFILE)? {
+        Some(profile) => find_field(&profile, PROFILE_DISPLAY_NAME)?.map(text),
         None => None,
     };
     let attachments = find_all(data, DATA_MESSAGE_ATTACHMENTS)?
@@ -458,7 +501,8 @@ pub struct Attachments {
 /// link previews (`DataMessage.preview`) of unpadded `Content` bytes; `None` if the bytes
 /// are not a well-formed Session message.
 pub fn parse_attachments(content: &[u8]) -> Option<Attachments> {
-    let data = find_field(content, CONTENT_DATA_MESSAGE)??;
+    let data = find_message(content, CONTENT_DATA_MESSAGE)??;
+    let data = &*data;
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let items = find_all(data, DATA_MESSAGE_ATTACHMENTS)?
         .into_iter()
@@ -485,27 +529,12 @@ const QUOTE_AUTHOR: u64 = 2;
 /// The varint field `field` at the top level of `buf` (the last one wins): `None` if the
 /// buffer is malformed, `Some(None)` if it is well formed without the field.
 fn find_varint(buf: &[u8], field: u64) -> Option<Option<u64>> {
-    let mut pos = 0;
     let mut found = None;
-    while pos < buf.len() {
-        let key = read_varint(buf, &mut pos)?;
-        let (number, wire) = (key >> 3, key & 7);
-        match wire {
-            WIRE_VARINT => {
-                let value = read_varint(buf, &mut pos)?;
-                if number == field {
-                    found = Some(value);
-                }
-            }
-            WIRE_I64 => pos = pos.checked_add(8).filter(|&p| p <= buf.len())?,
-            WIRE_I32 => pos = pos.checked_add(4).filter(|&p| p <= buf.len())?,
-            WIRE_LEN => {
-                let len = usize::try_from(read_varint(buf, &mut pos)?).ok()?;
-                pos = pos.checked_add(len).filter(|&e| e <= buf.len())?;
-            }
-            _ => return None,
+    walk(buf, |number, value| {
+        if let (true, FieldValue::Varint(v)) = (number == field, value) {
+            found = Some(v);
         }
-    }
+    })?;
     Some(found)
 }
 
@@ -520,10 +549,10 @@ pub struct QuotedMessage {
 /// The quoted message of a reply (`DataMessage.quote`) in unpadded `Content` bytes; `None`
 /// when the message quotes nothing or is not a well-formed Session message.
 pub fn parse_quote(content: &[u8]) -> Option<QuotedMessage> {
-    let data = find_field(content, CONTENT_DATA_MESSAGE)??;
-    let quote = find_field(data, DATA_MESSAGE_QUOTE)??;
-    let sent_ms = find_varint(quote, QUOTE_ID)??;
-    let author = find_field(quote, QUOTE_AUTHOR)??;
+    let data = find_message(content, CONTENT_DATA_MESSAGE)??;
+    let quote = find_message(&data, DATA_MESSAGE_QUOTE)??;
+    let sent_ms = find_varint(&quote, QUOTE_ID)??;
+    let author = find_field(&quote, QUOTE_AUTHOR)??;
     Some(QuotedMessage {
         sent_ms,
         author: String::from_utf8_lossy(author).trim().to_ascii_lowercase(),
@@ -533,8 +562,8 @@ pub fn parse_quote(content: &[u8]) -> Option<QuotedMessage> {
 /// The send time a Session message carries (`DataMessage.timestamp`, milliseconds), which
 /// clients quote a reply by; `None` if absent or malformed.
 pub fn sent_timestamp(content: &[u8]) -> Option<u64> {
-    let data = find_field(content, CONTENT_DATA_MESSAGE)??;
-    find_varint(data, DATA_MESSAGE_TIMESTAMP)?
+    let data = find_message(content, CONTENT_DATA_MESSAGE)??;
+    find_varint(&data, DATA_MESSAGE_TIMESTAMP)?
 }
 
 /// A reply: `body` quoting the message `quoted` sent at `sent_ms` by `author` (for tests
@@ -668,6 +697,60 @@ mod tests {
             let _ = parse_message(&bytes);
             let _ = filter().check(&bytes);
         }
+    }
+
+    /// Session clients skip unknown groups and merge repeated embedded messages; a reader
+    /// that does neither lets a message the clients display get past the filters unread.
+    #[test]
+    fn unknown_groups_are_skipped_and_split_messages_merged() {
+        // DataMessage { group 9 { group 10 { 1: "x" } }, body: "frobnicate" }.
+        let mut dm = Vec::new();
+        varint(9 << 3 | 3, &mut dm);
+        varint(10 << 3 | 3, &mut dm);
+        dm.extend(field(1, b"x"));
+        varint(10 << 3 | 4, &mut dm);
+        varint(9 << 3 | 4, &mut dm);
+        dm.extend(field(1, b"frobnicate"));
+        let grouped = field(1, &dm);
+        assert_eq!(
+            parse_message(&grouped).unwrap().body.as_deref(),
+            Some("frobnicate")
+        );
+        assert_eq!(
+            filter().check(&grouped).map(|v| v.kind),
+            Some(FilterKind::Profanity)
+        );
+
+        // The body in one dataMessage, the profile in a second: merged, as clients do.
+        let mut split = field(1, &field(1, "привет".as_bytes()));
+        split.extend(field(1, &field(101, &field(1, b"Ann"))));
+        let text = parse_message(&split).unwrap();
+        assert_eq!(text.body.as_deref(), Some("привет"));
+        assert_eq!(text.display_name.as_deref(), Some("Ann"));
+        assert_eq!(
+            filter().check(&split).map(|v| v.kind),
+            Some(FilterKind::Alphabet)
+        );
+        // Profiles merge too; the last display name wins.
+        let mut two_profiles = field(1, b"hi");
+        two_profiles.extend(field(101, &field(1, b"frobnicate")));
+        two_profiles.extend(field(101, &field(2, b"https://x")));
+        let text = parse_message(&field(1, &two_profiles)).unwrap();
+        assert_eq!(text.display_name.as_deref(), Some("frobnicate"));
+
+        // Unbalanced or mismatched groups are malformed, as each occurrence must be.
+        for bad in [
+            vec![9 << 3 | 3],
+            vec![9 << 3 | 4],
+            vec![9 << 3 | 3, 10 << 3 | 4],
+        ] {
+            let mut dm = field(1, b"frobnicate");
+            dm.extend(&bad);
+            assert_eq!(parse_message(&field(1, &dm)), None, "{bad:?}");
+        }
+        let mut halves = field(1, &[9 << 3 | 3]);
+        halves.extend(field(1, &[9 << 3 | 4]));
+        assert_eq!(parse_message(&halves), None);
     }
 
     #[test]
