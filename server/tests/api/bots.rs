@@ -371,9 +371,9 @@ both_backends!(a_bot_registered_as_moderator_moderates_its_rooms_until_that_is_t
 /// and spared, by another that had the room's details cached before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_registered_through_one_instance_is_known_to_another_at_once() {
-    let with_redis = |c: &mut sogs::config::Config| c.redis.url = crate::support::redis_url();
-    let c = Community::with_config(Backend::Postgres, with_redis).await;
-    let other = c.app.another_instance(with_redis).await;
+    let c = Community::with_config(Backend::Postgres, crate::support::use_redis).await;
+    // The same Redis and key prefix as the first instance (its configuration, cloned).
+    let other = c.app.another_instance(|_| {}).await;
     other.assert_redis_used().await;
     let operator = global_admin(&c).await;
     let reader = other.user();
