@@ -15,7 +15,9 @@ use crate::domain::webhook::EventKind;
 /// `max_bytes` (the stored data plus signature of each; the reply's base64 is 4/3 of that).
 /// The byte bound is what keeps a page of 256 large messages from being read whole when the
 /// reply could never carry it: rows are read one at a time and the page ends before the row
-/// that would pass the bound (the first row is always taken, so readers move on).
+/// that would pass the bound (the first row is always taken, so readers move on, unless the
+/// bound is 0: a `/batch` whose reply is already full gets empty pages, and the clients
+/// poll those rooms again next time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub limit: i64,
@@ -33,13 +35,17 @@ impl Page {
 }
 
 /// Collects rows while the page's message bytes stay within `max_bytes` (the first row
-/// always); the rest of the result set is never decoded.
+/// always, unless `max_bytes` is 0: nothing fits); the rest of the result set is never
+/// decoded.
 async fn collect_page<S>(mut rows: S, max_bytes: usize) -> StoreResult<Vec<Message>>
 where
     S: futures::Stream<Item = Result<Message, sqlx::Error>> + Unpin,
 {
     use futures::TryStreamExt;
     let mut page = Vec::new();
+    if max_bytes == 0 {
+        return Ok(page);
+    }
     let mut bytes = 0usize;
     while let Some(message) = rows.try_next().await? {
         bytes = bytes.saturating_add(message.stored_bytes());

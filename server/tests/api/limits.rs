@@ -136,7 +136,8 @@ both_backends!(a_listing_of_large_messages_is_cut_to_the_reply_and_polling_on_ge
 /// polls need. A body over `large_request_bytes` now waits for one of the instance's turns
 /// before it is read; while every turn is taken, small requests are served at once and a
 /// large one that cannot get a turn within `body_timeout_secs` gets 503 with Retry-After
-/// (counted), and is served normally once a turn is free.
+/// (counted), and is served normally once a turn is free. A batch whose reply would grow
+/// large takes a turn too, if one is free, and otherwise gets its listings cut.
 async fn large_bodies_take_turns_and_small_requests_never_wait_for_them(backend: Backend) {
     let c = Community::with_config(backend, |config| {
         config.limits.large_request_bytes = 1024;
@@ -147,6 +148,12 @@ async fn large_bodies_take_turns_and_small_requests_never_wait_for_them(backend:
     let user = c.user().await;
     let large = vec![json!({"method": "GET", "path": "/capabilities"}); 60];
     assert!(serde_json::to_vec(&large).unwrap().len() > 1024);
+
+    let admin = c.admin().await;
+    let max_message = c.app.config.limits.max_message_bytes as usize;
+    for i in 0..4u8 {
+        c.post(&admin, &vec![i + 1; max_message]).await;
+    }
 
     // Every turn taken (as by a flood of large bodies in progress).
     let turn = c
@@ -171,8 +178,29 @@ async fn large_bodies_take_turns_and_small_requests_never_wait_for_them(backend:
     assert_eq!(refused.header("retry-after"), Some("5"));
     assert_eq!(rejections(&c, "large_requests"), 1);
 
-    // A free turn: the same large request is served.
+    // Without a turn a batch's reply stays near `large_request_bytes`: its listings of
+    // large messages are cut (the first sub-request to one message, the rest to nothing)
+    // instead of growing to `max_reply_bytes` on every connection at once.
+    let cut = user
+        .batch(&[recent(256), recent(256), recent(256)])
+        .await
+        .unwrap();
+    assert_eq!(cut.status, 200, "{}", cut.text());
+    assert!(cut.body.len() < 2 * max_message, "{} bytes", cut.body.len());
+    let pages: Vec<usize> = cut
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["body"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(pages, [1, 0, 0]);
+
+    // A free turn: the same large requests are served whole.
     drop(turn);
+    let whole = user.batch(&[recent(256)]).await.unwrap();
+    assert_eq!(whole.status, 200, "{}", whole.text());
+    assert_eq!(whole.json()[0]["body"].as_array().unwrap().len(), 4);
     let served = user.batch(&large).await.unwrap();
     assert_eq!(served.status, 200, "{}", served.text());
     assert_eq!(served.json().as_array().unwrap().len(), 60);

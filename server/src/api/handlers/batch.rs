@@ -51,6 +51,20 @@ async fn run(ctx: &Ctx<'_>, stop_on_failure: bool) -> Result<ApiResponse, ApiErr
         other => other,
     })?;
     let max_reply = usize::try_from(limits.max_reply_bytes).unwrap_or(usize::MAX);
+    // A reply past `large_request_bytes` is a large request: it may grow to `max_reply`
+    // only while holding one of the instance's turns for large requests (taken if free,
+    // never waited for). Without one its listings are cut to stay under the mark, so a
+    // flood of batches of large listings builds one big reply per turn, not one per
+    // connection, and clients still move on (a cut page is a valid page).
+    let large = usize::try_from(limits.large_request_bytes).unwrap_or(usize::MAX);
+    let turn = (max_reply > large)
+        .then(|| ctx.state.large_requests.clone().try_acquire_owned().ok())
+        .flatten();
+    let ceiling = if turn.is_some() {
+        max_reply
+    } else {
+        max_reply.min(large)
+    };
     let mut reply = Vec::with_capacity(1024);
     reply.push(b'[');
     for (i, sub) in requests.into_iter().enumerate() {
@@ -59,7 +73,7 @@ async fn run(ctx: &Ctx<'_>, stop_on_failure: bool) -> Result<ApiResponse, ApiErr
             reply.push(b',');
         }
         let mut sub = sub;
-        sub.reply_budget = max_reply.saturating_sub(reply.len());
+        sub.reply_budget = ceiling.saturating_sub(reply.len());
         let response = if is_batch_path(&sub.path) || is_onion_path(&sub.path) {
             // No nesting: one batch level is all clients use, and it bounds the work. An
             // onion request is only ever the outermost layer.
