@@ -5,24 +5,10 @@
 use serde_json::Value;
 
 use super::test_env::{RunningServer, TestEnv};
-use super::{AdminError, run_with_config};
 use crate::cli::Cli;
 
 /// Runs `sogs-admin ARGS…` over the environment's configuration; returns what it printed.
-async fn admin(env: &TestEnv, args: &[&str]) -> Result<String, AdminError> {
-    use clap::Parser;
-    let cli = Cli::try_parse_from(std::iter::once("sogs-admin").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
-    let mut out = Vec::new();
-    run_with_config(
-        cli.command,
-        env.config.clone(),
-        &mut "".as_bytes(),
-        &mut out,
-    )
-    .await?;
-    Ok(String::from_utf8(out).unwrap())
-}
+use super::test_env::admin;
 
 async fn ok(env: &TestEnv, args: &[&str]) -> String {
     admin(env, args)

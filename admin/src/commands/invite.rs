@@ -155,23 +155,9 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::super::test_env::TestEnv;
-    use super::super::{AdminError, run_with_config};
     use crate::cli::Cli;
 
-    async fn admin(env: &TestEnv, args: &[&str]) -> Result<String, AdminError> {
-        use clap::Parser;
-        let cli = Cli::try_parse_from(std::iter::once("sogs-admin").chain(args.iter().copied()))
-            .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
-        let mut out = Vec::new();
-        run_with_config(
-            cli.command,
-            env.config.clone(),
-            &mut "".as_bytes(),
-            &mut out,
-        )
-        .await?;
-        Ok(String::from_utf8(out).unwrap())
-    }
+    use super::super::test_env::admin;
 
     #[tokio::test]
     async fn invites_are_created_listed_and_revoked_from_the_command_line() {

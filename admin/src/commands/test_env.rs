@@ -124,3 +124,21 @@ impl Drop for TestEnv {
         .join();
     }
 }
+
+/// Runs `sogs-admin ARGS` against `env`'s configuration with no input; what it printed.
+/// Arguments that do not parse fail the test.
+pub async fn admin(env: &TestEnv, args: &[&str]) -> Result<String, super::AdminError> {
+    use clap::Parser;
+    let cli =
+        crate::cli::Cli::try_parse_from(std::iter::once("sogs-admin").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
+    let mut out = Vec::new();
+    super::run_with_config(
+        cli.command,
+        env.config.clone(),
+        &mut "".as_bytes(),
+        &mut out,
+    )
+    .await?;
+    Ok(String::from_utf8(out).unwrap())
+}

@@ -14,10 +14,7 @@ pub struct InvalidBotName(pub String);
 
 impl BotName {
     pub fn parse(s: &str) -> Result<Self, InvalidBotName> {
-        let ok = (1..=64).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok {
+        if super::room_token::is_url_name(s) {
             Ok(Self(s.to_string()))
         } else {
             Err(InvalidBotName(s.to_string()))

@@ -12,12 +12,17 @@ pub struct RoomToken(String);
 #[error("invalid room token {0:?}: use 1 to 64 letters, digits, '_' or '-'")]
 pub struct InvalidRoomToken(pub String);
 
+/// Whether `s` is 1–64 characters of `[A-Za-z0-9_-]`: a name that fits a URL path segment
+/// and a command line as it is (room tokens, bot names).
+pub fn is_url_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 impl RoomToken {
     pub fn parse(s: &str) -> Result<Self, InvalidRoomToken> {
-        let ok = (1..=64).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok {
+        if is_url_name(s) {
             Ok(Self(s.to_string()))
         } else {
             Err(InvalidRoomToken(s.to_string()))
