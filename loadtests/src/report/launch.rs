@@ -165,7 +165,9 @@ impl Launched {
                 room: token.clone(),
                 messages,
                 users: 100,
-                concurrency: 4,
+                // SQLite has one writer: more fill tasks only queue on its lock, and at a
+                // million messages a queued one outwaited the busy timeout.
+                concurrency: 1,
             })
             .await
             .with_context(|| format!("cannot fill room {token}"))?;
