@@ -335,6 +335,9 @@ pub struct SnodeConfig {
     pub onion_only: bool,
     /// SHA-256 fingerprints (hex) of the seeds' certificates; empty: any certificate.
     pub seed_cert_sha256: Vec<String>,
+    /// How often the server reads its own Session account's messages (answers to its DMs)
+    /// from its swarm, in seconds; 0: never.
+    pub server_inbox_interval_secs: f64,
 }
 
 /// The public seed nodes Session clients use.
@@ -362,6 +365,7 @@ impl Default for SnodeConfig {
             probe_url: String::new(),
             onion_only: false,
             seed_cert_sha256: DEFAULT_SEED_CERT_SHA256.map(String::from).to_vec(),
+            server_inbox_interval_secs: 10.0,
         }
     }
 }
@@ -399,6 +403,12 @@ impl SnodeConfig {
         for pin in &self.seed_cert_sha256 {
             crate::snode::tls::parse_fingerprint(pin)
                 .map_err(|e| ConfigError::Invalid(format!("snode.seed_cert_sha256: {e}")))?;
+        }
+        let inbox = self.server_inbox_interval_secs;
+        if !(inbox.is_finite() && (0.0..=3600.0).contains(&inbox)) {
+            return Err(ConfigError::Invalid(format!(
+                "snode.server_inbox_interval_secs must be between 0 and 3600 seconds, got {inbox}"
+            )));
         }
         if (self.onion_only || self.probe_interval_secs > 0) && !self.enabled {
             return Err(ConfigError::Invalid(
@@ -1140,6 +1150,11 @@ const OPTION_DOCS: &[OptionDoc] = &[
         section: "snode",
         key: "seed_cert_sha256",
         comment: "Pin the seeds' certificates: SHA-256 fingerprints of their DER certificates, 64 hex digits each (colons allowed); in the environment, comma separated. The default is the three public seeds' fingerprints, as the Session desktop client pins them. An https:// seed whose certificate matches none is refused and the next seed tried. Empty ([]): any seed certificate is accepted and the node list is unauthenticated (a warning is logged); http:// seeds are never authenticated. Service-node certificates are never verified: the onion layers, encrypted to each node's key from the list, carry the security.",
+    },
+    OptionDoc {
+        section: "snode",
+        key: "server_inbox_interval_secs",
+        comment: "With enabled: how often the server reads its own Session account's messages from its swarm, in seconds; 0: never. Session apps answer the server's DMs (captcha codes) there, not to this server's /inbox. One instance at a time reads (a lease); each message is handled once.",
     },
     OptionDoc {
         section: "filters",

@@ -19,6 +19,7 @@ pub mod healthcheck;
 pub mod import;
 pub mod key;
 pub mod metrics;
+pub mod server_inbox;
 pub mod snode;
 pub mod startup;
 pub mod store;

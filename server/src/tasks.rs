@@ -36,7 +36,14 @@ const CLEANUP_LEASE: Duration = Duration::from_millis(9_500);
 
 /// Starts the background tasks; they stop when `shutdown` is cancelled.
 pub fn spawn(state: AppState, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
-    let snode = crate::snode::tasks::spawn(&state, &shutdown);
+    let mut snode = crate::snode::tasks::spawn(&state, &shutdown);
+    let config = &state.config.snode;
+    if config.enabled && config.server_inbox_interval_secs > 0.0 {
+        snode.push(tokio::spawn(crate::server_inbox::run(
+            state.clone(),
+            shutdown.clone(),
+        )));
+    }
     let mut tasks = vec![webhook_delivery(&state, &shutdown)];
     tasks.extend([
         tokio::spawn(activity_flusher(state.clone(), shutdown.clone())),

@@ -2,6 +2,8 @@
 //! quoting and room commands read from every post: the padding is stripped, then the hand-
 //! written wire-format reader walks it. Nothing may panic; unpadding round-trips byte-exactly;
 //! and a message built by the encoders from the same bytes parses back to what was encoded.
+//! The same bytes are also read as a message from the server's swarm (the envelope around a
+//! one-to-one message), whose wrapping must round-trip.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -13,6 +15,7 @@ use sogs::domain::filters::{
 };
 use sogs::domain::padding::{pad, unpad};
 use sogs::domain::room_command;
+use sogs::domain::swarm_envelope;
 
 static FILTER: LazyLock<ContentFilter> = LazyLock::new(|| ContentFilter {
     profanity: Some(WordList::with_custom("badword\n# comment\n")),
@@ -54,6 +57,17 @@ fuzz_target!(|data: &[u8]| {
             let _ = room_command::parse(body);
         }
         let _ = room_command::parse_report(body);
+    }
+
+    // As the server reads its swarm: nothing panics, and a wrapped envelope unwraps.
+    if let Some(envelope) = swarm_envelope::unwrap(data) {
+        assert!(!envelope.content.is_empty());
+    }
+    let wrapped = swarm_envelope::wrap(data, 7);
+    if !data.is_empty() {
+        let envelope = swarm_envelope::unwrap(&wrapped).expect("a wrapped envelope unwraps");
+        assert_eq!(envelope.content, data);
+        assert_eq!(envelope.timestamp_ms, Some(7));
     }
 
     // The encoders' output parses back to what they were given.

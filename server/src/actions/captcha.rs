@@ -1,6 +1,8 @@
 //! Greeting and captcha (issue 15): the setting (one action for the three doors), the
 //! admission stage that holds a user's first post and DMs them a code, and the reading of
-//! their answer when they DM the server back.
+//! their answer when they DM the server back: to its blinded id through this server's
+//! `/inbox` ([`answer`]), or, as Session apps do, to its account id through the Session
+//! network ([`answer_from_account`], read by `crate::server_inbox`).
 //!
 //! State lives in the database (`captcha_challenges`), so a challenge issued by one
 //! instance is answered through any other. The rules and texts are in `domain::captcha`.
@@ -8,7 +10,8 @@
 use futures::future::BoxFuture;
 use serde_json::json;
 
-use crate::crypto::keys::BlindedId;
+use crate::crypto::blinding::{blind15_candidates, blind25_id};
+use crate::crypto::keys::{BlindedId, SessionId};
 use crate::crypto::server_identity::ServerIdentity;
 use crate::domain::admission::{Attempt, Decision, Refusal};
 use crate::domain::captcha::{self, CaptchaChange, CaptchaRule};
@@ -131,8 +134,9 @@ impl Stage for CaptchaStage {
 
 /// A post while the user's code is open: the code itself passes (the post is kept hidden,
 /// so nobody sees it, and the poster's client shows it sent), another code attempt counts
-/// as a wrong answer, anything else is refused with the reminder. This is for clients that
-/// reply to the server's DM through the Session network rather than this server's inbox.
+/// as a wrong answer, anything else is refused with the reminder. The way in for servers
+/// that do not read their swarm (`[snode]` off), where a Session app's answer to the DM,
+/// sent through the Session network, never arrives (`crate::server_inbox`).
 async fn answer_in_room(
     env: &Env<'_>,
     sub: &Submission<'_>,
@@ -224,10 +228,8 @@ pub enum Answered {
     Late,
 }
 
-/// Reads a DM a user sent to one of the server's ids (`server_id`) as an answer to their
-/// open challenges: the right code passes that room (and lifts probation there), a wrong
-/// one counts against every open challenge (locking those out of tries), and the server
-/// replies by DM either way.
+/// Reads a DM a user sent to one of the server's ids (`server_id`) through this server's
+/// `/inbox` as an answer to their open challenges ([`answer_text`]).
 pub async fn answer(
     svc: &Services<'_>,
     sender: &User,
@@ -239,9 +241,53 @@ pub async fn answer(
     let Ok(opened) = identity.open(sender_id, server_id, payload) else {
         return Ok(Answered::Ignored);
     };
-    let text = parse_message(unpad(&opened.message))
-        .and_then(|m| m.body)
-        .unwrap_or_default();
+    let Some(text) = parse_message(unpad(&opened.message)).and_then(|m| m.body) else {
+        return Ok(Answered::Ignored);
+    };
+    answer_text(svc, sender, sender_id, &text).await
+}
+
+/// Reads a message a user's Session app sent to the server's account id through the
+/// service-node network (what the apps do: they learn that id from the server's DM and
+/// answer in that conversation). The sender is known by account id (`05…`); their
+/// challenges are under the blinded ids the server computes from it, and each blinded user
+/// with a challenge open has `text` judged ([`answer_text`]); replies go to their inbox here.
+pub async fn answer_from_account(
+    svc: &Services<'_>,
+    sender: &SessionId,
+    text: &str,
+) -> Result<Answered, ActionError> {
+    let pk = svc.key.public_key();
+    let Ok(fifteen) = blind15_candidates(sender, &pk) else {
+        return Ok(Answered::Ignored);
+    };
+    let candidates = fifteen
+        .both()
+        .into_iter()
+        .chain(blind25_id(sender, &pk).ok());
+    let mut outcome = Answered::Ignored;
+    for id in candidates {
+        let Some(user) = svc.store.user_by_session_id(&id.to_string()).await? else {
+            continue;
+        };
+        let answered = answer_text(svc, &user, &id, text).await?;
+        if outcome == Answered::Ignored {
+            outcome = answered;
+        }
+    }
+    Ok(outcome)
+}
+
+/// Judges `text` from `sender` (known here as `sender_id`) as an answer to their open
+/// challenges: the right code passes that room (and lifts probation there), a wrong one
+/// counts against every open challenge (locking those out of tries), and the server
+/// replies by DM either way.
+async fn answer_text(
+    svc: &Services<'_>,
+    sender: &User,
+    sender_id: &BlindedId,
+    text: &str,
+) -> Result<Answered, ActionError> {
     let unpassed = svc.store.unpassed_captchas(sender.id).await?;
     if unpassed.is_empty() {
         return Ok(Answered::Ignored);
@@ -271,7 +317,7 @@ pub async fn answer(
         }
         return Ok(Answered::Late);
     }
-    if let Some(c) = open.iter().find(|c| captcha::answers(&text, &c.answer)) {
+    if let Some(c) = open.iter().find(|c| captcha::answers(text, &c.answer)) {
         let Some(room) = svc.store.room_by_id(c.room).await? else {
             return Ok(Answered::Ignored);
         };

@@ -14,6 +14,7 @@ pub mod onion;
 pub mod onion_v4;
 pub mod request_signature;
 pub mod server_identity;
+pub mod session_message;
 
 pub use blinding::{BlindedKeyPair, blind15_candidates, blind25_id};
 pub use keys::{BlindedId, Ed25519PublicKey, IdPrefix, ServerKey, ServerPublicKey, SessionId};

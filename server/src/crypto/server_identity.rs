@@ -12,14 +12,17 @@
 //!
 //! The identity has two ids here: its 15-blinded id (what it writes to 15-blinded users from)
 //! and its 25-blinded id (for 25-blinded users); a user's reply comes to the one they were
-//! written from.
+//! written from. Session apps learn its account id (`05…`, [`ServerIdentity::session_id`])
+//! from the first DM and answer there, through the service-node network, so the server also
+//! opens messages sealed to that account ([`ServerIdentity::open_sealed`]).
 
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{Signer, SigningKey};
 
 use super::blinding::BlindedKeyPair;
 use super::direct_message::{self, DmError, Opened};
 use super::hashing::keyed_hash;
-use super::keys::{BlindedId, IdPrefix, ServerKey, ServerPublicKey};
+use super::keys::{BlindedId, IdPrefix, ServerKey, ServerPublicKey, SessionId};
+use super::session_message::{self, OpenedSealed, SealedError};
 
 /// The BLAKE2b key that derives the identity's seed from the server key.
 const IDENTITY_KEY: &[u8; 26] = b"sogs-rs server DM identity";
@@ -69,6 +72,32 @@ impl ServerIdentity {
     /// `message` encrypted for `recipient` as a Session client would, from [`Self::id_for`].
     pub fn seal(&self, recipient: &BlindedId, message: &[u8]) -> Result<Vec<u8>, DmError> {
         direct_message::encrypt(&self.signing, &self.server_pk, recipient, message)
+    }
+
+    /// The identity's own account id, `05 || X25519 key`: where Session apps send their
+    /// answers to the server's DMs.
+    pub fn session_id(&self) -> SessionId {
+        SessionId::new(
+            IdPrefix::Session,
+            self.signing.verifying_key().to_montgomery().to_bytes(),
+        )
+    }
+
+    /// The identity's Ed25519 public key (hex), as the service nodes want it beside a
+    /// signature.
+    pub fn ed25519_hex(&self) -> String {
+        hex::encode(self.signing.verifying_key().as_bytes())
+    }
+
+    /// Signs `message` as the identity (the service nodes' proof that the server may read
+    /// its own messages).
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.signing.sign(message).to_bytes()
+    }
+
+    /// Opens a message a Session app sealed to [`Self::session_id`].
+    pub fn open_sealed(&self, sealed: &[u8]) -> Result<OpenedSealed, SealedError> {
+        session_message::open(&self.signing, sealed)
     }
 
     /// Opens a DM `sender` wrote to `recipient`, one of the server's ids.
@@ -125,6 +154,23 @@ mod tests {
             let sealed = server.seal(&user_id, b"welcome").unwrap();
             let opened = direct_message::decrypt(&user, &from, &user_id, &pk, &sealed).unwrap();
             assert_eq!(opened.message, b"welcome");
+
+            // The app learns the server's account id from the DM and answers there.
+            let account = SessionId::new(
+                IdPrefix::Session,
+                ed25519_dalek::VerifyingKey::from_bytes(&opened.sender_ed25519)
+                    .unwrap()
+                    .to_montgomery()
+                    .to_bytes(),
+            );
+            assert_eq!(account, server.session_id());
+            let sealed = session_message::seal(&user, &account, b"7319").unwrap();
+            let answer = server.open_sealed(&sealed).unwrap();
+            assert_eq!(answer.plaintext, b"7319");
+            assert_eq!(
+                answer.sender.key(),
+                &user.verifying_key().to_montgomery().to_bytes()
+            );
 
             let reply = direct_message::encrypt(&user, &pk, &from, b"4821").unwrap();
             assert_eq!(

@@ -102,7 +102,7 @@ fn walk<'a>(buf: &'a [u8], mut visit: impl FnMut(u64, FieldValue<'a>)) -> Option
 /// The payload of the last length-delimited field `field` at the top level of `buf`
 /// (protobuf semantics for a string field: the last value wins): `None` if the buffer is
 /// malformed, `Some(None)` if it is well formed without the field.
-fn find_field(buf: &[u8], field: u64) -> Option<Option<&[u8]>> {
+pub(crate) fn find_field(buf: &[u8], field: u64) -> Option<Option<&[u8]>> {
     let mut found = None;
     walk(buf, |number, value| {
         if let (true, FieldValue::Bytes(bytes)) = (number == field, value) {
@@ -448,7 +448,7 @@ pub fn expand_reply(
     out
 }
 
-fn put_varint(mut v: u64, out: &mut Vec<u8>) {
+pub(crate) fn put_varint(mut v: u64, out: &mut Vec<u8>) {
     while v >= 0x80 {
         out.push((v & 0x7f) as u8 | 0x80);
         v >>= 7;
@@ -456,7 +456,7 @@ fn put_varint(mut v: u64, out: &mut Vec<u8>) {
     out.push(v as u8);
 }
 
-fn put_bytes(field: u64, payload: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn put_bytes(field: u64, payload: &[u8], out: &mut Vec<u8>) {
     put_varint(field << 3 | WIRE_LEN, out);
     put_varint(payload.len() as u64, out);
     out.extend_from_slice(payload);
@@ -528,7 +528,7 @@ const QUOTE_AUTHOR: u64 = 2;
 
 /// The varint field `field` at the top level of `buf` (the last one wins): `None` if the
 /// buffer is malformed, `Some(None)` if it is well formed without the field.
-fn find_varint(buf: &[u8], field: u64) -> Option<Option<u64>> {
+pub(crate) fn find_varint(buf: &[u8], field: u64) -> Option<Option<u64>> {
     let mut found = None;
     walk(buf, |number, value| {
         if let (true, FieldValue::Varint(v)) = (number == field, value) {

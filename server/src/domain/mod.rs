@@ -21,6 +21,7 @@ pub mod room_command;
 pub mod room_policy;
 pub mod room_token;
 pub mod similarity;
+pub mod swarm_envelope;
 pub mod webhook;
 
 pub use filename::FileName;

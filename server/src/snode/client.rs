@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::seq::SliceRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -18,12 +18,13 @@ use super::directory::{Directory, Source};
 use super::node::ServiceNode;
 use super::paths::{GUARDS, Path, PathSet, Strike};
 use super::tls::{self, Fingerprint};
-use super::{SnodeError, bootstrap, ons};
+use super::{SnodeError, bootstrap, ons, swarm};
 use crate::client::{BuiltRequest, ClientResponse, SogsClient};
 use crate::clock::Clock;
 use crate::crypto::keys::SessionId;
 use crate::crypto::onion::{EncType, OnionKey};
 use crate::crypto::onion_v4::V4Request;
+use crate::crypto::server_identity::ServerIdentity;
 use crate::store::Store;
 
 /// Guard candidates tested before path building gives up (a dead network must not make
@@ -291,6 +292,34 @@ impl OnionClient {
             builder::open_node_reply(key, bytes)
         })
         .await
+    }
+
+    /// The serving nodes of `pubkey`'s swarm, as a random node names them.
+    pub async fn swarm_of(&self, pubkey: &SessionId) -> Result<Vec<ServiceNode>, SnodeError> {
+        self.ensure_nodes().await?;
+        let node = self
+            .directory
+            .nodes()
+            .choose(&mut rand::rng())
+            .cloned()
+            .ok_or_else(|| SnodeError::NoNodes("the service-node list is empty".into()))?;
+        let reply = self
+            .send_to_node(&node, &swarm::swarm_request_body(&pubkey.to_string()))
+            .await?;
+        swarm::read_swarm(reply.status, &reply.body)
+    }
+
+    /// Asks `node` (a member of the identity's swarm) for its messages after `last_hash`.
+    pub async fn retrieve(
+        &self,
+        node: &ServiceNode,
+        identity: &ServerIdentity,
+        last_hash: Option<&str>,
+    ) -> Result<swarm::Retrieved, SnodeError> {
+        let now_ms = (self.clock.now() * 1000.0) as u64;
+        let body = swarm::retrieve_request_body(identity, last_hash, now_ms);
+        let reply = self.send_to_node(node, &body).await?;
+        swarm::read_retrieved(reply.status, &reply.body)
     }
 
     /// Resolves a Session (ONS) name to a Session ID, asking [`ons::AGREEMENT`] different

@@ -13,6 +13,7 @@
 //! - [`probe`]: the staged probe of this server's own onion endpoint.
 //! - [`tasks`]: node-list refresh, self-probe and origin report in the background.
 //! - [`tls`]: HTTPS as clients do it: service nodes unverified, seeds pinned.
+//! - [`swarm`]: reading the server's own messages from its swarm (pure).
 //! - [`sim`]: a simulated network of service nodes for tests and local development.
 
 pub mod bootstrap;
@@ -25,6 +26,7 @@ pub mod origins;
 pub mod paths;
 pub mod probe;
 pub mod sim;
+pub mod swarm;
 pub mod tasks;
 pub mod tls;
 
@@ -66,6 +68,8 @@ pub enum SnodeError {
     Timeout(std::time::Duration),
     #[error("gave up after {attempts} attempts on different paths; last error: {last}")]
     Exhausted { attempts: u32, last: String },
+    #[error("the node is not in the account's swarm (any more)")]
+    NotInSwarm,
     #[error("ONS: {0}")]
     Ons(String),
     #[error("database: {0}")]

@@ -43,6 +43,7 @@ mod retention;
 mod rooms;
 mod schema;
 mod sequence;
+mod server_inbox;
 mod service_nodes;
 mod uploads;
 mod users;

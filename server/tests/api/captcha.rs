@@ -3,17 +3,25 @@
 //! with the client-side path, and answers by DM. The `sogs-admin` door is tested in the
 //! admin crate.
 
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde_json::{Value, json};
 use sogs::client::{ClientResponse, SogsClient};
 use sogs::clock::Clock;
 use sogs::crypto::keys::BlindedId;
+use sogs::crypto::keys::{IdPrefix, SessionId};
+use sogs::crypto::server_identity::ServerIdentity;
+use sogs::crypto::session_message;
 use sogs::domain::filters::{encode_message, parse_message};
+use sogs::domain::padding::pad;
 use sogs::domain::padding::unpad;
+use sogs::domain::swarm_envelope;
+use sogs::snode::sim::SimNetwork;
 use sogs::store::{AuditFilter, ModeratorRole};
 
-use crate::community::{Community, TOKEN, now};
+use crate::community::{Community, TOKEN, b64, now};
+use crate::snode::use_network;
 use crate::support::Backend;
-use crate::support::app::spawn_app_with_clock;
+use crate::support::app::{spawn_app_with_clock, wait_until};
 
 both_backends!(
     a_first_post_is_refused_until_the_code_sent_by_dm_is_answered_with_15_and_25_ids,
@@ -24,6 +32,7 @@ both_backends!(
     the_captcha_spares_moderators_earlier_posters_and_lifted_users,
     a_code_issued_once_by_two_instances_is_answered_through_either,
     the_code_may_be_posted_in_the_room_instead_where_nobody_sees_it,
+    a_code_answered_through_the_session_network_as_session_apps_answer_passes_once,
 );
 
 /// A community on a manual clock, without a post rate limit.
@@ -538,4 +547,154 @@ async fn the_code_may_be_posted_in_the_room_instead_where_nobody_sees_it(backend
         audit_actions(&c, &user).await,
         ["captcha_issued", "captcha_wrong", "captcha_passed"]
     );
+}
+
+/// Stores `data` for `account` on a node of the simulated network, as a Session app sends
+/// a message to an account.
+async fn store_in_swarm(sim: &SimNetwork, account: &SessionId, data: &[u8]) {
+    let node = &sim.nodes()[0].info;
+    let body = json!({"method": "store", "params": {
+        "pubkey": account.to_string(), "namespace": 0, "data": b64(data),
+        "ttl": 14 * 86_400_000u64, "timestamp": (now() * 1000.0) as u64,
+    }});
+    let res = reqwest::Client::new()
+        .post(format!("http://{}/storage_rpc/v1", node.address()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+}
+
+/// `text` as a Session app sends it to `account` through the network: the padded
+/// `Content`, signed and sealed to the account, in the websocket-wrapped envelope.
+fn as_app_sends(from: &SigningKey, account: &SessionId, body: &str) -> Vec<u8> {
+    let message = text(body);
+    let content = unpad(&message);
+    let padded = pad(content, (content.len() / 160 + 1) * 160);
+    let sealed = session_message::seal(from, account, &padded).unwrap();
+    swarm_envelope::wrap(&sealed, (now() * 1000.0) as u64)
+}
+
+/// What Session apps really do with the server's DM: they learn the server's account id
+/// (`05…`) from it and answer in a conversation with that account, through the
+/// service-node network, never to this server's `/inbox`. The server reads its swarm (a
+/// signed `retrieve`, checked by the simulated nodes), skips what it cannot read (junk, a
+/// message sealed to someone else, one without text), counts a wrong code, passes the right
+/// one, and answers through the user's inbox here, for 15- and 25-blinded users alike. Two
+/// instances read the same swarm; each message is handled once.
+async fn a_code_answered_through_the_session_network_as_session_apps_answer_passes_once(
+    backend: Backend,
+) {
+    let sim = SimNetwork::start(6).await.unwrap();
+    let clock = Clock::manual(now());
+    let app = spawn_app_with_clock(backend, clock.clone(), |config| {
+        config.rooms.post_rate_limit = 0;
+        use_network(config, &sim);
+        config.snode.server_inbox_interval_secs = 0.2;
+    })
+    .await;
+    let room = app
+        .state
+        .store
+        .create_room(TOKEN, "Lobby", None, clock.now())
+        .await
+        .unwrap();
+    let c = Community { app, room };
+    let other = c.app.another_instance(|_| {}).await;
+    enable(&c, json!({ "attempts": 3 })).await;
+
+    let mut seed = [0u8; 32];
+    rand::fill(&mut seed);
+    let key = SigningKey::from_bytes(&seed);
+    let user = c
+        .app
+        .client()
+        .with_user_seed(seed)
+        .with_clock(clock.clone());
+    assert_eq!(post(&c, &user, "hello").await.status, 403);
+    let listed = user.get("/inbox").await.unwrap().json();
+    let opened = user.open_dm(&listed[0]).unwrap();
+    // The account the app shows the DM under: the server's own.
+    let account = SessionId::new(
+        IdPrefix::Session,
+        VerifyingKey::from_bytes(&opened.sender_ed25519)
+            .unwrap()
+            .to_montgomery()
+            .to_bytes(),
+    );
+    assert_eq!(account, ServerIdentity::of(&c.app.state.key).session_id());
+    let code = code_in(&inbox(&user).await[0].text);
+
+    let stranger = SigningKey::from_bytes(&[42; 32]);
+    let someone_else = SessionId::new(IdPrefix::Session, [9; 32]);
+    let mut no_text = Vec::new();
+    no_text.extend_from_slice(&[0x0a, 0x00]); // Content with an empty dataMessage
+    let sealed_no_text = session_message::seal(&key, &account, &no_text).unwrap();
+    let junk: [Vec<u8>; 4] = [
+        b"not a Session message".to_vec(),
+        swarm_envelope::wrap(b"not sealed", 1),
+        as_app_sends(&key, &someone_else, &code),
+        swarm_envelope::wrap(&sealed_no_text, 1),
+    ];
+    for data in &junk {
+        store_in_swarm(&sim, &account, data).await;
+    }
+    // Text from someone without a challenge: read, and nothing happens.
+    store_in_swarm(&sim, &account, &as_app_sends(&stranger, &account, &code)).await;
+    // (One answer at a time: two instances reading at once may handle two messages in
+    // either order.)
+    store_in_swarm(&sim, &account, &as_app_sends(&key, &account, &not(&code))).await;
+    wait_until("the wrong answer read from the swarm", || async {
+        inbox(&user).await.len() >= 2
+    })
+    .await;
+    assert!(inbox(&user).await[1].text.contains("2 tries left"));
+    assert_eq!(post(&c, &user, "hello?").await.status, 403);
+    store_in_swarm(&sim, &account, &as_app_sends(&key, &account, &code)).await;
+    wait_until("the right answer read from the swarm", || async {
+        inbox(&user).await.len() >= 3
+    })
+    .await;
+    let dms = inbox(&user).await;
+    assert!(dms[2].text.contains("You can post in Lobby now"), "{dms:?}");
+    assert_eq!(post(&c, &user, "hello, for real").await.status, 201);
+
+    // A 25-blinded user: the DM comes from the server's 25-blinded id, the app answers the
+    // same account.
+    rand::fill(&mut seed);
+    let key25 = SigningKey::from_bytes(&seed);
+    let user25 = c
+        .app
+        .client()
+        .with_user_seed_blind25(seed)
+        .with_clock(clock.clone());
+    assert_eq!(post(&c, &user25, "hi").await.status, 403);
+    let listed = user25.get("/inbox").await.unwrap().json();
+    let opened = user25.open_dm(&listed[0]).unwrap();
+    assert_eq!(
+        VerifyingKey::from_bytes(&opened.sender_ed25519)
+            .unwrap()
+            .to_montgomery()
+            .to_bytes(),
+        *account.key()
+    );
+    let code25 = code_in(&inbox(&user25).await[0].text);
+    store_in_swarm(&sim, &account, &as_app_sends(&key25, &account, &code25)).await;
+    wait_until("the 25-blinded user's answer", || async {
+        inbox(&user25).await.len() >= 2
+    })
+    .await;
+    assert_eq!(post(&c, &user25, "hi, for real").await.status, 201);
+
+    // Both instances read on; nothing is handled twice.
+    c.app.next_pass_of("server_inbox").await;
+    other.next_pass_of("server_inbox").await;
+    assert_eq!(inbox(&user).await.len(), 3);
+    assert_eq!(inbox(&user25).await.len(), 2);
+    assert_eq!(
+        audit_actions(&c, &user).await,
+        ["captcha_issued", "captcha_wrong", "captcha_passed"]
+    );
+    sim.stop().await;
 }

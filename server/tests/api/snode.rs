@@ -46,7 +46,8 @@ fn target(app: &TestApp) -> ServerTarget {
     ServerTarget::from_url(&app.address, app.state.key.public_key()).unwrap()
 }
 
-fn use_network(config: &mut Config, sim: &SimNetwork) {
+/// Points the server's service-node client at the simulated network.
+pub(crate) fn use_network(config: &mut Config, sim: &SimNetwork) {
     config.snode.enabled = true;
     config.snode.seeds = sim.seeds();
     config.snode.scheme = sim.scheme().into();

@@ -6,9 +6,11 @@
 //! have (its fingerprint is [`SimNode::cert_sha256`], for tests that pin seeds). It serves:
 //! - `POST /json_rpc`: `get_n_service_nodes`, the seed RPC (every node can act as a seed);
 //! - `POST /onion_req/v2`: opens its onion layer and relays to the next node, POSTs to the
-//!   final HTTP server, or, when it is the destination, answers the storage RPC (`info`,
-//!   and `batch` of `oxend_request`/`ons_resolve` for the fixed [`TEST_NAMES`]);
-//! - `POST /storage_rpc/v1`: `info`, the direct call clients use to test guards.
+//!   final HTTP server, or, when it is the destination, answers the storage RPC (`info`;
+//!   `oxend_request`/`ons_resolve` for the fixed [`TEST_NAMES`]; `get_swarm`, `store` and
+//!   signed `retrieve` of one-to-one messages; alone or in a `batch`);
+//! - `POST /storage_rpc/v1`: the same storage RPC directly (clients test guards with `info`;
+//!   tests store messages as a Session app would).
 //!
 //! Relays connect from their own address, so the final server sees the last hop's IP as a
 //! real deployment would. Every node has [`Faults`] switches: drop (never answer), delay,
@@ -86,6 +88,45 @@ struct Shared {
     relay_timeout: Duration,
     /// `https` or `http`: how nodes serve and reach each other.
     scheme: &'static str,
+    /// Stored messages per account: (hash, base64 data), oldest first. Every node serves
+    /// the same store (the whole network is every account's swarm).
+    mailboxes: std::sync::Mutex<std::collections::HashMap<String, Vec<(String, String)>>>,
+    stored: AtomicU64,
+}
+
+impl Shared {
+    /// Stores `data` for `pubkey`; its hash.
+    fn store_message(&self, pubkey: &str, data: &str) -> Option<String> {
+        let n = self.stored.fetch_add(1, Ordering::Relaxed);
+        let hash = hex::encode(crate::crypto::hashing::h32(&[
+            pubkey.as_bytes(),
+            data.as_bytes(),
+            &n.to_le_bytes(),
+        ]));
+        let mut boxes = self.mailboxes.lock().ok()?;
+        boxes
+            .entry(pubkey.to_string())
+            .or_default()
+            .push((hash.clone(), data.to_string()));
+        Some(hash)
+    }
+
+    /// `pubkey`'s messages after the one named `last_hash` (all of them for an unknown or
+    /// empty hash), as `retrieve` lists them.
+    fn messages_after(&self, pubkey: &str, last_hash: &str) -> Vec<serde_json::Value> {
+        let Ok(boxes) = self.mailboxes.lock() else {
+            return Vec::new();
+        };
+        let list = boxes.get(pubkey).map(Vec::as_slice).unwrap_or_default();
+        let start = list
+            .iter()
+            .position(|(hash, _)| hash == last_hash)
+            .map_or(0, |i| i + 1);
+        list[start..]
+            .iter()
+            .map(|(hash, data)| serde_json::json!({"hash": hash, "data": data}))
+            .collect()
+    }
 }
 
 /// A running simulated network.
@@ -115,6 +156,8 @@ impl SimNetwork {
             names,
             relay_timeout: Duration::from_secs(5),
             scheme: if tls { "https" } else { "http" },
+            mailboxes: std::sync::Mutex::default(),
+            stored: AtomicU64::new(0),
         });
         let mut nodes = Vec::with_capacity(count);
         for i in 0..count {

@@ -158,7 +158,8 @@ async fn storage_rpc(ctx: web::Data<Ctx>, body: web::Bytes) -> HttpResponse {
     json_reply(status, &value)
 }
 
-/// The storage RPC calls the simulation knows.
+/// The storage RPC calls the simulation knows: `info`; `batch`/`sequence` of the calls
+/// below; and each of those on its own.
 fn storage_call(ctx: &Ctx, body: &[u8]) -> (u16, Value) {
     let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     match request.get("method").and_then(Value::as_str) {
@@ -166,7 +167,7 @@ fn storage_call(ctx: &Ctx, body: &[u8]) -> (u16, Value) {
             200,
             json!({"version": [2, 10, 0], "hf": [19, 3], "timestamp": 0, "sim_node": ctx.me.ed25519_hex()}),
         ),
-        Some("batch") => {
+        Some("batch" | "sequence") => {
             let results: Vec<Value> = request
                 .pointer("/params/requests")
                 .and_then(Value::as_array)
@@ -174,18 +175,37 @@ fn storage_call(ctx: &Ctx, body: &[u8]) -> (u16, Value) {
                 .unwrap_or_default();
             (200, json!({"results": results}))
         }
-        _ => (400, json!("unknown or missing method")),
+        Some(_) => {
+            let result = sub_call(ctx, &request);
+            let code = result
+                .get("code")
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok())
+                .unwrap_or(500);
+            (code, result.get("body").cloned().unwrap_or(Value::Null))
+        }
+        None => (400, json!("unknown or missing method")),
     }
 }
 
 fn sub_call(ctx: &Ctx, request: &Value) -> Value {
-    let is_ons = request.get("method").and_then(Value::as_str) == Some("oxend_request")
-        && request.pointer("/params/endpoint").and_then(Value::as_str) == Some("ons_resolve");
-    if !is_ons {
-        return json!({"code": 400, "body": "unknown method"});
+    let params = request.get("params").unwrap_or(&Value::Null);
+    match request.get("method").and_then(Value::as_str) {
+        Some("oxend_request")
+            if params.get("endpoint").and_then(Value::as_str) == Some("ons_resolve") =>
+        {
+            ons_resolve(ctx, params)
+        }
+        Some("get_swarm") => get_swarm(ctx),
+        Some("store") => store(ctx, params),
+        Some("retrieve") => retrieve(ctx, params),
+        _ => json!({"code": 400, "body": "unknown method"}),
     }
-    let wanted = request
-        .pointer("/params/params/name_hash")
+}
+
+fn ons_resolve(ctx: &Ctx, params: &Value) -> Value {
+    let wanted = params
+        .pointer("/params/name_hash")
         .and_then(Value::as_str)
         .unwrap_or_default();
     let found = ctx.shared.names.iter().find(|(name, _)| {
@@ -198,6 +218,77 @@ fn sub_call(ctx: &Ctx, request: &Value) -> Value {
         }
         None => json!({"code": 200, "body": {"result": {}}}),
     }
+}
+
+/// Every account's swarm is the whole network, listed as real nodes list a swarm.
+fn get_swarm(ctx: &Ctx) -> Value {
+    let nodes = ctx
+        .shared
+        .nodes
+        .read()
+        .map(|n| n.clone())
+        .unwrap_or_default();
+    let snodes: Vec<Value> = nodes
+        .iter()
+        .map(|n| {
+            json!({
+                "ip": n.ip, "port": n.port.to_string(), "port_https": n.port,
+                "pubkey_ed25519": hex::encode(n.ed25519), "pubkey_x25519": hex::encode(n.x25519),
+            })
+        })
+        .collect();
+    json!({"code": 200, "body": {"snodes": snodes}})
+}
+
+/// Stores a message for an account (namespace 0 takes unauthenticated stores, as on the
+/// real network: anyone may leave an account a message).
+fn store(ctx: &Ctx, params: &Value) -> Value {
+    let (Some(pubkey), Some(data)) = (
+        params.get("pubkey").and_then(Value::as_str),
+        params.get("data").and_then(Value::as_str),
+    ) else {
+        return json!({"code": 400, "body": "store needs pubkey and data"});
+    };
+    if base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .is_err()
+    {
+        return json!({"code": 400, "body": "data is not base64"});
+    }
+    match ctx.shared.store_message(pubkey, data) {
+        Some(hash) => json!({"code": 200, "body": {"hash": hash}}),
+        None => json!({"code": 500, "body": "mailboxes unavailable"}),
+    }
+}
+
+/// Hands an account's messages after `last_hash` to its holder, checking the signature
+/// over `"retrieve" || timestamp` by the Ed25519 key whose X25519 form the account id is.
+fn retrieve(ctx: &Ctx, params: &Value) -> Value {
+    let unauthorised = |why: &str| json!({"code": 401, "body": why});
+    let field = |name: &str| params.get(name).and_then(Value::as_str).unwrap_or_default();
+    let timestamp = params.get("timestamp").and_then(Value::as_u64).unwrap_or(0);
+    let mut ed25519 = [0u8; 32];
+    if hex::decode_to_slice(field("pubkey_ed25519"), &mut ed25519).is_err() {
+        return unauthorised("pubkey_ed25519 is not 32 hex bytes");
+    }
+    let Ok(key) = crate::crypto::keys::Ed25519PublicKey::from_bytes(&ed25519) else {
+        return unauthorised("pubkey_ed25519 is not a valid key");
+    };
+    if field("pubkey") != format!("05{}", hex::encode(key.to_x25519())) {
+        return unauthorised("pubkey_ed25519 does not match pubkey");
+    }
+    let signature: Option<[u8; 64]> = base64::engine::general_purpose::STANDARD
+        .decode(field("signature"))
+        .ok()
+        .and_then(|s| s.try_into().ok());
+    let signed = format!("retrieve{timestamp}");
+    if !signature.is_some_and(|s| key.verify(signed.as_bytes(), &s)) {
+        return unauthorised("retrieve signature verification failed");
+    }
+    let messages = ctx
+        .shared
+        .messages_after(field("pubkey"), field("last_hash"));
+    json!({"code": 200, "body": {"messages": messages, "more": false}})
 }
 
 async fn onion_req(ctx: web::Data<Ctx>, body: web::Bytes) -> HttpResponse {
