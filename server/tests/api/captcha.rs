@@ -566,6 +566,15 @@ async fn store_in_swarm(sim: &SimNetwork, account: &SessionId, data: &[u8]) {
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
 }
 
+/// The account id a Session app files the user's first DM under: the `05` form of the
+/// sender key the DM carries.
+async fn account_in_first_dm(user: &SogsClient) -> SessionId {
+    let listed = user.get("/inbox").await.unwrap().json();
+    let opened = user.open_dm(&listed[0]).unwrap();
+    let key = VerifyingKey::from_bytes(&opened.sender_ed25519).unwrap();
+    SessionId::new(IdPrefix::Session, key.to_montgomery().to_bytes())
+}
+
 /// `text` as a Session app sends it to `account` through the network: the padded
 /// `Content`, signed and sealed to the account, in the websocket-wrapped envelope.
 fn as_app_sends(from: &SigningKey, account: &SessionId, body: &str) -> Vec<u8> {
@@ -613,16 +622,8 @@ async fn a_code_answered_through_the_session_network_as_session_apps_answer_pass
         .with_user_seed(seed)
         .with_clock(clock.clone());
     assert_eq!(post(&c, &user, "hello").await.status, 403);
-    let listed = user.get("/inbox").await.unwrap().json();
-    let opened = user.open_dm(&listed[0]).unwrap();
     // The account the app shows the DM under: the server's own.
-    let account = SessionId::new(
-        IdPrefix::Session,
-        VerifyingKey::from_bytes(&opened.sender_ed25519)
-            .unwrap()
-            .to_montgomery()
-            .to_bytes(),
-    );
+    let account = account_in_first_dm(&user).await;
     assert_eq!(account, ServerIdentity::of(&c.app.state.key).session_id());
     let code = code_in(&inbox(&user).await[0].text);
 
@@ -670,15 +671,7 @@ async fn a_code_answered_through_the_session_network_as_session_apps_answer_pass
         .with_user_seed_blind25(seed)
         .with_clock(clock.clone());
     assert_eq!(post(&c, &user25, "hi").await.status, 403);
-    let listed = user25.get("/inbox").await.unwrap().json();
-    let opened = user25.open_dm(&listed[0]).unwrap();
-    assert_eq!(
-        VerifyingKey::from_bytes(&opened.sender_ed25519)
-            .unwrap()
-            .to_montgomery()
-            .to_bytes(),
-        *account.key()
-    );
+    assert_eq!(account_in_first_dm(&user25).await, account);
     let code25 = code_in(&inbox(&user25).await[0].text);
     store_in_swarm(&sim, &account, &as_app_sends(&key25, &account, &code25)).await;
     wait_until("the 25-blinded user's answer", || async {

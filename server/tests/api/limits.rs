@@ -195,12 +195,21 @@ async fn large_bodies_take_turns_and_small_requests_never_wait_for_them(backend:
         .map(|e| e["body"].as_array().unwrap().len())
         .collect();
     assert_eq!(pages, [1, 0, 0]);
+    // A listing of its own (not in a batch) is cut the same way: one message, the next
+    // poll brings the rest.
+    let recent_path = c.path("/messages/recent?limit=256");
+    let (status, page) = c.get(&user, &recent_path).await;
+    assert_eq!(status, 200);
+    assert_eq!(page.as_array().unwrap().len(), 1);
 
     // A free turn: the same large requests are served whole.
     drop(turn);
     let whole = user.batch(&[recent(256)]).await.unwrap();
     assert_eq!(whole.status, 200, "{}", whole.text());
     assert_eq!(whole.json()[0]["body"].as_array().unwrap().len(), 4);
+    let (status, page) = c.get(&user, &recent_path).await;
+    assert_eq!(status, 200);
+    assert_eq!(page.as_array().unwrap().len(), 4);
     let served = user.batch(&large).await.unwrap();
     assert_eq!(served.status, 200, "{}", served.text());
     assert_eq!(served.json().as_array().unwrap().len(), 60);

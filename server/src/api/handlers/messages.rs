@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::json;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::actions;
 use crate::actions::post::{EditRequest, PostRequest, Posted};
@@ -50,6 +51,30 @@ fn listing(ctx: &Ctx<'_>) -> Result<Listing, ApiError> {
         },
         reactors: reactors_param(ctx)?,
     })
+}
+
+/// A listing that is a request of its own (a `/batch` sub-request is bounded by its batch,
+/// [`listing`]): like a batch, it may build a reply past `[limits] large_request_bytes` only
+/// while holding one of the instance's turns for large requests (taken if free, never
+/// waited for); without one its page is cut to stay under that mark. So a flood of plain
+/// listings of large messages builds one big reply per turn, not one per connection. The
+/// turn is held until the returned permit is dropped, at the end of the handler.
+fn take_turn(ctx: &Ctx<'_>, page: Page) -> (Page, Option<OwnedSemaphorePermit>) {
+    let large =
+        usize::try_from(ctx.state.config.limits.large_request_bytes).unwrap_or(usize::MAX) / 4 * 3;
+    if ctx.req.reply_budget != usize::MAX || page.max_bytes <= large {
+        return (page, None);
+    }
+    match ctx.state.large_requests.clone().try_acquire_owned() {
+        Ok(turn) => (page, Some(turn)),
+        Err(_) => (
+            Page {
+                max_bytes: large,
+                ..page
+            },
+            None,
+        ),
+    }
 }
 
 fn reactors_param(ctx: &Ctx<'_>) -> Result<i64, ApiError> {
@@ -116,6 +141,7 @@ pub async fn get_messages_since(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> 
     if since >= access.room.message_sequence {
         return Ok(ApiResponse::json(Vec::<MessageView<'_>>::new()));
     }
+    let (page, _turn) = take_turn(ctx, page);
     let with_reactions = ctx.req.query_param("t").is_some_and(|t| t.contains('r'));
     let rows = ctx
         .state
@@ -142,6 +168,7 @@ pub async fn get_recent_messages(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError>
     let access = ctx.readable_room().await?;
     ctx.note_room_activity(access.room.id);
     let Listing { page, reactors } = listing(ctx)?;
+    let (page, _turn) = take_turn(ctx, page);
     let rows = ctx
         .state
         .store
@@ -156,6 +183,7 @@ pub async fn get_messages_before(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError>
     let access = ctx.readable_room().await?;
     ctx.note_room_activity(access.room.id);
     let Listing { page, reactors } = listing(ctx)?;
+    let (page, _turn) = take_turn(ctx, page);
     let rows = ctx
         .state
         .store
