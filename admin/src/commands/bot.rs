@@ -60,16 +60,6 @@ pub enum BotCommand {
     List,
 }
 
-fn bot_json(bot: &Bot) -> Value {
-    json!({
-        "name": bot.name,
-        "session_id": bot.session_id,
-        "rooms": bot.rooms,
-        "moderator": bot.moderator,
-        "created": bot.created,
-    })
-}
-
 async fn rooms(ctx: &Context, tokens: &[String]) -> Result<Vec<Room>, AdminError> {
     let mut rooms = Vec::with_capacity(tokens.len());
     for token in tokens {
@@ -99,7 +89,7 @@ pub async fn run(ctx: &Context, cmd: BotCommand, out: &mut impl Write) -> Result
                 .map_err(refused)?;
             let seed = done.seed.map(hex::encode);
             if ctx.json {
-                let mut value = bot_json(&done.bot);
+                let mut value = bots::bot_json(&done.bot);
                 if let Some(seed) = &seed {
                     value["seed"] = json!(seed);
                 }
@@ -147,7 +137,7 @@ pub async fn run(ctx: &Context, cmd: BotCommand, out: &mut impl Write) -> Result
                 .await
                 .map_err(refused)?;
             if ctx.json {
-                say_json(out, &bot_json(&bot));
+                say_json(out, &bots::bot_json(&bot));
             } else {
                 say(out, describe(&bot));
             }
@@ -165,7 +155,10 @@ pub async fn run(ctx: &Context, cmd: BotCommand, out: &mut impl Write) -> Result
                 .await
                 .map_err(refused)?;
             if ctx.json {
-                say_json(out, &Value::Array(listed.iter().map(bot_json).collect()));
+                say_json(
+                    out,
+                    &Value::Array(listed.iter().map(bots::bot_json).collect()),
+                );
                 return Ok(());
             }
             if listed.is_empty() {

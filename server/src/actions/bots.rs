@@ -13,7 +13,7 @@
 //! Operator only: `sogs-admin` and global admins through the API.
 
 use ed25519_dalek::SigningKey;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::crypto::blinding::{blind15_candidates, blind25_id};
 use crate::crypto::keys::{IdPrefix, ServerPublicKey, SessionId};
@@ -59,6 +59,17 @@ const BOT_ROLE: ModeratorRole = ModeratorRole {
 };
 
 /// The 05 Account ID of the Ed25519 identity with this seed.
+/// A bot as the API and `sogs-admin --json` show it.
+pub fn bot_json(bot: &Bot) -> Value {
+    json!({
+        "name": bot.name,
+        "session_id": bot.session_id,
+        "rooms": bot.rooms,
+        "moderator": bot.moderator,
+        "created": bot.created,
+    })
+}
+
 pub fn account_id(seed: &[u8; 32]) -> SessionId {
     let key = SigningKey::from_bytes(seed);
     SessionId::new(

@@ -37,10 +37,19 @@ both_backends!(
 
 /// A community on a manual clock, without a post rate limit.
 async fn clocked(backend: Backend) -> (Community, Clock) {
+    clocked_with(backend, |_| {}).await
+}
+
+/// [`clocked`], with more settings.
+async fn clocked_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut sogs::config::Config),
+) -> (Community, Clock) {
     let clock = Clock::manual(now());
     let app = spawn_app_with_clock(backend, clock.clone(), |config| {
         config.rooms.post_rate_limit = 0;
         config.antiraid.command_retract_secs = 0.0;
+        adjust(config);
     })
     .await;
     let room = app
@@ -596,20 +605,11 @@ async fn a_code_answered_through_the_session_network_as_session_apps_answer_pass
     backend: Backend,
 ) {
     let sim = SimNetwork::start(6).await.unwrap();
-    let clock = Clock::manual(now());
-    let app = spawn_app_with_clock(backend, clock.clone(), |config| {
-        config.rooms.post_rate_limit = 0;
+    let (c, clock) = clocked_with(backend, |config| {
         use_network(config, &sim);
         config.snode.server_inbox_interval_secs = 0.2;
     })
     .await;
-    let room = app
-        .state
-        .store
-        .create_room(TOKEN, "Lobby", None, clock.now())
-        .await
-        .unwrap();
-    let c = Community { app, room };
     let other = c.app.another_instance(|_| {}).await;
     enable(&c, json!({ "attempts": 3 })).await;
 

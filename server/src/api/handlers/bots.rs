@@ -13,7 +13,6 @@ use crate::api::error::ApiError;
 use crate::api::request::ApiResponse;
 use crate::crypto::keys::SessionId;
 use crate::store::Room;
-use crate::store::bots::Bot;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,16 +36,6 @@ struct ChangeBody {
     remove_rooms: Vec<String>,
     #[serde(default)]
     moderator: Option<bool>,
-}
-
-fn bot_json(bot: &Bot) -> Value {
-    json!({
-        "name": bot.name,
-        "session_id": bot.session_id,
-        "rooms": bot.rooms,
-        "moderator": bot.moderator,
-        "created": bot.created,
-    })
 }
 
 /// The rooms a body names; a 403 first for anyone but a global admin, so that nobody else
@@ -76,7 +65,7 @@ pub async fn list_bots(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let svc = ctx.state.services(ctx.now(), Door::Api);
     let listed = bots::list_bots(&svc, &actor(caller)).await?;
     Ok(ApiResponse::json(Value::Array(
-        listed.iter().map(bot_json).collect(),
+        listed.iter().map(bots::bot_json).collect(),
     )))
 }
 
@@ -94,7 +83,7 @@ pub async fn add_bot(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         moderator: body.moderator,
     };
     let done = bots::register_bot(&svc, &actor(caller), registration).await?;
-    let mut answer = bot_json(&done.bot);
+    let mut answer = bots::bot_json(&done.bot);
     if let Some(seed) = done.seed {
         answer["seed"] = json!(hex::encode(seed));
     }
@@ -113,7 +102,7 @@ pub async fn change_bot(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         moderator: body.moderator,
     };
     let bot = bots::change_bot(&svc, &actor(caller), ctx.params.get("name"), &change).await?;
-    Ok(ApiResponse::json(bot_json(&bot)))
+    Ok(ApiResponse::json(bots::bot_json(&bot)))
 }
 
 /// `DELETE /sogs-rs/bots/{name}`.
