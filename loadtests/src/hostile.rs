@@ -83,6 +83,9 @@ pub struct HostileOptions {
     /// How many times the attack patterns run over (a soak); `none` runs once before them,
     /// and once more after them to see whether memory comes back down.
     pub rounds: usize,
+    /// Length of the closing quiet phase (`after`): long enough to see whether memory
+    /// settles back towards where it started.
+    pub after: Duration,
     /// Size of each of the 25 messages posted for `batch-memory`.
     pub message_bytes: usize,
     pub server_pid: Option<u32>,
@@ -98,7 +101,13 @@ pub struct PhaseReport {
     pub attacker: BTreeMap<String, u64>,
     pub rss_peak_kib: Option<u64>,
     pub rss_end_kib: Option<u64>,
+    /// RSS every [`TRACE_EVERY`] through the phase (seconds into it, KiB): in the closing
+    /// quiet phase, whether memory comes back down and when.
+    pub rss_trace: Vec<(u64, u64)>,
 }
+
+/// How often a phase's RSS trace takes a sample.
+pub const TRACE_EVERY: Duration = Duration::from_secs(10);
 
 pub async fn run(options: &HostileOptions) -> anyhow::Result<Vec<PhaseReport>> {
     let http = reqwest::Client::builder()
@@ -133,7 +142,12 @@ pub async fn run(options: &HostileOptions) -> anyhow::Result<Vec<PhaseReport>> {
     }
     let mut reports = Vec::new();
     for (pattern, label) in plan {
-        let report = phase(&http, options, pattern, label).await?;
+        let length = if label == "after" {
+            options.after
+        } else {
+            options.phase
+        };
+        let report = phase(&http, options, pattern, label, length).await?;
         // Printed as each phase ends, so a long soak shows its progress.
         eprintln!(
             "{}: {} honest polls, {} errors, RSS end {} KiB",
@@ -176,18 +190,27 @@ async fn phase(
     options: &HostileOptions,
     pattern: Pattern,
     label: String,
+    length: Duration,
 ) -> anyhow::Result<PhaseReport> {
     let stop = Arc::new(AtomicBool::new(false));
     let peak = Arc::new(AtomicU64::new(0));
     let sampler = options.server_pid.map(|pid| {
         let (stop, peak) = (stop.clone(), peak.clone());
         tokio::spawn(async move {
+            let started = Instant::now();
+            let mut trace = Vec::new();
+            let mut next_trace = TRACE_EVERY;
             while !stop.load(Ordering::Relaxed) {
                 if let Some(kib) = rss_kib(pid) {
                     peak.fetch_max(kib, Ordering::Relaxed);
+                    if started.elapsed() >= next_trace {
+                        trace.push((next_trace.as_secs(), kib));
+                        next_trace += TRACE_EVERY;
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            trace
         })
     });
     // Honest clients that have been polling all along: they ask only for what is new.
@@ -208,7 +231,7 @@ async fn phase(
             })
             .collect()
     };
-    tokio::time::sleep(options.phase).await;
+    tokio::time::sleep(length).await;
     stop.store(true, Ordering::Relaxed);
     let mut honest = Tally::default();
     for poller in pollers {
@@ -226,9 +249,10 @@ async fn phase(
             }
         }
     }
-    if let Some(s) = sampler {
-        let _ = s.await;
-    }
+    let rss_trace = match sampler {
+        Some(s) => s.await.unwrap_or_default(),
+        None => Vec::new(),
+    };
     let rss_end_kib = options.server_pid.and_then(rss_kib);
     Ok(PhaseReport {
         pattern,
@@ -239,6 +263,7 @@ async fn phase(
             .server_pid
             .map(|_| peak.load(Ordering::Relaxed).max(rss_end_kib.unwrap_or(0))),
         rss_end_kib,
+        rss_trace,
     })
 }
 
@@ -494,4 +519,154 @@ pub fn table(reports: &mut [PhaseReport]) -> String {
         ));
     }
     out
+}
+
+/// A soak's phases gathered by attack (all rounds of one pattern together): how the median
+/// phase and the worst phase fared, and where memory stood at the phases' ends. With one
+/// round this says what [`table`] says, in fewer columns.
+pub fn soak_table(reports: &mut [PhaseReport]) -> String {
+    let baseline_p99 = reports
+        .iter_mut()
+        .find(|r| r.label == "none")
+        .and_then(|r| r.honest.percentile(0.99))
+        .map(|d| d.as_secs_f64() * 1e3);
+    // Groups in the order they first ran: none, each attack, after.
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, r) in reports.iter().enumerate() {
+        let name = if r.label == "after" {
+            "after".to_string()
+        } else {
+            r.pattern.name().to_string()
+        };
+        match groups.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((name, vec![i])),
+        }
+    }
+    let mut out = String::from(
+        "| attack | phases | honest polls | p50 ms (median) | p99 ms (median / worst) | p99 vs none (median, worst) | honest errors | RSS peak MiB (worst) | RSS at phase end MiB (median, range) |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    let mib = |k: u64| format!("{:.0}", k as f64 / 1024.0);
+    for (name, members) in groups {
+        let mut p50s = Vec::new();
+        let mut p99s = Vec::new();
+        let (mut polls, mut errors, mut peak) = (0, 0, 0);
+        let mut ends = Vec::new();
+        for &i in &members {
+            let r = &mut reports[i];
+            polls += r.honest.count();
+            errors += r.honest.error_count();
+            peak = peak.max(r.rss_peak_kib.unwrap_or(0));
+            ends.extend(r.rss_end_kib);
+            p50s.extend(r.honest.percentile(0.5).map(|d| d.as_secs_f64() * 1e3));
+            p99s.extend(r.honest.percentile(0.99).map(|d| d.as_secs_f64() * 1e3));
+        }
+        let median_p99 = median(&mut p99s);
+        let worst_p99 = p99s.iter().copied().reduce(f64::max);
+        let ratio = |p: Option<f64>| match (p, baseline_p99) {
+            (Some(p), Some(b)) if b > 0.0 => format!("{:.2}×", p / b),
+            _ => "-".into(),
+        };
+        let ms = |p: Option<f64>| p.map_or("-".into(), |p| format!("{p:.1}"));
+        let end = match (median_u64(&mut ends), ends.first(), ends.last()) {
+            (Some(m), Some(&lo), Some(&hi)) => format!("{} ({}–{})", mib(m), mib(lo), mib(hi)),
+            _ => "-".into(),
+        };
+        out.push_str(&format!(
+            "| {name} | {} | {polls} | {} | {} / {} | {} ({}) | {errors} | {} | {end} |\n",
+            members.len(),
+            ms(median(&mut p50s)),
+            ms(median_p99),
+            ms(worst_p99),
+            ratio(median_p99),
+            ratio(worst_p99),
+            if peak > 0 { mib(peak) } else { "-".into() },
+        ));
+    }
+    out
+}
+
+/// The RSS trace of a phase as one line (`10 s 161, 20 s 150, …` MiB), or `None` if it has
+/// none.
+pub fn trace_line(report: &PhaseReport) -> Option<String> {
+    if report.rss_trace.is_empty() {
+        return None;
+    }
+    let points: Vec<String> = report
+        .rss_trace
+        .iter()
+        .map(|(s, kib)| format!("{s} s {:.0}", *kib as f64 / 1024.0))
+        .collect();
+    Some(format!(
+        "{}: RSS MiB every {} s: {}",
+        report.label,
+        TRACE_EVERY.as_secs(),
+        points.join(", ")
+    ))
+}
+
+/// The median of `values` (sorted in place), or `None` if empty.
+fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
+}
+
+/// The median of `values` (sorted in place, so the caller's first and last are the range).
+fn median_u64(values: &mut [u64]) -> Option<u64> {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phase(pattern: Pattern, label: &str, p99_ms: u64, end_mib: u64) -> PhaseReport {
+        let mut honest = Tally::default();
+        for _ in 0..99 {
+            honest.ok(Duration::from_millis(1));
+        }
+        honest.ok(Duration::from_millis(p99_ms));
+        honest.ok(Duration::from_millis(p99_ms));
+        PhaseReport {
+            pattern,
+            label: label.to_string(),
+            honest,
+            attacker: BTreeMap::new(),
+            rss_peak_kib: Some((end_mib + 10) * 1024),
+            rss_end_kib: Some(end_mib * 1024),
+            rss_trace: vec![(10, end_mib * 1024), (20, (end_mib - 5) * 1024)],
+        }
+    }
+
+    #[test]
+    fn a_soak_is_summed_up_per_attack_with_median_and_worst_phase() {
+        let mut reports = vec![
+            phase(Pattern::None, "none", 10, 60),
+            phase(Pattern::Headers, "headers #1", 10, 100),
+            phase(Pattern::Files, "files #1", 30, 110),
+            phase(Pattern::Headers, "headers #2", 20, 120),
+            phase(Pattern::Files, "files #2", 40, 130),
+            phase(Pattern::Headers, "headers #3", 40, 90),
+            phase(Pattern::None, "after", 10, 70),
+        ];
+        let table = soak_table(&mut reports);
+        let rows: Vec<&str> = table.lines().skip(2).collect();
+        assert_eq!(rows.len(), 4, "{table}");
+        assert!(rows[0].starts_with("| none | 1 | 101 |"), "{table}");
+        // headers: p99s 10, 20, 40 ms; median 20 (2×), worst 40 (4×); ends 90–120 MiB.
+        assert!(
+            rows[1].starts_with(
+                "| headers | 3 | 303 | 1.0 | 20.0 / 40.0 | 2.00× (4.00×) | 0 | 130 | 100 (90–120) |"
+            ),
+            "{table}"
+        );
+        assert!(rows[2].starts_with("| files | 2 |"), "{table}");
+        assert!(rows[3].starts_with("| after | 1 |"), "{table}");
+        assert_eq!(
+            trace_line(&reports[6]).as_deref(),
+            Some("after: RSS MiB every 10 s: 10 s 70, 20 s 65")
+        );
+    }
 }

@@ -135,6 +135,10 @@ enum Scenario {
         /// Times the attack patterns run over, for a soak (`none` runs before and after).
         #[arg(long, default_value_t = 1)]
         rounds: usize,
+        /// Length of the closing quiet phase (`after`), in seconds (default: `--phase-secs`);
+        /// its RSS is traced every 10 s, to see memory come back down.
+        #[arg(long)]
+        after_secs: Option<u64>,
         /// Size of the messages `batch-memory` posts.
         #[arg(long, default_value_t = 60_000)]
         message_bytes: usize,
@@ -499,6 +503,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             attackers,
             patterns,
             rounds,
+            after_secs,
             message_bytes,
             server_pid,
         } => {
@@ -516,6 +521,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                     patterns
                 },
                 rounds,
+                after: Duration::from_secs(after_secs.unwrap_or(phase_secs)),
                 message_bytes,
                 server_pid,
             };
@@ -529,6 +535,13 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 if !r.honest.errors.is_empty() {
                     println!("{}: honest {}", r.label, r.honest.errors_line());
                 }
+            }
+            if rounds > 1 {
+                println!("\nPer attack over {rounds} rounds:\n");
+                print!("{}", hostile::soak_table(&mut reports));
+            }
+            if let Some(line) = reports.last().and_then(hostile::trace_line) {
+                println!("{line}");
             }
         }
         Scenario::Raid {

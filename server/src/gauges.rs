@@ -9,7 +9,7 @@ use prometheus::proto::MetricFamily;
 use prometheus::{Counter, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts};
 
 use crate::cluster::Cluster;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 
 /// The collector; register it once per registry.
 pub struct StateGauges {
@@ -24,6 +24,7 @@ struct Templates {
     cache_lookups: IntCounterVec,
     db_pool: IntGaugeVec,
     db_pool_max: IntGauge,
+    local_nonces: IntGauge,
     redis_up: IntGauge,
     redis_outages: IntCounter,
     redis_degraded: Counter,
@@ -50,6 +51,10 @@ impl Templates {
             db_pool_max: IntGauge::with_opts(Opts::new(
                 "sogs_db_pool_max_connections",
                 "Most connections the database pool may open",
+            ))?,
+            local_nonces: IntGauge::with_opts(Opts::new(
+                "sogs_remembered_nonces",
+                "Nonces of signed requests this process remembers for the replay check (single-instance SQLite without Redis; bounded by [limits] max_remembered_nonces); absent where Redis or the database keeps them",
             ))?,
             redis_up: IntGauge::with_opts(Opts::new(
                 "sogs_redis_up",
@@ -87,6 +92,7 @@ impl Collector for StateGauges {
         let mut descs = t.cache_lookups.desc();
         descs.extend(t.db_pool.desc());
         descs.extend(t.db_pool_max.desc());
+        descs.extend(t.local_nonces.desc());
         descs.extend(t.redis_up.desc());
         descs.extend(t.redis_outages.desc());
         descs.extend(t.redis_degraded.desc());
@@ -114,6 +120,11 @@ impl Collector for StateGauges {
         let mut out = now.cache_lookups.collect();
         out.extend(now.db_pool.collect());
         out.extend(now.db_pool_max.collect());
+        if !self.cluster.uses_redis() && self.store.backend() == Backend::Sqlite {
+            now.local_nonces
+                .set(i64::try_from(self.cluster.local_nonce_count()).unwrap_or(i64::MAX));
+            out.extend(now.local_nonces.collect());
+        }
         if self.cluster.uses_redis() {
             now.redis_up.set(i64::from(self.cluster.redis_up()));
             out.extend(now.redis_up.collect());

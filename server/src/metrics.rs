@@ -323,7 +323,19 @@ impl Metrics {
     }
 
     /// Records one served request under its route template.
+    ///
+    /// The method is the client's to choose (any token is a valid HTTP method), so methods
+    /// outside the standard ones are counted as `OTHER`: otherwise each made-up method
+    /// would add series to the registry for as long as the process lives.
     pub fn observe_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        const STANDARD: [&str; 9] = [
+            "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+        ];
+        let method = STANDARD
+            .iter()
+            .find(|m| **m == method)
+            .copied()
+            .unwrap_or("OTHER");
         let status = status.to_string();
         self.http_requests
             .with_label_values(&[method, route, status.as_str()])
@@ -393,6 +405,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("sogs_build_info"));
+    }
+
+    #[test]
+    fn made_up_methods_share_one_series_so_they_cannot_grow_the_registry() {
+        let m = Metrics::new().unwrap();
+        for i in 0..1000 {
+            m.observe_http(&format!("X{i}"), "unmatched", 404, Duration::from_millis(1));
+        }
+        m.observe_http("DELETE", "unmatched", 404, Duration::from_millis(1));
+        let text = m.render();
+        assert!(
+            text.contains(
+                r#"sogs_http_requests_total{method="OTHER",route="unmatched",status="404"} 1000"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#"method="DELETE""#), "{text}");
+        assert!(!text.contains(r#"method="X1""#), "{text}");
     }
 
     #[test]

@@ -152,6 +152,12 @@ impl Cluster {
         self
     }
 
+    /// Nonces this process keeps itself (the single-instance SQLite default; otherwise
+    /// they are in Redis or the database and this is 0).
+    pub fn local_nonce_count(&self) -> usize {
+        self.local_nonces.len()
+    }
+
     /// Whether Redis is configured.
     pub fn uses_redis(&self) -> bool {
         self.redis.is_some()

@@ -53,6 +53,13 @@ async fn a_signed_request_is_accepted_once_and_its_replay_gets_425(backend: Back
         .await
         .unwrap();
     assert!(stored.is_some(), "verified user is recorded");
+    // The nonces this process keeps itself are a gauge (on SQLite alone, where it keeps
+    // them; on PostgreSQL the database does).
+    let remembered = app.metric("sogs_remembered_nonces", &[]);
+    match backend {
+        Backend::Sqlite => assert_eq!(remembered, 1.0),
+        Backend::Postgres => assert_eq!(remembered, 0.0, "no such gauge on PostgreSQL"),
+    }
 }
 both_backends!(a_signed_request_is_accepted_once_and_its_replay_gets_425);
 
