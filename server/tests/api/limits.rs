@@ -516,3 +516,24 @@ async fn malformed_http_requests_are_counted_not_logged_one_by_one(backend: Back
     );
 }
 both_backends!(malformed_http_requests_are_counted_not_logged_one_by_one);
+
+/// Any token is a valid HTTP method, and the request metrics are labelled by method: each
+/// made-up method used to add series to the registry for the life of the process (memory in
+/// proportion to an attacker's count). Now they are counted together as `OTHER`.
+async fn made_up_methods_are_counted_as_other_and_add_no_series(backend: Backend) {
+    let c = Community::new(backend).await;
+    for i in 0..50 {
+        let request = format!("HOSTILE{i} /capabilities HTTP/1.1\r\nHost: x\r\n\r\n");
+        let status = raw_exchange(&c.app.address, request.as_bytes()).await;
+        assert!(status.starts_with("HTTP/1.1 4"), "{status:?}");
+    }
+    let text = c.app.state.metrics.render();
+    let other: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("sogs_http_requests_total{method=\"OTHER\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(other, 50.0, "{text}");
+    assert!(!text.contains("HOSTILE"), "{text}");
+}
+both_backends!(made_up_methods_are_counted_as_other_and_add_no_series);
