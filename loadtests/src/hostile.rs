@@ -109,7 +109,11 @@ pub struct PhaseReport {
 /// How often a phase's RSS trace takes a sample.
 pub const TRACE_EVERY: Duration = Duration::from_secs(10);
 
-pub async fn run(options: &HostileOptions) -> anyhow::Result<Vec<PhaseReport>> {
+/// Runs the plan; `on_phase` hears of each phase as it ends (a long soak shows its progress).
+pub async fn run(
+    options: &HostileOptions,
+    on_phase: &(dyn Fn(&PhaseReport) + Sync),
+) -> anyhow::Result<Vec<PhaseReport>> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
@@ -148,14 +152,7 @@ pub async fn run(options: &HostileOptions) -> anyhow::Result<Vec<PhaseReport>> {
             options.phase
         };
         let report = phase(&http, options, pattern, label, length).await?;
-        // Printed as each phase ends, so a long soak shows its progress.
-        eprintln!(
-            "{}: {} honest polls, {} errors, RSS end {} KiB",
-            report.label,
-            report.honest.count(),
-            report.honest.error_count(),
-            report.rss_end_kib.unwrap_or(0)
-        );
+        on_phase(&report);
         reports.push(report);
     }
     Ok(reports)
@@ -585,6 +582,17 @@ pub fn soak_table(reports: &mut [PhaseReport]) -> String {
         ));
     }
     out
+}
+
+/// One line on a phase that just ended.
+pub fn progress_line(report: &PhaseReport) -> String {
+    format!(
+        "{}: {} honest polls, {} errors, RSS end {} KiB",
+        report.label,
+        report.honest.count(),
+        report.honest.error_count(),
+        report.rss_end_kib.unwrap_or(0)
+    )
 }
 
 /// The RSS trace of a phase as one line (`10 s 161, 20 s 150, …` MiB), or `None` if it has

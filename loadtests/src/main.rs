@@ -216,6 +216,13 @@ enum Scenario {
         /// Skip the raid scenario (about two minutes).
         #[arg(long)]
         no_raid: bool,
+        /// Seconds per phase of the hostile-load scenario (eight attacks, no attack before
+        /// them and a quiet phase after: ten phases), against a fresh server of ours.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        hostile_secs: u64,
+        /// Skip the hostile-load scenario (about a minute and a half).
+        #[arg(long)]
+        no_hostile: bool,
         /// Seconds per step of the mixed load.
         #[arg(long, default_value_t = 4.0)]
         mixed_secs: f64,
@@ -320,6 +327,8 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             raid_raiders,
             raid_secs,
             no_raid,
+            hostile_secs,
+            no_hostile,
             mixed_secs,
             p99_goal_ms,
             users,
@@ -336,6 +345,10 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 raiders: raid_raiders as usize,
                 span: Duration::from_secs(raid_secs),
                 ..report::raid::RaidSize::default()
+            });
+            let hostile = (!no_hostile).then(|| report::hostile::HostileSize {
+                phase: Duration::from_secs(hostile_secs),
+                ..report::hostile::HostileSize::default()
             });
             let server_bin = match server_bin {
                 Some(path) => path,
@@ -361,6 +374,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 scratch: scratch.path().to_path_buf(),
                 big_rooms: big_rooms.clone(),
                 raid: raid.is_some(),
+                hostile: hostile.is_some(),
             };
             let options = report::ReportOptions {
                 concurrency,
@@ -374,6 +388,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 },
                 big_rooms,
                 raid,
+                hostile,
                 mixed_secs,
                 p99_goal_ms,
                 poll_users: users,
@@ -529,7 +544,8 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 "hostile: {users} honest clients (onion v4 poll, {poll_interval_ms} ms apart), \
                  {attackers} attacker connections, {phase_secs} s per pattern"
             );
-            let mut reports = hostile::run(&options).await?;
+            let mut reports =
+                hostile::run(&options, &|r| eprintln!("{}", hostile::progress_line(r))).await?;
             print!("{}", hostile::table(&mut reports));
             for r in &reports {
                 if !r.honest.errors.is_empty() {
@@ -668,6 +684,8 @@ mod tests {
             big_rooms,
             raid_raiders,
             no_raid,
+            hostile_secs,
+            no_hostile,
             ..
         }) = report(&[
             "--open-rates",
@@ -677,6 +695,9 @@ mod tests {
             "--raid-raiders",
             "300",
             "--no-raid",
+            "--hostile-secs",
+            "4",
+            "--no-hostile",
         ])
         else {
             panic!("the options did not parse");
@@ -685,6 +706,8 @@ mod tests {
         assert_eq!(big_rooms, vec![100, 1000]);
         assert_eq!(raid_raiders, 300);
         assert!(no_raid);
+        assert_eq!(hostile_secs, 4);
+        assert!(no_hostile);
         let Ok(Scenario::Report {
             open_rates,
             big_rooms,
@@ -709,6 +732,9 @@ mod tests {
             &["--raid-raiders", "0"],
             &["--raid-regulars=-1"],
             &["--raid-secs", "0"],
+            &["--hostile-secs", "0"],
+            &["--hostile-secs", "ten"],
+            &["--after-secs", "5"],
         ] {
             let err = report(args)
                 .err()

@@ -144,7 +144,11 @@ async fn post_visible_and_fill_measure_a_real_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbers() {
-    use crate::report::launch::{BigRoom, RAID_ROOM, RaidTarget, Software, System, big_room_token};
+    use crate::report::hostile::HostileSize;
+    use crate::report::launch::{
+        BigRoom, HOSTILE_ROOM, HostileTarget, RAID_ROOM, RaidTarget, ScenarioTargets, Software,
+        System, big_room_token,
+    };
     use crate::report::raid::RaidSize;
     use crate::report::{ReportOptions, run, write};
 
@@ -180,6 +184,27 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
             settle: Duration::from_secs(1),
         })
         .collect();
+    // The hostile-load scenario's fresh server, with short read deadlines so that the
+    // slow-body attack's connections end within a phase.
+    let attacked = server_with(
+        |c| {
+            c.limits.header_timeout_secs = 0.5;
+            c.limits.body_timeout_secs = 0.5;
+        },
+        &[(HOSTILE_ROOM, 0)],
+    )
+    .await;
+    let targets = ScenarioTargets {
+        raid: raid_targets,
+        hostile: Some(HostileTarget {
+            system: "ours-sqlite".into(),
+            name: "hostile".into(),
+            base: attacked.base.clone(),
+            server_pk: attacked.server_pk,
+            room: HOSTILE_ROOM.into(),
+            pid: Some(std::process::id()),
+        }),
+    };
     let system = System {
         key: "ours-sqlite".into(),
         name: "sogs-rs, SQLite".into(),
@@ -215,6 +240,12 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
             post_every: Duration::from_millis(400),
             tail: Duration::from_secs(1),
         }),
+        hostile: Some(HostileSize {
+            phase: Duration::from_millis(500),
+            users: 3,
+            attackers: 1,
+            message_bytes: 2_000,
+        }),
         mixed_secs: 0.3,
         mixed_users: 5,
         mixed_max_steps: 2,
@@ -229,12 +260,45 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
         ..ReportOptions::default()
     };
     let skipped = vec!["PySOGS: not in the smoke test".to_string()];
-    let results = run::run(&options, &[system], &raid_targets, skipped)
+    let results = run::run(&options, &[system], &targets, skipped)
         .await
         .unwrap();
     (s.stop)();
     (raid_on.stop)();
     (raid_off.stop)();
+    (attacked.stop)();
+
+    // Hostile load: no attack, each attack, and the quiet phase after; honest polls in
+    // each, the attacks refused with their limits' statuses, memory sampled.
+    let attacks: Vec<&str> = results.hostile.iter().map(|p| p.attack.as_str()).collect();
+    assert_eq!(
+        attacks,
+        [
+            "none",
+            "batch-memory",
+            "headers",
+            "files",
+            "slow-body",
+            "batch-flood",
+            "malformed",
+            "signed-flood",
+            "after"
+        ]
+    );
+    for p in &results.hostile {
+        assert!(p.honest.count > 0, "{p:?}");
+        assert!(p.rss_peak_mib.is_some_and(|m| m > 0.0), "{p:?}");
+    }
+    let got = |attack: &str, status: &str| {
+        results
+            .hostile
+            .iter()
+            .find(|p| p.attack == attack)
+            .is_some_and(|p| p.attacker.iter().any(|(k, n)| k == status && *n > 0))
+    };
+    assert!(got("files", "413"), "{:?}", results.hostile);
+    assert!(got("batch-flood", "413"), "{:?}", results.hostile);
+    assert!(got("malformed", "400"), "{:?}", results.hostile);
 
     // Three transports × two concurrencies, every poll answered.
     assert_eq!(results.closed.len(), 6);
@@ -307,6 +371,8 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
         "Rooms of many messages",
         "<h2>Raid</h2>",
         "flood + raid detection",
+        "<h2>Hostile load</h2>",
+        "signed-flood",
         "Soak",
         "PySOGS: not in the smoke test",
         "sogs-loadtest report --out smoke",
@@ -338,6 +404,7 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
         + results.open.len()
         + results.big_rooms.len()
         + results.raid.len()
+        + results.hostile.len()
         + results.mixed.len()
         + results.post_visible.len()
         + results.soak.len();
@@ -354,6 +421,8 @@ async fn the_report_measures_a_server_and_writes_a_page_with_plots_and_raw_numbe
         "Poll (messages/since at the latest seqno) on rooms of 100 → 1,000 messages",
         "Join (room info + messages/recent)",
         "raid posts that reached readers",
+        "Hostile load: honest polls' p99 under the worst attack",
+        "Hostile load: peak server memory (RSS) under attack",
         "Raid: regulars' posts refused",
         "Raid: regulars' polls p50 / p99",
     ] {

@@ -1409,7 +1409,7 @@ const OPTION_DOCS: &[OptionDoc] = &[
     OptionDoc {
         section: "limits",
         key: "max_remembered_nonces",
-        comment: "Without Redis on SQLite: most nonces of signed requests kept in memory (about 40 bytes each) to refuse replays. When full, the stamped minutes farthest from now are forgotten and requests stamped in them refused (425), so a flood narrows the accepted clock window instead of growing memory.",
+        comment: "Without Redis on SQLite: most nonces of signed requests kept in memory (10 to 20 bytes each; sogs_remembered_nonces) to refuse replays. When full, the stamped minutes farthest from now are forgotten and requests stamped in them refused (425), so a flood narrows the accepted clock window instead of growing memory.",
     },
     OptionDoc {
         section: "limits",

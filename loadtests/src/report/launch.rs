@@ -71,6 +71,28 @@ pub struct RaidTarget {
     pub settle: Duration,
 }
 
+/// The server the hostile-load scenario attacks: a fresh one of ours on SQLite, so that its
+/// memory is the attacks' and not the rest of the run's.
+#[derive(Debug, Clone)]
+pub struct HostileTarget {
+    pub system: String,
+    pub name: String,
+    pub base: String,
+    pub server_pk: ServerPublicKey,
+    pub room: String,
+    /// Its process, whose resident memory is sampled.
+    pub pid: Option<u32>,
+}
+
+pub const HOSTILE_ROOM: &str = "hostile";
+
+/// The servers of the scenarios that need their own (fresh, or set up unlike the rest).
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioTargets {
+    pub raid: Vec<RaidTarget>,
+    pub hostile: Option<HostileTarget>,
+}
+
 /// `[antiraid] raid_new_user_secs` and `[detectors] flood_spare_established_secs` of the raid
 /// servers: short, so the regulars become established after a short settle rather than the
 /// defaults' ten minutes and a day.
@@ -97,6 +119,8 @@ pub struct LaunchOptions {
     /// Start the servers of the raid scenario (two of ours, defences on and off; PySOGS gets a
     /// room for it).
     pub raid: bool,
+    /// Start the server of the hostile-load scenario (a fresh one of ours on SQLite).
+    pub hostile: bool,
 }
 
 /// Running servers, stopped when this is dropped.
@@ -104,7 +128,7 @@ pub struct Launched {
     pub systems: Vec<System>,
     /// Set-ups that could not start, and why.
     pub skipped: Vec<String>,
-    pub raid_targets: Vec<RaidTarget>,
+    pub targets: ScenarioTargets,
     groups: Vec<Child>,
     database: Option<(String, String)>,
 }
@@ -115,7 +139,7 @@ impl Launched {
         let mut launched = Self {
             systems: Vec::new(),
             skipped: Vec::new(),
-            raid_targets: Vec::new(),
+            targets: ScenarioTargets::default(),
             groups: Vec::new(),
             database: None,
         };
@@ -123,6 +147,9 @@ impl Launched {
         launched.start_sqlite(options).await?;
         if options.raid {
             launched.start_raid_servers(options).await?;
+        }
+        if options.hostile {
+            launched.start_hostile_server(options).await?;
         }
         match &options.postgres_url {
             Some(url) if options.cluster_instances > 0 => {
@@ -226,7 +253,7 @@ impl Launched {
             }
             self.spawn_ours(options, &dir, &base, port, &key_file, &env)?;
             wait_until_serving(&base, Duration::from_secs(60)).await?;
-            self.raid_targets.push(RaidTarget {
+            self.targets.raid.push(RaidTarget {
                 system: "ours-sqlite".into(),
                 name: format!("sogs-rs, SQLite, defences {label}"),
                 detection,
@@ -236,6 +263,29 @@ impl Launched {
                 settle: raid_settle(),
             });
         }
+        Ok(())
+    }
+
+    /// A fresh server of ours on SQLite with the defaults, for the hostile-load scenario.
+    async fn start_hostile_server(&mut self, options: &LaunchOptions) -> anyhow::Result<()> {
+        let dir = options.scratch.join("ours-hostile");
+        std::fs::create_dir_all(&dir)?;
+        let key_file = dir.join("key_x25519");
+        let (key, _) = sogs::key::load_or_create(&key_file).context("server key")?;
+        let database_url = format!("sqlite://{}", dir.join("sogs.db").display());
+        create_rooms(&database_url, &[HOSTILE_ROOM.to_string()]).await?;
+        let port = free_port()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let pid = self.spawn_ours(options, &dir, &base, port, &key_file, &[])?;
+        wait_until_serving(&base, Duration::from_secs(60)).await?;
+        self.targets.hostile = Some(HostileTarget {
+            system: "ours-sqlite".into(),
+            name: "sogs-rs, SQLite, fresh".into(),
+            base,
+            server_pk: key.public_key(),
+            room: HOSTILE_ROOM.into(),
+            pid: Some(pid),
+        });
         Ok(())
     }
 
@@ -446,7 +496,7 @@ impl Launched {
             }
         }
         if options.raid {
-            self.raid_targets.push(RaidTarget {
+            self.targets.raid.push(RaidTarget {
                 system: "pysogs".into(),
                 name: "PySOGS, uwsgi (no defences)".into(),
                 detection: false,

@@ -9,10 +9,12 @@
 //! clients one instance holds within a p99 goal; post → visible across instances; memory over
 //! the run and by known users; the same open-loop poll at arrival rates equal for every
 //! system; polls on rooms of 1 k and 1 M messages; the raid with the defences on and off,
-//! and against PySOGS; and, with `--soak`, a long steady run in buckets.
+//! and against PySOGS; honest polls while an attacker tries each of issue 23's attacks (this
+//! server alone); and, with `--soak`, a long steady run in buckets.
 
 pub mod big_rooms;
 pub mod figures;
+pub mod hostile;
 pub mod html;
 pub mod launch;
 pub mod machine;
@@ -54,6 +56,8 @@ pub struct ReportOptions {
     pub big_room_concurrency: usize,
     /// The raid scenario's size (None: skipped).
     pub raid: Option<raid::RaidSize>,
+    /// The hostile-load scenario's size (None: skipped).
+    pub hostile: Option<hostile::HostileSize>,
     /// Mixed load: seconds per step, users playing the clients, the first step as a share
     /// of the poll peak, the factor between steps, and at most this many steps up.
     pub mixed_secs: f64,
@@ -98,6 +102,7 @@ impl Default for ReportOptions {
             big_room_users: 100,
             big_room_concurrency: 16,
             raid: Some(raid::RaidSize::default()),
+            hostile: Some(hostile::HostileSize::default()),
             mixed_secs: 4.0,
             mixed_users: 1000,
             mixed_start_fraction: 0.3,
@@ -138,10 +143,10 @@ pub async fn report(
     }
     let systems = launched.systems.clone();
     let skipped = launched.skipped.clone();
-    let raid_targets = launched.raid_targets.clone();
+    let targets = launched.targets.clone();
     // Ctrl-C or SIGTERM still stops the servers this run started.
     let outcome = tokio::select! {
-        outcome = run::run(options, &systems, &raid_targets, skipped) => outcome,
+        outcome = run::run(options, &systems, &targets, skipped) => outcome,
         signal = interrupted() => Err(anyhow::anyhow!("stopped by {signal}")),
     };
     launched.stop().await;

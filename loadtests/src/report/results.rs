@@ -152,6 +152,23 @@ impl RaidPoint {
     }
 }
 
+/// One phase of the hostile-load scenario: honest polls while one attack runs (or none).
+#[derive(Debug, Clone, Serialize)]
+pub struct HostilePoint {
+    pub system: String,
+    /// The attack (`none` before them, `after` once they stopped).
+    pub attack: String,
+    pub phase_secs: f64,
+    /// The honest clients' onion polls.
+    pub honest: Latency,
+    /// Their p99 over that of the phase with no attack.
+    pub p99_vs_none: Option<f64>,
+    /// What the attacker's requests got, by status or failure.
+    pub attacker: Vec<(String, u64)>,
+    pub rss_peak_mib: Option<f64>,
+    pub rss_end_mib: Option<f64>,
+}
+
 /// One step of the Session-shaped mixed load.
 #[derive(Debug, Clone, Serialize)]
 pub struct MixedPoint {
@@ -246,6 +263,7 @@ pub struct Results {
     pub open: Vec<OpenPoint>,
     pub big_rooms: Vec<BigRoomPoint>,
     pub raid: Vec<RaidPoint>,
+    pub hostile: Vec<HostilePoint>,
     pub mixed: Vec<MixedPoint>,
     pub capacity: Vec<Capacity>,
     pub post_visible: Vec<PostVisible>,
@@ -350,6 +368,18 @@ impl Results {
                 String::new(),
                 0.0,
                 &p.poll_latency,
+            );
+        }
+        for p in &self.hostile {
+            row(
+                &format!("hostile-{}", p.attack),
+                &p.system,
+                "onion XChaCha20",
+                String::new(),
+                String::new(),
+                String::new(),
+                0.0,
+                &p.honest,
             );
         }
         for p in &self.mixed {

@@ -13,7 +13,7 @@ use sogs::client::SogsClient;
 use sogs::crypto::EncType;
 
 use super::ReportOptions;
-use super::launch::{RaidTarget, Software, System};
+use super::launch::{ScenarioTargets, Software, System};
 use super::machine;
 use super::results::{
     Capacity, ClosedPoint, KnownUsersPoint, Latency, Machine, MixedPoint, OpenPoint, PostVisible,
@@ -52,7 +52,7 @@ fn single_instance(systems: &[System]) -> Vec<&System> {
 pub async fn run(
     options: &ReportOptions,
     systems: &[System],
-    raid_targets: &[RaidTarget],
+    targets: &ScenarioTargets,
     skipped: Vec<String>,
 ) -> anyhow::Result<Results> {
     let started = Instant::now();
@@ -91,6 +91,7 @@ pub async fn run(
         open: Vec::new(),
         big_rooms: Vec::new(),
         raid: Vec::new(),
+        hostile: Vec::new(),
         mixed: Vec::new(),
         capacity: Vec::new(),
         post_visible: Vec::new(),
@@ -110,17 +111,9 @@ pub async fn run(
             ));
         }
     }
-    let progress = progress_bar(plan_steps(options, systems, raid_targets));
+    let progress = progress_bar(plan_steps(options, systems, targets));
     let sampler = RssSampler::start(systems, started);
-    let outcome = measure(
-        options,
-        systems,
-        raid_targets,
-        &mut results,
-        &progress,
-        &sampler,
-    )
-    .await;
+    let outcome = measure(options, systems, targets, &mut results, &progress, &sampler).await;
     progress.finish_and_clear();
     results.rss = sampler.stop().await;
     results.machine.load_after = machine::load_average();
@@ -131,7 +124,7 @@ pub async fn run(
 }
 
 /// How many steps the progress bar counts.
-fn plan_steps(options: &ReportOptions, systems: &[System], raid_targets: &[RaidTarget]) -> u64 {
+fn plan_steps(options: &ReportOptions, systems: &[System], targets: &ScenarioTargets) -> u64 {
     let closed: usize = systems
         .iter()
         .map(|s| transports(s).len() * concurrency_levels(options, s).len())
@@ -149,10 +142,11 @@ fn plan_steps(options: &ReportOptions, systems: &[System], raid_targets: &[RaidT
         })
         .sum();
     let raid = if options.raid.is_some() {
-        raid_targets.len()
+        targets.raid.len()
     } else {
         0
     };
+    let hostile = usize::from(options.hostile.is_some() && targets.hostile.is_some());
     let mixed = singles * (options.mixed_max_steps + 1);
     let memory = single_instance(systems)
         .iter()
@@ -163,7 +157,7 @@ fn plan_steps(options: &ReportOptions, systems: &[System], raid_targets: &[RaidT
         d.as_secs_f64()
             .div_euclid(options.soak_bucket.as_secs_f64()) as usize
     });
-    (closed + open + big_rooms + mixed + 3 + memory + raid + soak) as u64
+    (closed + open + big_rooms + mixed + 3 + memory + raid + hostile + soak) as u64
 }
 
 /// The concurrency levels of a system's poll curves: the instances on PostgreSQL skip the
@@ -207,7 +201,7 @@ fn progress_bar(steps: u64) -> ProgressBar {
 async fn measure(
     options: &ReportOptions,
     systems: &[System],
-    raid_targets: &[RaidTarget],
+    targets: &ScenarioTargets,
     results: &mut Results,
     progress: &ProgressBar,
     sampler: &RssSampler,
@@ -424,10 +418,18 @@ async fn measure(
 
     // The raid, defences on and off, and against PySOGS.
     if let Some(size) = &options.raid
-        && !raid_targets.is_empty()
+        && !targets.raid.is_empty()
     {
         sampler.phase("raid");
-        super::raid::measure(size, raid_targets, results, progress).await?;
+        super::raid::measure(size, &targets.raid, results, progress).await?;
+    }
+
+    // Honest polls while one attacker tries each of issue 23's attacks in turn.
+    if let Some(size) = &options.hostile
+        && let Some(target) = &targets.hostile
+    {
+        sampler.phase("hostile");
+        super::hostile::measure(size, target, results, progress).await?;
     }
 
     if let Some(length) = options.soak

@@ -195,6 +195,7 @@ pub fn rows(r: &Results) -> Vec<Row> {
         });
     }
     raid_rows(r, not_run, &mut rows);
+    hostile_rows(r, &mut rows);
     if let (Some(first), Some(last)) = (r.soak.first(), r.soak.last()) {
         rows.push(Row {
             scenario: format!(
@@ -394,6 +395,52 @@ fn raid_rows(r: &Results, not_run: &str, rows: &mut Vec<Row>) {
             .and_then(|(o, t)| ratio_lower(o.poll_latency.p99_ms, t.poll_latency.p99_ms))
             .unwrap_or_default(),
     });
+}
+
+/// Hostile load: the worst attack's honest p99 against no attack, and the peak memory.
+fn hostile_rows(r: &Results, rows: &mut Vec<Row>) {
+    let attacked = || {
+        r.hostile
+            .iter()
+            .filter(|p| p.system == OURS && p.attack != "none" && p.attack != "after")
+    };
+    let Some(worst) = attacked().max_by(|a, b| a.honest.p99_ms.total_cmp(&b.honest.p99_ms)) else {
+        return;
+    };
+    let none = r.hostile.iter().find(|p| p.attack == "none");
+    rows.push(Row {
+        scenario: format!(
+            "Hostile load: honest polls' p99 under the worst attack ({}) vs no attack",
+            worst.attack
+        ),
+        ours: format!(
+            "{} vs {} ms ({})",
+            ms(worst.honest.p99_ms),
+            none.map_or("–".into(), |n| ms(n.honest.p99_ms)),
+            worst.p99_vs_none.map_or("–".into(), |x| format!("{x:.2}×"))
+        ),
+        pysogs: "not attacked".into(),
+        ratio: String::new(),
+    });
+    let peak = attacked()
+        .filter_map(|p| p.rss_peak_mib)
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    if let Some(peak) = peak {
+        let after = r
+            .hostile
+            .iter()
+            .find(|p| p.attack == "after")
+            .and_then(|p| p.rss_end_mib);
+        rows.push(Row {
+            scenario: "Hostile load: peak server memory (RSS) under attack, and after".into(),
+            ours: format!(
+                "{peak:.0} MiB{}",
+                after.map_or(String::new(), |a| format!(", {a:.0} MiB after"))
+            ),
+            pysogs: "not attacked".into(),
+            ratio: String::new(),
+        });
+    }
 }
 
 fn clients(c: Option<f64>) -> String {
