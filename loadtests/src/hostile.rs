@@ -290,26 +290,29 @@ async fn honest_poller(
                 .await
                 .map_err(|e| {
                     if e.is_timeout() {
-                        "timeout"
+                        "timeout".to_string()
                     } else {
-                        "connection"
+                        format!("connection ({})", innermost(&e))
                     }
                 })?;
             if !res.status().is_success() {
-                return Err("onion status");
+                return Err(format!("onion status {}", res.status().as_u16()));
             }
-            let sealed = res.bytes().await.map_err(|_| "body")?;
-            let inner = SogsClient::open_v4_reply(&key, &sealed).map_err(|_| "undecryptable")?;
+            let sealed = res.bytes().await.map_err(|_| "body".to_string())?;
+            let inner = SogsClient::open_v4_reply(&key, &sealed)
+                .map_err(|_| "undecryptable".to_string())?;
             if inner.status != 200 {
-                return Err("batch status");
+                return Err(format!("batch status {}", inner.status));
             }
-            let subs: Value = serde_json::from_slice(&inner.body).map_err(|_| "not JSON")?;
-            let subs = subs.as_array().ok_or("not a list")?;
-            if subs
+            let subs: Value =
+                serde_json::from_slice(&inner.body).map_err(|_| "not JSON".to_string())?;
+            let subs = subs.as_array().ok_or("not a list".to_string())?;
+            if let Some(code) = subs
                 .iter()
-                .any(|s| s["code"].as_u64().is_none_or(|c| c >= 400))
+                .map(|s| s["code"].as_u64().unwrap_or(0))
+                .find(|&c| c == 0 || c >= 400)
             {
-                return Err("sub-request failed");
+                return Err(format!("sub-request status {code}"));
             }
             Ok(subs
                 .get(2)
@@ -329,6 +332,16 @@ async fn honest_poller(
         tokio::time::sleep(options.poll_interval).await;
     }
     tally
+}
+
+/// The innermost cause of a failed request ("connection reset by peer", "connection closed
+/// before message completed"): what tells a server's refusal from a client's own limit.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 /// One attacker connection repeating `pattern` until told to stop; outcomes by status.
