@@ -7,7 +7,7 @@
 #
 # Usage: loadtests/hostile.sh [BIN_DIR] [-- scenario args…]
 #   BIN_DIR defaults to ./target/release (cargo build --release -p sogs-server -p sogs-admin
-#   -p sogs-loadtest). The server listens on 127.0.0.1:23080.
+#   -p sogs-loadtest). The server listens on 127.0.0.1:23080 (or $HOSTILE_PORT).
 set -euo pipefail
 bin="${CARGO_TARGET_DIR:-./target}/release"
 if [[ $# -gt 0 && $1 != -- ]]; then bin="$1"; shift; fi
@@ -15,7 +15,7 @@ if [[ $# -gt 0 && $1 != -- ]]; then bin="$1"; shift; fi
 for b in sogs-server sogs-admin sogs-loadtest; do
   [[ -x "$bin/$b" ]] || { echo "$bin/$b not found" >&2; exit 2; }
 done
-port=23080
+port="${HOSTILE_PORT:-23080}"
 state="$(mktemp -d)"
 server_pid=""
 cleanup() {

@@ -114,8 +114,13 @@ pub async fn run(
     options: &HostileOptions,
     on_phase: &(dyn Fn(&PhaseReport) + Sync),
 ) -> anyhow::Result<Vec<PhaseReport>> {
+    // Idle connections are dropped before the server's keep-alive (actix: 5 s) would close
+    // them: a request sent on a connection just as the server closes it fails with
+    // "connection closed before message completed", which is the client's race, not the
+    // attack's doing.
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
+        .pool_idle_timeout(Duration::from_secs(3))
         .build()?;
     if options.patterns.contains(&Pattern::BatchMemory) {
         fill_with_large_messages(options).await?;
