@@ -20,6 +20,8 @@ state="$(mktemp -d)"
 server_pid=""
 cleanup() {
   [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  # HOSTILE_LOG=path keeps the server's log.
+  if [[ -n ${HOSTILE_LOG:-} && -f $state/server.log ]]; then cp "$state/server.log" "$HOSTILE_LOG"; fi
   rm -rf "$state"
 }
 trap cleanup EXIT

@@ -36,6 +36,26 @@ pub fn malformed_requests() -> Option<&'static IntCounter> {
 /// level so a developer can turn up one module without editing files. Calling it twice
 /// is harmless (the second call does nothing), which tests rely on.
 pub fn init(config: &LogConfig, limits: &LimitsConfig) {
+    let _ = subscriber(config, limits, std::io::stderr, uses_json(config)).try_init();
+}
+
+/// The subscriber [`init`] installs, writing to `writer`.
+///
+/// The malformed-request summary is the outermost layer, so it sees each event after the
+/// log-line layer has: it writes its own line from inside its `on_event`, and a nested event
+/// resets the per-layer filters' record of which layers the current event is enabled for.
+/// Were the summary inside the line layer, the line layer would then find actix-http's ERROR
+/// enabled after all and write it beside the summary (once per summary, as a one-hour soak
+/// showed: 40 ERROR lines).
+fn subscriber<W>(
+    config: &LogConfig,
+    limits: &LimitsConfig,
+    writer: W,
+    json: bool,
+) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     // actix's own start-up lines ("starting N workers") would come before the startup
     // banner (crate::banner) and say less; they stay available with RUST_LOG or by naming
     // actix_server in the configured level.
@@ -47,9 +67,23 @@ pub fn init(config: &LogConfig, limits: &LimitsConfig) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = uses_json(config);
     let not_malformed =
         tracing_subscriber::filter::filter_fn(|meta| !is_malformed_request_report(meta));
+    let lines: Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> = if json {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_writer(writer)
+            .with_filter(filter)
+            .with_filter(not_malformed)
+            .boxed()
+    } else {
+        tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_filter(filter)
+            .with_filter(not_malformed)
+            .boxed()
+    };
     let summary = MalformedRequestSummary {
         budget: Mutex::new(LogBudget::new(LimitsConfig::duration(
             limits.malformed_log_interval_secs,
@@ -58,21 +92,9 @@ pub fn init(config: &LogConfig, limits: &LimitsConfig) {
     // The summary gets its own per-layer filter: a layer that answered "not enabled" itself
     // would disable every other event for the whole subscriber, the log lines included.
     let only_malformed = tracing_subscriber::filter::filter_fn(is_malformed_request_report);
-    let registry = tracing_subscriber::registry().with(summary.with_filter(only_malformed));
-    let _ = if json {
-        let fmt = tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_writer(std::io::stderr);
-        registry
-            .with(fmt.with_filter(filter).with_filter(not_malformed))
-            .try_init()
-    } else {
-        let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-        registry
-            .with(fmt.with_filter(filter).with_filter(not_malformed))
-            .try_init()
-    };
+    tracing_subscriber::registry()
+        .with(lines)
+        .with(summary.with_filter(only_malformed))
 }
 
 /// Whether log lines are JSON objects (`auto`: when stderr is not a terminal, as under a
@@ -168,6 +190,66 @@ impl tracing::field::Visit for Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer into a shared buffer, to read what the subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The subscriber must be the global one, as in the server: tracing drops events raised
+    /// inside a scoped (`with_default`) subscriber's own handling, the summary line included.
+    /// So this is the one unit test that installs it; other tests' lines may land in the
+    /// buffer too, and only this test's are looked at.
+    #[test]
+    fn actix_http_errors_are_summarised_and_never_written_themselves() {
+        let captured = Captured::default();
+        let writer = {
+            let c = captured.clone();
+            move || c.clone()
+        };
+        let config = LogConfig {
+            level: "info".into(),
+            ..LogConfig::default()
+        };
+        let limits = LimitsConfig {
+            malformed_log_interval_secs: 0.0,
+            ..LimitsConfig::default()
+        };
+        tracing::subscriber::set_global_default(subscriber(&config, &limits, writer, true))
+            .expect("no other unit test installs a global subscriber");
+        for _ in 0..3 {
+            tracing::error!(
+                target: "actix_http::h1::dispatcher",
+                "stream error: request parse error: invalid Header provided by this test"
+            );
+        }
+        tracing::info!(target: "sogs::tasks", "an ordinary line of this test");
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let ours: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("of this test") || l.contains("by this test"))
+            .collect();
+        // Every report is summarised (the interval is 0), none written as it came.
+        let summaries = ours
+            .iter()
+            .filter(|l| l.contains("malformed HTTP request refused") && l.contains("WARN"))
+            .count();
+        assert_eq!(summaries, 3, "{text}");
+        assert!(!ours.iter().any(|l| l.contains("ERROR")), "{text}");
+        assert!(
+            ours.iter().any(|l| l.contains("an ordinary line")),
+            "{text}"
+        );
+    }
 
     #[test]
     fn a_log_budget_lets_one_line_per_interval_through_and_counts_the_rest() {
