@@ -228,14 +228,6 @@ impl Launched {
     async fn start_raid_servers(&mut self, options: &LaunchOptions) -> anyhow::Result<()> {
         for detection in [true, false] {
             let label = if detection { "on" } else { "off" };
-            let dir = options.scratch.join(format!("ours-raid-{label}"));
-            std::fs::create_dir_all(&dir)?;
-            let key_file = dir.join("key_x25519");
-            let (key, _) = sogs::key::load_or_create(&key_file).context("server key")?;
-            let database_url = format!("sqlite://{}", dir.join("sogs.db").display());
-            create_rooms(&database_url, &[RAID_ROOM.to_string()]).await?;
-            let port = free_port()?;
-            let base = format!("http://127.0.0.1:{port}");
             let secs = RAID_NEW_USER_SECS.to_string();
             let mut env = vec![
                 ("SOGS_ROOMS_POST_RATE_LIMIT", "0".to_string()),
@@ -251,14 +243,15 @@ impl Launched {
             } else {
                 env.push(("SOGS_DETECTORS_FLOOD_ENABLED", "false".to_string()));
             }
-            self.spawn_ours(options, &dir, &base, port, &key_file, &env)?;
-            wait_until_serving(&base, Duration::from_secs(60)).await?;
+            let (base, server_pk, _) = self
+                .start_fresh_sqlite(options, &format!("ours-raid-{label}"), RAID_ROOM, &env)
+                .await?;
             self.targets.raid.push(RaidTarget {
                 system: "ours-sqlite".into(),
                 name: format!("sogs-rs, SQLite, defences {label}"),
                 detection,
                 base,
-                server_pk: key.public_key(),
+                server_pk,
                 room: RAID_ROOM.into(),
                 settle: raid_settle(),
             });
@@ -268,25 +261,40 @@ impl Launched {
 
     /// A fresh server of ours on SQLite with the defaults, for the hostile-load scenario.
     async fn start_hostile_server(&mut self, options: &LaunchOptions) -> anyhow::Result<()> {
-        let dir = options.scratch.join("ours-hostile");
-        std::fs::create_dir_all(&dir)?;
-        let key_file = dir.join("key_x25519");
-        let (key, _) = sogs::key::load_or_create(&key_file).context("server key")?;
-        let database_url = format!("sqlite://{}", dir.join("sogs.db").display());
-        create_rooms(&database_url, &[HOSTILE_ROOM.to_string()]).await?;
-        let port = free_port()?;
-        let base = format!("http://127.0.0.1:{port}");
-        let pid = self.spawn_ours(options, &dir, &base, port, &key_file, &[])?;
-        wait_until_serving(&base, Duration::from_secs(60)).await?;
+        let (base, server_pk, pid) = self
+            .start_fresh_sqlite(options, "ours-hostile", HOSTILE_ROOM, &[])
+            .await?;
         self.targets.hostile = Some(HostileTarget {
             system: "ours-sqlite".into(),
             name: "sogs-rs, SQLite, fresh".into(),
             base,
-            server_pk: key.public_key(),
+            server_pk,
             room: HOSTILE_ROOM.into(),
             pid: Some(pid),
         });
         Ok(())
+    }
+
+    /// A fresh server of ours on SQLite in `scratch/name`, with the one room `room` and the
+    /// settings `env`, serving; its base URL, public key and process id.
+    async fn start_fresh_sqlite(
+        &mut self,
+        options: &LaunchOptions,
+        name: &str,
+        room: &str,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<(String, ServerPublicKey, u32)> {
+        let dir = options.scratch.join(name);
+        std::fs::create_dir_all(&dir)?;
+        let key_file = dir.join("key_x25519");
+        let (key, _) = sogs::key::load_or_create(&key_file).context("server key")?;
+        let database_url = format!("sqlite://{}", dir.join("sogs.db").display());
+        create_rooms(&database_url, &[room.to_string()]).await?;
+        let port = free_port()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let pid = self.spawn_ours(options, &dir, &base, port, &key_file, env)?;
+        wait_until_serving(&base, Duration::from_secs(60)).await?;
+        Ok((base, key.public_key(), pid))
     }
 
     async fn start_cluster(
