@@ -280,12 +280,46 @@ async fn database_url_in_the_environment_switches_to_postgres_with_migrations_ap
 
 /// Resident memory of a process, in KiB, from `/proc`.
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    proc_status_field(pid, "VmRSS")
+        .and_then(|v| v.trim_end_matches("kB").trim().parse().ok())
         .unwrap()
+}
+
+/// The line `key:\tvalue` of `/proc/<pid>/status`.
+fn proc_status_field(pid: u32, key: &str) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key)?
+                .strip_prefix(':')
+                .map(|v| v.trim().to_string())
+        })
+}
+
+/// Huge pages kept a whole 2 MiB resident for a few live bytes, doubling the idle server's
+/// memory (main.rs, `opt_out_of_huge_pages`); mimalloc's own `MIMALLOC_ALLOW_THP` still
+/// decides when an operator sets it.
+#[test]
+fn the_server_process_runs_without_transparent_huge_pages_unless_mimalloc_is_told_otherwise() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let running = start(command(data.path(), port), port);
+    let default = proc_status_field(running.child.id(), "THP_enabled");
+    terminate(running);
+    assert_eq!(
+        default.as_deref(),
+        Some("0"),
+        "THP_enabled of the server process"
+    );
+
+    let port = free_port();
+    let mut cmd = command(data.path(), port);
+    cmd.env("MIMALLOC_ALLOW_THP", "1");
+    let running = start(cmd, port);
+    let chosen = proc_status_field(running.child.id(), "THP_enabled");
+    terminate(running);
+    assert_eq!(chosen.as_deref(), Some("1"), "with MIMALLOC_ALLOW_THP=1");
 }
 
 #[test]
