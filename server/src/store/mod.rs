@@ -216,17 +216,8 @@ impl Store {
             } else {
                 options.max_connections
             };
-            // Connections to a local file are kept for the life of the process, not
-            // recycled after 30 minutes or 10 idle ones (sqlx's defaults, made for network
-            // servers): each SQLite connection owns a thread and a page cache allocated with
-            // glibc's malloc, and every reopen left the freed cache behind in glibc's
-            // per-thread arenas, so RSS stepped up by about 8 MiB with each recycling
-            // (BENCHMARKS.md, "Hostile load"). Kept, they hold at most `max_connections`
-            // caches of SQLite's default 2 MiB.
             let pool = SqlitePoolOptions::new()
                 .max_connections(max.max(1))
-                .max_lifetime(None)
-                .idle_timeout(None)
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
                 .await
@@ -304,25 +295,5 @@ impl Store {
             Pool::Sqlite(pool) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Recycling a SQLite connection frees its page cache into glibc's arenas, which keep it;
-    /// a pool that reopened every 30 minutes grew the server's memory with each round.
-    #[tokio::test]
-    async fn sqlite_connections_are_kept_for_the_life_of_the_process_not_recycled() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("kept.db").display());
-        let store = Store::connect(&url).await.unwrap();
-        let Pool::Sqlite(pool) = &store.pool else {
-            panic!("a sqlite: URL opens a SQLite pool");
-        };
-        assert_eq!(pool.options().get_max_lifetime(), None);
-        assert_eq!(pool.options().get_idle_timeout(), None);
-        store.close().await;
     }
 }
