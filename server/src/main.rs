@@ -20,10 +20,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 ///
 /// mimalloc asks the kernel for 2 MiB pages for its arenas, so a few live bytes keep a whole
 /// 2 MiB resident and pages it frees cannot go back one by one. Measured with the hostile
-/// scenario (`loadtests/hostile.sh`, one round, BENCHMARKS.md "Transparent huge pages"): with
-/// them the idle server held 66 MiB and 100 MiB after the attacks; without, 34 and 64 MiB,
-/// and poll throughput was the same. Failure (a seccomp filter that refuses `prctl`) only
-/// costs that memory, so it is ignored.
+/// scenario (`loadtests/hostile.sh`, one round; BENCHMARKS.md, "One-hour hostile soak
+/// without transparent huge pages"): with them the idle server held 66 MiB and 100 MiB
+/// after the attacks; without, 34 and 64 MiB, and poll throughput was the same. Failure
+/// (a seccomp filter that refuses `prctl`) only costs that memory, so it is ignored.
 fn opt_out_of_huge_pages() {
     if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
         return;
