@@ -69,21 +69,16 @@ where
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let not_malformed =
         tracing_subscriber::filter::filter_fn(|meta| !is_malformed_request_report(meta));
-    let lines: Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> = if json {
+    let format: Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> = if json {
         tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_writer(writer)
-            .with_filter(filter)
-            .with_filter(not_malformed)
             .boxed()
     } else {
-        tracing_subscriber::fmt::layer()
-            .with_writer(writer)
-            .with_filter(filter)
-            .with_filter(not_malformed)
-            .boxed()
+        tracing_subscriber::fmt::layer().with_writer(writer).boxed()
     };
+    let lines = format.with_filter(filter).with_filter(not_malformed);
     let summary = MalformedRequestSummary {
         budget: Mutex::new(LogBudget::new(LimitsConfig::duration(
             limits.malformed_log_interval_secs,
